@@ -1,0 +1,87 @@
+"""feedsvc: Russian press releases, translated offline into Kazakh and English, published as pages and feeds."""
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the web application: configuration, database, extensions, blueprints, commands."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(default_config(app.instance_path))
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env("FEEDSVC")
+    else:
+        app.config.from_mapping(test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    os.makedirs(app.config["UPLOAD_FOLDER"], exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret(app.instance_path)
+
+    from feedsvc import db
+    from feedsvc import extensions
+    from feedsvc import security
+    from feedsvc.views import register_blueprints
+
+    db.init_app(app)
+    extensions.init_app(app)
+    security.init_app(app)
+    register_blueprints(app)
+    register_commands(app)
+    return app
+
+
+def default_config(instance_path: str) -> dict:
+    """The embedded defaults: everything under instance/, demo models under models/."""
+    return {
+        "SECRET_KEY": None,
+        "DATABASE": os.path.join(instance_path, "feedsvc.db"),
+        "UPLOAD_FOLDER": os.path.join(instance_path, "uploads"),
+        "MODELS_DIR": str(PROJECT_ROOT / "models"),
+        "TIMEZONE": "Asia/Almaty",
+        "SITE_NAME": "Пресс-служба Сената",
+        "PUBLISHER": "Пресс-служба Сената Парламента Республики Казахстан",
+        "LANGUAGES": ["ru", "kk", "en"],
+        "TARGET_LANGUAGES": ["kk", "en"],
+        "FEED_ITEMS": 50,
+        "PAGE_SIZE": 20,
+        "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
+        "PHOTO_MAX_BYTES": 10 * 1024 * 1024,
+        "PHOTO_MAX_PIXELS": 40_000_000,
+        "TITLE_MAX": 300,
+        "BODY_MAX": 100_000,
+        "LOGIN_RATE_LIMIT": "10 per minute",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": False,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "FEED_MAX_AGE": 60,
+        "WTF_CSRF_TIME_LIMIT": None,
+    }
+
+
+def instance_secret(instance_path: str) -> str:
+    """A secret key kept in instance/secret_key, made once, so sessions survive restarts."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def register_commands(app: Flask) -> None:
+    """Attach every module's CLI commands to the app."""
+    from feedsvc import demo
+    from feedsvc import importer
+    from feedsvc import users
+    from feedsvc.translation import cli as translation_cli
+
+    for command in (users.users_cli, importer.import_command, demo.demo_command, demo.serve_command):
+        app.cli.add_command(command)
+    translation_cli.register(app)

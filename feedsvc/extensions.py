@@ -1,0 +1,43 @@
+"""Flask extensions: CSRF, login, interface languages, rate limits; and the app's own state."""
+
+from flask import Flask
+from flask import g
+from flask import request
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+babel = Babel()
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def select_locale() -> str:
+    """The interface language: the page's own language, else the reader's browser preference."""
+    lang = getattr(g, "lang", None)
+    if lang:
+        return lang
+    from flask import current_app
+
+    return request.accept_languages.best_match(current_app.config["LANGUAGES"]) or "ru"
+
+
+def init_app(app: Flask) -> None:
+    """Attach the extensions and make the per-app state holder."""
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories="i18n",
+        default_timezone=app.config["TIMEZONE"],
+    )
+    app.config.setdefault("RATELIMIT_ENABLED", True)
+    limiter.init_app(app)
+    # Long-lived state lives here, never in module globals (see STYLE.md): the feed cache.
+    app.extensions["feedsvc"] = {"cache": {}}

@@ -1,0 +1,110 @@
+"""Build RSS 2.0 and Atom 1.0 documents from localized releases: pure functions, no request."""
+
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import datetime
+
+import nh3
+from feedgen.feed import FeedGenerator
+from markupsafe import Markup
+
+CONTENT_TAGS = {"p", "figure", "figcaption", "img", "a", "em", "strong"}
+CONTENT_ATTRIBUTES = {"img": {"src", "alt", "width", "height"}, "a": {"href", "hreflang"}}
+
+
+@dataclass
+class FeedMeta:
+    """What describes the feed itself."""
+
+    lang: str
+    fmt: str
+    title: str
+    subtitle: str
+    self_url: str
+    html_url: str
+    publisher: str
+    updated: datetime
+    alternates: list[tuple[str, str, str]] = field(default_factory=list)  # (lang, url, mimetype)
+
+
+@dataclass
+class FeedItem:
+    """One release as a feed entry."""
+
+    guid: str
+    title: str
+    url: str
+    published: datetime
+    updated: datetime
+    content_html: str
+    summary: str
+    category: str = ""
+    labels: list[str] = field(default_factory=list)
+    enclosure: tuple[str, int, str] | None = None  # (url, length, mimetype)
+
+
+def content_html(paragraphs: list[str], *, notice: str = "", notice_link: tuple[str, str] | None = None,
+                 photo: tuple[str, str, str] | None = None) -> str:
+    """Full text as safe HTML: a notice line, the photo with its caption, then the paragraphs.
+
+    Everything user-written is escaped first; nh3 then guarantees only harmless tags remain.
+    """
+    parts = []
+    if notice:
+        link = Markup(' <a href="{0}">{1}</a>').format(*notice_link) if notice_link else ""
+        parts.append(Markup("<p><em>{0}{1}</em></p>").format(notice, link))
+    if photo:
+        src, caption, credit = photo
+        parts.append(Markup('<figure><img src="{0}" alt="{1}"><figcaption>{1} {2}</figcaption></figure>')
+                     .format(src, caption, credit))
+    parts.extend(Markup("<p>{0}</p>").format(p) for p in paragraphs)
+    return nh3.clean("\n".join(str(p) for p in parts), tags=CONTENT_TAGS, attributes=CONTENT_ATTRIBUTES)
+
+
+def summary(paragraphs: list[str], limit: int = 300) -> str:
+    """The first paragraph, cut at a word boundary: plain text for RSS description and Atom summary."""
+    first = paragraphs[0] if paragraphs else ""
+    return first if len(first) <= limit else first[:limit].rsplit(" ", 1)[0] + "…"
+
+
+def build(meta: FeedMeta, items: list[FeedItem]) -> bytes:
+    """Render the feed as RSS 2.0 (``fmt='rss'``) or Atom 1.0 (``fmt='atom'``)."""
+    fg = FeedGenerator()
+    fg.load_extension("dc")
+    fg.id(meta.self_url)
+    fg.title(meta.title)
+    fg.subtitle(meta.subtitle)
+    fg.description(meta.subtitle)
+    fg.language(meta.lang)
+    fg.author({"name": meta.publisher})
+    fg.updated(meta.updated)
+    fg.lastBuildDate(meta.updated)
+    fg.generator("feedsvc")
+    for lang, url, mimetype in meta.alternates:
+        fg.link(href=url, rel="alternate", type=mimetype, hreflang=lang)
+    # Last alternate link: feedgen makes it the RSS channel <link>, which must be the HTML page.
+    fg.link(href=meta.html_url, rel="alternate", type="text/html", hreflang=meta.lang)
+    fg.link(href=meta.self_url, rel="self", type=f"application/{meta.fmt}+xml")
+    for item in reversed(items):  # feedgen prepends entries; reversed keeps newest first
+        add_entry(fg, item, meta.publisher)
+    return fg.atom_str(pretty=True) if meta.fmt == "atom" else fg.rss_str(pretty=True)
+
+
+def add_entry(fg: FeedGenerator, item: FeedItem, publisher: str) -> None:
+    """Add one item: stable GUID, dates, full content, category, creator, photo enclosure."""
+    entry = fg.add_entry()
+    entry.id(item.guid)
+    entry.guid(item.guid, permalink=False)
+    entry.title(item.title)
+    entry.link(href=item.url, rel="alternate", type="text/html")
+    entry.published(item.published)
+    entry.updated(item.updated)
+    entry.content(item.content_html, type="html")
+    entry.summary(item.summary)
+    entry.dc.dc_creator(publisher)
+    entry.author({"name": publisher})
+    for term in ([item.category] if item.category else []) + item.labels:
+        entry.category(term=term, label=term)
+    if item.enclosure:
+        url, length, mimetype = item.enclosure
+        entry.enclosure(url, str(length), mimetype)

@@ -1,0 +1,56 @@
+"""Admin forms (Flask-WTF: validation and CSRF in one place)."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed
+from flask_wtf.file import FileField
+from wtforms import BooleanField
+from wtforms import DateTimeLocalField
+from wtforms import PasswordField
+from wtforms import StringField
+from wtforms import SubmitField
+from wtforms import TextAreaField
+from wtforms.validators import DataRequired
+from wtforms.validators import Length
+from wtforms.validators import Optional
+
+PHOTO_EXTENSIONS = ["jpg", "jpeg", "png", "webp"]
+
+
+class LoginForm(FlaskForm):
+    """User name and password."""
+
+    username = StringField(_l("User name"), validators=[DataRequired(), Length(max=100)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+    submit = SubmitField(_l("Log in"))
+
+
+def release_form(title_max: int, body_max: int, data: dict | None = None) -> FlaskForm:
+    """The upload/edit form, with the configured size limits."""
+
+    class ReleaseForm(FlaskForm):
+        """A release as press staff type or paste it."""
+
+        title = StringField(_l("Title"), validators=[DataRequired(), Length(max=title_max)])
+        body = TextAreaField(
+            _l("Text"), validators=[DataRequired(), Length(max=body_max)],
+            description=_l("Plain text; a blank line starts a new paragraph."),
+        )
+        published_at = DateTimeLocalField(_l("Publication date and time"), validators=[Optional()],
+                                          format="%Y-%m-%dT%H:%M")
+        category = StringField(_l("Category"), validators=[Optional(), Length(max=100)])
+        photo = FileField(_l("Photo (JPEG, PNG or WebP)"),
+                          validators=[FileAllowed(PHOTO_EXTENSIONS, _l("Only JPEG, PNG or WebP images."))])
+        photo_caption = StringField(_l("Photo caption"), validators=[Optional(), Length(max=500)])
+        photo_credit = StringField(_l("Photo credit"), validators=[Optional(), Length(max=200)])
+        remove_photo = BooleanField(_l("Remove the photo"))
+        save_draft = SubmitField(_l("Save draft"))
+        publish = SubmitField(_l("Publish"))
+
+    return ReleaseForm(data=data)
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form: a POST button with its CSRF token."""
+
+    submit = SubmitField(_l("Confirm"))

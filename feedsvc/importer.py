@@ -1,0 +1,58 @@
+"""`feedsvc import`: bulk-load releases from UTF-8 text files (first line title, rest body)."""
+
+from datetime import datetime
+from pathlib import Path
+
+import click
+from flask import current_app
+from sqlite_utils import Database
+
+from feedsvc.db import connect
+from feedsvc.releases import create_release
+
+
+class BadReleaseFile(ValueError):
+    """A text file that cannot be a release."""
+
+
+def read_release_file(path: Path) -> tuple[str, str]:
+    """Title and body of a release file; refuses non-UTF-8, empty titles and empty bodies."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BadReleaseFile(f"{path}: not UTF-8 text") from exc
+    lines = text.strip().splitlines()
+    if not lines or not lines[0].strip():
+        raise BadReleaseFile(f"{path}: the first line (the title) is empty")
+    body = "\n".join(lines[1:]).strip()
+    if not body:
+        raise BadReleaseFile(f"{path}: no body after the title line")
+    return lines[0].strip(), body
+
+
+def import_files(db: Database, paths: list[Path], *, publish: bool, now: datetime, languages) -> list[int]:
+    """Read every file first, then store them all in one transaction: all or nothing."""
+    parsed = [read_release_file(path) for path in paths]
+    with db.atomic():
+        return [
+            create_release(db, title=title, body=body, published_at=now, publish=publish,
+                           languages=tuple(languages))["id"]
+            for title, body in parsed
+        ]
+
+
+@click.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--draft", is_flag=True, help="Store as drafts instead of publishing.")
+def import_command(files: tuple[Path, ...], draft: bool) -> None:
+    """Import releases from UTF-8 text files: first line title, the rest the body."""
+    from zoneinfo import ZoneInfo
+
+    db = connect(current_app.config["DATABASE"])
+    now = datetime.now(ZoneInfo(current_app.config["TIMEZONE"]))
+    try:
+        ids = import_files(db, list(files), publish=not draft, now=now,
+                           languages=current_app.config["TARGET_LANGUAGES"])
+    except BadReleaseFile as exc:
+        raise click.ClickException(f"{exc} (nothing was imported)") from exc
+    click.echo(f"Imported {len(ids)} release(s): ids {', '.join(map(str, ids))}.")

@@ -1,0 +1,135 @@
+"""The whole schema history, applied in order by sqlite_utils.Migrations."""
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("feedsvc")
+
+
+@migrations()
+def m001_core(db: Database) -> None:
+    """Releases, their translations, admin users and the translation job queue."""
+    db.table("releases").create(
+        {
+            "id": int,
+            "guid": str,
+            "title": str,
+            "body": str,
+            "category": str,
+            "published_at": str,
+            "status": str,
+            "photo": str,
+            "photo_type": str,
+            "photo_length": int,
+            "photo_width": int,
+            "photo_height": int,
+            "photo_caption": str,
+            "photo_credit": str,
+            "revision": int,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        not_null={"guid", "title", "body", "status", "published_at", "revision"},
+        defaults={"status": "draft", "revision": 1, "category": ""},
+    )
+    db.table("releases").create_index(["guid"], unique=True)
+    db.table("releases").create_index(["status", "published_at"])
+    db.table("translations").create(
+        {
+            "release_id": int,
+            "lang": str,
+            "title": str,
+            "body": str,
+            "status": str,
+            "origin": str,
+            "route": str,
+            "source_revision": int,
+            "error": str,
+            "updated_at": str,
+        },
+        pk=("release_id", "lang"),
+        foreign_keys=[("release_id", "releases", "id")],
+        not_null={"status"},
+        defaults={"status": "pending", "origin": "machine"},
+    )
+    db.table("translations").create_index(["lang", "status"])
+    db.table("users").create(
+        {"id": int, "username": str, "password_hash": str, "created_at": str},
+        pk="id",
+        not_null={"username", "password_hash"},
+    )
+    db.table("users").create_index(["username"], unique=True)
+    db.table("jobs").create(
+        {
+            "id": int,
+            "release_id": int,
+            "lang": str,
+            "source_revision": int,
+            "status": str,
+            "attempts": int,
+            "run_after": str,
+            "lease_until": str,
+            "lease_token": str,
+            "error": str,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        foreign_keys=[("release_id", "releases", "id")],
+        not_null={"status", "attempts"},
+        defaults={"status": "queued", "attempts": 0},
+    )
+    db.table("jobs").create_index(["status", "run_after"])
+    db.table("jobs").create_index(["release_id", "lang"])
+
+
+@migrations()
+def m002_search(db: Database) -> None:
+    """Full-text search: Russian originals and each language's translations."""
+    tokenize = "unicode61 remove_diacritics 0"
+    db.table("releases").enable_fts(["title", "body"], create_triggers=True, tokenize=tokenize)
+    db.table("translations").enable_fts(["title", "body"], create_triggers=True, tokenize=tokenize)
+
+
+@migrations()
+def m003_change_counter(db: Database) -> None:
+    """One row that every change to published data bumps: the key for feed caches and ETags.
+
+    Triggers, not application code, so that a change made by any process (web, worker, CLI)
+    is seen by every web worker's cache on its next request.
+    """
+    db.table("site_state").create({"id": int, "version": int, "changed_at": str}, pk="id")
+    db.table("site_state").insert({"id": 1, "version": 1, "changed_at": "1970-01-01T00:00:00+00:00"})
+    for table in ("releases", "translations"):
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            db.execute(
+                f"""CREATE TRIGGER bump_{table}_{event.lower()} AFTER {event} ON {table}
+                BEGIN UPDATE site_state SET version = version + 1,
+                changed_at = strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now') WHERE id = 1; END"""
+            )
+
+
+@migrations()
+def m004_translation_support(db: Database) -> None:
+    """Translation memory and glossary."""
+    db.table("memory").create(
+        {
+            "id": int,
+            "step": str,
+            "source": str,
+            "target": str,
+            "origin": str,
+            "created_at": str,
+        },
+        pk="id",
+        not_null={"step", "source", "target"},
+        defaults={"origin": "machine"},
+    )
+    db.table("memory").create_index(["step", "source"], unique=True)
+    db.table("glossary_terms").create(
+        {"id": int, "source": str, "en": str, "kk": str, "note": str, "updated_at": str},
+        pk="id",
+        not_null={"source"},
+    )
+    db.table("glossary_terms").create_index(["source"], unique=True)

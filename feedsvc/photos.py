@@ -1,0 +1,73 @@
+"""Release photos: verified and re-encoded with Pillow, so only real images are kept and EXIF is gone."""
+
+import io
+import os
+import uuid
+
+from PIL import Image
+from PIL import UnidentifiedImageError
+
+FORMATS = {"JPEG": ("image/jpeg", ".jpg"), "PNG": ("image/png", ".png"), "WEBP": ("image/webp", ".webp")}
+
+
+class InvalidPhoto(ValueError):
+    """The upload is not a JPEG, PNG or WebP image we accept."""
+
+
+def read_image(data: bytes, max_pixels: int) -> Image.Image:
+    """Open and fully decode an upload, refusing non-images and decompression bombs."""
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            probe.verify()
+        image = Image.open(io.BytesIO(data))
+        if image.format not in FORMATS:
+            raise InvalidPhoto(f"unsupported image format {image.format}")
+        if image.width * image.height > max_pixels:
+            raise InvalidPhoto("the image has too many pixels")
+        image.load()
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise InvalidPhoto("not a JPEG, PNG or WebP image, or too large to decode") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        if isinstance(exc, InvalidPhoto):
+            raise
+        raise InvalidPhoto("the image file is damaged") from exc
+    return image
+
+
+def encode(image: Image.Image, fmt: str) -> bytes:
+    """Re-encode without metadata: a fresh file holds pixels only (no EXIF, no GPS)."""
+    out = io.BytesIO()
+    if fmt == "JPEG":
+        image.convert("RGB").save(out, "JPEG", quality=88, optimize=True)
+    elif fmt == "PNG":
+        image.save(out, "PNG", optimize=True)
+    else:
+        image.save(out, "WEBP", quality=85)
+    return out.getvalue()
+
+
+def save_photo(data: bytes, folder: str, *, max_bytes: int, max_pixels: int) -> dict:
+    """Check, re-encode and store an uploaded photo; returns the release's photo fields."""
+    if len(data) > max_bytes:
+        raise InvalidPhoto(f"the photo is larger than {max_bytes // (1024 * 1024)} MB")
+    image = read_image(data, max_pixels)
+    mimetype, suffix = FORMATS[image.format]
+    encoded = encode(image, image.format)
+    name = uuid.uuid4().hex + suffix
+    tmp = os.path.join(folder, f".{name}.part")
+    with open(tmp, "wb") as fh:
+        fh.write(encoded)
+    # Rename is atomic: a crash leaves at most a ".part" file, never a half photo under a real name.
+    os.replace(tmp, os.path.join(folder, name))
+    return {"photo": name, "photo_type": mimetype, "photo_length": len(encoded),
+            "photo_width": image.width, "photo_height": image.height}
+
+
+def delete_photo(folder: str, name: str | None) -> None:
+    """Remove a stored photo file if it exists (after a failed save or a replacement)."""
+    if name:
+        try:
+            os.remove(os.path.join(folder, name))
+        except FileNotFoundError:
+            pass

@@ -1,0 +1,229 @@
+"""The domain: create, edit, publish, withdraw and list releases. Takes a Database, imports no Flask."""
+
+import uuid
+from datetime import UTC
+from datetime import datetime
+
+from slugify import slugify
+from sqlite_utils import Database
+
+from feedsvc.translation import jobs
+from feedsvc.translation.segment import split_paragraphs
+
+STATUSES = ("draft", "published", "withdrawn")
+EDITABLE = ("title", "body", "category", "published_at", "photo_caption", "photo_credit")
+PHOTO_FIELDS = ("photo", "photo_type", "photo_length", "photo_width", "photo_height")
+
+
+class ReleaseNotFound(Exception):
+    """No release with that id."""
+
+
+class ReleaseWithdrawn(Exception):
+    """The release existed but was withdrawn: its URL answers 410 Gone."""
+
+
+def utcnow() -> str:
+    """The current time as the ISO string every table stores (UTC, seconds)."""
+    return iso(datetime.now(UTC))
+
+
+def iso(moment: datetime) -> str:
+    """A timezone-aware datetime as a sortable UTC ISO string."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: feedsvc stores timezone-aware times only")
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat()
+
+
+def parse_time(value: str) -> datetime:
+    """An ISO string from the database back to an aware datetime."""
+    return datetime.fromisoformat(value)
+
+
+def normalize_body(body: str) -> str:
+    """Body text as stored: paragraphs separated by one blank line, as press staff paste it."""
+    return "\n\n".join(split_paragraphs(body))
+
+
+def slug(title: str) -> str:
+    """A readable Latin URL part for a title (ids, not slugs, identify releases)."""
+    return slugify(title, max_length=80, word_boundary=True) or "release"
+
+
+def create_release(
+    db: Database,
+    *,
+    title: str,
+    body: str,
+    published_at: datetime,
+    category: str = "",
+    photo: dict | None = None,
+    photo_caption: str = "",
+    photo_credit: str = "",
+    publish: bool = False,
+    languages: tuple[str, ...] = ("kk", "en"),
+) -> dict:
+    """Store a new release with a GUID that never changes, and a translation slot per language."""
+    now = utcnow()
+    row = {
+        "guid": f"urn:uuid:{uuid.uuid4()}",
+        "title": title.strip(),
+        "body": normalize_body(body),
+        "category": category.strip(),
+        "published_at": iso(published_at),
+        "status": "published" if publish else "draft",
+        "photo_caption": photo_caption.strip(),
+        "photo_credit": photo_credit.strip(),
+        "revision": 1,
+        "created_at": now,
+        "updated_at": now,
+        **(photo or {}),
+    }
+    with db.atomic():
+        release_id = db.table("releases").insert(row).last_pk
+        for lang in languages:
+            db.table("translations").insert({"release_id": release_id, "lang": lang, "updated_at": now})
+        release = get_release(db, release_id)
+        if publish:
+            jobs.enqueue_release(db, release, languages)
+    return release
+
+
+def update_release(
+    db: Database, release_id: int, changes: dict, languages: tuple[str, ...] = ("kk", "en")
+) -> dict:
+    """Apply edits; a changed title or body is a new revision and re-queues its translations."""
+    release = get_release(db, release_id)
+    changes = {k: v for k, v in changes.items() if k in EDITABLE or k in PHOTO_FIELDS}
+    if "published_at" in changes and isinstance(changes["published_at"], datetime):
+        changes["published_at"] = iso(changes["published_at"])
+    if "body" in changes:
+        changes["body"] = normalize_body(changes["body"])
+    if "title" in changes:
+        changes["title"] = changes["title"].strip()
+    text_changed = any(changes.get(k, release[k]) != release[k] for k in ("title", "body"))
+    if not text_changed and all(changes.get(k, release[k]) == release[k] for k in changes):
+        return release
+    changes["updated_at"] = utcnow()
+    if text_changed:
+        changes["revision"] = release["revision"] + 1
+    with db.atomic():
+        db.table("releases").update(release_id, changes)
+        release = get_release(db, release_id)
+        if text_changed and release["status"] == "published":
+            jobs.enqueue_release(db, release, languages)
+    return release
+
+
+def set_status(db: Database, release_id: int, status: str, languages: tuple[str, ...] = ("kk", "en")) -> dict:
+    """Publish, unpublish or withdraw; publishing queues any translation not yet current."""
+    if status not in STATUSES:
+        raise ValueError(f"unknown status {status!r}")
+    release = get_release(db, release_id)
+    with db.atomic():
+        db.table("releases").update(release_id, {"status": status, "updated_at": utcnow()})
+        release = get_release(db, release_id)
+        if status == "published":
+            jobs.enqueue_release(db, release, languages, only_stale=True)
+    return release
+
+
+def get_release(db: Database, release_id: int) -> dict:
+    """One release by id, whatever its status."""
+    rows = list(db.query("select * from releases where id = ?", [release_id]))
+    if not rows:
+        raise ReleaseNotFound(release_id)
+    return rows[0]
+
+
+def get_public_release(db: Database, release_id: int) -> dict:
+    """A release readers may see: drafts are not found, withdrawn ones are gone."""
+    release = get_release(db, release_id)
+    if release["status"] == "withdrawn":
+        raise ReleaseWithdrawn(release_id)
+    if release["status"] != "published":
+        raise ReleaseNotFound(release_id)
+    return release
+
+
+def translations_of(db: Database, release_id: int) -> dict[str, dict]:
+    """Each language's translation row of a release, by language code."""
+    rows = db.query("select * from translations where release_id = ?", [release_id])
+    return {row["lang"]: row for row in rows}
+
+
+def localized(release: dict, translation: dict | None, lang: str) -> dict:
+    """The release as a reader of ``lang`` sees it: the translation when done, else the original.
+
+    ``is_original`` tells templates and feeds to add the "not yet translated" notice.
+    """
+    view = dict(release, lang=lang, source_lang="ru", translation=translation)
+    done = translation is not None and translation["status"] == "done" and translation["title"]
+    view["is_original"] = lang != "ru" and not done
+    view["is_machine"] = bool(done) and translation["origin"] == "machine"
+    if lang != "ru" and done:
+        view["title"], view["body"] = translation["title"], translation["body"]
+        view["text_updated_at"] = max(translation["updated_at"], release["updated_at"])
+    else:
+        view["text_updated_at"] = release["updated_at"]
+    view["paragraphs"] = split_paragraphs(view["body"])
+    view["slug"] = slug(release["title"])
+    return view
+
+
+def list_published(db: Database, lang: str, *, limit: int, offset: int = 0, translated_only: bool = False):
+    """Published releases for ``lang``, newest first, each localized; optionally only translated ones."""
+    sql = """select r.*, t.lang as t_lang from releases r
+        left join translations t on t.release_id = r.id and t.lang = :lang
+        where r.status = 'published' {only}
+        order by r.published_at desc, r.id desc limit :limit offset :offset"""
+    only = "and t.status = 'done'" if translated_only and lang != "ru" else ""
+    rows = list(db.query(sql.format(only=only), {"lang": lang, "limit": limit, "offset": offset}))
+    return [_localize_row(db, row, lang) for row in rows]
+
+
+def _localize_row(db: Database, row: dict, lang: str) -> dict:
+    """Localize one joined row, fetching its translation row when the language has one."""
+    row.pop("t_lang", None)
+    translation = translations_of(db, row["id"]).get(lang) if lang != "ru" else None
+    return localized(row, translation, lang)
+
+
+def count_published(db: Database) -> int:
+    """How many releases are published."""
+    return db.execute("select count(*) from releases where status = 'published'").fetchone()[0]
+
+
+def search(db: Database, lang: str, query: str, *, limit: int = 50) -> list[dict]:
+    """Published releases matching ``query`` in ``lang``'s text (Russian originals for ru)."""
+    terms = " ".join(f'"{word}"' for word in query.replace('"', " ").split())
+    if not terms:
+        return []
+    if lang == "ru":
+        sql = """select r.id from releases_fts f join releases r on r.rowid = f.rowid
+            where releases_fts match :q and r.status = 'published' order by rank limit :limit"""
+    else:
+        sql = """select r.id from translations_fts f join translations t on t.rowid = f.rowid
+            join releases r on r.id = t.release_id
+            where translations_fts match :q and t.lang = :lang and t.status = 'done'
+            and r.status = 'published' order by rank limit :limit"""
+    ids = [row["id"] for row in db.query(sql, {"q": terms, "lang": lang, "limit": limit})]
+    return [localized(r, translations_of(db, r["id"]).get(lang), lang) for r in map(lambda i: get_release(db, i), ids)]
+
+
+def list_all(db: Database) -> list[dict]:
+    """Every release for the admin list, newest first, with each language's translation."""
+    rows = list(db.query("select * from releases order by published_at desc, id desc"))
+    for row in rows:
+        row["translations"] = translations_of(db, row["id"])
+    return rows
+
+
+def site_state(db: Database) -> dict:
+    """The change counter every write to releases or translations bumps (see migration m003)."""
+    return next(db.query("select version, changed_at from site_state where id = 1"))
+
+
+def count_all(db: Database) -> int:
+    """How many releases exist in any status."""
+    return db.execute("select count(*) from releases").fetchone()[0]

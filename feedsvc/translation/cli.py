@@ -1,0 +1,217 @@
+"""CLI for the translation side: `feedsvc worker`, `feedsvc models …`, `feedsvc glossary …`."""
+
+import json
+import logging
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask import current_app
+
+from feedsvc.db import connect
+from feedsvc.translation import glossary
+from feedsvc.translation import jobs
+from feedsvc.translation import memory
+from feedsvc.translation import packages
+from feedsvc.translation.worker import WorkerSettings
+
+
+def models_dir() -> Path:
+    """The configured models folder."""
+    return Path(current_app.config["MODELS_DIR"])
+
+
+def worker_settings() -> WorkerSettings:
+    """Worker settings from the app config."""
+    config = current_app.config
+    return WorkerSettings(
+        models_dir=models_dir(), lease_seconds=config.get("WORKER_LEASE_SECONDS", 300),
+        max_attempts=config.get("WORKER_MAX_ATTEMPTS", 5), backoff_seconds=config.get("WORKER_BACKOFF_SECONDS", 30),
+        poll_seconds=config.get("WORKER_POLL_SECONDS", 2.0),
+        pause_before_store=float(config.get("WORKER_PAUSE_BEFORE_STORE", 0)),
+    )
+
+
+def make_engine():
+    """The real engine, imported only here: the web process never loads torch or argostranslate."""
+    from feedsvc.translation.engine import Engine
+    from feedsvc.translation.engine import EngineSettings
+    from feedsvc.translation.engine import prepare_environment
+
+    prepare_environment(current_app.instance_path, models_dir())
+    config = current_app.config
+    settings = EngineSettings(**{k.removeprefix("ENGINE_").lower(): v for k, v in config.items()
+                                 if k.startswith("ENGINE_")})
+    return Engine(settings)
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Drain the queue, then exit.")
+@click.option("--max-jobs", type=click.IntRange(min=1), help="Stop after this many jobs.")
+def worker_command(once: bool, max_jobs: int | None) -> None:
+    """Translate queued releases (runs until stopped, or with --once until the queue is empty)."""
+    from feedsvc.translation import worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    db = connect(current_app.config["DATABASE"])
+    engine = make_engine()
+
+    def report(job, result):
+        click.echo(f"job {job['id']}: release {job['release_id']} → {job['lang']}: {result}")
+
+    handled = worker.run(db, engine.translate, worker_settings(), once=once, max_jobs=max_jobs, on_job=report)
+    click.echo(f"{handled} job(s) handled; {engine.sentences_translated} sentence(s) sent to models.")
+
+
+@click.group("models")
+def models_cli() -> None:
+    """List, install, remove and build translation model packages."""
+
+
+@models_cli.command("list")
+def list_command() -> None:
+    """Installed packages, and the route each target language will use."""
+    installed = packages.list_packages(models_dir())
+    click.echo(f"Models folder: {models_dir()}")
+    if not installed:
+        click.echo("  (no packages installed)")
+    for package in installed:
+        demo = "  [demo model: not for real text]" if package.demo else ""
+        prefixes = "".join(f"  {k}={v!r}" for k, v in (("source_prefix", package.source_prefix),
+                                                       ("target_prefix", package.target_prefix)) if v)
+        click.echo(f"  {package.from_code}→{package.to_code}  {package.key}{prefixes}{demo}")
+    for target in current_app.config["TARGET_LANGUAGES"]:
+        route = packages.find_route(installed, "ru", target)
+        text = f"{route.kind}: {route.describe()}" if route else "none — " + packages.fix_command("ru", target)
+        click.echo(f"ru→{target}: {text}")
+
+
+def after_install(package: packages.PackageInfo) -> None:
+    """A new or upgraded package: forget its old machine output and re-queue jobs that had no model."""
+    db = connect(current_app.config["DATABASE"])
+    forgotten = memory.forget_model(db, package.name)
+    requeued = jobs.requeue_no_model(db)
+    click.echo(f"Installed {package.key} ({package.from_code}→{package.to_code}) in {package.path}.")
+    click.echo(f"{forgotten} memory entr(ies) of older versions dropped; {requeued} job(s) waiting for a model re-queued.")
+
+
+@models_cli.command("install")
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--from-index", "pair", nargs=2, metavar="FROM TO", help="Download FROM→TO from the Argos index.")
+def install_command(files: tuple[Path, ...], pair: tuple[str, str] | None) -> None:
+    """Install .argosmodel files, or download one from the Argos index (needs internet)."""
+    if not files and not pair:
+        raise click.UsageError("give .argosmodel file(s) or --from-index FROM TO")
+    for file in files:
+        try:
+            after_install(packages.install_file(models_dir(), file))
+        except packages.InvalidPackage as exc:
+            raise click.ClickException(f"{file}: {exc}") from exc
+    if pair:
+        with tempfile.TemporaryDirectory() as tmp:
+            archive = download_from_index(*pair, Path(tmp))
+            try:
+                after_install(packages.install_file(models_dir(), archive))
+            except packages.InvalidPackage as exc:
+                raise click.ClickException(f"downloaded package refused: {exc}") from exc
+
+
+def fetch(url: str, timeout: float = 20):
+    """Open a URL, turning network trouble into one clear line."""
+    try:
+        return urllib.request.urlopen(url, timeout=timeout)  # noqa: S310 (operator-configured URL)
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise click.ClickException(
+            f"cannot reach {url} ({reason}). Without internet, copy an .argosmodel file to this machine "
+            "and run: feedsvc models install FILE.argosmodel") from exc
+
+
+def download_from_index(source: str, target: str, folder: Path) -> Path:
+    """Find FROM→TO in the Argos index and download it with a progress bar."""
+    index_url = current_app.config.get("ARGOS_INDEX_URL",
+                                       "https://raw.githubusercontent.com/argosopentech/argospm-index/main/index.json")
+    with fetch(index_url) as response:
+        try:
+            index = json.load(response)
+        except ValueError as exc:
+            raise click.ClickException(f"the package index at {index_url} is not JSON") from exc
+    matches = [p for p in index if p.get("from_code") == source and p.get("to_code") == target and p.get("links")]
+    if not matches:
+        raise click.ClickException(
+            f"the Argos index has no {source}→{target} package (it has none for Kazakh: see README, "
+            "'Real Kazakh models')")
+    url = matches[0]["links"][0]
+    path = folder / "download.argosmodel"
+    with fetch(url, timeout=60) as response, open(path, "wb") as out:
+        total = int(response.headers.get("Content-Length") or 0) or None
+        with click.progressbar(length=total, label=f"Downloading {source}→{target}") as bar:
+            while chunk := response.read(1 << 16):
+                out.write(chunk)
+                bar.update(len(chunk))
+    return path
+
+
+@models_cli.command("remove")
+@click.argument("code")
+def remove_command(code: str) -> None:
+    """Remove a package by folder name or language pair (ru_en)."""
+    try:
+        removed = packages.remove(models_dir(), code)
+    except packages.PackageNotInstalled as exc:
+        raise click.ClickException(f"no installed package matches {code!r} (see: feedsvc models list)") from exc
+    for package in removed:
+        click.echo(f"Removed {package.key}.")
+
+
+@models_cli.command("build")
+@click.argument("model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("sp_model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--from", "from_code", required=True, help="Source language code, e.g. ru or en.")
+@click.option("--to", "to_code", required=True, help="Target language code, e.g. kk.")
+@click.option("--version", default="1.0", show_default=True)
+@click.option("--source-prefix", default="", help="Tokens put before every source sentence, e.g. '>>kaz_Cyrl<<'.")
+@click.option("--source-suffix", default="", help="Tokens put after every source sentence, e.g. '</s>'.")
+@click.option("--target-prefix", default="", help="Token forced first in every output, e.g. 'kaz_Cyrl'.")
+@click.option("--name", help="Package folder name (default translate-FROM_TO-VERSION).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def build_command(model_dir: Path, sp_model: Path, output: Path, **options) -> None:
+    """Package a CTranslate2 model folder and a SentencePiece model as an .argosmodel."""
+    try:
+        path = packages.build_package(model_dir, sp_model, output, **options)
+    except packages.InvalidPackage as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Wrote {path} ({path.stat().st_size} bytes). Install it with: feedsvc models install {path}")
+
+
+@click.group("glossary")
+def glossary_cli() -> None:
+    """Import and export the glossary (CSV: ru,en,kk; ru forms separated by |, * for any ending)."""
+
+
+@glossary_cli.command("import")
+@click.argument("file", type=click.File("r", encoding="utf-8-sig"))
+def glossary_import(file) -> None:
+    """Add or update terms from a CSV file (all or nothing)."""
+    db = connect(current_app.config["DATABASE"])
+    try:
+        count = glossary.import_csv(db, file.read())
+    except glossary.BadGlossary as exc:
+        raise click.ClickException(f"{file.name}: {exc} (nothing was imported)") from exc
+    click.echo(f"Imported {count} term(s).")
+
+
+@glossary_cli.command("export")
+@click.argument("file", type=click.File("w", encoding="utf-8"), default="-")
+def glossary_export(file) -> None:
+    """Write every term as CSV (to stdout by default)."""
+    file.write(glossary.export_csv(connect(current_app.config["DATABASE"])))
+
+
+def register(app: Flask) -> None:
+    """Add the translation commands to the app's CLI."""
+    for command in (worker_command, models_cli, glossary_cli):
+        app.cli.add_command(command)

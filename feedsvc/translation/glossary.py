@@ -1,0 +1,78 @@
+"""Glossary storage and CSV exchange: terms that must come out fixed in every language."""
+
+import csv
+import io
+
+from sqlite_utils import Database
+
+from feedsvc.translation.protect import GlossaryTerm
+
+COLUMNS = ("ru", "en", "kk")
+
+
+class BadGlossary(ValueError):
+    """A glossary CSV or term that cannot be used."""
+
+
+def load_terms(db: Database) -> list[GlossaryTerm]:
+    """Every stored term, ready for protect()."""
+    rows = db.query("select * from glossary_terms order by id")
+    return [GlossaryTerm(source=r["source"], targets={"en": r["en"] or "", "kk": r["kk"] or ""}, id=r["id"])
+            for r in rows]
+
+
+def save_term(db: Database, source: str, targets: dict, term_id: int | None = None) -> int:
+    """Add a term or change one; the Russian forms are its identity."""
+    from feedsvc.releases import utcnow
+
+    source = " | ".join(f.strip() for f in source.split("|") if f.strip()).replace(" | ", "|")
+    if not source:
+        raise BadGlossary("the Russian form is empty")
+    row = {"source": source, "en": targets.get("en", "").strip(), "kk": targets.get("kk", "").strip(),
+           "updated_at": utcnow()}
+    if term_id is not None:
+        db.table("glossary_terms").update(term_id, row)
+        return term_id
+    existing = list(db.query("select id from glossary_terms where source = ?", [source]))
+    if existing:
+        db.table("glossary_terms").update(existing[0]["id"], row)
+        return existing[0]["id"]
+    return db.table("glossary_terms").insert(row).last_pk
+
+
+def delete_term(db: Database, term_id: int) -> None:
+    """Remove a term."""
+    db.execute("delete from glossary_terms where id = ?", [term_id])
+
+
+def parse_csv(text: str) -> list[dict]:
+    """Rows of a glossary CSV with columns ru,en,kk; refuses missing columns and empty ru cells."""
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise BadGlossary(f"missing column(s): {', '.join(missing)} (expected a header ru,en,kk)")
+    rows = []
+    for number, row in enumerate(reader, start=2):
+        if not (row.get("ru") or "").strip():
+            raise BadGlossary(f"line {number}: the ru column is empty")
+        rows.append({c: (row.get(c) or "").strip() for c in COLUMNS})
+    return rows
+
+
+def import_csv(db: Database, text: str) -> int:
+    """Add or update every term of a CSV, all or nothing; returns how many."""
+    rows = parse_csv(text)
+    with db.atomic():
+        for row in rows:
+            save_term(db, row["ru"], {"en": row["en"], "kk": row["kk"]})
+    return len(rows)
+
+
+def export_csv(db: Database) -> str:
+    """Every term as CSV text (ru,en,kk), the format import_csv reads."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for term in load_terms(db):
+        writer.writerow([term.source, term.targets.get("en", ""), term.targets.get("kk", "")])
+    return out.getvalue()

@@ -1,0 +1,46 @@
+"""Translation memory: every sentence a model translated, keyed by model version and protected source.
+
+A sentence already in memory never goes to the model again. Keys include the package name and
+version, so upgrading a model invalidates its entries without touching human ones.
+"""
+
+import re
+import unicodedata
+
+from sqlite_utils import Database
+
+HUMAN = "human"
+
+
+def normalize(sentence: str) -> str:
+    """The memory key form of a sentence: NFC, single spaces, trimmed."""
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFC", sentence)).strip()
+
+
+def lookup(db: Database, step: str, sources: list[str]) -> dict[str, str]:
+    """Known translations for ``step`` of each source (normalized) that memory has."""
+    keys = sorted({normalize(s) for s in sources})
+    found = {}
+    for start in range(0, len(keys), 500):  # stay under SQLite's bound-parameter limit
+        chunk = keys[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in db.query(f"select source, target from memory where step = ? and source in ({marks})",
+                            [step, *chunk]):
+            found[row["source"]] = row["target"]
+    return found
+
+
+def store(db: Database, step: str, pairs: dict[str, str], origin: str = "machine") -> None:
+    """Remember model output; never replaces an existing entry (a human one least of all)."""
+    from feedsvc.releases import utcnow
+
+    now = utcnow()
+    rows = [{"step": step, "source": normalize(s), "target": t, "origin": origin, "created_at": now}
+            for s, t in pairs.items()]
+    db.table("memory").insert_all(rows, ignore=True)
+
+
+def forget_model(db: Database, package_name: str) -> int:
+    """Drop machine entries of every version of a package (after an upgrade or removal)."""
+    cursor = db.execute("delete from memory where step like ? and origin != ?", [f"{package_name}@%", HUMAN])
+    return cursor.rowcount

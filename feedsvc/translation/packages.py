@@ -1,0 +1,230 @@
+"""Installed Argos packages under models/: list, route, install, remove, build. No argostranslate import.
+
+Reading ``metadata.json`` ourselves keeps the web process (and `feedsvc models list`) free of
+torch; only the worker loads a package through argostranslate.
+"""
+
+import json
+import os
+import shutil
+import stat
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+PIVOT = "en"
+MAX_ARCHIVE_BYTES = 2 * 1024**3
+MAX_UNPACKED_BYTES = 4 * 1024**3
+
+
+class InvalidPackage(ValueError):
+    """The file is not an Argos package feedsvc can install safely."""
+
+
+class PackageNotInstalled(LookupError):
+    """No installed package matches."""
+
+
+@dataclass(frozen=True)
+class PackageInfo:
+    """One installed package, as its metadata.json describes it."""
+
+    name: str
+    path: Path
+    from_code: str
+    to_code: str
+    version: str
+    source_prefix: str = ""
+    source_suffix: str = ""
+    target_prefix: str = ""
+    demo: bool = False
+
+    @property
+    def key(self) -> str:
+        """What identifies this model's output in the translation memory: name and version."""
+        return f"{self.name}@{self.version}"
+
+
+@dataclass(frozen=True)
+class Route:
+    """How ru→X is reached: one package (direct) or two through English (pivot)."""
+
+    steps: tuple[PackageInfo, ...]
+
+    @property
+    def kind(self) -> str:
+        """"direct" or "pivot"."""
+        return "direct" if len(self.steps) == 1 else "pivot"
+
+    def describe(self) -> str:
+        """Human-readable: ru→en→kk (translate-ru_en@1.9, translate-en_kk@0.1)."""
+        codes = [self.steps[0].from_code] + [s.to_code for s in self.steps]
+        return "→".join(codes) + " (" + ", ".join(s.key for s in self.steps) + ")"
+
+
+def read_package(path: Path) -> PackageInfo:
+    """Read one unpacked package folder's metadata."""
+    try:
+        meta = json.loads((path / "metadata.json").read_text(encoding="utf-8"))
+        return PackageInfo(
+            name=path.name, path=path, from_code=meta["from_code"], to_code=meta["to_code"],
+            version=str(meta.get("package_version", "0")), source_prefix=meta.get("source_prefix", ""),
+            source_suffix=meta.get("source_suffix", ""), target_prefix=meta.get("target_prefix", ""),
+            demo=bool(meta.get("feedsvc_demo", False)),
+        )
+    except (OSError, ValueError, KeyError) as exc:
+        raise InvalidPackage(f"{path.name}: unreadable metadata.json ({exc})") from exc
+
+
+def list_packages(models_dir: str | Path) -> list[PackageInfo]:
+    """Every installed translation package, sorted by language pair."""
+    root = Path(models_dir)
+    if not root.is_dir():
+        return []
+    found = []
+    for child in sorted(root.iterdir()):
+        if child.is_dir() and (child / "metadata.json").is_file() and (child / "model").is_dir():
+            try:
+                found.append(read_package(child))
+            except InvalidPackage:
+                continue
+    return sorted(found, key=lambda p: (p.from_code, p.to_code, p.name))
+
+
+def find_route(packages: list[PackageInfo], source: str, target: str) -> Route | None:
+    """The route source→target: a direct package if any, else a pivot through English."""
+    by_pair = {}
+    for package in packages:
+        by_pair.setdefault((package.from_code, package.to_code), package)
+    if (source, target) in by_pair:
+        return Route((by_pair[(source, target)],))
+    if target != PIVOT and (source, PIVOT) in by_pair and (PIVOT, target) in by_pair:
+        return Route((by_pair[(source, PIVOT)], by_pair[(PIVOT, target)]))
+    return None
+
+
+def fix_command(source: str, target: str) -> str:
+    """The command an operator runs when there is no route for a language."""
+    return (f"feedsvc models install FILE.argosmodel (a {source}→{target} package, "
+            f"or {source}→{PIVOT} plus {PIVOT}→{target}); see README 'Translation models'")
+
+
+def _check_member(info: zipfile.ZipInfo) -> None:
+    """Refuse members that could write outside the target folder or are not plain files."""
+    name = info.filename
+    parts = Path(name).parts
+    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or ".." in parts or "\\" in name:
+        raise InvalidPackage(f"unsafe path in archive: {name!r}")
+    mode = info.external_attr >> 16
+    if stat.S_ISLNK(mode):
+        raise InvalidPackage(f"symbolic link in archive: {name!r}")
+
+
+def check_archive(archive: zipfile.ZipFile, max_unpacked: int = MAX_UNPACKED_BYTES) -> str:
+    """Validate an .argosmodel before anything is extracted; returns its top folder name."""
+    members = archive.infolist()
+    if not members:
+        raise InvalidPackage("the archive is empty")
+    for info in members:
+        _check_member(info)
+    if sum(info.file_size for info in members) > max_unpacked:
+        raise InvalidPackage("the archive unpacks to more than the size limit (zip bomb?)")
+    tops = {Path(info.filename).parts[0] for info in members}
+    if len(tops) != 1:
+        raise InvalidPackage("the archive must hold exactly one top folder")
+    top = tops.pop()
+    names = {info.filename.rstrip("/") for info in members}
+    if f"{top}/metadata.json" not in names:
+        raise InvalidPackage("no metadata.json in the package")
+    if not any(n.startswith(f"{top}/model/") for n in names):
+        raise InvalidPackage("no model/ folder in the package")
+    return top
+
+
+def install_file(models_dir: str | Path, archive_path: str | Path, *, max_bytes: int = MAX_ARCHIVE_BYTES,
+                 max_unpacked: int = MAX_UNPACKED_BYTES) -> PackageInfo:
+    """Validate and unpack an .argosmodel into models_dir, replacing an older copy of the same package.
+
+    Extraction happens in a temporary folder inside models_dir, checked byte by byte against the
+    size limit, and is moved into place only when complete.
+    """
+    models_dir = Path(models_dir)
+    archive_path = Path(archive_path)
+    if not archive_path.is_file():
+        raise InvalidPackage(f"no such file: {archive_path}")
+    if archive_path.stat().st_size > max_bytes:
+        raise InvalidPackage("the file is larger than the size limit")
+    if not zipfile.is_zipfile(archive_path):
+        raise InvalidPackage("not a zip archive (.argosmodel files are zip archives)")
+    models_dir.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(archive_path) as archive:
+        top = check_archive(archive, max_unpacked)
+        staging = Path(tempfile.mkdtemp(prefix=".install-", dir=models_dir))
+        try:
+            _extract(archive, staging, max_unpacked)
+            info = read_package(staging / top)
+            final = models_dir / top
+            if final.exists():
+                shutil.rmtree(final)
+            os.replace(staging / top, final)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return read_package(final)
+
+
+def _extract(archive: zipfile.ZipFile, dest: Path, max_unpacked: int) -> None:
+    """Extract member by member, counting real bytes (headers can lie about sizes)."""
+    written = 0
+    for info in archive.infolist():
+        target = dest / info.filename
+        if info.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with archive.open(info) as src, open(target, "wb") as out:
+            while chunk := src.read(1 << 20):
+                written += len(chunk)
+                if written > max_unpacked:
+                    raise InvalidPackage("the archive unpacks to more than the size limit (zip bomb?)")
+                out.write(chunk)
+
+
+def remove(models_dir: str | Path, code: str) -> list[PackageInfo]:
+    """Remove installed packages by folder name or language pair ("ru_en" or "ru-en")."""
+    pair = tuple(code.replace("-", "_").split("_")) if "_" in code or "-" in code else None
+    matches = [p for p in list_packages(models_dir)
+               if p.name == code or (pair and (p.from_code, p.to_code) == pair)]
+    if not matches:
+        raise PackageNotInstalled(code)
+    for package in matches:
+        shutil.rmtree(package.path)
+    return matches
+
+
+def build_package(
+    model_dir: str | Path, sp_model: str | Path, out_path: str | Path, *, from_code: str, to_code: str,
+    version: str, from_name: str = "", to_name: str = "", source_prefix: str = "", source_suffix: str = "",
+    target_prefix: str = "", name: str | None = None, readme: str = "",
+) -> Path:
+    """Package a CTranslate2 model folder and a SentencePiece model as an .argosmodel."""
+    model_dir, sp_model, out_path = Path(model_dir), Path(sp_model), Path(out_path)
+    if not (model_dir / "model.bin").is_file():
+        raise InvalidPackage(f"{model_dir} is not a CTranslate2 model folder (no model.bin)")
+    if not sp_model.is_file():
+        raise InvalidPackage(f"no SentencePiece model at {sp_model}")
+    top = name or f"translate-{from_code}_{to_code}-{version}"
+    metadata = {
+        "package_version": version, "argos_version": "1.9.0", "from_code": from_code, "to_code": to_code,
+        "from_name": from_name or from_code, "to_name": to_name or to_code, "type": "translate",
+        "target_prefix": target_prefix, "source_prefix": source_prefix, "source_suffix": source_suffix,
+    }
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(out_path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(f"{top}/metadata.json", json.dumps(metadata, ensure_ascii=False, indent=2))
+        archive.write(sp_model, f"{top}/sentencepiece.model")
+        archive.writestr(f"{top}/README.md", readme or f"{from_code}→{to_code} model packaged by feedsvc.\n")
+        for file in sorted(model_dir.rglob("*")):
+            if file.is_file():
+                archive.write(file, f"{top}/model/{file.relative_to(model_dir)}")
+    return out_path

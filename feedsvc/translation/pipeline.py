@@ -1,0 +1,80 @@
+"""Translate a release: segment, protect, consult memory, one model call per route step, restore.
+
+The model is passed in as a function, so this module imports nothing heavy and tests of other
+parts can use a fast fake; the real one is ``Engine.translate``.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from feedsvc.translation import memory
+from feedsvc.translation.packages import PackageInfo
+from feedsvc.translation.packages import Route
+from feedsvc.translation.protect import GlossaryTerm
+from feedsvc.translation.protect import Protected
+from feedsvc.translation.protect import protect
+from feedsvc.translation.segment import join_paragraph
+from feedsvc.translation.segment import split_paragraphs
+from feedsvc.translation.segment import split_sentences
+
+TranslateFn = Callable[[PackageInfo, list[str]], list[str]]
+
+
+@dataclass
+class Outcome:
+    """A finished translation and what it cost."""
+
+    title: str
+    body: str
+    route: str
+    sentences: int
+    sent_to_model: int
+
+
+def units(title: str, body: str) -> list[list[str]]:
+    """The release as paragraphs of sentences; the title is the first "paragraph"."""
+    return [[title.strip()]] + [split_sentences(p) for p in split_paragraphs(body)]
+
+
+def run_step(db: Database, step: PackageInfo, sources: list[str], translate: TranslateFn) -> tuple[list[str], int]:
+    """Translate sources with one package: memory first, then one model call for the unique misses."""
+    known = memory.lookup(db, step.key, sources)
+    misses = list(dict.fromkeys(s for s in sources if memory.normalize(s) not in known))
+    if misses:
+        outputs = translate(step, misses)
+        fresh = dict(zip(misses, outputs, strict=True))
+        memory.store(db, step.key, fresh)
+        known.update({memory.normalize(s): t for s, t in fresh.items()})
+    return [known[memory.normalize(s)] for s in sources], len(misses)
+
+
+def translate_texts(db: Database, sentences: list[str], route: Route, lang: str, terms: list[GlossaryTerm],
+                    translate: TranslateFn) -> tuple[list[str], int]:
+    """Translate Russian sentences along a route, glossary terms and literals protected throughout.
+
+    A pivot route passes the placeholder text of the English step straight on, so the English
+    a release already got (in memory) is reused for Kazakh rather than translated again.
+    """
+    protected: list[Protected] = [protect(s, terms) for s in sentences]
+    texts = [p.text for p in protected]
+    sent = 0
+    for step in route.steps:
+        texts, misses = run_step(db, step, texts, translate)
+        sent += misses
+    return [p.restore(t, lang) for p, t in zip(protected, texts, strict=True)], sent
+
+
+def translate_release(db: Database, release: dict, lang: str, route: Route, terms: list[GlossaryTerm],
+                      translate: TranslateFn) -> Outcome:
+    """Translate a release's title and body into ``lang``, paragraphs intact."""
+    paragraphs = units(release["title"], release["body"])
+    flat = [s for paragraph in paragraphs for s in paragraph]
+    translated, sent = translate_texts(db, flat, route, lang, terms, translate)
+    rebuilt, position = [], 0
+    for paragraph in paragraphs:
+        rebuilt.append(join_paragraph(translated[position:position + len(paragraph)]))
+        position += len(paragraph)
+    return Outcome(title=rebuilt[0], body="\n\n".join(rebuilt[1:]), route=route.describe(),
+                   sentences=len(flat), sent_to_model=sent)

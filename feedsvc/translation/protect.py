@@ -1,0 +1,132 @@
+"""Shield glossary terms and literals (numbers, dates, phones, URLs) from the model.
+
+Each protected span becomes a numbered placeholder such as ``[1]`` before the sentence reaches a
+model, and is put back afterwards: glossary terms in their fixed form for the target language,
+literals exactly as written. Numbers are assigned in order of appearance in the *source*, so the
+same sentence always gives the same protected text (which is what the translation memory keys on)
+and a pivot step (ru→en→kk) can pass the placeholders straight through.
+"""
+
+import re
+from dataclasses import dataclass
+from dataclasses import field
+
+# Why square brackets and digits: every SentencePiece/BPE vocabulary has them, models copy them
+# through, and Argos's decoder turns "_" into spaces, so underscores are out.
+PLACEHOLDER = re.compile(r"\[\s*(\d+)\s*\]")
+
+_LITERAL_PATTERNS = [
+    r"https?://[^\s<>«»\"]+[^\s<>«»\".,;:!?)]",  # URL, without trailing punctuation
+    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+",  # e-mail
+    r"\[\s*\d+\s*\]",  # text that already looks like a placeholder
+    r"\+\d[\d\s()\-]{6,}\d",  # international phone: +7 (7172) 74-72-27
+    r"\d{1,4}(?:[./\-]\d{1,4})+",  # dates and short phones: 19.11.2021, 74-72-27, 2021-11-19
+    r"\d+(?:[.,]\d+)?",  # plain numbers: 800, 3,5
+]
+LITERAL = re.compile("|".join(f"(?:{p})" for p in _LITERAL_PATTERNS))
+
+
+@dataclass(frozen=True)
+class GlossaryTerm:
+    """A term that must come out fixed: its Russian forms and its form in each target language."""
+
+    source: str
+    targets: dict = field(default_factory=dict)
+    id: int | None = None
+
+    def pattern(self) -> str:
+        """Regex alternative for every source form; ``*`` after a word stands for any ending."""
+        forms = [f.strip() for f in self.source.split("|") if f.strip()]
+        parts = []
+        for form in sorted(forms, key=len, reverse=True):
+            words = [re.escape(w.rstrip("*")) + (r"\w*" if w.endswith("*") else "") for w in form.split()]
+            parts.append(r"\s+".join(words))
+        return "|".join(parts)
+
+
+@dataclass
+class Slot:
+    """One protected span: a glossary term or a literal kept as written."""
+
+    original: str
+    term: GlossaryTerm | None = None
+
+    def render(self, lang: str) -> str:
+        """The span as it must read in ``lang``."""
+        if self.term is None or not self.term.targets.get(lang):
+            return self.original
+        target = self.term.targets[lang]
+        if self.original[:1].isupper() and target[:1].islower():
+            target = target[:1].upper() + target[1:]
+        return target
+
+
+@dataclass
+class Protected:
+    """A sentence with its spans replaced by placeholders, and what they stand for."""
+
+    text: str
+    slots: list[Slot]
+
+    def restore(self, translated: str, lang: str) -> str:
+        """Put the spans back into a translation of ``text``, in their ``lang`` form."""
+
+        def fill(match: re.Match) -> str:
+            index = int(match.group(1)) - 1
+            return self.slots[index].render(lang) if 0 <= index < len(self.slots) else ""
+
+        return re.sub(r"\s{2,}", " ", PLACEHOLDER.sub(fill, translated)).strip()
+
+    def missing(self, translated: str) -> list[int]:
+        """Placeholder numbers the model dropped from ``translated``."""
+        seen = {int(m.group(1)) for m in PLACEHOLDER.finditer(translated)}
+        return [n for n in range(1, len(self.slots) + 1) if n not in seen]
+
+
+def _term_regex(terms: list[GlossaryTerm]) -> re.Pattern | None:
+    """One regex with a named group per term, longest forms first, whole words only."""
+    ordered = sorted((t for t in terms if t.pattern()), key=lambda t: len(t.source), reverse=True)
+    if not ordered:
+        return None
+    groups = "|".join(f"(?P<t{i}>{t.pattern()})" for i, t in enumerate(ordered))
+    return re.compile(rf"(?<!\w)(?:{groups})(?!\w)", re.IGNORECASE), ordered
+
+
+def protect(sentence: str, terms: list[GlossaryTerm]) -> Protected:
+    """Replace glossary terms and literals in ``sentence`` with ``[1]``, ``[2]``… in order."""
+    spans = []
+    compiled = _term_regex(terms)
+    if compiled:
+        regex, ordered = compiled
+        for m in regex.finditer(sentence):
+            term = ordered[int(m.lastgroup[1:])]
+            spans.append((m.start(), m.end(), Slot(m.group(0), term)))
+    taken = [(s, e) for s, e, _ in spans]
+    for m in LITERAL.finditer(sentence):
+        if not any(s < m.end() and m.start() < e for s, e in taken):
+            spans.append((m.start(), m.end(), Slot(m.group(0))))
+    spans.sort(key=lambda span: span[0])
+    parts, slots, last = [], [], 0
+    for start, end, slot in spans:
+        slots.append(slot)
+        parts.append(sentence[last:start] + f"[{len(slots)}]")
+        last = end
+    parts.append(sentence[last:])
+    return Protected("".join(parts), slots)
+
+
+def protect_target(target: str, protected: Protected, lang: str) -> str:
+    """Put ``protected``'s placeholders into a reference translation (for training models).
+
+    Each slot's ``lang`` form is looked up in ``target`` and replaced by the slot's number, so
+    a model learns to copy placeholders where the source had them.
+    """
+    result = target
+    for number, slot in sorted(enumerate(protected.slots, 1), key=lambda x: -len(x[1].render(lang))):
+        rendered = slot.render(lang)
+        pattern = re.compile(rf"(?<!\w){re.escape(rendered)}(?!\w)", re.IGNORECASE)
+        # A marker outside any word keeps later, shorter spans (a "1") from matching inside "[12]".
+        result, count = pattern.subn(f"\x00{number}\x00", result, count=1)
+        if not count:
+            raise ValueError(f"{rendered!r} (slot {number}) not found in {target!r}")
+    return re.sub("\x00(\\d+)\x00", r"[\1]", result)

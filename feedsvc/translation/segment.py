@@ -1,0 +1,34 @@
+"""Split Russian text into paragraphs and sentences, and put translations back together.
+
+Argos's own splitter (MiniSBD) downloads a model on first use, so feedsvc never calls it:
+paragraphs are split on blank lines, sentences with razdel, which knows Russian abbreviations
+(«т.е.», «г.»), initials («Е.Укибаев») and dates («19.11.2021»).
+"""
+
+import re
+
+import razdel
+
+_BLANK_LINES = re.compile(r"\n\s*\n")
+_SPACES = re.compile(r"[ \t\r\f\v]+")
+
+
+def split_paragraphs(text: str) -> list[str]:
+    """Return the non-empty paragraphs of a text: blank lines separate them, single newlines do not."""
+    paragraphs = (_SPACES.sub(" ", p.replace("\n", " ")).strip() for p in _BLANK_LINES.split(text))
+    return [p for p in paragraphs if p]
+
+
+def split_sentences(paragraph: str) -> list[str]:
+    """Return the sentences of one paragraph, each stripped, in order."""
+    return [s.text.strip() for s in razdel.sentenize(paragraph) if s.text.strip()]
+
+
+def segment(paragraphs: list[str]) -> list[list[str]]:
+    """Split each paragraph into sentences: the unit the models and the memory work on."""
+    return [split_sentences(p) for p in paragraphs]
+
+
+def join_paragraph(sentences: list[str]) -> str:
+    """Put translated sentences of one paragraph back together."""
+    return " ".join(s.strip() for s in sentences if s.strip())

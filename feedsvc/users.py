@@ -1,0 +1,107 @@
+"""Admin users: storage with werkzeug password hashes, Flask-Login glue, and `feedsvc users`."""
+
+import click
+from flask import current_app
+from flask_login import UserMixin
+from sqlite_utils import Database
+from werkzeug.security import check_password_hash
+from werkzeug.security import generate_password_hash
+
+from feedsvc.db import connect
+from feedsvc.releases import utcnow
+
+MIN_PASSWORD = 8
+
+
+class UserExists(Exception):
+    """That user name is taken."""
+
+
+class WeakPassword(ValueError):
+    """The password is too short."""
+
+
+class User(UserMixin):
+    """The logged-in admin as Flask-Login sees it."""
+
+    def __init__(self, row: dict):
+        self.id = str(row["id"])
+        self.username = row["username"]
+
+
+def create_user(db: Database, username: str, password: str) -> int:
+    """Add an admin; refuses taken names and passwords shorter than 8 characters."""
+    username = username.strip()
+    if not username:
+        raise ValueError("the user name is empty")
+    if len(password) < MIN_PASSWORD:
+        raise WeakPassword(f"the password needs at least {MIN_PASSWORD} characters")
+    if find_user(db, username):
+        raise UserExists(username)
+    row = {"username": username, "password_hash": generate_password_hash(password), "created_at": utcnow()}
+    return db.table("users").insert(row).last_pk
+
+
+def set_password(db: Database, username: str, password: str) -> None:
+    """Replace an admin's password."""
+    if len(password) < MIN_PASSWORD:
+        raise WeakPassword(f"the password needs at least {MIN_PASSWORD} characters")
+    user = find_user(db, username)
+    if user is None:
+        raise KeyError(username)
+    db.table("users").update(user["id"], {"password_hash": generate_password_hash(password)})
+
+
+def find_user(db: Database, username: str) -> dict | None:
+    """The user row with that name, or None."""
+    rows = list(db.query("select * from users where username = ?", [username.strip()]))
+    return rows[0] if rows else None
+
+
+def authenticate(db: Database, username: str, password: str) -> User | None:
+    """The user if the password matches, else None."""
+    row = find_user(db, username)
+    if row and check_password_hash(row["password_hash"], password):
+        return User(row)
+    return None
+
+
+def load_user(db: Database, user_id: str) -> User | None:
+    """A user by id, for the session."""
+    rows = list(db.query("select * from users where id = ?", [user_id]))
+    return User(rows[0]) if rows else None
+
+
+@click.group("users")
+def users_cli() -> None:
+    """Manage admin users."""
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.password_option(help="Asked for (twice) when not given.")
+def create_command(username: str, password: str) -> None:
+    """Create an admin user."""
+    db = connect(current_app.config["DATABASE"])
+    try:
+        create_user(db, username, password)
+    except UserExists as exc:
+        raise click.ClickException(f"user {exc} already exists") from exc
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Created admin user {username}.")
+
+
+@users_cli.command("password")
+@click.argument("username")
+@click.password_option()
+def password_command(username: str, password: str) -> None:
+    """Set a new password for an admin user."""
+    db = connect(current_app.config["DATABASE"])
+    try:
+        set_password(db, username, password)
+    except KeyError as exc:
+        raise click.ClickException(f"no user {username}") from exc
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Password changed for {username}.")

@@ -1,0 +1,76 @@
+"""Blueprints (one module each) and the error pages they share."""
+
+from datetime import datetime
+
+from flask import Flask
+from flask import g
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_babel import format_datetime
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import BaseConverter
+
+LANGUAGE_NAMES = {"ru": "Русский", "kk": "Қазақша", "en": "English"}
+
+
+class LangConverter(BaseConverter):
+    """Matches only the published languages, so /de/… is a plain 404."""
+
+    regex = "ru|kk|en"
+
+
+def register_blueprints(app: Flask) -> None:
+    """Register the URL converter, every blueprint and the error handlers."""
+    from feedsvc.views import admin
+    from feedsvc.views import auth
+    from feedsvc.views import feeds
+    from feedsvc.views import glossary
+    from feedsvc.views import models
+    from feedsvc.views import public
+
+    app.url_map.converters["lang"] = LangConverter
+    for module in (public, feeds, auth, admin, models, glossary):
+        app.register_blueprint(module.bp)
+    app.register_error_handler(HTTPException, error_page)
+    app.context_processor(template_globals)
+    app.add_template_filter(localdt)
+
+
+def localdt(value: str) -> str:
+    """A stored UTC time shown in the press office's time zone, in the page's language."""
+    return format_datetime(datetime.fromisoformat(value), "medium")
+
+
+def error_page(exc: HTTPException):
+    """Every HTTP error as a page in the reader's language (the URL's, or the browser's)."""
+    messages = {
+        400: _("The request was not understood."),
+        404: _("There is no such page."),
+        410: _("This release has been withdrawn by the press service."),
+        413: _("The upload is too large."),
+        429: _("Too many attempts. Please wait a minute and try again."),
+    }
+    if request.path.startswith(("/ru/", "/kk/", "/en/")):
+        g.lang = request.path[1:3]
+    message = messages.get(exc.code, exc.description if exc.code and exc.code < 500 else _("Server error."))
+    return render_template("error.html", code=exc.code, name=exc.name, message=message), exc.code
+
+
+def lang_url(code: str, external: bool = False) -> str | None:
+    """This page's URL in another language, or None on pages without a language."""
+    args = dict(request.view_args or {})
+    if "lang" not in args or request.endpoint is None:
+        return None
+    args["lang"] = code
+    query = request.args.to_dict()
+    return url_for(request.endpoint, **args, **query, _external=external)
+
+
+def template_globals() -> dict:
+    """Names every template may use."""
+    page_lang = getattr(g, "lang", None)
+    return {"language_names": LANGUAGE_NAMES, "page_lang": page_lang, "lang_url": lang_url,
+            "ui_lang": page_lang or str(get_locale()), "has_alternates": bool(page_lang and lang_url("ru"))}

@@ -1,0 +1,159 @@
+"""Admin pages for press staff: the release list, the upload/edit form, publish and withdraw."""
+
+import sqlite3
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint
+from flask import abort
+from flask import current_app
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from feedsvc import photos
+from feedsvc import releases
+from feedsvc.db import get_db
+from feedsvc.forms import ConfirmForm
+from feedsvc.forms import release_form
+from feedsvc.translation import jobs
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.before_request
+@login_required
+def require_login() -> None:
+    """Every admin page needs a logged-in user."""
+
+
+def local_now() -> datetime:
+    """Now, in the press office's time zone, to the minute (the form's precision)."""
+    return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).replace(second=0, microsecond=0)
+
+
+def form_for(release: dict | None = None):
+    """The release form, filled from a stored release when editing."""
+    config = current_app.config
+    data = {"published_at": local_now().replace(tzinfo=None)}
+    if release:
+        moment = releases.parse_time(release["published_at"]).astimezone(ZoneInfo(config["TIMEZONE"]))
+        data = {k: release[k] for k in ("title", "body", "category", "photo_caption", "photo_credit")}
+        data["published_at"] = moment.replace(tzinfo=None)
+    return release_form(config["TITLE_MAX"], config["BODY_MAX"], data=data)
+
+
+@bp.route("/", endpoint="releases")
+def releases_list():
+    """Every release with its status and each language's translation status."""
+    db = get_db()
+    return render_template("admin/releases.html", rows=releases.list_all(db), jobs=jobs.counts(db),
+                           form=ConfirmForm())
+
+
+def fields_from(form) -> dict:
+    """The form's values as release fields; the date gets the press office's time zone."""
+    moment = form.published_at.data or local_now().replace(tzinfo=None)
+    return {
+        "title": form.title.data, "body": form.body.data, "category": form.category.data or "",
+        "published_at": moment.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"])),
+        "photo_caption": form.photo_caption.data or "", "photo_credit": form.photo_credit.data or "",
+    }
+
+
+def stored_photo(form) -> dict | None:
+    """Save the uploaded photo, if any; a bad file becomes a form error and returns False."""
+    upload = form.photo.data
+    if not upload or not getattr(upload, "filename", ""):
+        return None
+    config = current_app.config
+    try:
+        return photos.save_photo(upload.read(), config["UPLOAD_FOLDER"],
+                                 max_bytes=config["PHOTO_MAX_BYTES"], max_pixels=config["PHOTO_MAX_PIXELS"])
+    except photos.InvalidPhoto as exc:
+        form.photo.errors = [*form.photo.errors, _("The photo was refused: %(reason)s.", reason=str(exc))]
+        return False
+
+
+@bp.route("/releases/new", methods=["GET", "POST"])
+def new_release():
+    """Upload a new release: save as draft or publish."""
+    form = form_for()
+    if form.validate_on_submit():
+        photo = stored_photo(form)
+        if photo is not False:
+            try:
+                release = releases.create_release(
+                    get_db(), **fields_from(form), photo=photo, publish=bool(form.publish.data),
+                    languages=tuple(current_app.config["TARGET_LANGUAGES"]))
+            except sqlite3.Error:
+                photos.delete_photo(current_app.config["UPLOAD_FOLDER"], (photo or {}).get("photo"))
+                return storage_error(form, None)
+            flash(_("Release saved.") if not form.publish.data else _("Release published."), "success")
+            return redirect(url_for("admin.edit_release", release_id=release["id"]))
+    return render_template("admin/form.html", form=form, release=None), 400 if form.errors else 200
+
+
+def storage_error(form, release):
+    """The database refused the write (read-only, disk full): say so, keep what was typed."""
+    flash(_("The release could not be saved: the database is not writable. Nothing was changed."), "error")
+    return render_template("admin/form.html", form=form, release=release), 503
+
+
+@bp.route("/releases/<int:release_id>/edit", methods=["GET", "POST"])
+def edit_release(release_id: int):
+    """Edit a release; a text change re-queues its translations."""
+    db = get_db()
+    release = get_or_404(release_id)
+    form = form_for(release)
+    if form.validate_on_submit():
+        photo = stored_photo(form)
+        if photo is not False:
+            return save_edit(db, release, form, photo)
+    return render_template("admin/form.html", form=form, release=release,
+                           translations=releases.translations_of(db, release_id),
+                           confirm=ConfirmForm()), 400 if form.errors else 200
+
+
+def save_edit(db, release: dict, form, photo: dict | None):
+    """Store an edit, replacing or removing the photo; the old file goes only after the commit."""
+    changes = fields_from(form)
+    old_photo = release["photo"]
+    if photo:
+        changes.update(photo)
+    elif form.remove_photo.data:
+        changes.update(dict.fromkeys(releases.PHOTO_FIELDS))
+    try:
+        releases.update_release(db, release["id"], changes, tuple(current_app.config["TARGET_LANGUAGES"]))
+    except sqlite3.Error:
+        photos.delete_photo(current_app.config["UPLOAD_FOLDER"], (photo or {}).get("photo"))
+        return storage_error(form, release)
+    if old_photo and (photo or form.remove_photo.data):
+        photos.delete_photo(current_app.config["UPLOAD_FOLDER"], old_photo)
+    if form.publish.data and release["status"] != "published":
+        releases.set_status(db, release["id"], "published", tuple(current_app.config["TARGET_LANGUAGES"]))
+    flash(_("Release saved."), "success")
+    return redirect(url_for("admin.edit_release", release_id=release["id"]))
+
+
+def get_or_404(release_id: int) -> dict:
+    """The release or a 404 page."""
+    try:
+        return releases.get_release(get_db(), release_id)
+    except releases.ReleaseNotFound:
+        abort(404)
+
+
+@bp.route("/releases/<int:release_id>/<any(published, draft, withdrawn):status>", methods=["POST"])
+def change_status(release_id: int, status: str):
+    """Publish, unpublish or withdraw (the GUID stays reserved; feeds drop the item)."""
+    get_or_404(release_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    releases.set_status(get_db(), release_id, status, tuple(current_app.config["TARGET_LANGUAGES"]))
+    flash({"published": _("Release published."), "draft": _("Release moved back to drafts."),
+           "withdrawn": _("Release withdrawn.")}[status], "success")
+    return redirect(url_for("admin.edit_release", release_id=release_id))

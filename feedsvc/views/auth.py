@@ -1,0 +1,59 @@
+"""Admin login and logout."""
+
+from flask import Blueprint
+from flask import current_app
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_babel import gettext as _
+from flask_login import login_user
+from flask_login import logout_user
+
+from feedsvc import users
+from feedsvc.db import get_db
+from feedsvc.extensions import limiter
+from feedsvc.extensions import login_manager
+from feedsvc.forms import LoginForm
+
+bp = Blueprint("auth", __name__, url_prefix="/admin")
+
+
+@login_manager.user_loader
+def load_user(user_id: str):
+    """The session's user."""
+    return users.load_user(get_db(), user_id)
+
+
+def login_limit() -> str:
+    """The configured login rate limit (read per request, never at import)."""
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def safe_next(target: str | None) -> str:
+    """Only local admin paths may be redirected to after login."""
+    if target and target.startswith("/admin") and not target.startswith("//"):
+        return target
+    return url_for("admin.releases")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(login_limit, methods=["POST"])
+def login():
+    """Log an admin in."""
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = users.authenticate(get_db(), form.username.data, form.password.data)
+        if user is not None:
+            login_user(user)
+            return redirect(safe_next(request.args.get("next")))
+        flash(_("Wrong user name or password."), "error")
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    """Log out (POST, so a link on another site cannot do it)."""
+    logout_user()
+    return redirect(url_for("public.root"))

@@ -1,0 +1,85 @@
+"""Admin page: the glossary (terms fixed in every language), with add, edit, delete and CSV import."""
+
+from flask import Blueprint
+from flask import abort
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import login_required
+from flask_wtf import FlaskForm
+from wtforms import StringField
+from wtforms import SubmitField
+from wtforms.validators import DataRequired
+from wtforms.validators import Length
+from wtforms.validators import Optional
+
+from feedsvc.db import get_db
+from feedsvc.forms import ConfirmForm
+from feedsvc.translation import glossary
+
+bp = Blueprint("glossary", __name__, url_prefix="/admin/glossary")
+
+
+class TermForm(FlaskForm):
+    """One term: Russian forms (| between forms, * for any ending) and fixed targets."""
+
+    ru = StringField(_l("Russian forms"), validators=[DataRequired(), Length(max=500)],
+                     description=_l("Separate forms with |; a * after a word stands for any ending."))
+    en = StringField("English", validators=[Optional(), Length(max=200)])
+    kk = StringField("Қазақша", validators=[Optional(), Length(max=200)])
+    submit = SubmitField(_l("Save term"))
+
+
+@bp.before_request
+@login_required
+def require_login() -> None:
+    """Admins only."""
+
+
+@bp.route("/", methods=["GET", "POST"])
+def index():
+    """List terms; add one."""
+    form = TermForm()
+    if form.validate_on_submit():
+        glossary.save_term(get_db(), form.ru.data, {"en": form.en.data or "", "kk": form.kk.data or ""})
+        flash(_("Term saved."), "success")
+        return redirect(url_for("glossary.index"))
+    return render_template("admin/glossary.html", terms=glossary.load_terms(get_db()), form=form,
+                           confirm=ConfirmForm()), 400 if form.errors else 200
+
+
+@bp.route("/<int:term_id>/delete", methods=["POST"])
+def delete(term_id: int):
+    """Delete a term."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    glossary.delete_term(get_db(), term_id)
+    flash(_("Term deleted."), "success")
+    return redirect(url_for("glossary.index"))
+
+
+@bp.route("/export.csv")
+def export():
+    """Download the glossary as CSV."""
+    return glossary.export_csv(get_db()), 200, {
+        "Content-Type": "text/csv; charset=utf-8", "Content-Disposition": "attachment; filename=glossary.csv"}
+
+
+@bp.route("/import", methods=["POST"])
+def import_csv():
+    """Upload a CSV (ru,en,kk); all or nothing."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    upload = request.files.get("file")
+    try:
+        text = upload.read().decode("utf-8-sig") if upload else ""
+        count = glossary.import_csv(get_db(), text)
+    except (UnicodeDecodeError, glossary.BadGlossary) as exc:
+        flash(_("The CSV was refused: %(reason)s", reason=str(exc)), "error")
+        return redirect(url_for("glossary.index"))
+    flash(_("%(count)s terms imported.", count=count), "success")
+    return redirect(url_for("glossary.index"))

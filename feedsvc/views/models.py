@@ -1,0 +1,27 @@
+"""Admin page: installed translation models and the route each language takes (as `feedsvc models list`)."""
+
+from flask import Blueprint
+from flask import current_app
+from flask import render_template
+from flask_login import login_required
+
+from feedsvc.db import get_db
+from feedsvc.translation import jobs
+from feedsvc.translation import packages
+
+bp = Blueprint("models", __name__, url_prefix="/admin/models")
+
+
+@bp.before_request
+@login_required
+def require_login() -> None:
+    """Admins only."""
+
+
+@bp.route("/")
+def index():
+    """Packages, routes per target language, and the queue."""
+    installed = packages.list_packages(current_app.config["MODELS_DIR"])
+    routes = {lang: packages.find_route(installed, "ru", lang) for lang in current_app.config["TARGET_LANGUAGES"]}
+    return render_template("admin/models.html", installed=installed, routes=routes, jobs=jobs.counts(get_db()),
+                           fix=packages.fix_command, models_dir=current_app.config["MODELS_DIR"])
