@@ -43,6 +43,8 @@ def default_config(instance_path: str) -> dict:
         "DATABASE": os.path.join(instance_path, "feedsvc.db"),
         "UPLOAD_FOLDER": os.path.join(instance_path, "uploads"),
         "MODELS_DIR": str(PROJECT_ROOT / "models"),
+        # Argos's data, config and cache folders (it creates them at import): kept under instance/.
+        "ARGOS_HOME": os.path.join(instance_path, "argos"),
         "TIMEZONE": "Asia/Almaty",
         "SITE_NAME": "Пресс-служба Сената",
         "PUBLISHER": "Пресс-служба Сената Парламента Республики Казахстан",

@@ -1,29 +1,13 @@
 """The database connection: one sqlite_utils.Database per request, WAL mode, migrations on start."""
 
-import sqlite3
-
 import click
 from flask import Flask
 from flask import current_app
 from flask import g
+from flask.cli import with_appcontext
 from sqlite_utils import Database
 
-BUSY_TIMEOUT_MS = 10_000
-
-
-def connect(path: str) -> Database:
-    """Open the database file the way every feedsvc process must: WAL, busy timeout, foreign keys.
-
-    WAL lets feed readers go on while the worker or an admin writes; the busy timeout makes a
-    writer wait for another writer instead of failing with "database is locked".
-    """
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
-    db = Database(conn)
-    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    db.execute("PRAGMA journal_mode = WAL")
-    db.execute("PRAGMA synchronous = NORMAL")
-    db.execute("PRAGMA foreign_keys = ON")
-    return db
+from feedsvc.storage import connect
 
 
 def migrate(db: Database) -> None:
@@ -48,6 +32,7 @@ def close_db(exception: BaseException | None = None) -> None:
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command() -> None:
     """Create or upgrade the database schema."""
     db = connect(current_app.config["DATABASE"])

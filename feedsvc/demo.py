@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 from PIL import Image
 from PIL import ImageDraw
 from sqlite_utils import Database
@@ -19,7 +20,7 @@ from sqlite_utils import Database
 from feedsvc import photos
 from feedsvc import releases
 from feedsvc import users
-from feedsvc.db import connect
+from feedsvc.storage import connect
 from feedsvc.translation import glossary
 from feedsvc.translation import packages
 
@@ -105,6 +106,7 @@ def report(done: dict, instance_path: str) -> None:
 
 
 @click.command("demo")
+@with_appcontext
 def demo_command() -> None:
     """Load demo releases, glossary, demo models and a demo admin into an empty instance."""
     done = setup_demo(current_app)
@@ -114,6 +116,7 @@ def demo_command() -> None:
 
 
 @click.command("serve")
+@with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int, help="gunicorn web workers")

@@ -80,11 +80,11 @@ def build(meta: FeedMeta, items: list[FeedItem]) -> bytes:
     fg.updated(meta.updated)
     fg.lastBuildDate(meta.updated)
     fg.generator("feedsvc")
+    fg.link(href=meta.self_url, rel="self", type=f"application/{meta.fmt}+xml")
     for lang, url, mimetype in meta.alternates:
         fg.link(href=url, rel="alternate", type=mimetype, hreflang=lang)
-    # Last alternate link: feedgen makes it the RSS channel <link>, which must be the HTML page.
+    # feedgen makes the last link the RSS channel <link>, which must be the HTML page.
     fg.link(href=meta.html_url, rel="alternate", type="text/html", hreflang=meta.lang)
-    fg.link(href=meta.self_url, rel="self", type=f"application/{meta.fmt}+xml")
     for item in reversed(items):  # feedgen prepends entries; reversed keeps newest first
         add_entry(fg, item, meta.publisher)
     return fg.atom_str(pretty=True) if meta.fmt == "atom" else fg.rss_str(pretty=True)

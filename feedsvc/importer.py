@@ -5,10 +5,12 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 from sqlite_utils import Database
 
-from feedsvc.db import connect
 from feedsvc.releases import create_release
+from feedsvc.storage import connect
+from feedsvc.storage import write
 
 
 class BadReleaseFile(ValueError):
@@ -33,7 +35,7 @@ def read_release_file(path: Path) -> tuple[str, str]:
 def import_files(db: Database, paths: list[Path], *, publish: bool, now: datetime, languages) -> list[int]:
     """Read every file first, then store them all in one transaction: all or nothing."""
     parsed = [read_release_file(path) for path in paths]
-    with db.atomic():
+    with write(db):
         return [
             create_release(db, title=title, body=body, published_at=now, publish=publish,
                            languages=tuple(languages))["id"]
@@ -42,6 +44,7 @@ def import_files(db: Database, paths: list[Path], *, publish: bool, now: datetim
 
 
 @click.command("import")
+@with_appcontext
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--draft", is_flag=True, help="Store as drafts instead of publishing.")
 def import_command(files: tuple[Path, ...], draft: bool) -> None:

@@ -7,6 +7,7 @@ from datetime import datetime
 from slugify import slugify
 from sqlite_utils import Database
 
+from feedsvc.storage import write
 from feedsvc.translation import jobs
 from feedsvc.translation.segment import split_paragraphs
 
@@ -79,7 +80,7 @@ def create_release(
         "updated_at": now,
         **(photo or {}),
     }
-    with db.atomic():
+    with write(db):
         release_id = db.table("releases").insert(row).last_pk
         for lang in languages:
             db.table("translations").insert({"release_id": release_id, "lang": lang, "updated_at": now})
@@ -107,7 +108,7 @@ def update_release(
     changes["updated_at"] = utcnow()
     if text_changed:
         changes["revision"] = release["revision"] + 1
-    with db.atomic():
+    with write(db):
         db.table("releases").update(release_id, changes)
         release = get_release(db, release_id)
         if text_changed and release["status"] == "published":
@@ -120,7 +121,7 @@ def set_status(db: Database, release_id: int, status: str, languages: tuple[str,
     if status not in STATUSES:
         raise ValueError(f"unknown status {status!r}")
     release = get_release(db, release_id)
-    with db.atomic():
+    with write(db):
         db.table("releases").update(release_id, {"status": status, "updated_at": utcnow()})
         release = get_release(db, release_id)
         if status == "published":
@@ -173,20 +174,22 @@ def localized(release: dict, translation: dict | None, lang: str) -> dict:
 
 def list_published(db: Database, lang: str, *, limit: int, offset: int = 0, translated_only: bool = False):
     """Published releases for ``lang``, newest first, each localized; optionally only translated ones."""
-    sql = """select r.*, t.lang as t_lang from releases r
-        left join translations t on t.release_id = r.id and t.lang = :lang
-        where r.status = 'published' {only}
+    only = ("and exists (select 1 from translations t where t.release_id = r.id and t.lang = :lang "
+            "and t.status = 'done')") if translated_only and lang != "ru" else ""
+    sql = f"""select r.* from releases r where r.status = 'published' {only}
         order by r.published_at desc, r.id desc limit :limit offset :offset"""
-    only = "and t.status = 'done'" if translated_only and lang != "ru" else ""
-    rows = list(db.query(sql.format(only=only), {"lang": lang, "limit": limit, "offset": offset}))
-    return [_localize_row(db, row, lang) for row in rows]
+    rows = list(db.query(sql, {"lang": lang, "limit": limit, "offset": offset}))
+    return localize_rows(db, rows, lang)
 
 
-def _localize_row(db: Database, row: dict, lang: str) -> dict:
-    """Localize one joined row, fetching its translation row when the language has one."""
-    row.pop("t_lang", None)
-    translation = translations_of(db, row["id"]).get(lang) if lang != "ru" else None
-    return localized(row, translation, lang)
+def localize_rows(db: Database, rows: list[dict], lang: str) -> list[dict]:
+    """Localize many releases with one query for their translations."""
+    translations = {}
+    if lang != "ru" and rows:
+        marks = ",".join("?" * len(rows))
+        query = f"select * from translations where lang = ? and release_id in ({marks})"
+        translations = {t["release_id"]: t for t in db.query(query, [lang, *(r["id"] for r in rows)])}
+    return [localized(row, translations.get(row["id"]), lang) for row in rows]
 
 
 def count_published(db: Database) -> int:
@@ -195,20 +198,19 @@ def count_published(db: Database) -> int:
 
 
 def search(db: Database, lang: str, query: str, *, limit: int = 50) -> list[dict]:
-    """Published releases matching ``query`` in ``lang``'s text (Russian originals for ru)."""
+    """Published releases matching ``query`` in ``lang``'s text (Russian originals for ru), best first."""
     terms = " ".join(f'"{word}"' for word in query.replace('"', " ").split())
     if not terms:
         return []
     if lang == "ru":
-        sql = """select r.id from releases_fts f join releases r on r.rowid = f.rowid
+        sql = """select r.* from releases_fts f join releases r on r.rowid = f.rowid
             where releases_fts match :q and r.status = 'published' order by rank limit :limit"""
     else:
-        sql = """select r.id from translations_fts f join translations t on t.rowid = f.rowid
+        sql = """select r.* from translations_fts f join translations t on t.rowid = f.rowid
             join releases r on r.id = t.release_id
             where translations_fts match :q and t.lang = :lang and t.status = 'done'
             and r.status = 'published' order by rank limit :limit"""
-    ids = [row["id"] for row in db.query(sql, {"q": terms, "lang": lang, "limit": limit})]
-    return [localized(r, translations_of(db, r["id"]).get(lang), lang) for r in map(lambda i: get_release(db, i), ids)]
+    return localize_rows(db, list(db.query(sql, {"q": terms, "lang": lang, "limit": limit})), lang)
 
 
 def list_all(db: Database) -> list[dict]:

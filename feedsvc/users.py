@@ -2,13 +2,14 @@
 
 import click
 from flask import current_app
+from flask.cli import AppGroup
 from flask_login import UserMixin
 from sqlite_utils import Database
 from werkzeug.security import check_password_hash
 from werkzeug.security import generate_password_hash
 
-from feedsvc.db import connect
 from feedsvc.releases import utcnow
+from feedsvc.storage import connect
 
 MIN_PASSWORD = 8
 
@@ -72,7 +73,7 @@ def load_user(db: Database, user_id: str) -> User | None:
     return User(rows[0]) if rows else None
 
 
-@click.group("users")
+@click.group("users", cls=AppGroup)
 def users_cli() -> None:
     """Manage admin users."""
 

@@ -2,6 +2,7 @@
 
 from datetime import UTC
 from datetime import datetime
+import socket
 from pathlib import Path
 
 import pytest
@@ -9,9 +10,27 @@ import pytest
 from feedsvc import create_app
 from feedsvc import releases
 from feedsvc import users
-from feedsvc.db import connect
+from feedsvc.storage import connect
 
 PASSWORD = "correct horse battery"
+LOOPBACK = ("127.", "::1", "localhost")
+
+
+def pytest_configure(config):
+    """Fail any test that connects anywhere but loopback: nothing may touch the network at run time.
+
+    CI also runs the whole suite in a network namespace with no network at all (see .ci/run);
+    this guard gives the same answer on a developer machine that has a network.
+    """
+    real_connect = socket.socket.connect
+
+    def guarded_connect(sock, address, *args):
+        host = address[0] if isinstance(address, tuple) else str(address)
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and not str(host).startswith(LOOPBACK):
+            raise AssertionError(f"test tried to reach the network: {address!r}")
+        return real_connect(sock, address, *args)
+
+    socket.socket.connect = guarded_connect
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -24,6 +43,7 @@ def app(tmp_path):
         "DATABASE": str(tmp_path / "feedsvc.db"),
         "UPLOAD_FOLDER": str(tmp_path / "uploads"),
         "MODELS_DIR": str(tmp_path / "models"),
+        "ARGOS_HOME": str(tmp_path / "argos"),
         "RATELIMIT_ENABLED": False,
     })
     yield app
@@ -69,7 +89,11 @@ def csrf_token(client, url: str) -> str:
 
 @pytest.fixture
 def logged_in(client, admin):
-    """The test client with an admin session (logged in through the real form, CSRF and all)."""
+    """The test client with an admin session (logged in through the real form, CSRF and all).
+
+    Its interface language is English so assertions read like the msgids.
+    """
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     token = csrf_token(client, "/admin/login")
     response = client.post("/admin/login", data={"username": admin[0], "password": admin[1], "csrf_token": token})
     assert response.status_code == 302, response.get_data(as_text=True)

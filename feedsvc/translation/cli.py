@@ -10,8 +10,10 @@ from pathlib import Path
 import click
 from flask import Flask
 from flask import current_app
+from flask.cli import AppGroup
+from flask.cli import with_appcontext
 
-from feedsvc.db import connect
+from feedsvc.storage import connect
 from feedsvc.translation import glossary
 from feedsvc.translation import jobs
 from feedsvc.translation import memory
@@ -41,7 +43,7 @@ def make_engine():
     from feedsvc.translation.engine import EngineSettings
     from feedsvc.translation.engine import prepare_environment
 
-    prepare_environment(current_app.instance_path, models_dir())
+    prepare_environment(current_app.config["ARGOS_HOME"], models_dir())
     config = current_app.config
     settings = EngineSettings(**{k.removeprefix("ENGINE_").lower(): v for k, v in config.items()
                                  if k.startswith("ENGINE_")})
@@ -49,6 +51,7 @@ def make_engine():
 
 
 @click.command("worker")
+@with_appcontext
 @click.option("--once", is_flag=True, help="Drain the queue, then exit.")
 @click.option("--max-jobs", type=click.IntRange(min=1), help="Stop after this many jobs.")
 def worker_command(once: bool, max_jobs: int | None) -> None:
@@ -66,7 +69,7 @@ def worker_command(once: bool, max_jobs: int | None) -> None:
     click.echo(f"{handled} job(s) handled; {engine.sentences_translated} sentence(s) sent to models.")
 
 
-@click.group("models")
+@click.group("models", cls=AppGroup)
 def models_cli() -> None:
     """List, install, remove and build translation model packages."""
 
@@ -95,7 +98,7 @@ def after_install(package: packages.PackageInfo) -> None:
     forgotten = memory.forget_model(db, package.name)
     requeued = jobs.requeue_no_model(db)
     click.echo(f"Installed {package.key} ({package.from_code}→{package.to_code}) in {package.path}.")
-    click.echo(f"{forgotten} memory entr(ies) of older versions dropped; {requeued} job(s) waiting for a model re-queued.")
+    click.echo(f"{forgotten} old memory entr(ies) dropped; {requeued} job(s) waiting for a model re-queued.")
 
 
 @models_cli.command("install")
@@ -187,7 +190,7 @@ def build_command(model_dir: Path, sp_model: Path, output: Path, **options) -> N
     click.echo(f"Wrote {path} ({path.stat().st_size} bytes). Install it with: feedsvc models install {path}")
 
 
-@click.group("glossary")
+@click.group("glossary", cls=AppGroup)
 def glossary_cli() -> None:
     """Import and export the glossary (CSV: ru,en,kk; ru forms separated by |, * for any ending)."""
 

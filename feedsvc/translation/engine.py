@@ -27,13 +27,13 @@ class EngineSettings:
     max_decoding_floor: int = 32
 
 
-def prepare_environment(instance_path: str | Path, models_dir: str | Path) -> None:
+def prepare_environment(argos_home: str | Path, models_dir: str | Path) -> None:
     """Point every folder Argos and its dependencies touch under instance/, before they import.
 
     Argos creates its data/config/cache folders at import and reads ARGOS_PACKAGES_DIR once;
     onnxruntime (pulled in through stanza) writes telemetry unless told not to.
     """
-    base = Path(instance_path) / "argos"
+    base = Path(argos_home)
     for var, sub in (("XDG_DATA_HOME", "data"), ("XDG_CACHE_HOME", "cache"), ("XDG_CONFIG_HOME", "config")):
         os.environ.setdefault(var, str(base / sub))
         os.makedirs(os.environ[var], exist_ok=True)

@@ -5,6 +5,7 @@ import io
 
 from sqlite_utils import Database
 
+from feedsvc.storage import write
 from feedsvc.translation.protect import GlossaryTerm
 
 COLUMNS = ("ru", "en", "kk")
@@ -62,7 +63,7 @@ def parse_csv(text: str) -> list[dict]:
 def import_csv(db: Database, text: str) -> int:
     """Add or update every term of a CSV, all or nothing; returns how many."""
     rows = parse_csv(text)
-    with db.atomic():
+    with write(db):
         for row in rows:
             save_term(db, row["ru"], {"en": row["en"], "kk": row["kk"]})
     return len(rows)

@@ -12,6 +12,8 @@ from datetime import timedelta
 
 from sqlite_utils import Database
 
+from feedsvc.storage import write
+
 OPEN = ("queued", "running")
 
 
@@ -66,7 +68,7 @@ def claim(db: Database, *, lease_seconds: int = 300, max_attempts: int = 5) -> d
     """Take the next due job (or one whose lease ran out) and lease it; None when nothing is due."""
     now = _now()
     token = uuid.uuid4().hex
-    with db.atomic():
+    with write(db):
         rows = list(db.query(
             """update jobs set status = 'running', lease_token = :token, lease_until = :until,
                 attempts = attempts + 1, updated_at = :now
@@ -99,7 +101,7 @@ def complete(db: Database, job: dict, translation: dict) -> bool:
     Returns False (and writes nothing) when the lease was lost to another worker.
     """
     now = _stamp(_now())
-    with db.atomic():
+    with write(db):
         if not holds_lease(db, job):
             return False
         changes = {**translation, "status": "done", "origin": "machine", "error": None,
@@ -118,7 +120,7 @@ def _finish(db: Database, job: dict, job_status: str, error: str, translation_st
 
 def fail(db: Database, job: dict, error: str, *, max_attempts: int = 5, backoff_seconds: int = 30) -> str:
     """Record a failed attempt: retry later with exponential backoff, or give up as ``failed``."""
-    with db.atomic():
+    with write(db):
         if not holds_lease(db, job):
             return "lost"
         if job["attempts"] >= max_attempts:
@@ -136,7 +138,7 @@ def fail(db: Database, job: dict, error: str, *, max_attempts: int = 5, backoff_
 
 def no_model(db: Database, job: dict, message: str) -> None:
     """Park a job whose language has no route; installing a model re-queues it."""
-    with db.atomic():
+    with write(db):
         if holds_lease(db, job):
             _finish(db, job, "no-model", message, "no-model")
 
@@ -144,7 +146,7 @@ def no_model(db: Database, job: dict, message: str) -> None:
 def requeue_no_model(db: Database) -> int:
     """Put every job parked for lack of a model back in the queue; returns how many."""
     now = _stamp(_now())
-    with db.atomic():
+    with write(db):
         cursor = db.execute(
             "update jobs set status = 'queued', attempts = 0, run_after = ?, error = null, updated_at = ? "
             "where status = 'no-model'", [now, now],
@@ -168,6 +170,6 @@ def pending_count(db: Database) -> int:
 
 def complete_superseded(db: Database, job: dict) -> None:
     """Close a job whose source revision is no longer current (a newer job exists)."""
-    with db.atomic():
+    with write(db):
         if holds_lease(db, job):
             db.table("jobs").update(job["id"], {"status": "superseded", "updated_at": _stamp(_now())})

@@ -163,7 +163,7 @@ def install_file(models_dir: str | Path, archive_path: str | Path, *, max_bytes:
         staging = Path(tempfile.mkdtemp(prefix=".install-", dir=models_dir))
         try:
             _extract(archive, staging, max_unpacked)
-            info = read_package(staging / top)
+            read_package(staging / top)  # refuses unreadable metadata before the move
             final = models_dir / top
             if final.exists():
                 shutil.rmtree(final)

@@ -10,6 +10,7 @@ from flask import url_for
 from flask_babel import format_datetime
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import refresh
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
@@ -46,6 +47,9 @@ def localdt(value: str) -> str:
 
 def error_page(exc: HTTPException):
     """Every HTTP error as a page in the reader's language (the URL's, or the browser's)."""
+    if request.path.startswith(("/ru/", "/kk/", "/en/")):
+        g.lang = request.path[1:3]
+        refresh()  # Flask-Babel caches the locale per request; the URL's language must win
     messages = {
         400: _("The request was not understood."),
         404: _("There is no such page."),
@@ -53,8 +57,6 @@ def error_page(exc: HTTPException):
         413: _("The upload is too large."),
         429: _("Too many attempts. Please wait a minute and try again."),
     }
-    if request.path.startswith(("/ru/", "/kk/", "/en/")):
-        g.lang = request.path[1:3]
     message = messages.get(exc.code, exc.description if exc.code and exc.code < 500 else _("Server error."))
     return render_template("error.html", code=exc.code, name=exc.name, message=message), exc.code
 

@@ -1,0 +1,48 @@
+"""Opening the database and write transactions: shared by the web app, the worker and the CLI (no Flask)."""
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlite_utils import Database
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+def connect(path: str) -> Database:
+    """Open the database file the way every feedsvc process must: WAL, busy timeout, foreign keys.
+
+    WAL lets feed readers go on while the worker or an admin writes; the busy timeout makes a
+    writer wait for another writer instead of failing with "database is locked". Autocommit mode
+    (isolation_level None) leaves transactions to ``write()`` and ``db.atomic()``.
+    """
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False,
+                           isolation_level=None)
+    db = Database(conn)
+    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = NORMAL")
+    db.execute("PRAGMA foreign_keys = ON")
+    return db
+
+
+@contextmanager
+def write(db: Database) -> Iterator[Database]:
+    """A write transaction that takes the write lock first (BEGIN IMMEDIATE).
+
+    A transaction that reads and then writes under plain BEGIN can fail at once with "database
+    is locked" when another process wrote in between: the lock upgrade cannot wait. Taking the
+    lock up front lets the busy timeout do its job. Nested use becomes a savepoint.
+    """
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if db.conn.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")

@@ -1,0 +1,173 @@
+"""Admin side: login, protection of every admin URL, CSRF, the upload form and its errors."""
+
+import io
+
+import pytest
+from PIL import Image
+
+from feedsvc import releases
+from feedsvc.demo import demo_photo
+from tests.conftest import csrf_token
+from tests.conftest import make_release
+
+BODY = "Спикер Сената Маулен Ашимбаев встретился с секретарями маслихатов.\n\n«Это важно», - сказал он."
+
+
+def admin_urls(app) -> list[tuple[str, str]]:
+    """Every admin URL in the URL map, with its method, filled with a plausible id."""
+    urls = []
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/admin") and rule.endpoint not in ("auth.login", "auth.logout"):
+            path = rule.rule.replace("<int:release_id>", "1").replace("<int:term_id>", "1")
+            path = path.replace("<any(published, draft, withdrawn):status>", "withdrawn")
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                urls.append((method, path))
+    return urls
+
+
+def test_every_admin_url_needs_login(app, client, db):
+    make_release(db)
+    urls = admin_urls(app)
+    assert len(urls) >= 10
+    for method, path in urls:
+        response = client.open(path, method=method)
+        # A POST without a session fails CSRF (400) or redirects to login; never does the work.
+        assert response.status_code in (302, 401, 400), (method, path, response.status_code)
+        if response.status_code == 302:
+            assert "/admin/login" in response.headers["Location"]
+    assert releases.get_release(db, 1)["status"] == "published"
+
+
+def test_post_without_csrf_token_is_refused_even_when_logged_in(logged_in, db):
+    release = make_release(db)
+    response = logged_in.post(f"/admin/releases/{release['id']}/withdrawn")
+    assert response.status_code == 400
+    response = logged_in.post("/admin/releases/new", data={"title": "Без токена", "body": "Текст."})
+    assert response.status_code == 400
+    assert releases.get_release(db, release["id"])["status"] == "published"
+    assert releases.count_all(db) == 1
+
+
+def test_wrong_password_is_refused(client, admin):
+    token = csrf_token(client, "/admin/login")
+    response = client.post("/admin/login", data={"username": admin[0], "password": "wrong", "csrf_token": token})
+    assert response.status_code == 200
+    assert "/admin/" not in response.headers.get("Location", "")
+    assert client.get("/admin/").status_code == 302
+
+
+def test_login_is_rate_limited(tmp_path):
+    from feedsvc import create_app
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE": str(tmp_path / "r.db"),
+                      "UPLOAD_FOLDER": str(tmp_path / "up"), "RATELIMIT_ENABLED": True})
+    client = app.test_client()
+    token = csrf_token(client, "/admin/login")
+    codes = [client.post("/admin/login", data={"username": "x", "password": "y", "csrf_token": token}).status_code
+             for _ in range(12)]
+    assert codes[:10] == [200] * 10
+    assert codes[10:] == [429, 429]
+
+
+def post_release(client, **fields):
+    """Submit the new-release form the way a browser does."""
+    token = csrf_token(client, "/admin/releases/new")
+    data = {"title": "Спикер Сената встретился с секретарями маслихатов", "body": BODY,
+            "published_at": "2026-11-19T11:30", "category": "Встречи", "csrf_token": token, "publish": "1",
+            "photo_caption": "", "photo_credit": ""}
+    data.update(fields)
+    return client.post("/admin/releases/new", data=data, content_type="multipart/form-data")
+
+
+def test_publish_through_the_form_stores_release_and_queues_translations(logged_in, db):
+    response = post_release(logged_in)
+    assert response.status_code == 302
+    release = releases.get_release(db, 1)
+    assert release["status"] == "published"
+    assert release["body"] == BODY
+    assert release["published_at"] == "2026-11-19T06:30:00+00:00"  # 11:30 in Almaty (UTC+5)
+    jobs = {(j["lang"], j["status"]) for j in db.query("select * from jobs")}
+    assert jobs == {("kk", "queued"), ("en", "queued")}
+    assert logged_in.get(f"/ru/releases/{release['id']}", follow_redirects=True).status_code == 200
+
+
+def test_photo_is_reencoded_without_exif(logged_in, db, app, tmp_path):
+    image = Image.open(io.BytesIO(demo_photo(0)))
+    exif = Image.Exif()
+    exif[0x010F] = "SecretCam"  # Make
+    raw = io.BytesIO()
+    image.save(raw, "JPEG", exif=exif.tobytes())
+    assert b"SecretCam" in raw.getvalue()
+    response = post_release(logged_in, photo=(io.BytesIO(raw.getvalue()), "photo.jpg"),
+                            photo_caption="Участники встречи", photo_credit="Фото – Е.Укибаев")
+    assert response.status_code == 302
+    release = releases.get_release(db, 1)
+    stored = (tmp_path / "uploads" / release["photo"]).read_bytes()
+    assert b"SecretCam" not in stored
+    assert release["photo_type"] == "image/jpeg" and release["photo_length"] == len(stored)
+    page = logged_in.get("/ru/releases/1", follow_redirects=True).get_data(as_text=True)
+    assert 'alt="Участники встречи"' in page and "Фото – Е.Укибаев" in page
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"title": ""}, "This field is required."),
+        ({"body": "  "}, "This field is required."),
+        ({"title": "Я" * 301}, "Field cannot be longer than 300 characters."),
+        ({"photo": (io.BytesIO(b"not an image at all"), "photo.jpg")}, "The photo was refused"),
+        ({"photo": (io.BytesIO(b"GIF89a..."), "photo.gif")}, "Only JPEG, PNG or WebP images."),
+    ],
+)
+def test_bad_input_gets_a_form_message_and_keeps_what_was_typed(logged_in, db, fields, message):
+    response = post_release(logged_in, **{"body": BODY, **fields})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert message in html
+    assert "секретарями маслихатов" in html  # the typed text is still in the form
+    assert releases.count_all(db) == 0
+
+
+def test_oversized_upload_gets_a_friendly_413_page(logged_in, app):
+    app.config["MAX_CONTENT_LENGTH"] = 100 * 1024  # small, so the test client keeps the body in memory
+    response = post_release(logged_in, photo=(io.BytesIO(b"x" * (200 * 1024)), "big.jpg"))
+    assert response.status_code == 413
+    assert "The upload is too large." in response.get_data(as_text=True)
+
+
+def test_decompression_bomb_is_refused(logged_in, db):
+    raw = io.BytesIO()
+    Image.new("1", (20000, 20000)).save(raw, "PNG")  # ~50 KB on disk, 400 megapixels decoded
+    response = post_release(logged_in, photo=(io.BytesIO(raw.getvalue()), "bomb.png"))
+    assert response.status_code == 400
+    assert "The photo was refused" in response.get_data(as_text=True)
+    assert releases.count_all(db) == 0
+
+
+def test_edit_keeps_guid_and_requeues_translations(logged_in, db):
+    release = make_release(db)
+    token = csrf_token(logged_in, f"/admin/releases/{release['id']}/edit")
+    response = logged_in.post(f"/admin/releases/{release['id']}/edit", data={
+        "title": "Исправленный заголовок", "body": "Новый текст.", "published_at": "2026-11-19T11:30",
+        "csrf_token": token, "save_draft": "1"}, content_type="multipart/form-data")
+    assert response.status_code == 302
+    edited = releases.get_release(db, release["id"])
+    assert edited["guid"] == release["guid"] and edited["revision"] == 2
+    revisions = [j["source_revision"] for j in db.query("select * from jobs where status = 'queued'")]
+    assert revisions == [2, 2]
+
+
+def test_withdraw_through_admin_gives_410(logged_in, db, client):
+    release = make_release(db)
+    token = csrf_token(logged_in, f"/admin/releases/{release['id']}/edit")
+    response = logged_in.post(f"/admin/releases/{release['id']}/withdrawn", data={"csrf_token": token})
+    assert response.status_code == 302
+    assert logged_in.get(f"/ru/releases/{release['id']}").status_code == 410
+    assert releases.get_release(db, release["id"])["guid"] == release["guid"]
+
+
+def test_admin_list_shows_translation_status_per_language(logged_in, db):
+    make_release(db, title="Релиз для списка")
+    html = logged_in.get("/admin/").get_data(as_text=True)
+    assert "Релиз для списка" in html
+    assert html.count("translation-pending") == 2

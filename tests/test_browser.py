@@ -1,0 +1,244 @@
+"""End to end in a real browser: headless Chromium (Debian's package) drives the real app over HTTP.
+
+An admin logs in through the form, publishes a release with a photo, and the public pages show it;
+a text file renamed ``.jpg`` is refused with a form error that keeps what was typed. CSRF stays on.
+
+Chromium and chromedriver come from Debian (``make browser-deps``). Without them the test skips
+locally, but fails under CI (``CI`` set), so a CI machine missing the browser cannot pass silently.
+Nothing here touches the network beyond 127.0.0.1: selenium-manager is kept offline and Chromium's
+background services are off.
+"""
+
+import io
+import os
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from PIL import ImageDraw
+
+from feedsvc import create_app
+from feedsvc import users
+from feedsvc.db import connect
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("FEEDSVC_CHROMIUM", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("FEEDSVC_CHROMEDRIVER", "/usr/bin/chromedriver")
+CHROMIUM_FLAGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+    "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-default-browser-check", "--disable-extensions", "--window-size=1280,1100", "--lang=ru",
+]
+WAIT = 10  # seconds an explicit wait may take before the test fails
+USERNAME = "editor"
+PASSWORD = "correct horse battery"
+TITLE = "Сенат одобрил закон «О цифровых активах» в первом чтении"
+PARAGRAPH_1 = "Депутаты Сената на пленарном заседании рассмотрели закон «О цифровых активах»."
+PARAGRAPH_2 = "Второй абзац: документ направлен Главе государства на подпись, тел. 74-72-27."
+CATEGORY = "Пленарные заседания"
+CAPTION = "Пленарное заседание Сената"
+CREDIT = "Фото: пресс-служба Сената"
+
+
+def missing_browser(reason: str):
+    """Skip locally, fail under CI: CI must never pass without having driven a browser."""
+    message = f"{reason}: install Debian's chromium and chromium-driver (`make browser-deps`)"
+    if os.environ.get("CI"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def live_app(tmp_path):
+    """The real app on a fresh database, served by a real threaded HTTP server on 127.0.0.1:<free port>."""
+    from werkzeug.serving import make_server
+
+    app = create_app({
+        "TESTING": True,
+        "SECRET_KEY": "browser-test",
+        "DATABASE": str(tmp_path / "feedsvc.db"),
+        "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+        "MODELS_DIR": str(tmp_path / "models"),
+        "RATELIMIT_ENABLED": False,
+    })
+    db = connect(app.config["DATABASE"])
+    users.create_user(db, USERNAME, PASSWORD)
+    db.close()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    app.config["LIVE_URL"] = f"http://127.0.0.1:{server.server_port}"
+    yield app
+    server.shutdown()
+    thread.join(timeout=5)
+    server.server_close()
+
+
+@pytest.fixture
+def chrome(monkeypatch):
+    """Headless Chromium through Debian's chromedriver, with a fresh profile; never downloads anything."""
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+            missing_browser(f"{path} is missing")
+    try:
+        from selenium import webdriver
+        from selenium.common.exceptions import WebDriverException
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        missing_browser("selenium is not installed (pip install -e '.[test]')")
+    # selenium-manager must not look for or fetch a browser or driver: both paths are explicit.
+    monkeypatch.setenv("SE_OFFLINE", "1")
+    monkeypatch.setenv("SE_AVOID_STATS", "true")
+    profile = tempfile.mkdtemp(prefix="feedsvc-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in [*CHROMIUM_FLAGS, f"--user-data-dir={profile}"]:
+        options.add_argument(flag)
+    # A Russian-speaking press officer: the interface follows Accept-Language (headless ignores --lang).
+    options.add_experimental_option("prefs", {"intl.accept_languages": "ru-RU,ru"})
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    try:
+        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    except WebDriverException as exc:
+        shutil.rmtree(profile, ignore_errors=True)
+        pytest.fail(f"Chromium did not start through {CHROMEDRIVER}: {exc.msg or exc}", pytrace=False)
+    driver.set_page_load_timeout(WAIT * 2)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def jpeg(path: Path) -> Path:
+    """A small real JPEG (a sun over a hall), generated so the test ships no binary files."""
+    image = Image.new("RGB", (320, 200), (40, 80, 130))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle([0, 160, 320, 200], fill=(90, 60, 40))
+    draw.ellipse([130, 30, 190, 90], fill=(240, 200, 60))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85)
+    path.write_bytes(out.getvalue())
+    return path
+
+
+class Page:
+    """The few browser moves the test needs, each followed by an explicit wait, never a sleep."""
+
+    def __init__(self, driver, base_url: str):
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        self.driver = driver
+        self.base = base_url
+        self.wait = WebDriverWait(driver, WAIT)
+
+    def open(self, path: str) -> None:
+        self.driver.get(self.base + path)
+        self.wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+    def find(self, css: str):
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support import expected_conditions as ec
+
+        return self.wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, css)))
+
+    def type(self, name: str, text: str) -> None:
+        element = self.find(f'[name="{name}"]')
+        element.clear()
+        element.send_keys(text)
+
+    def fill_body(self, text: str) -> None:
+        # send_keys types "\n" as Enter, which in a textarea is a new line: the blank line survives.
+        self.type("body", text)
+
+    def submit_with(self, button_name: str) -> None:
+        """Click a submit button and wait until the next page (a new document) has loaded."""
+        from selenium.webdriver.support import expected_conditions as ec
+
+        old_html = self.find("html")
+        self.find(f'[name="{button_name}"]').click()
+        self.wait.until(ec.staleness_of(old_html))
+        self.wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+    def path(self) -> str:
+        return self.driver.current_url.removeprefix(self.base)
+
+    def severe_console_errors(self) -> list[str]:
+        """Console errors (a failed stylesheet or image, a CSP refusal), the favicon's 404 aside."""
+        return [entry["message"] for entry in self.driver.get_log("browser")
+                if entry["level"] == "SEVERE" and "favicon.ico" not in entry["message"]]
+
+
+def test_admin_publishes_a_release_with_a_photo_and_readers_see_it(live_app, chrome, tmp_path):
+    started = time.monotonic()
+    page = Page(chrome, live_app.config["LIVE_URL"])
+
+    # Log in through the real form (CSRF token and all).
+    page.open("/admin/login")
+    page.type("username", USERNAME)
+    page.type("password", PASSWORD)
+    page.submit_with("submit")
+    assert page.path().startswith("/admin/"), page.path()
+    assert "/login" not in page.path(), page.find("main").text
+
+    # A text file renamed .jpg is refused; the form comes back with an error and what was typed.
+    fake = tmp_path / "not-a-photo.jpg"
+    fake.write_text("это не фотография, а текст\n", encoding="utf-8")
+    page.open("/admin/releases/new")
+    page.type("title", TITLE)
+    page.fill_body(f"{PARAGRAPH_1}\n\n{PARAGRAPH_2}")
+    page.find('[name="photo"]').send_keys(str(fake))
+    page.submit_with("publish")
+    error = page.find('.field.has-error:has([name="photo"]) .error')
+    assert error.is_displayed()
+    assert error.text.strip(), "the refused photo's error message is empty"
+    assert page.find('[name="title"]').get_attribute("value") == TITLE
+    assert PARAGRAPH_2 in page.find('[name="body"]').get_attribute("value")
+    chrome.execute_script("arguments[0].scrollIntoView({block: 'center'})", error)
+    chrome.save_screenshot(str(tmp_path / "refused-photo.png"))
+    assert not list((tmp_path / "uploads").iterdir()), "a refused upload left a file behind"
+    page.severe_console_errors()  # drains the log: the refusal's 400 was expected
+
+    # Now the real thing: every field, a real JPEG, the Publish button.
+    photo = jpeg(tmp_path / "senate.jpg")
+    page.open("/admin/releases/new")
+    page.type("title", TITLE)
+    page.fill_body(f"{PARAGRAPH_1}\n\n{PARAGRAPH_2}")
+    page.type("category", CATEGORY)
+    page.find('[name="photo"]').send_keys(str(photo))
+    page.type("photo_caption", CAPTION)
+    page.type("photo_credit", CREDIT)
+    page.submit_with("publish")
+    assert "/edit" in page.path(), (page.path(), page.find("main").text)
+    assert page.find(".flash.success").is_displayed()
+    assert page.find('[name="title"]').get_attribute("value") == TITLE
+
+    # Readers see it on the Russian index...
+    page.open("/ru/")
+    link = page.find("article.card h2 a")
+    assert link.text == TITLE
+    assert CATEGORY in page.find("article.card .meta").text
+
+    # ...and on its page: the title, both paragraphs, the photo (really decoded), caption and credit.
+    link.click()
+    heading = page.find("article.release h1")
+    page.wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
+    assert page.path().startswith("/ru/releases/"), page.path()
+    assert heading.text == TITLE
+    paragraphs = [p.text for p in chrome.find_elements("css selector", "article.release > p:not(.meta)")]
+    assert paragraphs == [PARAGRAPH_1, PARAGRAPH_2]
+    img = page.find("article.release figure img")
+    page.wait.until(lambda d: d.execute_script("return arguments[0].complete", img))
+    assert chrome.execute_script("return arguments[0].naturalWidth", img) == 320
+    assert chrome.execute_script("return arguments[0].naturalHeight", img) == 200
+    assert img.get_attribute("alt") == CAPTION
+    caption = page.find("article.release figcaption")
+    assert CAPTION in caption.text
+    assert page.find("article.release figcaption .credit").text == CREDIT
+    assert caption.is_displayed()
+    assert page.severe_console_errors() == []
+    chrome.save_screenshot(str(tmp_path / "release.png"))
+    assert time.monotonic() - started < 20

@@ -1,0 +1,151 @@
+"""Feeds as a feed reader sees them: parsed by feedparser, right language, stable GUIDs, 304s."""
+
+import feedparser
+import pytest
+
+from feedsvc import releases
+from feedsvc.translation import jobs
+from tests.conftest import make_release
+
+FORMATS = ("rss", "atom")
+LANGS = ("ru", "kk", "en")
+
+
+def translate_by_hand(db, release, lang, title, body):
+    """Finish a translation the way the worker does (claim + complete), without a model."""
+    job = jobs.claim(db)
+    while job and (job["release_id"], job["lang"]) != (release["id"], lang):
+        jobs.complete_superseded(db, job)
+        job = jobs.claim(db)
+    assert jobs.complete(db, job, {"title": title, "body": body, "route": "test"})
+
+
+def parse(client, lang, fmt):
+    """Fetch and parse a feed."""
+    response = client.get(f"/{lang}/feed.{fmt}")
+    assert response.status_code == 200
+    return response, feedparser.parse(response.data)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_feed_is_valid_and_in_its_own_language(client, db, lang, fmt):
+    release = make_release(db)
+    translate_by_hand(db, release, "kk", "Сенат Спикері кездесті", "Бірінші абзац.")
+    translate_by_hand(db, release, "en", "Senate Speaker met", "First paragraph.")
+    response, feed = parse(client, lang, fmt)
+    assert feed.bozo == 0, feed.bozo_exception
+    assert response.mimetype == f"application/{fmt}+xml"
+    assert feed.feed.language == lang
+    assert len(feed.entries) == 1
+    entry = feed.entries[0]
+    assert entry.id == release["guid"]
+    expected = {"ru": release["title"], "kk": "Сенат Спикері кездесті", "en": "Senate Speaker met"}[lang]
+    assert entry.title == expected
+    assert entry.link.endswith(f"/{lang}/releases/{release['id']}-{releases.slug(release['title'])}")
+    assert entry.published_parsed
+    if fmt == "atom":
+        assert "updated_parsed" in entry
+
+
+def test_atom_links_self_and_other_languages(client, db):
+    make_release(db)
+    _, feed = parse(client, "kk", "atom")
+    links = {(link.rel, link.get("hreflang"), link.get("type")): link.href for link in feed.feed.links}
+    assert links[("self", None, "application/atom+xml")].endswith("/kk/feed.atom")
+    assert links[("alternate", "kk", "text/html")].endswith("/kk/")
+    assert links[("alternate", "ru", "application/atom+xml")].endswith("/ru/feed.atom")
+    assert links[("alternate", "en", "application/atom+xml")].endswith("/en/feed.atom")
+
+
+def test_rss_channel_link_is_the_html_index(client, db):
+    make_release(db)
+    _, feed = parse(client, "en", "rss")
+    assert feed.feed.link.endswith("/en/")
+
+
+def test_translated_feeds_carry_only_finished_translations(client, db):
+    done = make_release(db, title="Готовый перевод")
+    make_release(db, title="Ещё не переведён")
+    translate_by_hand(db, done, "en", "Finished translation", "Text.")
+    _, en = parse(client, "en", "rss")
+    _, kk = parse(client, "kk", "rss")
+    _, ru = parse(client, "ru", "rss")
+    assert [e.title for e in en.entries] == ["Finished translation"]
+    assert kk.entries == []
+    assert len(ru.entries) == 2
+
+
+def test_guid_survives_edits_and_updated_moves(client, db):
+    release = make_release(db)
+    db.execute("update releases set updated_at = '2026-11-20T00:00:00+00:00' where id = ?", [release["id"]])
+    _, before = parse(client, "ru", "atom")
+    releases.update_release(db, release["id"], {"title": "Новый заголовок", "body": "Новый текст."})
+    _, after = parse(client, "ru", "atom")
+    assert after.entries[0].id == before.entries[0].id == release["guid"]
+    assert after.entries[0].title == "Новый заголовок"
+    assert after.entries[0].updated_parsed > before.entries[0].updated_parsed
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_conditional_get_answers_304_until_something_changes(client, db, fmt):
+    make_release(db)
+    first = client.get(f"/ru/feed.{fmt}")
+    etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+    assert "max-age" in first.headers["Cache-Control"]
+    assert client.get(f"/ru/feed.{fmt}", headers={"If-None-Match": etag}).status_code == 304
+    assert client.get(f"/ru/feed.{fmt}", headers={"If-Modified-Since": modified}).status_code == 304
+    make_release(db, title="Ещё один релиз")
+    again = client.get(f"/ru/feed.{fmt}", headers={"If-None-Match": etag})
+    assert again.status_code == 200
+    assert again.headers["ETag"] != etag
+
+
+def test_withdrawn_release_leaves_every_feed(client, db):
+    release = make_release(db)
+    releases.set_status(db, release["id"], "withdrawn")
+    for lang in LANGS:
+        assert parse(client, lang, "rss")[1].entries == []
+    assert client.get(f"/ru/releases/{release['id']}").status_code == 410
+
+
+def test_items_carry_full_content_category_creator_and_photo_enclosure(client, db, tmp_path, app):
+    from feedsvc.demo import demo_photo
+    from feedsvc.photos import save_photo
+
+    photo = save_photo(demo_photo(1), app.config["UPLOAD_FOLDER"], max_bytes=10**7, max_pixels=10**7)
+    make_release(db, category="Встречи", photo=photo, photo_caption="Участники встречи",
+                 photo_credit="Фото – Е.Укибаев")
+    _, rss = parse(client, "ru", "rss")
+    entry = rss.entries[0]
+    assert "Второй абзац" in entry.content[0].value
+    assert "Участники встречи" in entry.content[0].value
+    assert entry.tags[0].term == "Встречи"
+    assert entry.author == "Пресс-служба Сената Парламента Республики Казахстан"
+    enclosure = entry.enclosures[0]
+    assert enclosure.type == "image/jpeg"
+    assert int(enclosure.length) == photo["photo_length"]
+    with client.get(enclosure.href.replace("http://localhost", "")) as image:
+        assert image.data == (tmp_path / "uploads" / photo["photo"]).read_bytes()
+
+
+def test_machine_translations_are_labelled_with_a_link_to_the_original(client, db):
+    release = make_release(db)
+    translate_by_hand(db, release, "en", "Senate Speaker met", "First paragraph.")
+    _, atom = parse(client, "en", "atom")
+    entry = atom.entries[0]
+    assert "Machine translation" in entry.content[0].value
+    assert f"/ru/releases/{release['id']}-" in entry.content[0].value
+    assert "Machine translation" in [t.term for t in entry.tags]
+
+
+def test_script_in_title_is_text_in_every_feed(client, db):
+    release = make_release(db, title="<script>alert(1)</script> Сенат", body="<b>жирный</b> <img src=x onerror=alert(1)>")
+    translate_by_hand(db, release, "kk", "<script>alert(2)</script>", "<iframe src=//evil>")
+    for lang in ("ru", "kk"):
+        for fmt in FORMATS:
+            raw = client.get(f"/{lang}/feed.{fmt}").get_data(as_text=True)
+            assert "<script>" not in raw and "<iframe" not in raw and "<img src=x" not in raw
+            entry = parse(client, lang, fmt)[1].entries[0]
+            assert "<script>" in entry.title  # shown as text, not dropped
+            assert "<script" not in entry.content[0].value.replace("&lt;script", "")

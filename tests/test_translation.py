@@ -1,0 +1,317 @@
+"""Translation through the real argostranslate package loading and CTranslate2 inference, tiny models."""
+
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from feedsvc import releases
+from feedsvc.demo import DEMO_DIR
+from feedsvc.demo import install_demo_models
+from feedsvc.storage import connect
+from feedsvc.translation import glossary
+from feedsvc.translation import packages
+from feedsvc.translation import pipeline
+from feedsvc.translation.segment import split_paragraphs
+from feedsvc.translation.segment import split_sentences
+from tests.conftest import ROOT
+
+PREFIX_MODEL = ROOT / "tests" / "data" / "translate-ru_kk-prefix.argosmodel"
+
+
+def corpus() -> dict[str, dict]:
+    """The demo corpus by Russian sentence."""
+    with open(DEMO_DIR / "corpus.tsv", encoding="utf-8") as fh:
+        return {row["ru"]: row for row in csv.DictReader(fh, delimiter="\t")}
+
+
+def demo_releases() -> list[dict]:
+    """The demo releases as shipped."""
+    return json.loads((DEMO_DIR / "releases.json").read_text(encoding="utf-8"))
+
+
+def expected(release: dict, lang: str) -> tuple[str, str]:
+    """The reference translation of a release, sentence by sentence from the corpus."""
+    rows = corpus()
+    title = rows[release["title"]][lang]
+    body = "\n\n".join(" ".join(rows[s][lang] for s in split_sentences(p)) for p in split_paragraphs(release["body"]))
+    return title, body
+
+
+@pytest.fixture
+def models(app):
+    """The demo models (ru→en, en→kk) installed into the app's models folder."""
+    shutil.copytree(ROOT / "models" / "demo", Path(app.config["MODELS_DIR"]) / "demo")
+    install_demo_models(app.config["MODELS_DIR"])
+    return packages.list_packages(app.config["MODELS_DIR"])
+
+
+@pytest.fixture
+def terms(db):
+    """The demo glossary, stored."""
+    glossary.import_csv(db, (DEMO_DIR / "glossary.csv").read_text(encoding="utf-8"))
+    return glossary.load_terms(db)
+
+
+@pytest.fixture(scope="session")
+def engine(tmp_path_factory):
+    """One real engine for the session (loading torch once); models load on first use."""
+    from feedsvc.translation.engine import Engine
+    from feedsvc.translation.engine import prepare_environment
+
+    prepare_environment(tmp_path_factory.mktemp("argos"), tmp_path_factory.mktemp("unused-models"))
+    return Engine()
+
+
+def publish(db, item: dict) -> dict:
+    """Store and publish one demo release."""
+    from datetime import datetime
+
+    return releases.create_release(db, title=item["title"], body=item["body"], category=item["category"],
+                                   published_at=datetime.fromisoformat(item["published"]), publish=True)
+
+
+def test_demo_models_route_kazakh_by_pivot(models):
+    assert {(p.from_code, p.to_code) for p in models} == {("ru", "en"), ("en", "kk")}
+    assert all(p.demo for p in models)
+    assert packages.find_route(models, "ru", "kk").kind == "pivot"
+    assert packages.find_route(models, "ru", "en").kind == "direct"
+
+
+def test_publish_then_worker_once_fills_kk_and_en_pages_and_feeds(app, client, db, runner, models, terms):
+    item = demo_releases()[0]
+    release = publish(db, item)
+    result = runner.invoke(args=["worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "2 job(s) handled" in result.output
+    for lang in ("en", "kk"):
+        title, body = expected(item, lang)
+        row = releases.translations_of(db, release["id"])[lang]
+        assert (row["status"], row["origin"]) == ("done", "machine")
+        assert row["title"] == title and row["body"] == body
+        html = client.get(f"/{lang}/releases/{release['id']}", follow_redirects=True).get_data(as_text=True)
+        assert title in html and 'class="notice machine"' in html
+        entry = feedparser.parse(client.get(f"/{lang}/feed.atom").data).entries[0]
+        assert entry.title == title and entry.id == release["guid"]
+    routes = {lang: row["route"] for lang, row in releases.translations_of(db, release["id"]).items()}
+    assert routes["kk"].startswith("ru→en→kk") and routes["en"].startswith("ru→en ")
+
+
+@pytest.mark.parametrize("item", demo_releases(), ids=lambda item: item["title"][:30])
+def test_every_demo_release_translates_exactly(db, engine, models, terms, item):
+    release = publish(db, item)
+    for lang in ("en", "kk"):
+        route = packages.find_route(models, "ru", lang)
+        outcome = pipeline.translate_release(db, release, lang, route, terms, engine.translate)
+        assert (outcome.title, outcome.body) == expected(item, lang)
+
+
+def test_glossary_terms_come_out_as_given(db, engine, models, terms):
+    item = next(i for i in demo_releases() if "Ашимбаев" in i["body"])
+    release = publish(db, item)
+    en = pipeline.translate_release(db, release, "en", packages.find_route(models, "ru", "en"), terms, engine.translate)
+    kk = pipeline.translate_release(db, release, "kk", packages.find_route(models, "ru", "kk"), terms, engine.translate)
+    assert "Maulen Ashimbayev" in en.body and "Мәулен Әшімбаев" in kk.body
+    assert "Ашимбаев" not in en.body + kk.body
+
+
+def test_repeated_sentence_is_a_memory_hit_not_a_model_call(db, engine, models, terms):
+    first, second = demo_releases()[:2]
+    route = packages.find_route(models, "ru", "en")
+    release = publish(db, first)
+    before = engine.sentences_translated
+    outcome = pipeline.translate_release(db, release, "en", route, terms, engine.translate)
+    assert engine.sentences_translated - before == outcome.sent_to_model == outcome.sentences
+    # The same release again costs nothing; a release sharing one paragraph costs only its new sentences.
+    again = pipeline.translate_release(db, release, "en", route, terms, engine.translate)
+    assert again.sent_to_model == 0
+    shared = split_paragraphs(first["body"])[0]
+    mixed = publish(db, {**second, "body": shared + "\n\n" + second["body"]})
+    before = engine.sentences_translated
+    outcome = pipeline.translate_release(db, mixed, "en", route, terms, engine.translate)
+    assert engine.sentences_translated - before == outcome.sentences - len(split_sentences(shared))
+
+
+def test_editing_one_sentence_retranslates_one_sentence(db, engine, models, terms):
+    item = demo_releases()[1]
+    route = packages.find_route(models, "ru", "en")
+    release = publish(db, item)
+    pipeline.translate_release(db, release, "en", route, terms, engine.translate)
+    sentences = split_sentences(split_paragraphs(item["body"])[0])
+    replacement = next(ru for ru in corpus() if ru not in item["body"] and ru != item["title"])
+    edited_body = item["body"].replace(sentences[0], replacement, 1)
+    edited = releases.update_release(db, release["id"], {"body": edited_body})
+    outcome = pipeline.translate_release(db, edited, "en", route, terms, engine.translate)
+    assert outcome.sent_to_model == 1
+    assert corpus()[replacement]["en"] in outcome.body
+
+
+def prefix_package(tmp_path, *, keep_prefix: bool) -> packages.PackageInfo:
+    """The prefix test model installed, optionally with its source prefix removed from metadata."""
+    info = packages.install_file(tmp_path / "prefix-models", PREFIX_MODEL)
+    if not keep_prefix:
+        meta_path = info.path / "metadata.json"
+        meta = json.loads(meta_path.read_text())
+        meta["source_prefix"] = ""
+        meta_path.write_text(json.dumps(meta))
+        info = packages.read_package(info.path)
+    return info
+
+
+def test_prefix_model_translates_to_kazakh_only_with_its_prefix(tmp_path, db, engine, terms):
+    from feedsvc.translation.protect import protect
+    from feedsvc.translation.protect import protect_target
+
+    with_prefix = prefix_package(tmp_path / "a", keep_prefix=True)
+    assert with_prefix.source_prefix == ">>kaz_Cyrl<<" and with_prefix.target_prefix == "kaz_Cyrl"
+    assert packages.find_route([with_prefix], "ru", "kk").kind == "direct"
+    rows = corpus()
+    sample = [ru for ru in rows if not protect(ru, terms).slots][:3] or list(rows)[:3]
+    protected = [protect(ru, terms) for ru in sample]
+    wanted = [protect_target(rows[ru]["kk"], p, "kk") for ru, p in zip(sample, protected, strict=True)]
+    from feedsvc.translation.engine import Engine
+
+    fresh = Engine(engine.settings)
+    assert fresh.translate(with_prefix, [p.text for p in protected]) == wanted
+    without = prefix_package(tmp_path / "b", keep_prefix=False)
+    outputs = fresh.translate(without, [p.text for p in protected])
+    assert all(out != want for out, want in zip(outputs, wanted, strict=True))
+
+
+def test_language_without_route_is_no_model_then_requeued_by_install(app, db, runner, terms):
+    item = demo_releases()[0]
+    release = publish(db, item)
+    result = runner.invoke(args=["worker", "--once"])
+    assert result.exit_code == 0
+    rows = releases.translations_of(db, release["id"])
+    assert rows["kk"]["status"] == rows["en"]["status"] == "no-model"
+    assert "feedsvc models install" in rows["kk"]["error"]
+    for archive in sorted((ROOT / "models" / "demo").glob("*.argosmodel")):
+        result = runner.invoke(args=["models", "install", str(archive)])
+        assert result.exit_code == 0, result.output
+    assert "re-queued" in result.output
+    runner.invoke(args=["worker", "--once"])
+    rows = releases.translations_of(db, release["id"])
+    assert rows["kk"]["title"] == expected(item, "kk")[0]
+
+
+def worker_env(app) -> dict:
+    """Environment for a `feedsvc worker` subprocess on the test's instance."""
+    env = dict(os.environ)
+    env.update({
+        "FEEDSVC_DATABASE": app.config["DATABASE"], "FEEDSVC_MODELS_DIR": app.config["MODELS_DIR"],
+        "FEEDSVC_UPLOAD_FOLDER": app.config["UPLOAD_FOLDER"], "FEEDSVC_ARGOS_HOME": app.config["ARGOS_HOME"],
+        "FEEDSVC_WORKER_LEASE_SECONDS": "3", "FEEDSVC_WORKER_POLL_SECONDS": "0.2",
+    })
+    return env
+
+
+@pytest.mark.slow
+def test_worker_killed_mid_job_loses_nothing_and_stores_once(app, db, models, terms):
+    item = demo_releases()[0]
+    release = publish(db, item)
+    env = worker_env(app) | {"FEEDSVC_WORKER_PAUSE_BEFORE_STORE": "120"}
+    worker = subprocess.Popen([sys.executable, "-m", "feedsvc.cli", "worker"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 90
+        # Mid-job: the model has translated (memory holds sentences) but nothing is stored yet.
+        while db.execute("select count(*) from memory").fetchone()[0] == 0:
+            assert time.monotonic() < deadline, "worker never started translating"
+            assert worker.poll() is None, "worker died on its own"
+            time.sleep(0.2)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert db.execute("select count(*) from jobs where status = 'running'").fetchone()[0] == 1
+    assert all(t["status"] != "done" for t in releases.translations_of(db, release["id"]).values())
+    time.sleep(3.5)  # let the dead worker's lease run out
+    result = subprocess.run([sys.executable, "-m", "feedsvc.cli", "worker", "--once"], env=worker_env(app),
+                            capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr
+    done = list(db.query("select lang, count(*) n from jobs where status = 'done' group by lang"))
+    assert {(r["lang"], r["n"]) for r in done} == {("en", 1), ("kk", 1)}
+    for lang in ("en", "kk"):
+        row = releases.translations_of(db, release["id"])[lang]
+        assert (row["title"], row["body"]) == expected(item, lang)
+    reclaimed = list(db.query("select attempts from jobs where status = 'done' and attempts > 1"))
+    assert len(reclaimed) == 1  # the killed job was claimed a second time, exactly once more
+
+
+def test_models_cli_lists_routes_builds_and_removes(app, runner, models, tmp_path):
+    result = runner.invoke(args=["models", "list"])
+    assert result.exit_code == 0
+    assert "ru→kk: pivot" in result.output and "demo model" in result.output
+    source = packages.list_packages(app.config["MODELS_DIR"])[0]
+    out = tmp_path / "rebuilt.argosmodel"
+    result = runner.invoke(args=["models", "build", str(source.path / "model"), str(source.path / "sentencepiece.model"),
+                                 "--from", "ru", "--to", "kk", "--version", "2.0", "--source-prefix", ">>kaz_Cyrl<<",
+                                 "--target-prefix", "kaz_Cyrl", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(out) as archive:
+        meta = json.loads(archive.read("translate-ru_kk-2.0/metadata.json"))
+    assert meta["source_prefix"] == ">>kaz_Cyrl<<" and meta["target_prefix"] == "kaz_Cyrl"
+    assert runner.invoke(args=["models", "install", str(out)]).exit_code == 0
+    assert "ru→kk: direct" in runner.invoke(args=["models", "list"]).output
+    assert runner.invoke(args=["models", "remove", "ru_kk"]).exit_code == 0
+    result = runner.invoke(args=["models", "remove", "xx_yy"])
+    assert result.exit_code == 1 and "no installed package matches" in result.output
+
+
+def test_install_from_index_without_network_is_one_clear_line(app, runner):
+    app.config["ARGOS_INDEX_URL"] = "http://127.0.0.1:9/index.json"  # nothing listens on the discard port
+    result = runner.invoke(args=["models", "install", "--from-index", "ru", "en"])
+    assert result.exit_code == 1
+    assert "cannot reach" in result.output and "feedsvc models install FILE.argosmodel" in result.output
+
+
+def test_install_from_index_downloads_with_progress(app, runner, tmp_path):
+    import http.server
+    import threading
+
+    shutil.copy(ROOT / "models" / "demo" / "translate-ru_en-demo.argosmodel", tmp_path / "pkg.argosmodel")
+    handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=str(tmp_path), **k)  # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    (tmp_path / "index.json").write_text(json.dumps([
+        {"from_code": "ru", "to_code": "en", "links": [f"{base}/pkg.argosmodel"]}]))
+    app.config["ARGOS_INDEX_URL"] = f"{base}/index.json"
+    try:
+        result = runner.invoke(args=["models", "install", "--from-index", "ru", "en"])
+        missing = runner.invoke(args=["models", "install", "--from-index", "ru", "kk"])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.exit_code == 0, result.output
+    assert "Installed translate-ru_en-demo" in result.output
+    assert missing.exit_code == 1 and "no ru→kk package" in missing.output
+
+
+def test_web_admin_models_page_shows_routes_and_demo_label(logged_in, models):
+    html = logged_in.get("/admin/models/").get_data(as_text=True)
+    assert "ru→kk" in html and "pivot" in html and "demo model" in html
+
+
+def test_glossary_cli_round_trips_csv(runner, db, tmp_path):
+    source = tmp_path / "terms.csv"
+    source.write_text("ru,en,kk\nМаулен* Ашимбаев*,Maulen Ashimbayev,Мәулен Әшімбаев\n", encoding="utf-8")
+    assert runner.invoke(args=["glossary", "import", str(source)]).exit_code == 0
+    result = runner.invoke(args=["glossary", "export"])
+    assert "Маулен* Ашимбаев*,Maulen Ashimbayev,Мәулен Әшімбаев" in result.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("russian,english\nx,y\n", encoding="utf-8")
+    result = runner.invoke(args=["glossary", "import", str(bad)])
+    assert result.exit_code == 1 and "missing column" in result.output
+    assert len(glossary.load_terms(connect(str(db.conn.execute("pragma database_list").fetchone()[2])))) == 1

@@ -1,0 +1,237 @@
+"""Segmentation, protection, memory, the job queue and package handling, each on its own."""
+
+import json
+import stat
+import zipfile
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+
+import pytest
+
+from feedsvc import releases
+from feedsvc.translation import jobs
+from feedsvc.translation import memory
+from feedsvc.translation import packages
+from feedsvc.translation import pipeline
+from feedsvc.translation.protect import GlossaryTerm
+from feedsvc.translation.protect import protect
+from feedsvc.translation.segment import split_paragraphs
+from feedsvc.translation.segment import split_sentences
+from tests.conftest import make_release
+
+TERMS = [
+    GlossaryTerm("Маулен* Ашимбаев*", {"en": "Maulen Ashimbayev", "kk": "Мәулен Әшімбаев"}),
+    GlossaryTerm("маслихат*", {"en": "maslikhat", "kk": "мәслихат"}),
+    GlossaryTerm("Сенат|Сената|Сенату", {"en": "Senate", "kk": "Сенат"}),
+]
+
+
+def test_sentences_keep_quotes_abbreviations_initials_and_dates():
+    paragraph = ("«Задача маслихатов – контроль, т.е. мониторинг», - сказал Маулен Ашимбаев. "
+                 "Встреча прошла 19.11.2021 г. в Астане. Фото – Е.Укибаев.")
+    assert split_sentences(paragraph) == [
+        "«Задача маслихатов – контроль, т.е. мониторинг», - сказал Маулен Ашимбаев.",
+        "Встреча прошла 19.11.2021 г. в Астане.",
+        "Фото – Е.Укибаев.",
+    ]
+
+
+def test_paragraphs_split_on_blank_lines_only():
+    assert split_paragraphs("Один\nи тот же.\n\n \nДругой.") == ["Один и тот же.", "Другой."]
+
+
+@pytest.mark.parametrize("form", ["Маулен Ашимбаев", "Маулена Ашимбаева", "Маулену Ашимбаеву"])
+def test_glossary_matches_inflected_forms(form):
+    protected = protect(f"Спикер {form} встретился с секретарями маслихатов.", TERMS)
+    assert protected.text == "Спикер [1] встретился с секретарями [2]."
+    assert protected.restore("Speaker [1] met [2] secretaries.", "en") == (
+        "Speaker Maulen Ashimbayev met maslikhat secretaries.")
+    assert protected.restore("[1] [2] хатшыларымен кездесті.", "kk") == "Мәулен Әшімбаев мәслихат хатшыларымен кездесті."
+
+
+def test_literals_come_back_exactly():
+    sentence = "Тел. 74-72-27, +7 (7172) 74-72-27, 19.11.2021, 800 акимов, https://senate.parlam.kz/ru-RU/news, a@b.kz."
+    protected = protect(sentence, [])
+    assert "74-72-27" not in protected.text and "https" not in protected.text and "800" not in protected.text
+    assert protected.restore(protected.text, "en") == sentence
+
+
+def test_lowercase_term_at_sentence_start_is_capitalized():
+    protected = protect("Маслихатам важно участвовать.", TERMS)
+    assert protected.restore("[1] must take part.", "en") == "Maslikhat must take part."
+
+
+def test_dropped_placeholder_is_reported():
+    protected = protect("Сенат и маслихат.", TERMS)
+    assert protected.missing("[1] and.") == [2]
+
+
+def fake_model(calls):
+    """A stand-in model that upper-cases, recording every batch it gets."""
+
+    def translate(step, sentences):
+        calls.append((step.key, list(sentences)))
+        return [s.upper() for s in sentences]
+
+    return translate
+
+
+def package(name, source, target, version="1"):
+    """A PackageInfo for a package that need not exist on disk."""
+    from pathlib import Path
+
+    return packages.PackageInfo(name=name, path=Path(name), from_code=source, to_code=target, version=version)
+
+
+def test_memory_sends_only_new_sentences_to_the_model(db):
+    route = packages.Route((package("ru_en", "ru", "en"),))
+    calls = []
+    release = {"title": "Заголовок.", "body": "Первое. Второе.\n\nПервое."}
+    first = pipeline.translate_release(db, release, "en", route, [], fake_model(calls))
+    assert first.body == "ПЕРВОЕ. ВТОРОЕ.\n\nПЕРВОЕ."
+    assert calls == [("ru_en@1", ["Заголовок.", "Первое.", "Второе."])]  # the repeat is sent once
+    edited = {"title": "Заголовок.", "body": "Первое. Третье.\n\nПервое."}
+    second = pipeline.translate_release(db, edited, "en", route, [], fake_model(calls))
+    assert calls[1] == ("ru_en@1", ["Третье."]) and second.sent_to_model == 1
+
+
+def test_pivot_reuses_english_already_in_memory(db):
+    ru_en, en_kk = package("ru_en", "ru", "en"), package("en_kk", "en", "kk")
+    calls = []
+    release = {"title": "Сенат.", "body": "Текст 19.11.2021."}
+    pipeline.translate_release(db, release, "en", packages.Route((ru_en,)), TERMS, fake_model(calls))
+    kk = pipeline.translate_release(db, release, "kk", packages.Route((ru_en, en_kk)), TERMS, fake_model(calls))
+    assert [c[0] for c in calls] == ["ru_en@1", "en_kk@1"]
+    assert kk.title == "Сенат." and kk.body == "ТЕКСТ 19.11.2021."
+
+
+def test_model_upgrade_invalidates_its_memory(db):
+    memory.store(db, "ru_en@1", {"Раз.": "One."})
+    memory.store(db, "ru_en@1", {"Два.": "Two (human)."}, origin=memory.HUMAN)
+    assert memory.forget_model(db, "ru_en") == 1
+    assert memory.lookup(db, "ru_en@1", ["Раз.", "Два."]) == {"Два.": "Two (human)."}
+
+
+def test_route_prefers_direct_then_pivot_then_none():
+    ru_en, en_kk, ru_kk = package("a", "ru", "en"), package("b", "en", "kk"), package("c", "ru", "kk")
+    assert packages.find_route([ru_en, en_kk], "ru", "kk").kind == "pivot"
+    assert packages.find_route([ru_en, en_kk, ru_kk], "ru", "kk").steps == (ru_kk,)
+    assert packages.find_route([en_kk], "ru", "kk") is None
+    assert packages.find_route([ru_en], "ru", "en").kind == "direct"
+
+
+def claim_for(db, lang):
+    """Claim jobs until the one for ``lang`` comes up (others are released as superseded)."""
+    job = jobs.claim(db)
+    while job and job["lang"] != lang:
+        jobs.complete_superseded(db, job)
+        job = jobs.claim(db)
+    return job
+
+
+def expire_leases(db):
+    """Pretend the lease time has passed."""
+    past = (datetime.now(UTC) - timedelta(seconds=1)).replace(microsecond=0).isoformat()
+    db.execute("update jobs set lease_until = ? where status = 'running'", [past])
+
+
+def test_a_lost_lease_is_reclaimed_and_the_result_stored_once(db):
+    make_release(db)
+    first = claim_for(db, "kk")
+    assert jobs.claim(db)["lang"] == "en"  # the kk job is leased: not handed out twice
+    expire_leases(db)
+    again = jobs.claim(db)
+    assert again["id"] == first["id"] and again["attempts"] == 2
+    assert jobs.complete(db, first, {"title": "old", "body": "", "route": "r"}) is False
+    assert jobs.complete(db, again, {"title": "new", "body": "", "route": "r"}) is True
+    row = db.table("translations").get((1, "kk"))
+    assert (row["title"], row["status"]) == ("new", "done")
+
+
+def test_failures_retry_with_backoff_then_fail_visibly(db):
+    make_release(db)
+    job = claim_for(db, "kk")
+    assert jobs.fail(db, job, "RuntimeError: boom", max_attempts=2, backoff_seconds=60) == "retry"
+    row = db.table("jobs").get(job["id"])
+    assert row["status"] == "queued" and row["run_after"] > releases.utcnow()
+    db.execute("update jobs set run_after = ? where id = ?", ["2000-01-01T00:00:00+00:00", job["id"]])
+    job = claim_for(db, "kk")
+    assert jobs.fail(db, job, "RuntimeError: boom", max_attempts=2) == "failed"
+    translation = db.table("translations").get((1, "kk"))
+    assert translation["status"] == "failed" and "boom" in translation["error"]
+
+
+def test_no_model_parks_jobs_until_a_model_arrives(db):
+    make_release(db)
+    job = claim_for(db, "kk")
+    jobs.no_model(db, job, "No model for ru→kk")
+    assert db.table("translations").get((1, "kk"))["status"] == "no-model"
+    assert jobs.requeue_no_model(db) == 1
+    assert db.table("translations").get((1, "kk"))["status"] == "pending"
+
+
+def test_editing_supersedes_open_jobs(db):
+    release = make_release(db)
+    releases.update_release(db, release["id"], {"body": "Новый текст."})
+    statuses = sorted((j["source_revision"], j["status"]) for j in db.query("select * from jobs"))
+    assert statuses == [(1, "superseded"), (1, "superseded"), (2, "queued"), (2, "queued")]
+
+
+def write_zip(path, members):
+    """An archive with the given (ZipInfo or name, data) members."""
+    with zipfile.ZipFile(path, "w") as archive:
+        for info, data in members:
+            archive.writestr(info, data)
+    return path
+
+
+def good_members(top="translate-ru_en-1"):
+    """The members of a minimal valid package."""
+    meta = {"from_code": "ru", "to_code": "en", "package_version": "1"}
+    return [(f"{top}/metadata.json", json.dumps(meta)), (f"{top}/model/model.bin", b"x")]
+
+
+def symlink_member():
+    """A zip member that is a symbolic link."""
+    info = zipfile.ZipInfo("pkg/model/link")
+    info.external_attr = (stat.S_IFLNK | 0o777) << 16
+    return info, "/etc/passwd"
+
+
+@pytest.mark.parametrize(
+    ("members", "message"),
+    [
+        (good_members() + [("../evil.txt", "x")], "unsafe path"),
+        (good_members() + [("/tmp/evil.txt", "x")], "unsafe path"),
+        (good_members("pkg") + [symlink_member()], "symbolic link"),
+        ([("pkg/model/model.bin", b"x")], "no metadata.json"),
+        ([("pkg/metadata.json", "{}")], "no model/"),
+        (good_members("a") + good_members("b"), "exactly one top folder"),
+    ],
+)
+def test_unsafe_or_incomplete_packages_are_refused(tmp_path, members, message):
+    archive = write_zip(tmp_path / "bad.argosmodel", members)
+    with pytest.raises(packages.InvalidPackage, match=message):
+        packages.install_file(tmp_path / "models", archive)
+    assert not (tmp_path / "evil.txt").exists()
+    assert [p.name for p in (tmp_path / "models").iterdir()] == []
+
+
+def test_zip_bomb_is_refused_before_filling_the_disk(tmp_path):
+    archive = tmp_path / "bomb.argosmodel"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out:
+        for name, data in good_members():
+            out.writestr(name, data)
+        out.writestr("translate-ru_en-1/model/huge.bin", b"\0" * (20 * 1024 * 1024))
+    assert archive.stat().st_size < 1024 * 1024
+    with pytest.raises(packages.InvalidPackage, match="size limit"):
+        packages.install_file(tmp_path / "models", archive, max_unpacked=10 * 1024 * 1024)
+    assert list((tmp_path / "models").iterdir()) == []
+
+
+def test_not_a_zip_is_refused(tmp_path):
+    fake = tmp_path / "x.argosmodel"
+    fake.write_text("hello")
+    with pytest.raises(packages.InvalidPackage, match="not a zip"):
+        packages.install_file(tmp_path / "models", fake)
