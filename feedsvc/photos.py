@@ -11,7 +11,15 @@ FORMATS = {"JPEG": ("image/jpeg", ".jpg"), "PNG": ("image/png", ".png"), "WEBP":
 
 
 class InvalidPhoto(ValueError):
-    """The upload is not a JPEG, PNG or WebP image we accept."""
+    """The upload is not a JPEG, PNG or WebP image we accept; ``reason`` is one of REASONS."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+# Reasons, as codes: the web layer turns them into interface text in the admin's language.
+NOT_AN_IMAGE, TOO_MANY_PIXELS, DAMAGED, TOO_LARGE = "not-an-image", "too-many-pixels", "damaged", "too-large"
 
 
 def read_image(data: bytes, max_pixels: int) -> Image.Image:
@@ -22,16 +30,16 @@ def read_image(data: bytes, max_pixels: int) -> Image.Image:
             probe.verify()
         image = Image.open(io.BytesIO(data))
         if image.format not in FORMATS:
-            raise InvalidPhoto(f"unsupported image format {image.format}")
+            raise InvalidPhoto(NOT_AN_IMAGE)
         if image.width * image.height > max_pixels:
-            raise InvalidPhoto("the image has too many pixels")
+            raise InvalidPhoto(TOO_MANY_PIXELS)
         image.load()
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise InvalidPhoto("not a JPEG, PNG or WebP image, or too large to decode") from exc
+        raise InvalidPhoto(NOT_AN_IMAGE) from exc
     except (OSError, SyntaxError, ValueError) as exc:
         if isinstance(exc, InvalidPhoto):
             raise
-        raise InvalidPhoto("the image file is damaged") from exc
+        raise InvalidPhoto(DAMAGED) from exc
     return image
 
 
@@ -50,7 +58,7 @@ def encode(image: Image.Image, fmt: str) -> bytes:
 def save_photo(data: bytes, folder: str, *, max_bytes: int, max_pixels: int) -> dict:
     """Check, re-encode and store an uploaded photo; returns the release's photo fields."""
     if len(data) > max_bytes:
-        raise InvalidPhoto(f"the photo is larger than {max_bytes // (1024 * 1024)} MB")
+        raise InvalidPhoto(TOO_LARGE)
     image = read_image(data, max_pixels)
     mimetype, suffix = FORMATS[image.format]
     encoded = encode(image, image.format)

@@ -21,6 +21,7 @@ from feedsvc.storage import connect
 from feedsvc.translation import glossary
 from feedsvc.translation import packages
 from feedsvc.translation import pipeline
+from feedsvc.translation.protect import protect
 from feedsvc.translation.segment import split_paragraphs
 from feedsvc.translation.segment import split_sentences
 from tests.conftest import ROOT
@@ -138,7 +139,10 @@ def test_repeated_sentence_is_a_memory_hit_not_a_model_call(db, engine, models, 
     mixed = publish(db, {**second, "body": shared + "\n\n" + second["body"]})
     before = engine.sentences_translated
     outcome = pipeline.translate_release(db, mixed, "en", route, terms, engine.translate)
-    assert engine.sentences_translated - before == outcome.sentences - len(split_sentences(shared))
+    seen = {protect(s, terms).text for paragraph in pipeline.units(first["title"], first["body"]) for s in paragraph}
+    new = {protect(s, terms).text for paragraph in pipeline.units(mixed["title"], mixed["body"]) for s in paragraph}
+    assert len(split_sentences(shared)) >= 2 and seen & new
+    assert engine.sentences_translated - before == outcome.sent_to_model == len(new - seen)
 
 
 def test_editing_one_sentence_retranslates_one_sentence(db, engine, models, terms):
@@ -147,7 +151,8 @@ def test_editing_one_sentence_retranslates_one_sentence(db, engine, models, term
     release = publish(db, item)
     pipeline.translate_release(db, release, "en", route, terms, engine.translate)
     sentences = split_sentences(split_paragraphs(item["body"])[0])
-    replacement = next(ru for ru in corpus() if ru not in item["body"] and ru != item["title"])
+    used = " ".join(i["title"] + " " + i["body"] for i in demo_releases())
+    replacement = next(ru for ru in corpus() if ru.endswith(".") and ru not in used)
     edited_body = item["body"].replace(sentences[0], replacement, 1)
     edited = releases.update_release(db, release["id"], {"body": edited_body})
     outcome = pipeline.translate_release(db, edited, "en", route, terms, engine.translate)
@@ -255,8 +260,8 @@ def test_models_cli_lists_routes_builds_and_removes(app, runner, models, tmp_pat
     assert "ru→kk: pivot" in result.output and "demo model" in result.output
     source = packages.list_packages(app.config["MODELS_DIR"])[0]
     out = tmp_path / "rebuilt.argosmodel"
-    result = runner.invoke(args=["models", "build", str(source.path / "model"), str(source.path / "sentencepiece.model"),
-                                 "--from", "ru", "--to", "kk", "--version", "2.0", "--source-prefix", ">>kaz_Cyrl<<",
+    model, sp_model = str(source.path / "model"), str(source.path / "sentencepiece.model")
+    result = runner.invoke(args=["models", "build", model, sp_model, "--from", "ru", "--to", "kk", "--version", "2.0", "--source-prefix", ">>kaz_Cyrl<<",
                                  "--target-prefix", "kaz_Cyrl", "-o", str(out)])
     assert result.exit_code == 0, result.output
     with zipfile.ZipFile(out) as archive:

@@ -42,7 +42,7 @@ def register_blueprints(app: Flask) -> None:
 
 def localdt(value: str) -> str:
     """A stored UTC time shown in the press office's time zone, in the page's language."""
-    return format_datetime(datetime.fromisoformat(value), "medium")
+    return format_datetime(datetime.fromisoformat(value), "d MMMM y, HH:mm")
 
 
 def error_page(exc: HTTPException):

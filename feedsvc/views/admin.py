@@ -74,8 +74,19 @@ def stored_photo(form) -> dict | None:
         return photos.save_photo(upload.read(), config["UPLOAD_FOLDER"],
                                  max_bytes=config["PHOTO_MAX_BYTES"], max_pixels=config["PHOTO_MAX_PIXELS"])
     except photos.InvalidPhoto as exc:
-        form.photo.errors = [*form.photo.errors, _("The photo was refused: %(reason)s.", reason=str(exc))]
+        form.photo.errors = [*form.photo.errors, photo_error(exc.reason)]
         return False
+
+
+def photo_error(reason: str) -> str:
+    """Why a photo was refused, in the admin's language."""
+    reasons = {
+        photos.NOT_AN_IMAGE: _("it is not a JPEG, PNG or WebP image"),
+        photos.TOO_MANY_PIXELS: _("it has too many pixels"),
+        photos.DAMAGED: _("the image file is damaged"),
+        photos.TOO_LARGE: _("the file is larger than %(mb)s MB", mb=current_app.config["PHOTO_MAX_BYTES"] // 2**20),
+    }
+    return _("The photo was refused: %(reason)s.", reason=reasons.get(reason, reason))
 
 
 @bp.route("/releases/new", methods=["GET", "POST"])
