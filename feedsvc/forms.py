@@ -6,6 +6,7 @@ from flask_wtf.file import FileAllowed
 from flask_wtf.file import FileField
 from wtforms import BooleanField
 from wtforms import DateTimeLocalField
+from wtforms import HiddenField
 from wtforms import PasswordField
 from wtforms import StringField
 from wtforms import SubmitField
@@ -53,4 +54,30 @@ def release_form(title_max: int, body_max: int, data: dict | None = None) -> Fla
 class ConfirmForm(FlaskForm):
     """An empty form: a POST button with its CSRF token."""
 
+    submit = SubmitField(_l("Confirm"))
+
+
+def translation_form(title_max: int, body_max: int, prefix: str, data: dict | None = None,
+                     formdata=None) -> FlaskForm:
+    """An editor's translation of one language, with the version it was based on (optimistic locking)."""
+
+    class TranslationForm(FlaskForm):
+        """Title and text of one translation."""
+
+        title = StringField(_l("Title"), validators=[DataRequired(), Length(max=title_max)])
+        body = TextAreaField(_l("Text"), validators=[DataRequired(), Length(max=body_max)])
+        version = HiddenField(validators=[DataRequired()])
+        source_revision = HiddenField(validators=[DataRequired()])
+        save = SubmitField(_l("Save as reviewed"))
+
+    kwargs = {"data": data, "prefix": prefix}
+    if formdata is not None:
+        kwargs["formdata"] = formdata
+    return TranslationForm(**kwargs)
+
+
+class VersionForm(FlaskForm):
+    """A POST button that names the version it acts on."""
+
+    version = HiddenField(validators=[DataRequired()])
     submit = SubmitField(_l("Confirm"))

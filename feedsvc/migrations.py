@@ -133,3 +133,39 @@ def m004_translation_support(db: Database) -> None:
         not_null={"source"},
     )
     db.table("glossary_terms").create_index(["source"], unique=True)
+
+
+@migrations()
+def m005_review(db: Database) -> None:
+    """Human review: versions for optimistic locking, reviewer, machine suggestions, revision history."""
+    translations = db.table("translations")
+    translations.add_column("version", int, not_null_default=1)
+    for column in ("reviewed_by", "reviewed_at", "suggestion_title", "suggestion_body", "suggestion_route"):
+        translations.add_column(column, str)
+    translations.add_column("suggestion_revision", int)
+    db.table("revisions").create(
+        {
+            "id": int,
+            "release_id": int,
+            "lang": str,
+            "title": str,
+            "body": str,
+            "origin": str,
+            "author": str,
+            "source_revision": int,
+            "created_at": str,
+        },
+        pk="id",
+        foreign_keys=[("release_id", "releases", "id")],
+        not_null={"release_id", "lang", "title", "body", "origin"},
+    )
+    db.table("revisions").create_index(["release_id", "lang", "id"])
+    db.execute(
+        """insert into revisions (release_id, lang, title, body, origin, author, source_revision, created_at)
+        select id, 'ru', title, body, 'human', '', revision, updated_at from releases"""
+    )
+    db.execute(
+        """insert into revisions (release_id, lang, title, body, origin, author, source_revision, created_at)
+        select release_id, lang, title, body, origin, '', source_revision, updated_at from translations
+        where title is not null and status = 'done'"""
+    )

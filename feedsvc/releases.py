@@ -7,11 +7,15 @@ from datetime import datetime
 from slugify import slugify
 from sqlite_utils import Database
 
+from feedsvc import revisions
 from feedsvc.storage import write
 from feedsvc.translation import jobs
 from feedsvc.translation.segment import split_paragraphs
 
 STATUSES = ("draft", "published", "withdrawn")
+# Translation statuses whose text readers see (a reviewed translation stays up when it is outdated).
+VISIBLE = ("done", "reviewed", "outdated")
+VISIBLE_SQL = "('done', 'reviewed', 'outdated')"
 EDITABLE = ("title", "body", "category", "published_at", "photo_caption", "photo_credit")
 PHOTO_FIELDS = ("photo", "photo_type", "photo_length", "photo_width", "photo_height")
 
@@ -63,6 +67,7 @@ def create_release(
     photo_credit: str = "",
     publish: bool = False,
     languages: tuple[str, ...] = ("kk", "en"),
+    author: str = "",
 ) -> dict:
     """Store a new release with a GUID that never changes, and a translation slot per language."""
     now = utcnow()
@@ -85,13 +90,20 @@ def create_release(
         for lang in languages:
             db.table("translations").insert({"release_id": release_id, "lang": lang, "updated_at": now})
         release = get_release(db, release_id)
+        record_original(db, release, author)
         if publish:
             jobs.enqueue_release(db, release, languages)
     return release
 
 
+def record_original(db: Database, release: dict, author: str) -> None:
+    """Keep the original's current text in the revision history."""
+    revisions.record(db, release["id"], "ru", title=release["title"], body=release["body"], origin="human",
+                     author=author, source_revision=release["revision"], created_at=release["updated_at"])
+
+
 def update_release(
-    db: Database, release_id: int, changes: dict, languages: tuple[str, ...] = ("kk", "en")
+    db: Database, release_id: int, changes: dict, languages: tuple[str, ...] = ("kk", "en"), author: str = ""
 ) -> dict:
     """Apply edits; a changed title or body is a new revision and re-queues its translations."""
     release = get_release(db, release_id)
@@ -111,6 +123,8 @@ def update_release(
     with write(db):
         db.table("releases").update(release_id, changes)
         release = get_release(db, release_id)
+        if text_changed:
+            record_original(db, release, author)
         if text_changed and release["status"] == "published":
             jobs.enqueue_release(db, release, languages)
     return release
@@ -159,9 +173,10 @@ def localized(release: dict, translation: dict | None, lang: str) -> dict:
     ``is_original`` tells templates and feeds to add the "not yet translated" notice.
     """
     view = dict(release, lang=lang, source_lang="ru", translation=translation)
-    done = translation is not None and translation["status"] == "done" and translation["title"]
+    done = translation is not None and translation["status"] in VISIBLE and translation["title"]
     view["is_original"] = lang != "ru" and not done
     view["is_machine"] = bool(done) and translation["origin"] == "machine"
+    view["is_outdated"] = bool(done) and translation["status"] == "outdated"
     if lang != "ru" and done:
         view["title"], view["body"] = translation["title"], translation["body"]
         view["text_updated_at"] = max(translation["updated_at"], release["updated_at"])
@@ -175,7 +190,7 @@ def localized(release: dict, translation: dict | None, lang: str) -> dict:
 def list_published(db: Database, lang: str, *, limit: int, offset: int = 0, translated_only: bool = False):
     """Published releases for ``lang``, newest first, each localized; optionally only translated ones."""
     only = ("and exists (select 1 from translations t where t.release_id = r.id and t.lang = :lang "
-            "and t.status = 'done')") if translated_only and lang != "ru" else ""
+            f"and t.status in {VISIBLE_SQL})") if translated_only and lang != "ru" else ""
     sql = f"""select r.* from releases r where r.status = 'published' {only}
         order by r.published_at desc, r.id desc limit :limit offset :offset"""
     rows = list(db.query(sql, {"lang": lang, "limit": limit, "offset": offset}))
@@ -206,9 +221,9 @@ def search(db: Database, lang: str, query: str, *, limit: int = 50) -> list[dict
         sql = """select r.* from releases_fts f join releases r on r.rowid = f.rowid
             where releases_fts match :q and r.status = 'published' order by rank limit :limit"""
     else:
-        sql = """select r.* from translations_fts f join translations t on t.rowid = f.rowid
+        sql = f"""select r.* from translations_fts f join translations t on t.rowid = f.rowid
             join releases r on r.id = t.release_id
-            where translations_fts match :q and t.lang = :lang and t.status = 'done'
+            where translations_fts match :q and t.lang = :lang and t.status in {VISIBLE_SQL}
             and r.status = 'published' order by rank limit :limit"""
     return localize_rows(db, list(db.query(sql, {"q": terms, "lang": lang, "limit": limit})), lang)
 

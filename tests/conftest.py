@@ -1,8 +1,9 @@
 """Fixtures in the style of Flask's tutorial: a real SQLite file per test, the real test client."""
 
+import shutil
+import socket
 from datetime import UTC
 from datetime import datetime
-import socket
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,11 @@ import pytest
 from feedsvc import create_app
 from feedsvc import releases
 from feedsvc import users
+from feedsvc.demo import DEMO_DIR
+from feedsvc.demo import install_demo_models
 from feedsvc.storage import connect
+from feedsvc.translation import glossary
+from feedsvc.translation import packages
 
 PASSWORD = "correct horse battery"
 LOOPBACK = ("127.", "::1", "localhost")
@@ -105,3 +110,28 @@ def make_release(db, title="Спикер Сената встретился с с
     body = body or "Первый абзац «с цитатой».\n\nВторой абзац, 19.11.2021, тел. 74-72-27."
     return releases.create_release(db, title=title, body=body, published_at=kw.pop(
         "published_at", datetime(2026, 11, 19, 6, 30, tzinfo=UTC)), publish=publish, **kw)
+
+
+@pytest.fixture
+def models(app):
+    """The demo models (ru→en, en→kk) installed into the app's models folder."""
+    shutil.copytree(ROOT / "models" / "demo", Path(app.config["MODELS_DIR"]) / "demo")
+    install_demo_models(app.config["MODELS_DIR"])
+    return packages.list_packages(app.config["MODELS_DIR"])
+
+
+@pytest.fixture
+def terms(db):
+    """The demo glossary, stored."""
+    glossary.import_csv(db, (DEMO_DIR / "glossary.csv").read_text(encoding="utf-8"))
+    return glossary.load_terms(db)
+
+
+@pytest.fixture(scope="session")
+def engine(tmp_path_factory):
+    """One real engine for the session (loading torch once); models load on first use."""
+    from feedsvc.translation.engine import Engine
+    from feedsvc.translation.engine import prepare_environment
+
+    prepare_environment(tmp_path_factory.mktemp("argos"), tmp_path_factory.mktemp("unused-models"))
+    return Engine()

@@ -9,14 +9,12 @@ import subprocess
 import sys
 import time
 import zipfile
-from pathlib import Path
 
 import feedparser
 import pytest
 
 from feedsvc import releases
 from feedsvc.demo import DEMO_DIR
-from feedsvc.demo import install_demo_models
 from feedsvc.storage import connect
 from feedsvc.translation import glossary
 from feedsvc.translation import packages
@@ -46,31 +44,6 @@ def expected(release: dict, lang: str) -> tuple[str, str]:
     title = rows[release["title"]][lang]
     body = "\n\n".join(" ".join(rows[s][lang] for s in split_sentences(p)) for p in split_paragraphs(release["body"]))
     return title, body
-
-
-@pytest.fixture
-def models(app):
-    """The demo models (ru→en, en→kk) installed into the app's models folder."""
-    shutil.copytree(ROOT / "models" / "demo", Path(app.config["MODELS_DIR"]) / "demo")
-    install_demo_models(app.config["MODELS_DIR"])
-    return packages.list_packages(app.config["MODELS_DIR"])
-
-
-@pytest.fixture
-def terms(db):
-    """The demo glossary, stored."""
-    glossary.import_csv(db, (DEMO_DIR / "glossary.csv").read_text(encoding="utf-8"))
-    return glossary.load_terms(db)
-
-
-@pytest.fixture(scope="session")
-def engine(tmp_path_factory):
-    """One real engine for the session (loading torch once); models load on first use."""
-    from feedsvc.translation.engine import Engine
-    from feedsvc.translation.engine import prepare_environment
-
-    prepare_environment(tmp_path_factory.mktemp("argos"), tmp_path_factory.mktemp("unused-models"))
-    return Engine()
 
 
 def publish(db, item: dict) -> dict:
@@ -261,8 +234,8 @@ def test_models_cli_lists_routes_builds_and_removes(app, runner, models, tmp_pat
     source = packages.list_packages(app.config["MODELS_DIR"])[0]
     out = tmp_path / "rebuilt.argosmodel"
     model, sp_model = str(source.path / "model"), str(source.path / "sentencepiece.model")
-    result = runner.invoke(args=["models", "build", model, sp_model, "--from", "ru", "--to", "kk", "--version", "2.0", "--source-prefix", ">>kaz_Cyrl<<",
-                                 "--target-prefix", "kaz_Cyrl", "-o", str(out)])
+    result = runner.invoke(args=["models", "build", model, sp_model, "--from", "ru", "--to", "kk", "--version", "2.0",
+                                 "--source-prefix", ">>kaz_Cyrl<<", "--target-prefix", "kaz_Cyrl", "-o", str(out)])
     assert result.exit_code == 0, result.output
     with zipfile.ZipFile(out) as archive:
         meta = json.loads(archive.read("translate-ru_kk-2.0/metadata.json"))

@@ -69,6 +69,30 @@ def worker_command(once: bool, max_jobs: int | None) -> None:
     click.echo(f"{handled} job(s) handled; {engine.sentences_translated} sentence(s) sent to models.")
 
 
+@click.command("retranslate")
+@click.option("--lang", required=True, help="Target language, e.g. kk.")
+@click.option("--run", "run_now", is_flag=True, help="Translate now, with a progress bar.")
+@with_appcontext
+def retranslate_command(lang: str, run_now: bool) -> None:
+    """Re-translate every machine translation of a language (human-reviewed ones are never touched)."""
+    if lang not in current_app.config["TARGET_LANGUAGES"]:
+        raise click.BadParameter(f"choose one of {', '.join(current_app.config['TARGET_LANGUAGES'])}",
+                                 param_hint="--lang")
+    db = connect(current_app.config["DATABASE"])
+    total = len(jobs.machine_translated(db, lang))
+    with click.progressbar(length=total, label=f"Queuing {lang}") as bar:
+        queued = jobs.requeue_machine(db, lang, progress=lambda release: bar.update(1))
+    click.echo(f"{queued} machine translation(s) into {lang} queued; human-reviewed ones were left alone.")
+    if run_now and queued:
+        from feedsvc.translation import worker
+
+        engine = make_engine()
+        with click.progressbar(length=jobs.pending_count(db), label="Translating") as bar:
+            handled = worker.run(db, engine.translate, worker_settings(), once=True,
+                                 on_job=lambda job, result: bar.update(1))
+        click.echo(f"{handled} job(s) done; {engine.sentences_translated} sentence(s) sent to models.")
+
+
 @click.group("models", cls=AppGroup)
 def models_cli() -> None:
     """List, install, remove and build translation model packages."""
@@ -216,5 +240,5 @@ def glossary_export(file) -> None:
 
 def register(app: Flask) -> None:
     """Add the translation commands to the app's CLI."""
-    for command in (worker_command, models_cli, glossary_cli):
+    for command in (worker_command, retranslate_command, models_cli, glossary_cli):
         app.cli.add_command(command)

@@ -12,9 +12,12 @@ from datetime import timedelta
 
 from sqlite_utils import Database
 
+from feedsvc import revisions
 from feedsvc.storage import write
 
 OPEN = ("queued", "running")
+# Translation statuses that mean "this text matches its source revision".
+CURRENT = ("done", "reviewed")
 
 
 def _now() -> datetime:
@@ -31,16 +34,16 @@ def enqueue_release(db: Database, release: dict, languages, *, only_stale: bool 
     """Queue a translation of the release's current revision into each language.
 
     Older open jobs for the same language are superseded: only the newest text matters.
-    With ``only_stale`` a language whose done translation already matches the revision is skipped.
+    With ``only_stale`` a language whose translation already matches the revision is skipped.
+    A human translation is never reset to "pending": if the source moved on it becomes
+    "outdated", and the machine result will arrive beside it as a suggestion.
     """
     now = _stamp(_now())
     queued = []
     for lang in languages:
-        current = list(db.query(
-            "select * from translations where release_id = ? and lang = ?", [release["id"], lang]
-        ))
-        if only_stale and current and current[0]["status"] == "done" and (
-            current[0]["source_revision"] == release["revision"]
+        current = translation_row(db, release["id"], lang)
+        if only_stale and current and current["status"] in CURRENT and (
+            current["source_revision"] == release["revision"]
         ):
             continue
         db.execute(
@@ -53,15 +56,34 @@ def enqueue_release(db: Database, release: dict, languages, *, only_stale: bool 
             "status": "queued", "attempts": 0, "run_after": now, "created_at": now, "updated_at": now,
         }
         queued.append(db.table("jobs").insert(job).last_pk)
-        _set_translation(db, release["id"], lang, {"status": "pending", "error": None}, now)
+        if current is None:
+            db.table("translations").insert({"release_id": release["id"], "lang": lang, "updated_at": now})
+        up_to_date = current is not None and current["source_revision"] == release["revision"]
+        if current is not None and current["origin"] == "human":
+            if not up_to_date:
+                _set_status(db, release["id"], lang, "outdated", error=None)
+        elif not (up_to_date and current["status"] == "done"):
+            # A machine text of the current revision stays up while it is re-translated.
+            _set_status(db, release["id"], lang, "pending", error=None)
     return queued
 
 
-def _set_translation(db: Database, release_id: int, lang: str, changes: dict, now: str) -> None:
-    """Update a translation row's status fields, creating the row if it is missing."""
-    db.table("translations").upsert(
-        {"release_id": release_id, "lang": lang, "updated_at": now, **changes}, pk=("release_id", "lang")
-    )
+def translation_row(db: Database, release_id: int, lang: str) -> dict | None:
+    """The translation row of a release in a language, if any."""
+    rows = list(db.query("select * from translations where release_id = ? and lang = ?", [release_id, lang]))
+    return rows[0] if rows else None
+
+
+def _set_status(db: Database, release_id: int, lang: str, status: str, *, error: str | None,
+                machine_only: bool = False) -> None:
+    """Set a translation's status and error; with ``machine_only`` a translation that has current text
+    (human, or a finished machine one being redone) keeps its status, so readers keep seeing it.
+
+    Status changes leave ``updated_at`` alone: feeds date an item by its text, not its queue state.
+    """
+    keep = "case when origin = 'human' or status = 'done' then status else :status end" if machine_only else ":status"
+    db.execute(f"update translations set status = {keep}, error = :error where release_id = :id and lang = :lang",
+               {"status": status, "error": error, "id": release_id, "lang": lang})
 
 
 def claim(db: Database, *, lease_seconds: int = 300, max_attempts: int = 5) -> dict | None:
@@ -85,7 +107,7 @@ def claim(db: Database, *, lease_seconds: int = 300, max_attempts: int = 5) -> d
         if job["attempts"] > max_attempts:
             _finish(db, job, "failed", "gave up after repeated interruptions", "failed")
             return claim(db, lease_seconds=lease_seconds, max_attempts=max_attempts)
-        _set_translation(db, job["release_id"], job["lang"], {"status": "translating"}, _stamp(now))
+        _set_status(db, job["release_id"], job["lang"], "translating", error=None, machine_only=True)
     return job
 
 
@@ -98,24 +120,54 @@ def holds_lease(db: Database, job: dict) -> bool:
 def complete(db: Database, job: dict, translation: dict) -> bool:
     """Store the job's translation and mark it done, atomically, if the lease is still ours.
 
-    Returns False (and writes nothing) when the lease was lost to another worker.
+    A human translation is never overwritten: the machine result is kept beside it as a
+    suggestion. Returns False (and writes nothing) when the lease was lost to another worker.
     """
     now = _stamp(_now())
     with write(db):
         if not holds_lease(db, job):
             return False
-        changes = {**translation, "status": "done", "origin": "machine", "error": None,
-                   "source_revision": job["source_revision"]}
-        _set_translation(db, job["release_id"], job["lang"], changes, now)
+        current = translation_row(db, job["release_id"], job["lang"])
+        if current is not None and current["origin"] == "human":
+            _store_suggestion(db, job, current, translation)
+        else:
+            _store_machine(db, job, translation, now)
         db.table("jobs").update(job["id"], {"status": "done", "error": None, "updated_at": now})
     return True
 
 
+def _store_machine(db: Database, job: dict, translation: dict, now: str) -> None:
+    """Write a machine translation, bump its version, and keep it in the revision history."""
+    db.execute(
+        """update translations set title = :title, body = :body, route = :route, status = 'done',
+        origin = 'machine', error = null, source_revision = :rev, version = version + 1, updated_at = :now,
+        suggestion_title = null, suggestion_body = null, suggestion_route = null, suggestion_revision = null
+        where release_id = :id and lang = :lang""",
+        {**translation, "rev": job["source_revision"], "now": now, "id": job["release_id"], "lang": job["lang"]},
+    )
+    revisions.record(db, job["release_id"], job["lang"], title=translation["title"], body=translation["body"],
+                     origin="machine", author=translation["route"], source_revision=job["source_revision"],
+                     created_at=now)
+
+
+def _store_suggestion(db: Database, job: dict, current: dict, translation: dict) -> None:
+    """Keep a machine result beside a human translation (none when it says the same)."""
+    same = (translation["title"], translation["body"]) == (current["title"], current["body"])
+    status = "reviewed" if current["source_revision"] == job["source_revision"] else "outdated"
+    db.execute(
+        """update translations set status = :status, error = null, suggestion_title = :title,
+        suggestion_body = :body, suggestion_route = :route, suggestion_revision = :rev
+        where release_id = :id and lang = :lang""",
+        {"status": status, "title": None if same else translation["title"],
+         "body": None if same else translation["body"], "route": None if same else translation["route"],
+         "rev": None if same else job["source_revision"], "id": job["release_id"], "lang": job["lang"]},
+    )
+
+
 def _finish(db: Database, job: dict, job_status: str, error: str, translation_status: str) -> None:
-    """End a job with a status and make its translation row tell the same story."""
-    now = _stamp(_now())
-    db.table("jobs").update(job["id"], {"status": job_status, "error": error, "updated_at": now})
-    _set_translation(db, job["release_id"], job["lang"], {"status": translation_status, "error": error}, now)
+    """End a job with a status and make a machine translation row tell the same story."""
+    db.table("jobs").update(job["id"], {"status": job_status, "error": error, "updated_at": _stamp(_now())})
+    _set_status(db, job["release_id"], job["lang"], translation_status, error=error, machine_only=True)
 
 
 def fail(db: Database, job: dict, error: str, *, max_attempts: int = 5, backoff_seconds: int = 30) -> str:
@@ -131,8 +183,7 @@ def fail(db: Database, job: dict, error: str, *, max_attempts: int = 5, backoff_
             "status": "queued", "error": error, "lease_token": None,
             "run_after": _stamp(_now() + timedelta(seconds=delay)), "updated_at": _stamp(_now()),
         })
-        _set_translation(db, job["release_id"], job["lang"], {"status": "pending", "error": error},
-                         _stamp(_now()))
+        _set_status(db, job["release_id"], job["lang"], "pending", error=error, machine_only=True)
         return "retry"
 
 
@@ -151,10 +202,7 @@ def requeue_no_model(db: Database) -> int:
             "update jobs set status = 'queued', attempts = 0, run_after = ?, error = null, updated_at = ? "
             "where status = 'no-model'", [now, now],
         )
-        db.execute(
-            "update translations set status = 'pending', error = null, updated_at = ? "
-            "where status = 'no-model'", [now],
-        )
+        db.execute("update translations set status = 'pending', error = null where status = 'no-model'")
     return cursor.rowcount
 
 
@@ -173,3 +221,31 @@ def complete_superseded(db: Database, job: dict) -> None:
     with write(db):
         if holds_lease(db, job):
             db.table("jobs").update(job["id"], {"status": "superseded", "updated_at": _stamp(_now())})
+
+
+def machine_translated(db: Database, lang: str) -> list[dict]:
+    """Published releases whose ``lang`` translation is the machine's (never a human one)."""
+    return list(db.query(
+        """select r.* from releases r join translations t on t.release_id = r.id and t.lang = ?
+        where r.status = 'published' and coalesce(t.origin, 'machine') != 'human' order by r.id""", [lang]))
+
+
+def requeue_machine(db: Database, lang: str, progress=None) -> int:
+    """Re-queue every machine translation of a language (after a model upgrade); human ones stay."""
+    rows = machine_translated(db, lang)
+    for release in rows:
+        with write(db):
+            enqueue_release(db, release, [lang])
+        if progress:
+            progress(release)
+    return len(rows)
+
+
+def translation_counts(db: Database) -> dict[str, dict[str, int]]:
+    """Per language: how many translations are machine, reviewed, outdated, pending, failed…"""
+    counts: dict[str, dict[str, int]] = {}
+    query = """select t.lang, case when t.status = 'done' then 'machine' else t.status end as s, count(*) n
+        from translations t join releases r on r.id = t.release_id where r.status = 'published' group by t.lang, s"""
+    for row in db.query(query):
+        counts.setdefault(row["lang"], {})[row["s"]] = row["n"]
+    return counts

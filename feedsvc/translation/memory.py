@@ -44,3 +44,23 @@ def forget_model(db: Database, package_name: str) -> int:
     """Drop machine entries of every version of a package (after an upgrade or removal)."""
     cursor = db.execute("delete from memory where step like ? and origin != ?", [f"{package_name}@%", HUMAN])
     return cursor.rowcount
+
+
+def human_step(lang: str) -> str:
+    """The memory key of editors' corrections into ``lang``: no model name, so no upgrade removes them."""
+    return f"human:ru>{lang}"
+
+
+def store_human(db: Database, lang: str, pairs: dict[str, str]) -> int:
+    """Remember editors' corrections (Russian sentence → corrected sentence); a newer one replaces an older."""
+    from feedsvc.releases import utcnow
+
+    now = utcnow()
+    for source, target in pairs.items():
+        db.execute(
+            """insert into memory (step, source, target, origin, created_at) values (?, ?, ?, ?, ?)
+            on conflict (step, source) do update set target = excluded.target, origin = excluded.origin,
+            created_at = excluded.created_at""",
+            [human_step(lang), normalize(source), target.strip(), HUMAN, now],
+        )
+    return len(pairs)

@@ -54,16 +54,20 @@ def translate_texts(db: Database, sentences: list[str], route: Route, lang: str,
                     translate: TranslateFn) -> tuple[list[str], int]:
     """Translate Russian sentences along a route, glossary terms and literals protected throughout.
 
+    Editors' corrections come first: a sentence a human already corrected never reaches a model.
     A pivot route passes the placeholder text of the English step straight on, so the English
     a release already got (in memory) is reused for Kazakh rather than translated again.
     """
-    protected: list[Protected] = [protect(s, terms) for s in sentences]
+    corrected = memory.lookup(db, memory.human_step(lang), sentences)
+    todo = [s for s in sentences if memory.normalize(s) not in corrected]
+    protected: list[Protected] = [protect(s, terms) for s in todo]
     texts = [p.text for p in protected]
     sent = 0
-    for step in route.steps:
+    for step in route.steps if todo else ():
         texts, misses = run_step(db, step, texts, translate)
         sent += misses
-    return [p.restore(t, lang) for p, t in zip(protected, texts, strict=True)], sent
+    machine = {s: p.restore(t, lang) for s, p, t in zip(todo, protected, texts, strict=True)}
+    return [corrected.get(memory.normalize(s)) or machine[s] for s in sentences], sent
 
 
 def translate_release(db: Database, release: dict, lang: str, route: Route, terms: list[GlossaryTerm],

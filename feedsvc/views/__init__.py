@@ -31,9 +31,10 @@ def register_blueprints(app: Flask) -> None:
     from feedsvc.views import glossary
     from feedsvc.views import models
     from feedsvc.views import public
+    from feedsvc.views import review
 
     app.url_map.converters["lang"] = LangConverter
-    for module in (public, feeds, auth, admin, models, glossary):
+    for module in (public, feeds, auth, admin, review, models, glossary):
         app.register_blueprint(module.bp)
     app.register_error_handler(HTTPException, error_page)
     app.context_processor(template_globals)

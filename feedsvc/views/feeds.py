@@ -1,4 +1,13 @@
-"""Per-language RSS and Atom feeds, built once per data change and answered with 304 when unchanged."""
+"""Per-language RSS and Atom feeds, built once per data change and answered with 304 when unchanged.
+
+Also the response cache that feeds and index pages share: rendered bodies in the app's state dict
+(``app.extensions["feedsvc"]["cache"]``), each stored with the change counter it was built at, so a
+request costs one small query while nothing changed. The cache is a plain dict used in LRU order and
+bounded in entries and bytes: the key holds the request's host, which the client chooses.
+"""
+
+import threading
+from collections.abc import Callable
 
 from flask import Blueprint
 from flask import Response
@@ -14,6 +23,36 @@ from feedsvc.db import get_db
 
 bp = Blueprint("feeds", __name__)
 MIMETYPES = {"rss": "application/rss+xml", "atom": "application/atom+xml"}
+CACHE_ENTRIES = 512  # default bounds of the response cache, per web worker (config: RESPONSE_CACHE_*)
+CACHE_BYTES = 32 * 1024 * 1024
+
+
+def cached(key: tuple, version: int, build: Callable[[], bytes]) -> tuple[int, bytes]:
+    """``(version, body)`` for ``key``: the stored body while the change counter is still ``version``,
+    else ``build()``'s, stored for the next request. Read the counter before building, so a body is
+    never older than the version it is stored under.
+    """
+    state = current_app.extensions["feedsvc"]
+    cache, lock = state["cache"], state.setdefault("cache_lock", threading.Lock())
+    with lock:
+        entry = cache.pop(key, None)  # popped and put back: the dict's order is least recently used first
+        if entry is not None and entry[0] == version:
+            cache[key] = entry
+            return entry
+    entry = (version, build())  # outside the lock: a slow build never holds up cache hits
+    with lock:
+        cache[key] = entry
+        evict(cache)
+    return entry
+
+
+def evict(cache: dict) -> None:
+    """Drop least recently used entries while the cache holds too many entries or bytes."""
+    max_entries = current_app.config.get("RESPONSE_CACHE_ENTRIES", CACHE_ENTRIES)
+    max_bytes = current_app.config.get("RESPONSE_CACHE_BYTES", CACHE_BYTES)
+    size = sum(len(entry[1]) for entry in cache.values())
+    while len(cache) > 1 and (len(cache) > max_entries or size > max_bytes):
+        size -= len(cache.pop(next(iter(cache)))[1])
 
 
 @bp.route("/<lang:lang>/feed.<any(rss, atom):fmt>")
@@ -22,14 +61,10 @@ def feed(lang: str, fmt: str):
     g.lang = lang
     db = get_db()
     state = releases.site_state(db)
-    cache = current_app.extensions["feedsvc"]["cache"]
     key = ("feed", lang, fmt, request.host_url)
-    cached = cache.get(key)
-    if cached is None or cached[0] != state["version"]:
-        cached = (state["version"], build_feed(db, lang, fmt, state))
-        cache[key] = cached
-    response = Response(cached[1], mimetype=MIMETYPES[fmt])
-    response.set_etag(f"{lang}-{fmt}-{cached[0]}")
+    version, body = cached(key, state["version"], lambda: build_feed(db, lang, fmt, state))
+    response = Response(body, mimetype=MIMETYPES[fmt])
+    response.set_etag(f"{lang}-{fmt}-{version}")
     response.last_modified = releases.parse_time(state["changed_at"])
     response.cache_control.public = True
     response.cache_control.max_age = current_app.config["FEED_MAX_AGE"]

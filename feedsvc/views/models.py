@@ -1,11 +1,17 @@
 """Admin page: installed translation models and the route each language takes (as `feedsvc models list`)."""
 
 from flask import Blueprint
+from flask import abort
 from flask import current_app
+from flask import flash
+from flask import redirect
 from flask import render_template
+from flask import url_for
+from flask_babel import gettext as _
 from flask_login import login_required
 
 from feedsvc.db import get_db
+from feedsvc.forms import ConfirmForm
 from feedsvc.translation import jobs
 from feedsvc.translation import packages
 
@@ -24,4 +30,15 @@ def index():
     installed = packages.list_packages(current_app.config["MODELS_DIR"])
     routes = {lang: packages.find_route(installed, "ru", lang) for lang in current_app.config["TARGET_LANGUAGES"]}
     return render_template("admin/models.html", installed=installed, routes=routes, jobs=jobs.counts(get_db()),
-                           fix=packages.fix_command, models_dir=current_app.config["MODELS_DIR"])
+                           fix=packages.fix_command, models_dir=current_app.config["MODELS_DIR"],
+                           counts=jobs.translation_counts(get_db()), form=ConfirmForm())
+
+
+@bp.route("/retranslate/<any(kk, en):lang>", methods=["POST"])
+def retranslate(lang: str):
+    """Re-queue every machine translation of a language (after a model upgrade)."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    queued = jobs.requeue_machine(get_db(), lang)
+    flash(_("%(count)s machine translations queued again; reviewed ones are kept.", count=queued), "success")
+    return redirect(url_for("models.index"))

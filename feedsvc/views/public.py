@@ -1,6 +1,7 @@
 """The public side: index per language, release pages, search, photos."""
 
 from flask import Blueprint
+from flask import Response
 from flask import abort
 from flask import current_app
 from flask import g
@@ -8,10 +9,13 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import send_from_directory
+from flask import session
 from flask import url_for
+from flask_login import current_user
 
 from feedsvc import releases
 from feedsvc.db import get_db
+from feedsvc.views.feeds import cached
 
 bp = Blueprint("public", __name__)
 
@@ -40,15 +44,48 @@ def page_number() -> int:
 
 @bp.route("/<lang:lang>/")
 def index(lang: str):
-    """Published releases, newest first, a page at a time."""
+    """Published releases, newest first, a page at a time; built once per data change for anonymous readers.
+
+    Pages show admin navigation (and flashed messages) to logged-in staff, so only anonymous
+    responses with nothing flashed go through the cache, and only they carry validators; any other
+    query parameter than ``page`` bypasses it (the language links repeat the query string).
+    """
     page = page_number()
-    size = current_app.config["PAGE_SIZE"]
     db = get_db()
-    items = releases.list_published(db, lang, limit=size, offset=(page - 1) * size)
-    if not items and page > 1:
+    state = releases.site_state(db)
+    if not anonymous_reader() or not set(request.args) <= {"page"}:
+        return render_index(db, lang, page, state)
+    key = ("index", lang, request.query_string, request.host_url)
+    version, body = cached(key, state["version"], lambda: render_index(db, lang, page, state).encode())
+    response = Response(body, mimetype="text/html")
+    response.set_etag(f"index-{lang}-{page}-{version}")
+    response.last_modified = releases.parse_time(state["changed_at"])
+    response.cache_control.no_cache = True  # validators without this would let browsers guess a freshness
+    return response.make_conditional(request)
+
+
+def anonymous_reader() -> bool:
+    """Whether this response may be shared: nobody logged in and no flashed message waiting."""
+    return not current_user.is_authenticated and "_flashes" not in session
+
+
+def render_index(db, lang: str, page: int, state: dict) -> str:
+    """One index page; pages past the last are 404 without reading them."""
+    size = current_app.config["PAGE_SIZE"]
+    pages = max(1, -(-published_count(db, state["version"]) // size))
+    if page > pages:
         abort(404)
-    pages = max(1, -(-releases.count_published(db) // size))
+    items = releases.list_published(db, lang, limit=size, offset=(page - 1) * size)
     return render_template("public/index.html", lang=lang, items=items, page=page, pages=pages)
+
+
+def published_count(db, version: int) -> int:
+    """How many releases are published, counted once per data change (the count reads the whole index)."""
+    state = current_app.extensions["feedsvc"]
+    known = state.get("published_count")
+    if known is None or known[0] != version:
+        known = state["published_count"] = (version, releases.count_published(db))
+    return known[1]
 
 
 @bp.route("/<lang:lang>/releases/<int:release_id>")

@@ -1,0 +1,123 @@
+"""Editors fix machine translations: human edits that stick, suggestions, and corrections that teach the memory.
+
+Every write checks the translation's ``version`` (optimistic locking): a second editor saving
+over a text that changed since they opened it gets ``EditConflict``, never a silent overwrite.
+"""
+
+import html
+
+import nh3
+from sqlite_utils import Database
+
+from feedsvc import revisions
+from feedsvc.releases import get_release
+from feedsvc.releases import utcnow
+from feedsvc.storage import write
+from feedsvc.translation import memory
+from feedsvc.translation.jobs import translation_row
+from feedsvc.translation.pipeline import units
+from feedsvc.translation.segment import split_paragraphs
+from feedsvc.translation.segment import split_sentences
+
+
+class EditConflict(Exception):
+    """The translation changed since the editor opened it."""
+
+
+class NoSuggestion(Exception):
+    """There is no machine suggestion to accept."""
+
+
+class TranslationMissing(LookupError):
+    """The release has no translation slot in that language."""
+
+
+def plain_text(text: str) -> str:
+    """Edits are plain text: strip any HTML an editor pasted, keep the characters as typed."""
+    cleaned = html.unescape(nh3.clean(text.replace("\r\n", "\n"), tags=set()))
+    return "\n\n".join(split_paragraphs(cleaned))
+
+
+def _current(db: Database, release_id: int, lang: str, expected_version: int | None) -> dict:
+    """The translation row, checked against the version the editor saw."""
+    row = translation_row(db, release_id, lang)
+    if row is None:
+        raise TranslationMissing(lang)
+    if expected_version is not None and row["version"] != expected_version:
+        raise EditConflict(lang)
+    return row
+
+
+def save_human(db: Database, release_id: int, lang: str, title: str, body: str, *, author: str,
+               expected_version: int | None, source_revision: int | None = None) -> dict:
+    """Store an editor's translation: origin human, reviewed against ``source_revision``, history kept.
+
+    Sentences the editor changed are remembered as corrections and reused ahead of the model.
+    """
+    title, body = plain_text(title).replace("\n", " "), plain_text(body)
+    now = utcnow()
+    with write(db):
+        row = _current(db, release_id, lang, expected_version)
+        release = get_release(db, release_id)
+        base = source_revision or release["revision"]
+        status = "reviewed" if base == release["revision"] else "outdated"
+        db.execute(
+            """update translations set title = :title, body = :body, origin = 'human', status = :status,
+            source_revision = :base, reviewed_by = :author, reviewed_at = :now, version = version + 1,
+            updated_at = :now, error = null, suggestion_title = null, suggestion_body = null,
+            suggestion_route = null, suggestion_revision = null where release_id = :id and lang = :lang""",
+            {"title": title, "body": body, "status": status, "base": base, "author": author, "now": now,
+             "id": release_id, "lang": lang},
+        )
+        revisions.record(db, release_id, lang, title=title, body=body, origin="human", author=author,
+                         source_revision=base, created_at=now)
+        if base == release["revision"]:
+            teach(db, release, lang, (row["title"] or "", row["body"] or ""), (title, body))
+    return translation_row(db, release_id, lang)
+
+
+def accept_suggestion(db: Database, release_id: int, lang: str, *, author: str, expected_version: int | None):
+    """Make the machine suggestion the reviewed translation (a human approved it)."""
+    row = _current(db, release_id, lang, expected_version)
+    if not row["suggestion_title"]:
+        raise NoSuggestion(lang)
+    return save_human(db, release_id, lang, row["suggestion_title"], row["suggestion_body"], author=author,
+                      expected_version=expected_version, source_revision=row["suggestion_revision"])
+
+
+def ignore_suggestion(db: Database, release_id: int, lang: str, *, author: str, expected_version: int | None):
+    """Keep the human text as it is and confirm it against the current Russian original."""
+    row = _current(db, release_id, lang, expected_version)
+    return save_human(db, release_id, lang, row["title"], row["body"], author=author,
+                      expected_version=expected_version)
+
+
+def aligned(title: str, body: str, source: list[list[str]]) -> list[tuple[int, int, str]]:
+    """(paragraph, sentence, text) of a translation, where its shape matches the source's.
+
+    Paragraphs whose sentence count differs from the source's are left out: a correction
+    is only learned where it is clear which Russian sentence it translates.
+    """
+    target = [[title.strip()]] + [split_sentences(p) for p in split_paragraphs(body)]
+    if len(target) != len(source):
+        return []
+    return [(i, j, sentence) for i, (src, tgt) in enumerate(zip(source, target, strict=True))
+            if len(src) == len(tgt) for j, sentence in enumerate(tgt)]
+
+
+def teach(db: Database, release: dict, lang: str, before: tuple[str, str], after: tuple[str, str]) -> int:
+    """Store each sentence the editor changed as a human memory entry for its Russian sentence."""
+    source = units(release["title"], release["body"])
+    old = {(i, j): text for i, j, text in aligned(*before, source)}
+    corrections = {source[i][j]: text for i, j, text in aligned(*after, source) if old.get((i, j)) != text}
+    return memory.store_human(db, lang, corrections)
+
+
+def review_rows(release: dict, translations: dict[str, dict], languages) -> list[dict]:
+    """The original and each translation side by side, paragraph by paragraph (the title first)."""
+    columns = {"ru": [release["title"]] + split_paragraphs(release["body"])}
+    for lang in languages:
+        row = translations.get(lang) or {}
+        columns[lang] = [row.get("title") or ""] + split_paragraphs(row.get("body") or "")
+    depth = max(len(c) for c in columns.values())
+    return [{lang: (col[i] if i < len(col) else "") for lang, col in columns.items()} for i in range(depth)]
