@@ -15,6 +15,8 @@ import shutil
 import tempfile
 import threading
 import time
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -242,3 +244,36 @@ def test_admin_publishes_a_release_with_a_photo_and_readers_see_it(live_app, chr
     assert page.severe_console_errors() == []
     chrome.save_screenshot(str(tmp_path / "release.png"))
     assert time.monotonic() - started < 20
+
+
+def test_editor_reviews_a_kazakh_translation_and_readers_see_the_reviewed_label(live_app, chrome, tmp_path):
+    from feedsvc import releases
+    from feedsvc.translation import jobs
+
+    db = connect(live_app.config["DATABASE"])
+    release = releases.create_release(db, title=TITLE, body=f"{PARAGRAPH_1}\n\n{PARAGRAPH_2}", publish=True,
+                                      published_at=datetime.now(UTC))
+    job = jobs.claim(db)  # a machine translation, as the worker would store it
+    while job["lang"] != "kk":
+        jobs.complete_superseded(db, job)
+        job = jobs.claim(db)
+    jobs.complete(db, job, {"title": "Машиналық тақырып", "body": "Бірінші абзац.\n\nЕкінші абзац.", "route": "test"})
+    db.close()
+    page = Page(chrome, live_app.config["LIVE_URL"])
+    page.open("/admin/login")
+    page.type("username", USERNAME)
+    page.type("password", PASSWORD)
+    page.submit_with("submit")
+
+    page.open(f"/admin/releases/{release['id']}/review")
+    assert "Машиналық тақырып" in page.find("table.review").text
+    page.type("kk-title", "Сенат «Цифрлық активтер туралы» заңды бірінші оқылымда мақұлдады")
+    page.submit_with("kk-save")
+    assert page.find(".flash.success").is_displayed()
+
+    page.open(f"/kk/releases/{release['id']}")
+    assert page.find("article.release h1").text == "Сенат «Цифрлық активтер туралы» заңды бірінші оқылымда мақұлдады"
+    notice = page.find("article.release .notice.reviewed")
+    assert "Аударманы баспасөз қызметі тексерген." in notice.text
+    assert page.find("article.release .notice.reviewed a").get_attribute("hreflang") == "ru"
+    chrome.save_screenshot(str(tmp_path / "reviewed.png"))

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 
 from sqlite_utils import Database
 
@@ -77,3 +78,24 @@ def export_csv(db: Database) -> str:
     for term in load_terms(db):
         writer.writerow([term.source, term.targets.get("en", ""), term.targets.get("kk", "")])
     return out.getvalue()
+
+
+def get_term(db: Database, term_id: int) -> GlossaryTerm:
+    """One stored term."""
+    rows = list(db.query("select * from glossary_terms where id = ?", [term_id]))
+    if not rows:
+        raise TermNotFound(term_id)
+    row = rows[0]
+    return GlossaryTerm(source=row["source"], targets={"en": row["en"] or "", "kk": row["kk"] or ""}, id=row["id"])
+
+
+def releases_using(db: Database, term: GlossaryTerm) -> list[dict]:
+    """Releases whose Russian title or text contains one of the term's forms, newest first."""
+    regex = re.compile(rf"(?<!\w)(?:{term.pattern()})(?!\w)", re.IGNORECASE)
+    rows = db.query("select id, title, body, status, revision from releases where status != 'withdrawn' "
+                    "order by published_at desc")
+    return [row for row in rows if regex.search(row["title"]) or regex.search(row["body"])]
+
+
+class TermNotFound(LookupError):
+    """No glossary term with that id."""

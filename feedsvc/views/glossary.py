@@ -2,6 +2,7 @@
 
 from flask import Blueprint
 from flask import abort
+from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import render_template
@@ -17,9 +18,12 @@ from wtforms.validators import DataRequired
 from wtforms.validators import Length
 from wtforms.validators import Optional
 
+from feedsvc import releases
 from feedsvc.db import get_db
 from feedsvc.forms import ConfirmForm
+from feedsvc.storage import write
 from feedsvc.translation import glossary
+from feedsvc.translation import jobs
 
 bp = Blueprint("glossary", __name__, url_prefix="/admin/glossary")
 
@@ -50,6 +54,41 @@ def index():
         return redirect(url_for("glossary.index"))
     return render_template("admin/glossary.html", terms=glossary.load_terms(get_db()), form=form,
                            confirm=ConfirmForm()), 400 if form.errors else 200
+
+
+@bp.route("/<int:term_id>", methods=["GET", "POST"])
+def edit(term_id: int):
+    """Change a term; see which releases use it."""
+    db = get_db()
+    try:
+        term = glossary.get_term(db, term_id)
+    except glossary.TermNotFound:
+        abort(404)
+    form = TermForm(data={"ru": term.source, "en": term.targets.get("en"), "kk": term.targets.get("kk")})
+    if form.validate_on_submit():
+        glossary.save_term(db, form.ru.data, {"en": form.en.data or "", "kk": form.kk.data or ""}, term_id)
+        flash(_("Term saved."), "success")
+        return redirect(url_for("glossary.edit", term_id=term_id))
+    return render_template("admin/glossary_term.html", term=term, form=form, confirm=ConfirmForm(),
+                           uses=glossary.releases_using(db, term)), 400 if form.errors else 200
+
+
+@bp.route("/<int:term_id>/retranslate", methods=["POST"])
+def retranslate(term_id: int):
+    """Re-queue the translations of every release that uses the term (reviewed ones get suggestions)."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    db = get_db()
+    try:
+        uses = glossary.releases_using(db, glossary.get_term(db, term_id))
+    except glossary.TermNotFound:
+        abort(404)
+    languages = current_app.config["TARGET_LANGUAGES"]
+    for release in uses:
+        with write(db):
+            jobs.enqueue_release(db, releases.get_release(db, release["id"]), languages)
+    flash(_("%(count)s releases queued for translation again.", count=len(uses)), "success")
+    return redirect(url_for("glossary.edit", term_id=term_id))
 
 
 @bp.route("/<int:term_id>/delete", methods=["POST"])
