@@ -243,3 +243,15 @@ def test_glossary_term_edit_shows_users_and_retranslates_them(app, logged_in, db
     sent = drain(app, db, engine)
     assert sent == 0  # placeholders make a glossary change free: every sentence came from memory
     assert "maslikhat (local assembly)" in releases.translations_of(db, release["id"])["en"]["body"]
+
+
+def test_review_rows_go_sentence_by_sentence_where_the_segmentation_allows():
+    release = {"title": "Заголовок", "body": "Первое. Второе.\n\nТретье. Четвёртое."}
+    translations = {"en": {"title": "Title", "body": "First. Second.\n\nThird and fourth."},
+                    "kk": {"title": "Тақырып", "body": "Бірінші. Екінші.\n\nҮшінші. Төртінші."}}
+    rows = review.review_rows(release, translations, ["kk", "en"])
+    assert [(r["ru"], r["kk"], r["en"]) for r in rows] == [
+        ("Заголовок", "Тақырып", "Title"),
+        ("Первое.", "Бірінші.", "First."), ("Второе.", "Екінші.", "Second."),
+        ("Третье. Четвёртое.", "Үшінші. Төртінші.", "Third and fourth."),
+    ]

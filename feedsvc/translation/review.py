@@ -114,10 +114,24 @@ def teach(db: Database, release: dict, lang: str, before: tuple[str, str], after
 
 
 def review_rows(release: dict, translations: dict[str, dict], languages) -> list[dict]:
-    """The original and each translation side by side, paragraph by paragraph (the title first)."""
+    """The original and each translation side by side, paragraph by paragraph (the title first).
+
+    Where every language has the same number of sentences in a paragraph, the rows go sentence
+    by sentence, so an editor sees exactly which Russian sentence each translated one renders.
+    """
     columns = {"ru": [release["title"]] + split_paragraphs(release["body"])}
     for lang in languages:
         row = translations.get(lang) or {}
         columns[lang] = [row.get("title") or ""] + split_paragraphs(row.get("body") or "")
     depth = max(len(c) for c in columns.values())
-    return [{lang: (col[i] if i < len(col) else "") for lang, col in columns.items()} for i in range(depth)]
+    rows = []
+    for i in range(depth):
+        cells = {lang: (col[i] if i < len(col) else "") for lang, col in columns.items()}
+        sentences = {lang: split_sentences(text) for lang, text in cells.items()} if i else {}
+        counts = {len(s) for s in sentences.values()}
+        if len(counts) == 1 and counts.pop() > 1:
+            rows.extend({lang: sentences[lang][j] for lang in cells} | {"paragraph": i, "first": j == 0}
+                        for j in range(len(sentences["ru"])))
+        else:
+            rows.append(cells | {"paragraph": i, "first": True})
+    return rows

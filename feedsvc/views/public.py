@@ -16,6 +16,7 @@ from flask_login import current_user
 from feedsvc import releases
 from feedsvc.db import get_db
 from feedsvc.views.feeds import cached
+from feedsvc.views.feeds import current_state
 
 bp = Blueprint("public", __name__)
 
@@ -51,16 +52,15 @@ def index(lang: str):
     query parameter than ``page`` bypasses it (the language links repeat the query string).
     """
     page = page_number()
-    db = get_db()
-    state = releases.site_state(db)
+    state = current_state()
     if not anonymous_reader() or not set(request.args) <= {"page"}:
-        return render_index(db, lang, page, state)
+        return render_index(lang, page, state)
     key = ("index", lang, request.query_string, request.host_url)
-    version, body = cached(key, state["version"], lambda: render_index(db, lang, page, state).encode())
+    version, body = cached(key, state["version"], lambda: render_index(lang, page, state).encode())
     response = Response(body, mimetype="text/html")
     response.set_etag(f"index-{lang}-{page}-{version}")
     response.last_modified = releases.parse_time(state["changed_at"])
-    response.cache_control.no_cache = True  # validators without this would let browsers guess a freshness
+    response.headers["Cache-Control"] = "no-cache"  # with validators alone browsers would guess a freshness
     return response.make_conditional(request)
 
 
@@ -69,8 +69,9 @@ def anonymous_reader() -> bool:
     return not current_user.is_authenticated and "_flashes" not in session
 
 
-def render_index(db, lang: str, page: int, state: dict) -> str:
+def render_index(lang: str, page: int, state: dict) -> str:
     """One index page; pages past the last are 404 without reading them."""
+    db = get_db()
     size = current_app.config["PAGE_SIZE"]
     pages = max(1, -(-published_count(db, state["version"]) // size))
     if page > pages:
