@@ -48,6 +48,10 @@ def default_config(instance_path: str) -> dict:
         "TIMEZONE": "Asia/Almaty",
         "SITE_NAME": "Пресс-служба Сената",
         "PUBLISHER": "Пресс-служба Сената Парламента Республики Казахстан",
+        # The same names in the other languages (pages and feeds use the one of their language).
+        "SITE_NAMES": {"kk": "Сенат баспасөз қызметі", "en": "Senate Press Service"},
+        "PUBLISHERS": {"kk": "Қазақстан Республикасы Парламенті Сенатының баспасөз қызметі",
+                       "en": "Press Service of the Senate of the Parliament of the Republic of Kazakhstan"},
         "LANGUAGES": ["ru", "kk", "en"],
         "TARGET_LANGUAGES": ["kk", "en"],
         "FEED_ITEMS": 50,
@@ -64,6 +68,9 @@ def default_config(instance_path: str) -> dict:
         "SESSION_COOKIE_SECURE": False,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "FEED_MAX_AGE": 60,
+        # Rendered feeds and anonymous index pages, kept until the data changes (least recently used go first).
+        "RESPONSE_CACHE_ENTRIES": 512,
+        "RESPONSE_CACHE_BYTES": 32 * 1024 * 1024,
         "WTF_CSRF_TIME_LIMIT": None,
     }
 
@@ -81,9 +88,12 @@ def register_commands(app: Flask) -> None:
     """Attach every module's CLI commands to the app."""
     from feedsvc import demo
     from feedsvc import importer
+    from feedsvc import maintenance
     from feedsvc import users
+    from feedsvc.backup import backup_command
     from feedsvc.translation import cli as translation_cli
 
-    for command in (users.users_cli, importer.import_command, demo.demo_command, demo.serve_command):
+    for command in (users.users_cli, importer.import_command, demo.demo_command, demo.serve_command,
+                    backup_command, maintenance.cleanup_uploads_command):
         app.cli.add_command(command)
     translation_cli.register(app)

@@ -1,5 +1,7 @@
 """Flask extensions: CSRF, login, interface languages, rate limits; and the app's own state."""
 
+import threading
+
 from flask import Flask
 from flask import g
 from flask import request
@@ -39,5 +41,6 @@ def init_app(app: Flask) -> None:
     )
     app.config.setdefault("RATELIMIT_ENABLED", True)
     limiter.init_app(app)
-    # Long-lived state lives here, never in module globals (see STYLE.md): the feed cache.
-    app.extensions["feedsvc"] = {"cache": {}}
+    # Long-lived state lives here, never in module globals (see STYLE.md): the response cache
+    # (feeds, index pages), its lock and the change-counter connection (see views/feeds.py).
+    app.extensions["feedsvc"] = {"cache": {}, "cache_lock": threading.Lock()}

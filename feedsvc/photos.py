@@ -2,6 +2,7 @@
 
 import io
 import os
+import time
 import uuid
 
 from PIL import Image
@@ -64,10 +65,14 @@ def save_photo(data: bytes, folder: str, *, max_bytes: int, max_pixels: int) -> 
     encoded = encode(image, image.format)
     name = uuid.uuid4().hex + suffix
     tmp = os.path.join(folder, f".{name}.part")
-    with open(tmp, "wb") as fh:
-        fh.write(encoded)
-    # Rename is atomic: a crash leaves at most a ".part" file, never a half photo under a real name.
-    os.replace(tmp, os.path.join(folder, name))
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(encoded)
+        # Rename is atomic: a crash leaves at most a ".part" file, never a half photo under a real name.
+        os.replace(tmp, os.path.join(folder, name))
+    except BaseException:
+        delete_photo(folder, os.path.basename(tmp))  # a full disk must not leave half a file behind
+        raise
     return {"photo": name, "photo_type": mimetype, "photo_length": len(encoded),
             "photo_width": image.width, "photo_height": image.height}
 
@@ -79,3 +84,19 @@ def delete_photo(folder: str, name: str | None) -> None:
             os.remove(os.path.join(folder, name))
         except FileNotFoundError:
             pass
+
+
+def orphans(folder: str, referenced: set[str], min_age_seconds: float) -> list[str]:
+    """Files in the uploads folder that no release references, older than the grace period.
+
+    A crash between storing a photo and committing its release (or a half-written ".part"
+    file) leaves such files; younger ones may belong to an upload still in flight.
+    """
+    now = time.time()
+    found = []
+    for entry in os.scandir(folder):
+        if entry.is_file(follow_symlinks=False) and entry.name not in referenced and (
+            now - entry.stat(follow_symlinks=False).st_mtime >= min_age_seconds
+        ):
+            found.append(entry.name)
+    return sorted(found)

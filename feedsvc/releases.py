@@ -238,7 +238,8 @@ def list_all(db: Database) -> list[dict]:
 
 def site_state(db: Database) -> dict:
     """The change counter every write to releases or translations bumps (see migration m003)."""
-    return next(db.query("select version, changed_at from site_state where id = 1"))
+    version, changed_at = db.execute("select version, changed_at from site_state where id = 1").fetchone()
+    return {"version": version, "changed_at": changed_at}
 
 
 def count_all(db: Database) -> int:

@@ -1,8 +1,10 @@
 """Blueprints (one module each) and the error pages they share."""
 
+import sqlite3
 from datetime import datetime
 
 from flask import Flask
+from flask import current_app
 from flask import g
 from flask import render_template
 from flask import request
@@ -12,6 +14,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import refresh
 from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import ServiceUnavailable
 from werkzeug.routing import BaseConverter
 
 LANGUAGE_NAMES = {"ru": "Русский", "kk": "Қазақша", "en": "English"}
@@ -37,6 +40,7 @@ def register_blueprints(app: Flask) -> None:
     for module in (public, feeds, auth, admin, review, models, glossary):
         app.register_blueprint(module.bp)
     app.register_error_handler(HTTPException, error_page)
+    app.register_error_handler(sqlite3.OperationalError, storage_unavailable)
     app.context_processor(template_globals)
     app.add_template_filter(localdt)
 
@@ -57,9 +61,19 @@ def error_page(exc: HTTPException):
         410: _("This release has been withdrawn by the press service."),
         413: _("The upload is too large."),
         429: _("Too many attempts. Please wait a minute and try again."),
+        503: _("The service is temporarily unavailable. Please try again in a minute."),
     }
     message = messages.get(exc.code, exc.description if exc.code and exc.code < 500 else _("Server error."))
     return render_template("error.html", code=exc.code, name=exc.name, message=message), exc.code
+
+
+def storage_unavailable(exc: sqlite3.OperationalError):
+    """The database cannot be opened or written (read-only, disk full, locked too long): 503, not 500."""
+    current_app.logger.exception("database unavailable")
+    g.storage_down = True  # the page must not touch the database again (e.g. to load the session's user)
+    error = ServiceUnavailable(_("The service is temporarily unavailable. Please try again in a minute."))
+    response, code = error_page(error)
+    return response, code, {"Retry-After": "60"}
 
 
 def lang_url(code: str, external: bool = False) -> str | None:
@@ -72,8 +86,17 @@ def lang_url(code: str, external: bool = False) -> str | None:
     return url_for(request.endpoint, **args, **query, _external=external)
 
 
+def site_names(lang: str) -> tuple[str, str]:
+    """The site's and the publisher's name in a language (Russian when not configured)."""
+    config = current_app.config
+    return (config["SITE_NAMES"].get(lang, config["SITE_NAME"]), config["PUBLISHERS"].get(lang, config["PUBLISHER"]))
+
+
 def template_globals() -> dict:
     """Names every template may use."""
     page_lang = getattr(g, "lang", None)
-    return {"language_names": LANGUAGE_NAMES, "page_lang": page_lang, "lang_url": lang_url,
-            "ui_lang": page_lang or str(get_locale()), "has_alternates": bool(page_lang and lang_url("ru"))}
+    ui_lang = page_lang or str(get_locale())
+    site_name, publisher = site_names(ui_lang)
+    return {"language_names": LANGUAGE_NAMES, "page_lang": page_lang, "lang_url": lang_url, "ui_lang": ui_lang,
+            "has_alternates": bool(page_lang and lang_url("ru")), "site_name": site_name, "publisher": publisher,
+            "storage_down": g.get("storage_down", False)}

@@ -94,7 +94,11 @@ def new_release():
     """Upload a new release: save as draft or publish."""
     form = form_for()
     if form.validate_on_submit():
-        photo = stored_photo(form)
+        try:
+            photo = stored_photo(form)
+        except OSError:
+            current_app.logger.exception("could not store a photo")
+            return storage_error(form, None)
         if photo is not False:
             try:
                 release = releases.create_release(
@@ -110,7 +114,8 @@ def new_release():
 
 def storage_error(form, release):
     """The database refused the write (read-only, disk full): say so, keep what was typed."""
-    flash(_("The release could not be saved: the database is not writable. Nothing was changed."), "error")
+    flash(_("The release could not be saved: the server could not write it (disk full or read-only). "
+            "Nothing was changed."), "error")
     return render_template("admin/form.html", form=form, release=release), 503
 
 
@@ -121,7 +126,11 @@ def edit_release(release_id: int):
     release = get_or_404(release_id)
     form = form_for(release)
     if form.validate_on_submit():
-        photo = stored_photo(form)
+        try:
+            photo = stored_photo(form)
+        except OSError:
+            current_app.logger.exception("could not store a photo")
+            return storage_error(form, release)
         if photo is not False:
             return save_edit(db, release, form, photo)
     return render_template("admin/form.html", form=form, release=release,

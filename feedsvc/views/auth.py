@@ -1,8 +1,11 @@
 """Admin login and logout."""
 
+import sqlite3
+
 from flask import Blueprint
 from flask import current_app
 from flask import flash
+from flask import g
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -22,8 +25,13 @@ bp = Blueprint("auth", __name__, url_prefix="/admin")
 
 @login_manager.user_loader
 def load_user(user_id: str):
-    """The session's user."""
-    return users.load_user(get_db(), user_id)
+    """The session's user; on the "database unavailable" page, nobody (that page must still render)."""
+    try:
+        return users.load_user(get_db(), user_id)
+    except sqlite3.OperationalError:
+        if g.get("storage_down"):
+            return None
+        raise
 
 
 def login_limit() -> str:

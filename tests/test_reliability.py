@@ -1,0 +1,779 @@
+"""Under load, faults and hostile conditions: real gunicorn, the real worker, SIGKILL, read-only and full disks.
+
+Everything is bounded: load loops by count and time, every wait by a deadline. Servers listen on
+127.0.0.1 only. Faults that need root (bind mounts, tmpfs) skip where mounting is not permitted;
+the same faults are also simulated on the database connection, which needs no privileges.
+"""
+
+import contextlib
+import http.client
+import io
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import uuid
+from collections import Counter
+from datetime import datetime
+from http.cookies import SimpleCookie
+from pathlib import Path
+
+import feedparser
+import pytest
+from PIL import Image
+
+from feedsvc import create_app
+from feedsvc import releases
+from feedsvc import users
+from feedsvc.demo import DEMO_DIR
+from feedsvc.demo import demo_photo
+from feedsvc.demo import install_demo_models
+from feedsvc.storage import connect
+from feedsvc.translation import glossary
+from feedsvc.translation import jobs
+from feedsvc.translation.segment import split_paragraphs
+from tests.conftest import PASSWORD
+from tests.conftest import ROOT
+from tests.conftest import csrf_token
+from tests.test_translation import demo_releases
+from tests.test_translation import expected
+
+LANGS = ("ru", "kk", "en")
+SEED = 20261119
+LOAD_SECONDS = 30
+READERS = 20
+MAX_REQUESTS_PER_READER = 5_000
+ADMIN_MAX_RELEASES = 30  # with the 4 demo releases, under FEED_ITEMS (50): every release fits in every feed
+KILLS = 20
+LOCKED = "database is locked"
+
+
+# --- an instance on disk, the web app and the worker as real processes ------------------------------------------
+
+
+def make_instance(folder: Path, *, models: bool = True, demo: bool = True, config: dict | None = None):
+    """A fresh instance: schema, an admin, optionally the demo models, glossary and published demo releases."""
+    folder.mkdir(parents=True, exist_ok=True)
+    app = create_app({
+        "TESTING": True, "SECRET_KEY": "test", "DATABASE": str(folder / "feedsvc.db"),
+        "UPLOAD_FOLDER": str(folder / "uploads"), "MODELS_DIR": str(folder / "models"),
+        "ARGOS_HOME": str(folder / "argos"), "RATELIMIT_ENABLED": False, **(config or {}),
+    })
+    db = connect(app.config["DATABASE"])
+    users.create_user(db, "editor", PASSWORD)
+    if models:
+        shutil.copytree(ROOT / "models" / "demo", Path(app.config["MODELS_DIR"]) / "demo")
+        install_demo_models(app.config["MODELS_DIR"])
+        glossary.import_csv(db, (DEMO_DIR / "glossary.csv").read_text(encoding="utf-8"))
+    if demo:
+        for item in demo_releases():
+            releases.create_release(db, title=item["title"], body=item["body"], category=item["category"],
+                                    published_at=datetime.fromisoformat(item["published"]), publish=True)
+    db.close()
+    return app
+
+
+def service_env(app, **extra) -> dict:
+    """Environment for `feedsvc` processes (gunicorn, worker) on the instance, as in test_translation.worker_env."""
+    env = dict(os.environ)
+    env.update({
+        "FEEDSVC_DATABASE": app.config["DATABASE"], "FEEDSVC_MODELS_DIR": app.config["MODELS_DIR"],
+        "FEEDSVC_UPLOAD_FOLDER": app.config["UPLOAD_FOLDER"], "FEEDSVC_ARGOS_HOME": app.config["ARGOS_HOME"],
+        "FEEDSVC_SECRET_KEY": "reliability-test-secret", "FEEDSVC_RATELIMIT_ENABLED": "false",
+        "FEEDSVC_WORKER_LEASE_SECONDS": "2", "FEEDSVC_WORKER_POLL_SECONDS": "0.2",
+    })
+    env.update({f"FEEDSVC_{k}": str(v) for k, v in extra.items()})
+    return env
+
+
+def free_port() -> int:
+    """A free loopback port (the tiny race with other processes is acceptable in tests)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Web:
+    """gunicorn (2 sync workers, as in production) in its own process group, logging to a file."""
+
+    def __init__(self, app, log: Path, workers: int = 2):
+        self.port = free_port()
+        self.log = log
+        self.logfile = open(log, "ab")  # noqa: SIM115 (closed in stop/kill)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{self.port}",
+             "--access-logfile", "-", "--error-logfile", "-", "--timeout", "60", "feedsvc:create_app()"],
+            env=service_env(app), cwd=log.parent, stdout=self.logfile, stderr=subprocess.STDOUT,
+            start_new_session=True)
+        deadline = time.monotonic() + 40
+        while True:
+            assert self.process.poll() is None, f"gunicorn exited: {log.read_text()[-2000:]}"
+            try:
+                if request(self.port, "GET", "/ru/")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "gunicorn did not start in 40 s"
+            time.sleep(0.2)
+
+    def kill(self) -> None:
+        """SIGKILL the whole server: the master and the worker handling the request, at once."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+        self.logfile.close()
+
+    def stop(self) -> None:
+        """Graceful stop (SIGTERM to the master, which stops its workers)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        self.logfile.close()
+
+
+def start_worker(app, log: Path, **extra) -> subprocess.Popen:
+    """`feedsvc worker` as a subprocess, like test_translation's kill test."""
+    with open(log, "ab") as out:
+        return subprocess.Popen([sys.executable, "-m", "feedsvc.cli", "worker"], env=service_env(app, **extra),
+                                stdout=out, stderr=subprocess.STDOUT)
+
+
+# --- a small HTTP client: stdlib only ------------------------------------------------------------------------------
+
+
+def request(port: int, method: str, path: str, body: bytes | None = None, headers: dict | None = None,
+            timeout: float = 30) -> tuple[int, dict, bytes]:
+    """One HTTP request on a fresh connection; (status, lower-cased headers, body)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        data = response.read()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, data
+    finally:
+        conn.close()
+
+
+def multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes, str]] | None = None) -> tuple[bytes, str]:
+    """A multipart/form-data body as a browser sends the upload form; (body, content type)."""
+    boundary = f"----feedsvc{uuid.uuid4().hex}"
+    parts = []
+    for name, value in fields.items():
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
+    for name, (filename, data, ctype) in (files or {}).items():
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+                     f"Content-Type: {ctype}\r\n\r\n".encode() + data + b"\r\n")
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+class Session:
+    """An admin's browser: cookies, the CSRF token, the forms."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.cookies: dict[str, str] = {}
+        self.token = ""
+
+    def open(self, method: str, path: str, body: bytes | None = None, ctype: str | None = None):
+        headers = {"Accept-Language": "en"}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if ctype:
+            headers["Content-Type"] = ctype
+        status, response_headers, data = request(self.port, method, path, body, headers)
+        if "set-cookie" in response_headers:
+            for morsel in SimpleCookie(response_headers["set-cookie"]).values():
+                self.cookies[morsel.key] = morsel.value
+        return status, response_headers, data
+
+    def login(self) -> None:
+        self.token = self.csrf("/admin/login")
+        body = urllib.parse.urlencode({"username": "editor", "password": PASSWORD, "csrf_token": self.token})
+        status, _, data = self.open("POST", "/admin/login", body.encode(), "application/x-www-form-urlencoded")
+        assert status == 302, data[:500]
+        self.token = self.csrf("/admin/releases/new")
+
+    def csrf(self, path: str) -> str:
+        status, _, data = self.open("GET", path)
+        assert status == 200, (path, status)
+        match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', data.decode())
+        assert match, f"no CSRF token on {path}"
+        return match.group(1)
+
+    def release_form(self, title: str, body: str, photo: bytes | None = None) -> tuple[bytes, str]:
+        fields = {"csrf_token": self.token, "title": title, "body": body, "published_at": "2026-11-20T10:00",
+                  "category": "Нагрузка", "photo_caption": "Зал" if photo else "",
+                  "photo_credit": "Фото – тест" if photo else "", "publish": "1"}
+        return multipart(fields, {"photo": ("photo.jpg", photo, "image/jpeg")} if photo else None)
+
+
+def variant(item: dict, k: int) -> str:
+    """A demo release's body with its paragraphs rotated: new text, every sentence still in the demo corpus."""
+    paragraphs = split_paragraphs(item["body"])
+    k %= len(paragraphs)
+    return "\n\n".join(paragraphs[k:] + paragraphs[:k])
+
+
+def log_text(*paths: Path) -> str:
+    return "\n".join(p.read_text(errors="replace") for p in paths if p.exists())
+
+
+def wait_for_drain(db, worker: subprocess.Popen, seconds: float) -> None:
+    """Until no job is queued or running (bounded), the worker alive all along."""
+    deadline = time.monotonic() + seconds
+    while jobs.pending_count(db):
+        assert worker.poll() is None, "the worker died"
+        assert time.monotonic() < deadline, f"queue not drained in {seconds} s: {jobs.counts(db)}"
+        time.sleep(0.3)
+
+
+# --- mixed load ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_mixed_load_readers_admin_and_worker_no_5xx_no_lock_errors(tmp_path):
+    app = make_instance(tmp_path / "instance")
+    web_log, worker_log = tmp_path / "web.log", tmp_path / "worker.log"
+    db = connect(app.config["DATABASE"])
+    web = Web(app, web_log)
+    worker = start_worker(app, worker_log)
+    statuses: Counter = Counter()
+    errors: list[str] = []
+    lock = threading.Lock()
+    ids = [r["id"] for r in db.query("select id from releases")]
+    photos: list[str] = []
+    deadline = time.monotonic() + LOAD_SECONDS
+    admin_stats: Counter = Counter()
+
+    def reader(number: int) -> None:
+        rng = random.Random(SEED + number)
+        etags: dict[str, str] = {}
+        for _ in range(MAX_REQUESTS_PER_READER):
+            if time.monotonic() > deadline:
+                return
+            lang = rng.choice(LANGS)
+            choice = rng.random()
+            if choice < 0.35:
+                path = f"/{lang}/feed.{rng.choice(('rss', 'atom'))}"
+            elif choice < 0.55:
+                path = f"/{lang}/" + rng.choice(("", "?page=2"))
+            elif choice < 0.85:
+                path = f"/{lang}/releases/{rng.choice(ids)}"
+            elif choice < 0.95:
+                path = f"/{lang}/search?q=" + urllib.parse.quote(rng.choice(("Сенат", "закон", "Senate", "заң")))
+            else:
+                path = f"/media/{rng.choice(photos)}" if photos else "/"
+            headers = {"If-None-Match": etags[path]} if path in etags and rng.random() < 0.5 else {}
+            try:
+                status, response_headers, body = request(web.port, "GET", path, headers=headers)
+            except OSError as exc:
+                with lock:
+                    errors.append(f"{path}: {exc!r}")
+                continue
+            if "etag" in response_headers:
+                etags[path] = response_headers["etag"]
+            with lock:
+                statuses[status] += 1
+                if status >= 500 or LOCKED.encode() in body:
+                    errors.append(f"{path}: {status} {body[:300]!r}")
+            if status == 301:  # a release URL without its slug: follow, as readers do
+                path = urllib.parse.urlsplit(response_headers["location"]).path
+                try:
+                    status, _, body = request(web.port, "GET", path)
+                except OSError as exc:
+                    with lock:
+                        errors.append(f"{path}: {exc!r}")
+                    continue
+                with lock:
+                    statuses[status] += 1
+                    if status >= 500 or LOCKED.encode() in body:
+                        errors.append(f"{path}: {status} {body[:300]!r}")
+
+    def admin() -> None:
+        rng = random.Random(SEED)
+        session = Session(web.port)
+        session.login()
+        items = demo_releases()
+        published: list[int] = []
+        withdrawn: set[int] = set()
+        for n in range(ADMIN_MAX_RELEASES):
+            if time.monotonic() > deadline - 2:
+                break
+            item = items[n % len(items)]
+            photo = demo_photo(n) if n % 3 == 0 else None
+            body, ctype = session.release_form(item["title"], variant(item, n), photo)
+            status, headers, data = session.open("POST", "/admin/releases/new", body, ctype)
+            admin_stats[f"publish {status}"] += 1
+            if status != 302:
+                errors.append(f"publish: {status} {data[:300]!r}")
+                continue
+            release_id = int(re.search(r"/admin/releases/(\d+)/edit", headers["location"]).group(1))
+            published.append(release_id)
+            with lock:
+                ids.append(release_id)
+            if photo:
+                row = releases.get_release(db, release_id)
+                photos.append(row["photo"])
+            if n % 4 == 3:  # edit an earlier one's text: a new revision, translations re-queued
+                target = rng.choice([i for i in published[:-1] if i not in withdrawn])
+                row = releases.get_release(db, target)
+                source = next(i for i in items if i["title"] == row["title"])
+                body, ctype = session.release_form(row["title"], variant(source, n + 1))
+                status, _, data = session.open("POST", f"/admin/releases/{target}/edit", body, ctype)
+                admin_stats[f"edit {status}"] += 1
+                if status != 302:
+                    errors.append(f"edit: {status} {data[:300]!r}")
+            if n == 10:  # withdraw one
+                form = urllib.parse.urlencode({"csrf_token": session.token}).encode()
+                status, _, data = session.open("POST", f"/admin/releases/{published[0]}/withdrawn", form,
+                                               "application/x-www-form-urlencoded")
+                admin_stats[f"withdraw {status}"] += 1
+                withdrawn.add(published[0])
+                if status != 302:
+                    errors.append(f"withdraw: {status} {data[:300]!r}")
+            time.sleep(0.5)
+
+    threads = [threading.Thread(target=reader, args=(i,), daemon=True) for i in range(READERS)]
+    admin_thread = threading.Thread(target=admin, daemon=True)
+    started = time.monotonic()
+    try:
+        for thread in [*threads, admin_thread]:
+            thread.start()
+        for thread in [*threads, admin_thread]:
+            thread.join(timeout=LOAD_SECONDS + 60)
+            assert not thread.is_alive(), "a load thread hung"
+        elapsed = time.monotonic() - started
+        queued_at_end = jobs.pending_count(db)
+        wait_for_drain(db, worker, 90)
+        drained = time.monotonic() - started - elapsed
+        feeds = {}
+        for lang in LANGS:
+            for fmt in ("rss", "atom"):
+                status, _, body = request(web.port, "GET", f"/{lang}/feed.{fmt}")
+                assert status == 200
+                feeds[lang, fmt] = feedparser.parse(body)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait(timeout=10)
+        web.stop()
+    total = sum(statuses.values())
+    print(f"\nmixed load: {total} reader requests in {elapsed:.1f} s ({total / elapsed:.0f}/s) by {READERS} readers; "
+          f"statuses {dict(sorted(statuses.items()))}; admin {dict(admin_stats)}; "
+          f"{queued_at_end} job(s) queued at the end of the load, drained in {drained:.1f} s; "
+          f"jobs {jobs.counts(db)}")
+    assert not errors, errors[:10]
+    assert total > 500 and statuses[200] > 0 and statuses[304] > 0
+    assert not [s for s in statuses if s >= 500]
+    assert admin_stats["publish 302"] >= 10 and admin_stats["edit 302"] >= 2 and admin_stats["withdraw 302"] == 1
+    logs = log_text(web_log, worker_log)
+    assert LOCKED not in logs
+    assert "Traceback" not in logs
+    published = list(db.query("select * from releases where status = 'published'"))
+    withdrawn = [r["guid"] for r in db.query("select guid from releases where status = 'withdrawn'")]
+    assert len(published) >= 14 and len(withdrawn) == 1
+    for (lang, fmt), feed in feeds.items():
+        assert not feed.bozo, (lang, fmt, feed.bozo_exception)
+        guids = {entry.id for entry in feed.entries}
+        assert guids >= {r["guid"] for r in published}, (lang, fmt)
+        assert not guids & set(withdrawn)
+    for row in published:  # every translation done, of the current text, and right
+        for lang in ("kk", "en"):
+            translation = releases.translations_of(db, row["id"])[lang]
+            assert (translation["status"], translation["source_revision"]) == ("done", row["revision"])
+            assert (translation["title"], translation["body"]) == expected(row, lang)
+    db.close()
+
+
+# --- the worker killed at random points ---------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_worker_killed_20_times_at_random_points_then_every_job_done_exactly_once(tmp_path):
+    app = make_instance(tmp_path / "instance")
+    db = connect(app.config["DATABASE"])
+    log = tmp_path / "worker.log"
+    rng = random.Random(SEED)
+    items = {item["title"]: item for item in demo_releases()}
+    # Many interruptions of one job are expected here: keep the "gave up" guard out of the way. The pause
+    # before storing (a test hook) widens the window between translating and storing.
+    extra = {"WORKER_MAX_ATTEMPTS": 100, "WORKER_PAUSE_BEFORE_STORE": 0.5}
+    phases: Counter = Counter()
+    edits = 0
+    startup_kills = set(rng.sample(range(KILLS), 4))
+
+    def facts() -> tuple[set, int, int, int]:
+        leases = {tuple(r) for r in db.execute("select id, lease_token from jobs where status = 'running'")}
+        claims = db.execute("select coalesce(sum(attempts), 0) from jobs").fetchone()[0]
+        done = db.execute("select count(*) from jobs where status = 'done'").fetchone()[0]
+        return leases, claims, done, db.execute("select count(*) from memory").fetchone()[0]
+
+    started = time.monotonic()
+    for kill in range(KILLS):
+        assert time.monotonic() - started < 150, f"only {kill} kills in 150 s"
+        while jobs.pending_count(db) < 4:  # always give it work: edits make new revisions to translate
+            row = rng.choice(list(db.query("select * from releases")))
+            releases.update_release(db, row["id"], {"body": variant(items[row["title"]], edits + 1)})
+            edits += 1
+        if kill % 2:  # a cold memory: the worker loads the models and translates (seconds, not milliseconds)
+            db.execute("delete from memory")
+        leases, claims, done, _ = facts()
+        worker = start_worker(app, log, **extra)
+        if kill in startup_kills:  # somewhere in start-up
+            time.sleep(rng.uniform(0.2, 1.5))
+        else:  # a seeded random moment after its first claim
+            deadline = time.monotonic() + 20
+            while facts()[1] == claims:
+                assert worker.poll() is None, log.read_text()[-2000:]
+                assert time.monotonic() < deadline, "the worker never claimed a job"
+                time.sleep(0.02)
+            time.sleep(rng.uniform(0, 3))
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+        now_leases, now_claims, now_done, _ = facts()
+        if now_leases - leases:  # a lease the killed worker took is left behind
+            phases["holding a lease" + (" (after storing others)" if now_done > done else "")] += 1
+        elif now_claims > claims:
+            phases["between jobs"] += 1
+        else:
+            phases["start-up, nothing claimed"] += 1
+    killing = time.monotonic() - started
+    leased_at_the_end = db.execute("select count(*) from jobs where status = 'running'").fetchone()[0]
+    time.sleep(2.5)  # the last lease runs out
+    result = subprocess.run([sys.executable, "-m", "feedsvc.cli", "worker", "--once"], env=service_env(app),
+                            capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = jobs.counts(db)
+    attempts = Counter(r[0] for r in db.execute("select attempts from jobs where status = 'done'"))
+    print(f"\nworker kills: {KILLS} in {killing:.1f} s, {edits} edits; at the kill: {dict(phases)}; "
+          f"{leased_at_the_end} job(s) left leased (running); jobs {counts}; done jobs by attempts "
+          f"{dict(sorted(attempts.items()))}")
+    assert sum(n for phase, n in phases.items() if phase.startswith("holding")) >= 6, phases
+    assert set(counts) <= {"done", "superseded"}, counts
+    assert max(attempts) > 1  # some job was interrupted and claimed again
+    for row in db.query("select * from releases"):
+        for lang in ("kk", "en"):
+            done = list(db.query("select * from jobs where release_id = ? and lang = ? and status = 'done' "
+                                 "and source_revision = ?", [row["id"], lang, row["revision"]]))
+            assert len(done) == 1, (row["id"], lang, done)
+            translation = releases.translations_of(db, row["id"])[lang]
+            assert (translation["status"], translation["source_revision"]) == ("done", row["revision"])
+            assert (translation["title"], translation["body"]) == expected(row, lang)
+    twice = list(db.query("select release_id, lang, source_revision, count(*) n from jobs where status = 'done' "
+                          "group by release_id, lang, source_revision having n > 1"))
+    assert twice == []
+    duplicates = list(db.query("select step, source, count(*) n from memory group by step, source having n > 1"))
+    assert duplicates == []
+    assert sqlite3.connect(app.config["DATABASE"]).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    db.close()
+
+
+# --- the web process killed during an upload ----------------------------------------------------------------------
+
+
+def big_photo() -> bytes:
+    """A JPEG of a few MB (noise does not compress), so half of the upload is a real half."""
+    raw = io.BytesIO()
+    Image.frombytes("RGB", (1400, 1000), random.Random(SEED).randbytes(1400 * 1000 * 3)).save(raw, "JPEG",
+                                                                                            quality=95)
+    return raw.getvalue()
+
+
+def raw_upload(port: int, session: Session, title: str, photo: bytes, fraction: float) -> socket.socket:
+    """Start the upload on a raw socket: headers and ``fraction`` of the body; the caller kills the server."""
+    body, ctype = session.release_form(title, "Текст релиза.", photo)
+    cookie = "; ".join(f"{k}={v}" for k, v in session.cookies.items())
+    head = (f"POST /admin/releases/new HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: {ctype}\r\n"
+            f"Content-Length: {len(body)}\r\nCookie: {cookie}\r\nAccept-Language: en\r\n\r\n").encode()
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    sock.sendall(head + body[:int(len(body) * fraction)])
+    return sock
+
+
+def files_in(folder: Path) -> list[str]:
+    return sorted(os.listdir(folder)) if folder.exists() else []
+
+
+@pytest.mark.slow
+def test_web_killed_mid_upload_leaves_no_release_and_no_file(tmp_path):
+    app = make_instance(tmp_path / "instance", models=False)
+    db = connect(app.config["DATABASE"])
+    uploads = Path(app.config["UPLOAD_FOLDER"])
+    before = releases.count_all(db)
+    web = Web(app, tmp_path / "web.log", workers=1)
+    try:
+        session = Session(web.port)
+        session.login()
+        sock = raw_upload(web.port, session, "Половина загрузки", big_photo(), 0.5)
+        time.sleep(1.0)  # the server is reading the body
+    finally:
+        web.kill()
+    sock.close()
+    assert releases.count_all(db) == before
+    assert files_in(uploads) == []
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    db.close()
+
+
+@pytest.mark.slow
+def test_web_killed_between_photo_and_row_leaves_no_release_but_an_orphan_photo(tmp_path):
+    """The window in admin.new_release: photos.save_photo has renamed the file into place, the row is not yet
+    committed. Holding the database's write lock keeps the request in that window; then the server dies.
+
+    No half-written release (the row is one transaction), but the photo stays as an orphan file that no
+    release references (see test_orphan_photos_are_removed_by_cleanup_uploads).
+    """
+    app = make_instance(tmp_path / "instance", models=False)
+    db = connect(app.config["DATABASE"])
+    uploads = Path(app.config["UPLOAD_FOLDER"])
+    before = releases.count_all(db)
+    web = Web(app, tmp_path / "web.log", workers=1)
+    blocker = connect(app.config["DATABASE"])
+    try:
+        session = Session(web.port)
+        session.login()
+        blocker.execute("BEGIN IMMEDIATE")  # the web's INSERT waits on its busy timeout (10 s)
+        sock = raw_upload(web.port, session, "Фото без релиза", demo_photo(1), 1.0)
+        deadline = time.monotonic() + 8
+        while not [n for n in files_in(uploads) if not n.startswith(".")]:
+            assert time.monotonic() < deadline, "the photo was never stored"
+            time.sleep(0.05)
+    finally:
+        web.kill()
+        if blocker.conn.in_transaction:
+            blocker.execute("ROLLBACK")
+        blocker.close()
+    sock.close()
+    assert releases.count_all(db) == before
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    referenced = {r[0] for r in db.execute("select photo from releases where photo is not null")}
+    orphans = [n for n in files_in(uploads) if n not in referenced]
+    print(f"\norphan files after the crash: {orphans}")
+    assert len(orphans) == 1 and not orphans[0].startswith(".")
+    db.close()
+
+
+def test_orphan_photos_are_removed_by_cleanup_uploads(app, db, runner, tmp_path):
+    from tests.conftest import make_release
+
+    uploads = Path(app.config["UPLOAD_FOLDER"])
+    from feedsvc import photos
+
+    kept = photos.save_photo(demo_photo(0), str(uploads), max_bytes=10**7, max_pixels=10**7)
+    make_release(db, photo=kept)
+    orphan = photos.save_photo(demo_photo(1), str(uploads), max_bytes=10**7, max_pixels=10**7)["photo"]
+    (uploads / ".dead.jpg.part").write_bytes(b"half")
+    young = photos.save_photo(demo_photo(2), str(uploads), max_bytes=10**7, max_pixels=10**7)["photo"]
+    old = time.time() - 7200
+    for name in (orphan, ".dead.jpg.part", kept["photo"]):
+        os.utime(uploads / name, (old, old))
+    result = runner.invoke(args=["cleanup-uploads"])  # default grace period: 1 hour
+    assert result.exit_code == 0, result.output
+    assert files_in(uploads) == sorted([kept["photo"], young])  # the young one may be an upload in flight
+
+
+# --- read-only database, full disk --------------------------------------------------------------------------------
+
+
+def mount_or_skip(args: list[str]) -> None:
+    result = subprocess.run(["mount", *args], capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.skip(f"mount {' '.join(args)} is not permitted here: {result.stderr.strip()}")
+
+
+def unmount(target: Path) -> None:
+    if subprocess.run(["umount", str(target)], capture_output=True).returncode != 0:
+        subprocess.run(["umount", "-l", str(target)], check=True)  # busy: detach now, free when closed
+
+
+@contextlib.contextmanager
+def read_only(target: Path):
+    """``target`` (a file or a folder) read-only even for root: a read-only bind mount over it."""
+    mount_or_skip(["--bind", str(target), str(target)])
+    try:
+        result = subprocess.run(["mount", "-o", "remount,ro,bind", str(target)], capture_output=True, text=True)
+        if result.returncode != 0:
+            pytest.skip(f"remount read-only is not permitted here: {result.stderr.strip()}")
+        yield
+    finally:
+        unmount(target)
+
+
+@contextlib.contextmanager
+def small_disk(folder: Path, size: str = "4m"):
+    """A tiny tmpfs mounted on ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    mount_or_skip(["-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(folder)])
+    try:
+        yield folder
+    finally:
+        unmount(folder)
+
+
+def fill(folder: Path) -> Path:
+    """Fill the disk under ``folder`` to the last byte."""
+    filler = folder / "filler"
+    with open(filler, "wb") as fh:
+        with contextlib.suppress(OSError):
+            while True:
+                fh.write(b"\0" * 65536)
+                fh.flush()
+    with contextlib.suppress(OSError), open(filler, "ab") as fh:  # the last partial block
+        while True:
+            fh.write(b"\0" * 512)
+            fh.flush()
+    return filler
+
+
+def snapshot(db) -> list:
+    return [tuple(r) for r in db.execute("select * from releases order by id").fetchall()] + [
+        tuple(r) for r in db.execute("select * from translations order by release_id, lang").fetchall()]
+
+
+def flashes(html: str) -> list[str]:
+    return re.findall(r'class="flash[^"]*"[^>]*>([^<]*)<', html)
+
+
+def form_data(token: str, photo: bytes | None = None) -> dict:
+    data = {"title": "Релиз при сбое диска", "body": "Текст релиза. " * 3000, "published_at": "2026-11-19T11:30",
+            "category": "Сбои", "csrf_token": token, "publish": "1", "photo_caption": "", "photo_credit": ""}
+    if photo:
+        data["photo"] = (io.BytesIO(photo), "photo.jpg")
+    return data
+
+
+def assert_refused_and_intact(response, db, before: list, uploads: Path) -> None:
+    """The admin sees a 503 and the message; nothing stored changed; no stray photo; pages still served."""
+    html = response.get_data(as_text=True)
+    assert response.status_code == 503, html[:500]
+    assert any("could not be saved" in message for message in flashes(html)), flashes(html)
+    assert "Релиз при сбое диска" in html  # what was typed is kept
+    assert snapshot(db) == before
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert [n for n in files_in(uploads) if n != "filler"] == []
+
+
+def logged_in_client(app):
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    token = csrf_token(client, "/admin/login")
+    response = client.post("/admin/login", data={"username": "editor", "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 302
+    return client, csrf_token(client, "/admin/releases/new")
+
+
+def test_read_only_database_file_publish_is_503_and_nothing_changes(tmp_path):
+    app = make_instance(tmp_path / "instance", models=False)
+    db = connect(app.config["DATABASE"])
+    before = snapshot(db)
+    db.close()  # nothing holds the file open: the web opens it on its own
+    client, token = logged_in_client(app)
+    with read_only(Path(app.config["DATABASE"])):
+        response = client.post("/admin/releases/new", data=form_data(token), content_type="multipart/form-data")
+        assert client.get("/ru/").status_code == 200 and client.get("/en/feed.atom").status_code == 200
+    db = connect(app.config["DATABASE"])
+    assert_refused_and_intact(response, db, before, Path(app.config["UPLOAD_FOLDER"]))
+    db.close()
+
+
+def test_read_only_instance_folder_while_the_worker_holds_the_database_is_503(tmp_path):
+    app = make_instance(tmp_path / "instance", models=False)
+    db = connect(app.config["DATABASE"])  # as the running worker does: -wal and -shm exist
+    before = snapshot(db)
+    client, token = logged_in_client(app)
+    uploads = Path(app.config["UPLOAD_FOLDER"])
+    with read_only(Path(app.config["DATABASE"]).parent):
+        response = client.post("/admin/releases/new", data=form_data(token), content_type="multipart/form-data")
+        assert client.get("/kk/").status_code == 200
+    assert_refused_and_intact(response, db, before, uploads)
+    db.close()
+
+
+def test_read_only_instance_folder_with_nothing_open_is_503_not_500(tmp_path):
+    app = make_instance(tmp_path / "instance", models=False)
+    client, token = logged_in_client(app)
+    with read_only(Path(app.config["DATABASE"]).parent):
+        response = client.post("/admin/releases/new", data=form_data(token), content_type="multipart/form-data")
+        page = client.get("/ru/")
+    assert response.status_code == 503 and page.status_code == 503
+
+
+def test_full_disk_publish_is_503_and_nothing_changes(tmp_path):
+    with small_disk(tmp_path / "disk") as disk:
+        app = make_instance(disk / "instance", models=False)
+        db = connect(app.config["DATABASE"])
+        before = snapshot(db)
+        client, token = logged_in_client(app)
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # an empty WAL: the new release needs new disk blocks
+        filler = fill(disk)
+        response = client.post("/admin/releases/new", data=form_data(token), content_type="multipart/form-data")
+        assert client.get("/ru/").status_code == 200
+        filler.unlink()
+        assert_refused_and_intact(response, db, before, Path(app.config["UPLOAD_FOLDER"]))
+        # Space again: the same form goes through.
+        response = client.post("/admin/releases/new", data=form_data(token), content_type="multipart/form-data")
+        assert response.status_code == 302
+        db.close()
+
+
+def test_full_disk_publish_with_photo_is_503_and_leaves_no_file(tmp_path):
+    with small_disk(tmp_path / "disk") as disk:
+        app = make_instance(disk / "instance", models=False)
+        db = connect(app.config["DATABASE"])
+        before = snapshot(db)
+        client, token = logged_in_client(app)
+        filler = fill(disk)
+        try:
+            response = client.post("/admin/releases/new", data=form_data(token, demo_photo(3)),
+                                   content_type="multipart/form-data")
+        finally:
+            filler.unlink()
+            leftovers = files_in(Path(app.config["UPLOAD_FOLDER"]))
+            db.close()
+        db = connect(app.config["DATABASE"])
+        assert leftovers == []
+        assert_refused_and_intact(response, db, before, Path(app.config["UPLOAD_FOLDER"]))
+        db.close()
+
+
+@pytest.mark.parametrize("fault", ["read-only", "disk full"])
+def test_simulated_storage_fault_on_publish_is_503_and_nothing_changes(tmp_path, monkeypatch, fault):
+    """The same faults without privileges: the request's connection is made read-only (query_only) or may not
+    grow the file (max_page_count), so SQLite answers as it does on a read-only or full disk."""
+    import feedsvc.db
+
+    app = make_instance(tmp_path / "instance", models=False)
+    db = connect(app.config["DATABASE"])
+    before = snapshot(db)
+    client, token = logged_in_client(app)
+    real_connect = feedsvc.db.connect
+
+    def faulty_connect(path):
+        conn = real_connect(path)
+        if fault == "read-only":
+            conn.execute("PRAGMA query_only = ON")
+        else:
+            pages = conn.execute("PRAGMA page_count").fetchone()[0]
+            conn.execute(f"PRAGMA max_page_count = {pages}")
+        return conn
+
+    monkeypatch.setattr(feedsvc.db, "connect", faulty_connect)
+    response = client.post("/admin/releases/new", data=form_data(token), content_type="multipart/form-data")
+    assert_refused_and_intact(response, db, before, Path(app.config["UPLOAD_FOLDER"]))
+    assert client.get("/ru/").status_code == 200
+    db.close()
