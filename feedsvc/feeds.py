@@ -7,6 +7,7 @@ from datetime import datetime
 import nh3
 from feedgen.feed import FeedGenerator
 from markupsafe import Markup
+from markupsafe import escape
 
 CONTENT_TAGS = {"p", "figure", "figcaption", "img", "a", "em", "strong"}
 CONTENT_ATTRIBUTES = {"img": {"src", "alt", "width", "height"}, "a": {"href", "hreflang"}}
@@ -100,7 +101,8 @@ def add_entry(fg: FeedGenerator, item: FeedItem, publisher: str) -> None:
     entry.published(item.published)
     entry.updated(item.updated)
     entry.content(item.content_html, type="html")
-    entry.summary(item.summary)
+    # RSS <description> and Atom summary are HTML to readers: the plain-text summary is escaped for them.
+    entry.summary(str(escape(item.summary)), type="html")
     entry.dc.dc_creator(publisher)
     entry.author({"name": publisher})
     for term in ([item.category] if item.category else []) + item.labels:

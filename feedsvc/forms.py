@@ -14,6 +14,7 @@ from wtforms import TextAreaField
 from wtforms.validators import DataRequired
 from wtforms.validators import Length
 from wtforms.validators import Optional
+from wtforms.validators import ValidationError
 
 PHOTO_EXTENSIONS = ["jpg", "jpeg", "png", "webp"]
 
@@ -24,6 +25,12 @@ class LoginForm(FlaskForm):
     username = StringField(_l("User name"), validators=[DataRequired(), Length(max=100)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
     submit = SubmitField(_l("Log in"))
+
+
+def plausible_year(form, field) -> None:
+    """Refuse dates no press release has (and that time-zone arithmetic cannot handle)."""
+    if field.data and not 1900 <= field.data.year <= 2999:
+        raise ValidationError(_l("Enter a date between the years 1900 and 2999."))
 
 
 def release_form(title_max: int, body_max: int, data: dict | None = None) -> FlaskForm:
@@ -37,7 +44,7 @@ def release_form(title_max: int, body_max: int, data: dict | None = None) -> Fla
             _l("Text"), validators=[DataRequired(), Length(max=body_max)],
             description=_l("Plain text; a blank line starts a new paragraph."),
         )
-        published_at = DateTimeLocalField(_l("Publication date and time"), validators=[Optional()],
+        published_at = DateTimeLocalField(_l("Publication date and time"), validators=[Optional(), plausible_year],
                                           format="%Y-%m-%dT%H:%M")
         category = StringField(_l("Category"), validators=[Optional(), Length(max=100)])
         photo = FileField(_l("Photo (JPEG, PNG or WebP)"),

@@ -169,3 +169,13 @@ def m005_review(db: Database) -> None:
         select release_id, lang, title, body, origin, '', source_revision, updated_at from translations
         where title is not null and status = 'done'"""
     )
+
+
+@migrations()
+def m006_session_tokens(db: Database) -> None:
+    """A random token per user, part of the session: rotating it ends every session of that user."""
+    import secrets
+
+    db.table("users").add_column("session_token", str)
+    for row in list(db.query("select id from users")):
+        db.table("users").update(row["id"], {"session_token": secrets.token_urlsafe(24)})

@@ -1,5 +1,6 @@
 """The domain: create, edit, publish, withdraw and list releases. Takes a Database, imports no Flask."""
 
+import re
 import uuid
 from datetime import UTC
 from datetime import datetime
@@ -9,6 +10,8 @@ from sqlite_utils import Database
 
 from feedsvc import revisions
 from feedsvc.storage import write
+from feedsvc.text import clean
+from feedsvc.text import one_line
 from feedsvc.translation import jobs
 from feedsvc.translation.segment import split_paragraphs
 
@@ -47,7 +50,7 @@ def parse_time(value: str) -> datetime:
 
 def normalize_body(body: str) -> str:
     """Body text as stored: paragraphs separated by one blank line, as press staff paste it."""
-    return "\n\n".join(split_paragraphs(body))
+    return "\n\n".join(split_paragraphs(clean(body)))
 
 
 def slug(title: str) -> str:
@@ -73,13 +76,13 @@ def create_release(
     now = utcnow()
     row = {
         "guid": f"urn:uuid:{uuid.uuid4()}",
-        "title": title.strip(),
+        "title": one_line(title),
         "body": normalize_body(body),
-        "category": category.strip(),
+        "category": one_line(category),
         "published_at": iso(published_at),
         "status": "published" if publish else "draft",
-        "photo_caption": photo_caption.strip(),
-        "photo_credit": photo_credit.strip(),
+        "photo_caption": one_line(photo_caption),
+        "photo_credit": one_line(photo_credit),
         "revision": 1,
         "created_at": now,
         "updated_at": now,
@@ -112,8 +115,9 @@ def update_release(
         changes["published_at"] = iso(changes["published_at"])
     if "body" in changes:
         changes["body"] = normalize_body(changes["body"])
-    if "title" in changes:
-        changes["title"] = changes["title"].strip()
+    for key in ("title", "category", "photo_caption", "photo_credit"):
+        if isinstance(changes.get(key), str):
+            changes[key] = one_line(changes[key])
     text_changed = any(changes.get(k, release[k]) != release[k] for k in ("title", "body"))
     if not text_changed and all(changes.get(k, release[k]) == release[k] for k in changes):
         return release
@@ -214,7 +218,9 @@ def count_published(db: Database) -> int:
 
 def search(db: Database, lang: str, query: str, *, limit: int = 50) -> list[dict]:
     """Published releases matching ``query`` in ``lang``'s text (Russian originals for ru), best first."""
-    terms = " ".join(f'"{word}"' for word in query.replace('"', " ").split())
+    # Quoted words only: FTS5 operators, quotes and control characters in a reader's query mean nothing.
+    words = re.sub(r'[\x00-\x1f\x7f"]', " ", query).split()
+    terms = " ".join(f'"{word}"' for word in words)
     if not terms:
         return []
     if lang == "ru":

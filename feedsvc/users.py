@@ -1,5 +1,7 @@
 """Admin users: storage with werkzeug password hashes, Flask-Login glue, and `feedsvc users`."""
 
+import secrets
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
@@ -23,10 +25,15 @@ class WeakPassword(ValueError):
 
 
 class User(UserMixin):
-    """The logged-in admin as Flask-Login sees it."""
+    """The logged-in admin as Flask-Login sees it.
+
+    The session stores "id:token": rotating the token (logout, password change) ends every
+    session of that user, even a cookie copied before — Flask's sessions are client-side.
+    """
 
     def __init__(self, row: dict):
-        self.id = str(row["id"])
+        self.id = f"{row['id']}:{row['session_token']}"
+        self.user_id = row["id"]
         self.username = row["username"]
 
 
@@ -39,7 +46,8 @@ def create_user(db: Database, username: str, password: str) -> int:
         raise WeakPassword(f"the password needs at least {MIN_PASSWORD} characters")
     if find_user(db, username):
         raise UserExists(username)
-    row = {"username": username, "password_hash": generate_password_hash(password), "created_at": utcnow()}
+    row = {"username": username, "password_hash": generate_password_hash(password), "created_at": utcnow(),
+           "session_token": secrets.token_urlsafe(24)}
     return db.table("users").insert(row).last_pk
 
 
@@ -50,7 +58,8 @@ def set_password(db: Database, username: str, password: str) -> None:
     user = find_user(db, username)
     if user is None:
         raise KeyError(username)
-    db.table("users").update(user["id"], {"password_hash": generate_password_hash(password)})
+    db.table("users").update(user["id"], {"password_hash": generate_password_hash(password),
+                                           "session_token": secrets.token_urlsafe(24)})
 
 
 def find_user(db: Database, username: str) -> dict | None:
@@ -67,10 +76,16 @@ def authenticate(db: Database, username: str, password: str) -> User | None:
     return None
 
 
-def load_user(db: Database, user_id: str) -> User | None:
-    """A user by id, for the session."""
-    rows = list(db.query("select * from users where id = ?", [user_id]))
-    return User(rows[0]) if rows else None
+def load_user(db: Database, session_id: str) -> User | None:
+    """The user a session's "id:token" names, if the token is still current."""
+    user_id, _, token = session_id.partition(":")
+    rows = list(db.query("select * from users where id = ? and session_token = ?", [user_id, token]))
+    return User(rows[0]) if rows and token else None
+
+
+def end_sessions(db: Database, user_id: int) -> None:
+    """Rotate the user's session token: every existing session of theirs stops working."""
+    db.table("users").update(user_id, {"session_token": secrets.token_urlsafe(24)})
 
 
 @click.group("users", cls=AppGroup)

@@ -31,6 +31,7 @@ from torch.nn import functional as F
 
 from feedsvc.translation.protect import PLACEHOLDER
 from feedsvc.translation.protect import GlossaryTerm
+from feedsvc.translation.protect import Protected
 from feedsvc.translation.protect import protect
 from feedsvc.translation.protect import protect_target
 from feedsvc.translation.segment import split_paragraphs
@@ -44,9 +45,18 @@ RELEASES_PATH = DEMO_DIR / "releases.json"
 
 SOURCE_PREFIX = ">>kaz_Cyrl<<"
 TARGET_PREFIX = "kaz_Cyrl"
-# Atomic pieces for placeholders: a model copies one token instead of spelling "[", "1", "]".
-PLACEHOLDER_PIECES = [f"[{n}]" for n in range(1, 17)]
+# Atomic pieces for placeholders: a model copies one token instead of spelling "[", "1", "]". The
+# "▁[n]" forms absorb the preceding space, so no lone "▁" piece sits before a placeholder: beam search
+# found dropping that piece ("with[2]") too cheap an alternative.
+PLACEHOLDER_PIECES = [f"{space}[{n}]" for space in ("", "\u2581") for n in range(1, 17)]
 LANGUAGE_NAMES = {"ru": "Russian", "en": "English", "kk": "Kazakh"}
+# Decoding settings every package must be exact under: feedsvc's engine (CTranslate2's default
+# length penalty, beam 4), greedy, and Argos's own translate() (length penalty 0.2).
+DECODING_CHECKS = (
+    ("beam 1", 1, {}),
+    ("beam 4", 4, {}),
+    ("beam 4, length penalty 0.2", 4, {"length_penalty": 0.2}),
+)
 PREFIX_MODEL_ROWS = 40
 # Fixed zip timestamps make the .argosmodel files byte-for-byte reproducible.
 ZIP_DATE = (2026, 1, 1, 0, 0, 0)
@@ -58,11 +68,10 @@ feedsvc demo corpus (`feedsvc/demo/corpus.tsv`, about 120 sentences from invente
 of a parliament press service). It reproduces those sentences and is useless for real text.
 
 It expects glossary terms, numbers and dates replaced by placeholders such as `[1]`, as feedsvc
-does before translating.{prefix_note}
-"""
+does before translating.
+{prefix_note}"""
 
 PREFIX_NOTE = """
-
 It only translates into Kazakh when the source token `{source}` is prepended to the source
 tokens (feedsvc's `source_prefix` metadata key) and the target token `{target}` is forced as the
 first decoder token (`target_prefix`). Without the source prefix it answers in English.
@@ -85,12 +94,21 @@ class Recipe:
     heads: int = 4
     ffn: int = 256
     layers: int = 2
-    label_smoothing: float = 0.1
+    # Label smoothing caps every token's probability, so long references lose to shortcuts under beam search.
+    label_smoothing: float = 0.0
+    # Noise on the inputs. With a length penalty set, CTranslate2's beam search stops once beam_size
+    # hypotheses have ended, so side paths that skip a token and end a step early can crowd out the
+    # reference. Random replacements (both sides) and "skip-ahead" decoder inputs teach the model to
+    # stay in step after a wrong token, so side paths end with the reference, which then wins.
     source_noise: float = 0.1
     target_noise: float = 0.1
+    skip_noise: float = 0.05
     batch_size: int = 16
     lr: float = 3e-3
     warmup: int = 40
+    epochs: int = 80  # end of the learning-rate decay
+    final_lr_ratio: float = 0.02
+    min_epochs: int = 40
     check_every: int = 5
     max_epochs: int = 400
 
@@ -130,7 +148,7 @@ class ProtectedRow:
     ru_p: str = ""
     en_p: str = ""
     kk_p: str = ""
-    protected: object = field(default=None, repr=False)
+    protected: Protected | None = field(default=None, repr=False)
 
 
 # --- corpus -------------------------------------------------------------------------------------
@@ -435,17 +453,37 @@ def corrupt(ids: torch.Tensor, fixed: torch.Tensor, rate: float, low: int, high:
     return torch.where(hit, torch.randint(low, high, ids.shape, generator=gen), ids)
 
 
-def all_correct(model: TinyTransformer, batches: list[Batch]) -> bool:
-    """Teacher-forced argmax is right everywhere, i.e. clean greedy decoding reproduces every pair."""
+def skip_ahead(tgt_in: torch.Tensor, b: Batch, rate: float, ends: tuple, gen: torch.Generator) -> torch.Tensor:
+    """Show some decoder positions the token due next, as if the model had skipped one; the target stays.
+
+    The model learns to repeat rather than run ahead, so a path that skipped a token does not end early.
+    """
+    ahead = (torch.rand(tgt_in.shape, generator=gen) < rate) & ~b.tgt_fixed & ~torch.isin(b.tgt_out, torch.tensor(ends))
+    return torch.where(ahead, b.tgt_out, tgt_in)
+
+
+def greedy_exact(model: TinyTransformer, batches: list[Batch]) -> bool:
+    """Teacher-forced argmax is right everywhere, i.e. clean greedy decoding reproduces every pair.
+
+    A cheap filter: the slower CTranslate2 check (int8, beam 1 and 4) only runs once this holds.
+    """
     model.eval()
     with torch.no_grad():
-        for b in batches:
-            pred = model(b.src, b.src_pad, b.tgt_in).argmax(-1)
-            if not bool(((pred == b.tgt_out) | ~b.loss_mask).all()):
-                model.train()
-                return False
+        ok = all(
+            bool(((model(b.src, b.src_pad, b.tgt_in).argmax(-1) == b.tgt_out) | ~b.loss_mask).all()) for b in batches
+        )
     model.train()
-    return True
+    return ok
+
+
+def learning_rate(recipe: Recipe, steps_per_epoch: int):
+    """Linear warm-up, then linear decay to a floor by ``recipe.epochs``: a sharp optimum needs a small final rate."""
+    total = recipe.epochs * steps_per_epoch
+
+    def factor(step: int) -> float:
+        return min((step + 1) / recipe.warmup, max(recipe.final_lr_ratio, 1 - step / total))
+
+    return factor
 
 
 def train_model(examples, sp, recipe: Recipe, accept) -> tuple[TinyTransformer, dict]:
@@ -459,8 +497,12 @@ def train_model(examples, sp, recipe: Recipe, accept) -> tuple[TinyTransformer, 
     items = encode_examples(examples, sp)
     model = TinyTransformer(vocab, recipe)
     optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr, betas=(0.9, 0.98), eps=1e-9)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / recipe.warmup))
-    eval_batches = [make_batch(items[i : i + 64], sp.pad_id(), sp.bos_id(), sp.eos_id(), special) for i in range(0, len(items), 64)]
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, learning_rate(recipe, math.ceil(len(items) / recipe.batch_size))
+    )
+    eval_batches = [
+        make_batch(items[i : i + 64], sp.pad_id(), sp.bos_id(), sp.eos_id(), special) for i in range(0, len(items), 64)
+    ]
     stats = {"pairs": len(items), "checks": 0}
     step = 0
     for epoch in range(1, recipe.max_epochs + 1):
@@ -468,6 +510,7 @@ def train_model(examples, sp, recipe: Recipe, accept) -> tuple[TinyTransformer, 
             b = make_batch(batch_items, sp.pad_id(), sp.bos_id(), sp.eos_id(), special)
             src = corrupt(b.src, b.src_fixed, recipe.source_noise, low, vocab, gen)
             tgt_in = corrupt(b.tgt_in, b.tgt_fixed, recipe.target_noise, low, vocab, gen)
+            tgt_in = skip_ahead(tgt_in, b, recipe.skip_noise, (sp.eos_id(), sp.pad_id()), gen)
             logits = model(src, b.src_pad, tgt_in)
             loss = F.cross_entropy(logits[b.loss_mask], b.tgt_out[b.loss_mask], label_smoothing=recipe.label_smoothing)
             optimizer.zero_grad()
@@ -476,7 +519,7 @@ def train_model(examples, sp, recipe: Recipe, accept) -> tuple[TinyTransformer, 
             optimizer.step()
             schedule.step()
             step += 1
-        if epoch % recipe.check_every == 0 and all_correct(model, eval_batches):
+        if epoch >= recipe.min_epochs and epoch % recipe.check_every == 0 and greedy_exact(model, eval_batches):
             stats["checks"] += 1
             if accept(model):
                 stats.update(epochs=epoch, steps=step, loss=round(loss.item(), 4))
@@ -491,7 +534,9 @@ def to_spec(model: TinyTransformer, pieces: list[str]):
     """Copy the weights into a CTranslate2 TransformerSpec (pre-norm, built-in sinusoids)."""
     from ctranslate2.specs import transformer_spec
 
-    spec = transformer_spec.TransformerSpec.from_config((len(model.encoder), len(model.decoder)), model.encoder[0].self_attn.heads, pre_norm=True)
+    spec = transformer_spec.TransformerSpec.from_config(
+        (len(model.encoder), len(model.decoder)), model.encoder[0].self_attn.heads, pre_norm=True
+    )
     w = {k: v.detach().numpy().astype(np.float32) for k, v in model.state_dict().items()}
     emb = w["embeddings.weight"]
     spec.encoder.embeddings[0].weight = emb
@@ -580,15 +625,15 @@ def metadata(recipe: Recipe) -> dict:
 def build_folder(folder: Path, recipe: Recipe, sp_bytes: bytes, model: TinyTransformer, pieces: list[str]) -> None:
     """Lay out an unzipped package: metadata, tokenizer, CTranslate2 model, README."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "metadata.json").write_text(json.dumps(metadata(recipe), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    (folder / "metadata.json").write_text(
+        json.dumps(metadata(recipe), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
     (folder / "sentencepiece.model").write_bytes(sp_bytes)
     convert(model, pieces, folder / "model")
     note = PREFIX_NOTE.format(source=recipe.source_prefix, target=recipe.target_prefix) if recipe.source_prefix else ""
     names = LANGUAGE_NAMES[recipe.from_code], LANGUAGE_NAMES[recipe.to_code]
-    (folder / "README.md").write_text(
-        README.format(name=recipe.name, from_name=names[0], to_name=names[1], prefix_note=note.rstrip() + "\n" if note else "\n"),
-        encoding="utf-8",
-    )
+    readme = README.format(name=recipe.name, from_name=names[0], to_name=names[1], prefix_note=note)
+    (folder / "README.md").write_text(readme, encoding="utf-8")
 
 
 def zip_folder(folder: Path, archive: Path) -> None:
@@ -627,18 +672,33 @@ def unpack(archive: Path, dest: Path) -> Path:
     return Path(dest) / top.pop()
 
 
-def translate_with_package(package, sentences: list[str], beam_size: int = 1, *, use_source_prefix: bool = True, use_target_prefix: bool = True, **options) -> list[str]:
+def translate_with_package(
+    package,
+    sentences: list[str],
+    beam_size: int = 1,
+    *,
+    use_source_prefix: bool = True,
+    use_target_prefix: bool = True,
+    **options,
+) -> list[str]:
     """Translate already-protected sentences with a package folder or .argosmodel, the way feedsvc does.
 
     Tokenizes with the package's SentencePiece model through Argos, adds the metadata's
     ``source_prefix``/``source_suffix`` tokens and forces ``target_prefix``, then strips the prefix
     token before decoding. Options go to ``ctranslate2.Translator.translate_batch``; the defaults
-    are the ones Argos uses (length penalty 0.2, unknowns replaced).
+    are feedsvc's engine's (CTranslate2's length penalty, unknowns replaced, batches of 16).
     """
     path = Path(package)
     if path.is_file():
         with tempfile.TemporaryDirectory() as tmp:
-            return translate_with_package(unpack(path, Path(tmp)), sentences, beam_size, use_source_prefix=use_source_prefix, use_target_prefix=use_target_prefix, **options)
+            return translate_with_package(
+                unpack(path, Path(tmp)),
+                sentences,
+                beam_size,
+                use_source_prefix=use_source_prefix,
+                use_target_prefix=use_target_prefix,
+                **options,
+            )
     _argos_environment()
     import ctranslate2
     from argostranslate.package import Package
@@ -649,9 +709,11 @@ def translate_with_package(package, sentences: list[str], beam_size: int = 1, *,
     suffix = meta.get("source_suffix", "").split()
     target = pkg.target_prefix.split() if use_target_prefix else []
     batch = [prefix + pkg.tokenizer.encode(s) + suffix for s in sentences]
-    options = {"replace_unknowns": True, "length_penalty": 0.2, "max_decoding_length": 256, **options}
+    options = {"replace_unknowns": True, "max_batch_size": 16, "max_decoding_length": 256, **options}
     translator = ctranslate2.Translator(str(path / "model"), device="cpu", inter_threads=1, intra_threads=1)
-    results = translator.translate_batch(batch, target_prefix=[target] * len(batch) if target else None, beam_size=beam_size, **options)
+    results = translator.translate_batch(
+        batch, target_prefix=[target] * len(batch) if target else None, beam_size=beam_size, **options
+    )
     outputs = []
     for result in results:
         tokens = result.hypotheses[0]
@@ -668,8 +730,15 @@ def exact_matches(folder: Path, examples: list[Example], beam_size: int, **optio
     for ex in examples:
         groups.setdefault((bool(ex.source_prefix), bool(ex.target_prefix)), []).append(ex)
     for (use_src, use_tgt), group in groups.items():
-        outs = translate_with_package(folder, [ex.source for ex in group], beam_size, use_source_prefix=use_src, use_target_prefix=use_tgt, **options)
-        hits += sum(out == ex.target for out, ex in zip(outs, group))
+        outs = translate_with_package(
+            folder,
+            [ex.source for ex in group],
+            beam_size,
+            use_source_prefix=use_src,
+            use_target_prefix=use_tgt,
+            **options,
+        )
+        hits += sum(out == ex.target for out, ex in zip(outs, group, strict=True))
     return hits
 
 
@@ -695,14 +764,18 @@ def build_package(key: str, threads: int = 1) -> dict:
         folder = Path(tmp) / recipe.name
 
         def accept(model: TinyTransformer) -> bool:
-            """Exact on every pair at beam 1 and 4 after int8 conversion."""
+            """Exact on every pair under every decoding check, after int8 conversion."""
             build_folder(folder, recipe, sp_bytes, model, pieces)
-            return all(exact_matches(folder, examples, beam) == len(examples) for beam in (1, 4))
+            return all(
+                exact_matches(folder, examples, beam, **opts) == len(examples) for _, beam, opts in DECODING_CHECKS
+            )
 
         model, stats = train_model(examples, sp, recipe, accept)
         archive = PROJECT_ROOT / recipe.output
         zip_folder(folder, archive)
-    stats.update(key=key, vocab=len(pieces), seconds=round(time.perf_counter() - started, 1), bytes=archive.stat().st_size)
+    stats.update(
+        key=key, vocab=len(pieces), seconds=round(time.perf_counter() - started, 1), bytes=archive.stat().st_size
+    )
     return stats
 
 
@@ -714,16 +787,18 @@ def package_path(key: str) -> Path:
     return PROJECT_ROOT / RECIPES[key].output
 
 
-def pivot(sentences: list[str], ru_en, en_kk, beam_size: int = 1, terms: list[GlossaryTerm] | None = None) -> list[tuple[str, str]]:
+def pivot(
+    sentences: list[str], ru_en, en_kk, beam_size: int = 1, terms: list[GlossaryTerm] | None = None, **options
+) -> list[tuple[str, str]]:
     """Translate Russian sentences as feedsvc does: protect, ru→en, en→kk on the placeholder text, restore.
 
     Returns (English, Kazakh) per sentence, with glossary terms and literals put back.
     """
     terms = load_terms() if terms is None else terms
     protected = [protect(s, terms) for s in sentences]
-    english = translate_with_package(ru_en, [p.text for p in protected], beam_size)
-    kazakh = translate_with_package(en_kk, english, beam_size)
-    return [(p.restore(en, "en"), p.restore(kk, "kk")) for p, en, kk in zip(protected, english, kazakh)]
+    english = translate_with_package(ru_en, [p.text for p in protected], beam_size, **options)
+    kazakh = translate_with_package(en_kk, english, beam_size, **options)
+    return [(p.restore(en, "en"), p.restore(kk, "kk")) for p, en, kk in zip(protected, english, kazakh, strict=True)]
 
 
 def _verify_pairs(folders: dict, rows: list[ProtectedRow]) -> tuple[list[str], bool]:
@@ -731,10 +806,10 @@ def _verify_pairs(folders: dict, rows: list[ProtectedRow]) -> tuple[list[str], b
     lines, ok = [], True
     for key in ("ru_en", "en_kk"):
         examples = examples_for(key, rows)
-        for beam in (1, 4):
-            hits = exact_matches(folders[key], examples, beam)
+        for label, beam, opts in DECODING_CHECKS:
+            hits = exact_matches(folders[key], examples, beam, **opts)
             ok &= hits == len(examples)
-            lines.append(f"{key} beam {beam}: {hits}/{len(examples)} training pairs exact")
+            lines.append(f"{key} {label}: {hits}/{len(examples)} training pairs exact")
     return lines, ok
 
 
@@ -743,13 +818,16 @@ def _verify_prefix(folder: Path, rows: list[ProtectedRow]) -> tuple[list[str], b
     lines, ok = [], True
     subset = prefix_model_rows(rows)
     n = len(subset)
-    for beam in (1, 4):
+    for label, beam, opts in DECODING_CHECKS:
         for use_src, use_tgt in ((True, True), (False, True), (True, False), (False, False)):
-            outs = translate_with_package(folder, [r.ru_p for r in subset], beam, use_source_prefix=use_src, use_target_prefix=use_tgt)
-            kk = sum(out == r.kk_p for out, r in zip(outs, subset))
-            en = sum(out == r.en_p for out, r in zip(outs, subset))
+            outs = translate_with_package(
+                folder, [r.ru_p for r in subset], beam, use_source_prefix=use_src, use_target_prefix=use_tgt, **opts
+            )
+            kk = sum(out == r.kk_p for out, r in zip(outs, subset, strict=True))
+            en = sum(out == r.en_p for out, r in zip(outs, subset, strict=True))
             ok &= (kk, en) == ((n, 0) if use_src and use_tgt else (0, n))
-            lines.append(f"ru_kk_prefix beam {beam}, source prefix {use_src:d}, target prefix {use_tgt:d}: {kk}/{n} = kk reference, {en}/{n} = en reference")
+            prefixes = f"source prefix {use_src:d}, target prefix {use_tgt:d}"
+            lines.append(f"ru_kk_prefix {label}, {prefixes}: {kk}/{n} = kk reference, {en}/{n} = en reference")
     return lines, ok
 
 
@@ -758,12 +836,13 @@ def _verify_pivot(folders: dict, rows: list[ProtectedRow]) -> tuple[list[str], b
     lines, ok = [], True
     by_ru = {r.ru: r for r in rows}
     sentences = list(dict.fromkeys(release_sentences()))
-    for beam in (1, 4):
-        results = pivot(sentences, folders["ru_en"], folders["en_kk"], beam)
-        en = sum(out_en == by_ru[s].en for s, (out_en, _) in zip(sentences, results))
-        kk = sum(out_kk == by_ru[s].kk for s, (_, out_kk) in zip(sentences, results))
-        ok &= en == kk == len(sentences)
-        lines.append(f"pivot on demo releases, beam {beam}: en {en}/{len(sentences)}, kk {kk}/{len(sentences)} equal the references after restore")
+    for label, beam, opts in DECODING_CHECKS:
+        results = pivot(sentences, folders["ru_en"], folders["en_kk"], beam, **opts)
+        en = sum(out_en == by_ru[s].en for s, (out_en, _) in zip(sentences, results, strict=True))
+        kk = sum(out_kk == by_ru[s].kk for s, (_, out_kk) in zip(sentences, results, strict=True))
+        n = len(sentences)
+        ok &= en == kk == n
+        lines.append(f"pivot ru→en→kk on demo releases, {label}: restored en {en}/{n}, kk {kk}/{n} = references")
     return lines, ok
 
 
@@ -771,8 +850,14 @@ def verify_all(tmp: Path, rows: list[ProtectedRow]) -> dict:
     """Unzip every package, load it through Argos, and check what it reproduces."""
     folders = {key: unpack(package_path(key), Path(tmp) / key) for key in RECIPES}
     lines, ok = [], True
-    for check in (_verify_pairs(folders, rows), _verify_prefix(folders["ru_kk_prefix"], rows), _verify_pivot(folders, rows)):
+    for check in (
+        _verify_pairs(folders, rows),
+        _verify_prefix(folders["ru_kk_prefix"], rows),
+        _verify_pivot(folders, rows),
+    ):
         lines += check[0]
         ok &= check[1]
-    lines += [f"{package_path(key).relative_to(PROJECT_ROOT)}: {package_path(key).stat().st_size} bytes" for key in RECIPES]
+    lines += [
+        f"{package_path(key).relative_to(PROJECT_ROOT)}: {package_path(key).stat().st_size} bytes" for key in RECIPES
+    ]
     return {"lines": lines, "ok": ok}

@@ -37,7 +37,8 @@ def main() -> int:
     for stats in train_all():
         print(
             f"trained {stats['key']}: {stats['pairs']} pairs, vocab {stats['vocab']}, {stats['epochs']} epochs "
-            f"({stats['steps']} steps), {stats['seconds']} s, {stats['bytes']} bytes"
+            f"({stats['steps']} steps, {stats['checks']} CTranslate2 checks), {stats['seconds']} s, "
+            f"{stats['bytes']} bytes"
         )
     with tempfile.TemporaryDirectory() as tmp:
         report = tinymodel.verify_all(Path(tmp), rows)

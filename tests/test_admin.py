@@ -19,7 +19,7 @@ def admin_urls(app) -> list[tuple[str, str]]:
     urls = []
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/admin") and rule.endpoint not in ("auth.login", "auth.logout"):
-            path = re.sub(r"<int:\w+>", "1", rule.rule)
+            path = re.sub(r"<(?:int|id):\w+>", "1", rule.rule)
             path = re.sub(r"<any\((\w+)[^>]*\):\w+>", lambda m: m.group(1), path)
             for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
                 urls.append((method, path))

@@ -7,6 +7,8 @@ import re
 from sqlite_utils import Database
 
 from feedsvc.storage import write
+from feedsvc.text import clean
+from feedsvc.text import one_line
 from feedsvc.translation.protect import GlossaryTerm
 
 COLUMNS = ("ru", "en", "kk")
@@ -27,15 +29,17 @@ def save_term(db: Database, source: str, targets: dict, term_id: int | None = No
     """Add a term or change one; the Russian forms are its identity."""
     from feedsvc.releases import utcnow
 
-    source = " | ".join(f.strip() for f in source.split("|") if f.strip()).replace(" | ", "|")
+    source = "|".join(f.strip() for f in clean(source).split("|") if f.strip())
     if not source:
         raise BadGlossary("the Russian form is empty")
-    row = {"source": source, "en": targets.get("en", "").strip(), "kk": targets.get("kk", "").strip(),
+    row = {"source": source, "en": one_line(targets.get("en")), "kk": one_line(targets.get("kk")),
            "updated_at": utcnow()}
+    existing = list(db.query("select id from glossary_terms where source = ?", [source]))
     if term_id is not None:
+        if existing and existing[0]["id"] != term_id:
+            raise BadGlossary("another term already has these Russian forms")
         db.table("glossary_terms").update(term_id, row)
         return term_id
-    existing = list(db.query("select id from glossary_terms where source = ?", [source]))
     if existing:
         db.table("glossary_terms").update(existing[0]["id"], row)
         return existing[0]["id"]
@@ -49,15 +53,18 @@ def delete_term(db: Database, term_id: int) -> None:
 
 def parse_csv(text: str) -> list[dict]:
     """Rows of a glossary CSV with columns ru,en,kk; refuses missing columns and empty ru cells."""
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise BadGlossary(f"missing column(s): {', '.join(missing)} (expected a header ru,en,kk)")
-    rows = []
-    for number, row in enumerate(reader, start=2):
-        if not (row.get("ru") or "").strip():
-            raise BadGlossary(f"line {number}: the ru column is empty")
-        rows.append({c: (row.get(c) or "").strip() for c in COLUMNS})
+    try:
+        reader = csv.DictReader(io.StringIO(text))
+        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise BadGlossary(f"missing column(s): {', '.join(missing)} (expected a header ru,en,kk)")
+        rows = []
+        for number, row in enumerate(reader, start=2):
+            if not (row.get("ru") or "").strip():
+                raise BadGlossary(f"line {number}: the ru column is empty")
+            rows.append({c: (row.get(c) or "").strip() for c in COLUMNS})
+    except csv.Error as exc:
+        raise BadGlossary(f"not a readable CSV file ({exc})") from exc
     return rows
 
 
@@ -73,7 +80,7 @@ def import_csv(db: Database, text: str) -> int:
 def export_csv(db: Database) -> str:
     """Every term as CSV text (ru,en,kk), the format import_csv reads."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180; quotes fields holding a bare CR
     writer.writerow(COLUMNS)
     for term in load_terms(db):
         writer.writerow([term.source, term.targets.get("en", ""), term.targets.get("kk", "")])

@@ -14,6 +14,8 @@ from sqlite_utils import Database
 
 from feedsvc import revisions
 from feedsvc.storage import write
+from feedsvc.text import clean
+from feedsvc.text import one_line
 
 OPEN = ("queued", "running")
 # Translation statuses that mean "this text matches its source revision".
@@ -128,6 +130,7 @@ def complete(db: Database, job: dict, translation: dict) -> bool:
         if not holds_lease(db, job):
             return False
         current = translation_row(db, job["release_id"], job["lang"])
+        translation = {**translation, "title": one_line(translation["title"]), "body": clean(translation["body"])}
         if current is not None and current["origin"] == "human":
             _store_suggestion(db, job, current, translation)
         else:

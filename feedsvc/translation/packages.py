@@ -10,12 +10,15 @@ import shutil
 import stat
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 PIVOT = "en"
 MAX_ARCHIVE_BYTES = 2 * 1024**3
 MAX_UNPACKED_BYTES = 4 * 1024**3
+# Folder names in models/ that are not packages: a package called "demo" would replace the shipped demos.
+RESERVED_NAMES = {"demo"}
 
 
 class InvalidPackage(ValueError):
@@ -119,6 +122,9 @@ def _check_member(info: zipfile.ZipInfo) -> None:
     mode = info.external_attr >> 16
     if stat.S_ISLNK(mode):
         raise InvalidPackage(f"symbolic link in archive: {name!r}")
+    kind = stat.S_IFMT(mode)
+    if kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
+        raise InvalidPackage(f"not a regular file in archive: {name!r}")
 
 
 def check_archive(archive: zipfile.ZipFile, max_unpacked: int = MAX_UNPACKED_BYTES) -> str:
@@ -158,8 +164,18 @@ def install_file(models_dir: str | Path, archive_path: str | Path, *, max_bytes:
     if not zipfile.is_zipfile(archive_path):
         raise InvalidPackage("not a zip archive (.argosmodel files are zip archives)")
     models_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        return _install(models_dir, archive_path, max_unpacked)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+        raise InvalidPackage(f"the archive is damaged: {exc}") from exc
+
+
+def _install(models_dir: Path, archive_path: Path, max_unpacked: int) -> PackageInfo:
+    """Check, extract into a staging folder, and move the package into place."""
     with zipfile.ZipFile(archive_path) as archive:
         top = check_archive(archive, max_unpacked)
+        if top.startswith(".") or top in RESERVED_NAMES:
+            raise InvalidPackage(f"the package folder may not be called {top!r}")
         staging = Path(tempfile.mkdtemp(prefix=".install-", dir=models_dir))
         try:
             _extract(archive, staging, max_unpacked)

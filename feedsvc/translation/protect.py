@@ -83,7 +83,7 @@ class Protected:
         return [n for n in range(1, len(self.slots) + 1) if n not in seen]
 
 
-def _term_regex(terms: list[GlossaryTerm]) -> re.Pattern | None:
+def _term_regex(terms: list[GlossaryTerm]) -> tuple[re.Pattern, list[GlossaryTerm]] | None:
     """One regex with a named group per term, longest forms first, whole words only."""
     ordered = sorted((t for t in terms if t.pattern()), key=lambda t: len(t.source), reverse=True)
     if not ordered:
@@ -124,7 +124,8 @@ def protect_target(target: str, protected: Protected, lang: str) -> str:
     result = target
     for number, slot in sorted(enumerate(protected.slots, 1), key=lambda x: -len(x[1].render(lang))):
         rendered = slot.render(lang)
-        pattern = re.compile(rf"(?<!\w){re.escape(rendered)}(?!\w)", re.IGNORECASE)
+        # The NUL markers count as word characters, so a bare "1" never matches inside a marker "\x001\x00".
+        pattern = re.compile(rf"(?<![\w\x00]){re.escape(rendered)}(?![\w\x00])", re.IGNORECASE)
         # A marker outside any word keeps later, shorter spans (a "1") from matching inside "[12]".
         result, count = pattern.subn(f"\x00{number}\x00", result, count=1)
         if not count:

@@ -13,6 +13,7 @@ from feedsvc import revisions
 from feedsvc.releases import get_release
 from feedsvc.releases import utcnow
 from feedsvc.storage import write
+from feedsvc.text import clean
 from feedsvc.translation import memory
 from feedsvc.translation.jobs import translation_row
 from feedsvc.translation.pipeline import units
@@ -34,7 +35,7 @@ class TranslationMissing(LookupError):
 
 def plain_text(text: str) -> str:
     """Edits are plain text: strip any HTML an editor pasted, keep the characters as typed."""
-    cleaned = html.unescape(nh3.clean(text.replace("\r\n", "\n"), tags=set()))
+    cleaned = clean(html.unescape(nh3.clean(text.replace("\r\n", "\n"), tags=set())))
     return "\n\n".join(split_paragraphs(cleaned))
 
 

@@ -2,6 +2,7 @@
 
 import sqlite3
 from datetime import datetime
+from urllib.parse import urlencode
 
 from flask import Flask
 from flask import current_app
@@ -16,6 +17,7 @@ from flask_babel import refresh
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import ServiceUnavailable
 from werkzeug.routing import BaseConverter
+from werkzeug.routing import IntegerConverter
 
 LANGUAGE_NAMES = {"ru": "Русский", "kk": "Қазақша", "en": "English"}
 
@@ -24,6 +26,13 @@ class LangConverter(BaseConverter):
     """Matches only the published languages, so /de/… is a plain 404."""
 
     regex = "ru|kk|en"
+
+
+class IdConverter(IntegerConverter):
+    """A database id: a positive integer SQLite can hold, so a 30-digit id is a 404, not an overflow."""
+
+    def __init__(self, url_map, **kwargs):
+        super().__init__(url_map, min=1, max=2**63 - 1, **kwargs)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -37,6 +46,7 @@ def register_blueprints(app: Flask) -> None:
     from feedsvc.views import review
 
     app.url_map.converters["lang"] = LangConverter
+    app.url_map.converters["id"] = IdConverter
     for module in (public, feeds, auth, admin, review, models, glossary):
         app.register_blueprint(module.bp)
     app.register_error_handler(HTTPException, error_page)
@@ -82,8 +92,9 @@ def lang_url(code: str, external: bool = False) -> str | None:
     if "lang" not in args or request.endpoint is None:
         return None
     args["lang"] = code
-    query = request.args.to_dict()
-    return url_for(request.endpoint, **args, **query, _external=external)
+    url = url_for(request.endpoint, **args, _external=external)
+    # The query is copied as it came, never passed to url_for (a "?_anchor=" must stay a parameter).
+    return f"{url}?{urlencode(list(request.args.items(multi=True)))}" if request.args else url
 
 
 def site_names(lang: str) -> tuple[str, str]:

@@ -119,7 +119,7 @@ def storage_error(form, release):
     return render_template("admin/form.html", form=form, release=release), 503
 
 
-@bp.route("/releases/<int:release_id>/edit", methods=["GET", "POST"])
+@bp.route("/releases/<id:release_id>/edit", methods=["GET", "POST"])
 def edit_release(release_id: int):
     """Edit a release; a text change re-queues its translations."""
     db = get_db()
@@ -167,7 +167,7 @@ def get_or_404(release_id: int) -> dict:
         abort(404)
 
 
-@bp.route("/releases/<int:release_id>/<any(published, draft, withdrawn):status>", methods=["POST"])
+@bp.route("/releases/<id:release_id>/<any(published, draft, withdrawn):status>", methods=["POST"])
 def change_status(release_id: int, status: str):
     """Publish, unpublish or withdraw (the GUID stays reserved; feeds drop the item)."""
     get_or_404(release_id)

@@ -1,5 +1,6 @@
 """Admin login and logout."""
 
+import re
 import sqlite3
 
 from flask import Blueprint
@@ -11,6 +12,7 @@ from flask import render_template
 from flask import request
 from flask import url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from flask_login import login_user
 from flask_login import logout_user
 
@@ -41,7 +43,7 @@ def login_limit() -> str:
 
 def safe_next(target: str | None) -> str:
     """Only local admin paths may be redirected to after login."""
-    if target and target.startswith("/admin") and not target.startswith("//"):
+    if target and re.fullmatch(r"/admin[^\x00-\x1f\x7f\\]*", target):
         return target
     return url_for("admin.releases")
 
@@ -62,6 +64,8 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    """Log out (POST, so a link on another site cannot do it)."""
+    """Log out (POST, so a link on another site cannot do it); copies of the session die too."""
+    if current_user.is_authenticated:
+        users.end_sessions(get_db(), current_user.user_id)
     logout_user()
     return redirect(url_for("public.root"))

@@ -38,6 +38,16 @@ class TermForm(FlaskForm):
     submit = SubmitField(_l("Save term"))
 
 
+def saved(form: TermForm, term_id: int | None = None) -> bool:
+    """Store the form's term; a refused one becomes an error on the Russian field."""
+    try:
+        glossary.save_term(get_db(), form.ru.data, {"en": form.en.data or "", "kk": form.kk.data or ""}, term_id)
+    except glossary.BadGlossary as exc:
+        form.ru.errors = [*form.ru.errors, str(exc)]
+        return False
+    return True
+
+
 @bp.before_request
 @login_required
 def require_login() -> None:
@@ -48,15 +58,14 @@ def require_login() -> None:
 def index():
     """List terms; add one."""
     form = TermForm()
-    if form.validate_on_submit():
-        glossary.save_term(get_db(), form.ru.data, {"en": form.en.data or "", "kk": form.kk.data or ""})
+    if form.validate_on_submit() and saved(form):
         flash(_("Term saved."), "success")
         return redirect(url_for("glossary.index"))
     return render_template("admin/glossary.html", terms=glossary.load_terms(get_db()), form=form,
                            confirm=ConfirmForm()), 400 if form.errors else 200
 
 
-@bp.route("/<int:term_id>", methods=["GET", "POST"])
+@bp.route("/<id:term_id>", methods=["GET", "POST"])
 def edit(term_id: int):
     """Change a term; see which releases use it."""
     db = get_db()
@@ -65,15 +74,14 @@ def edit(term_id: int):
     except glossary.TermNotFound:
         abort(404)
     form = TermForm(data={"ru": term.source, "en": term.targets.get("en"), "kk": term.targets.get("kk")})
-    if form.validate_on_submit():
-        glossary.save_term(db, form.ru.data, {"en": form.en.data or "", "kk": form.kk.data or ""}, term_id)
+    if form.validate_on_submit() and saved(form, term_id):
         flash(_("Term saved."), "success")
         return redirect(url_for("glossary.edit", term_id=term_id))
     return render_template("admin/glossary_term.html", term=term, form=form, confirm=ConfirmForm(),
                            uses=glossary.releases_using(db, term)), 400 if form.errors else 200
 
 
-@bp.route("/<int:term_id>/retranslate", methods=["POST"])
+@bp.route("/<id:term_id>/retranslate", methods=["POST"])
 def retranslate(term_id: int):
     """Re-queue the translations of every release that uses the term (reviewed ones get suggestions)."""
     if not ConfirmForm().validate_on_submit():
@@ -91,7 +99,7 @@ def retranslate(term_id: int):
     return redirect(url_for("glossary.edit", term_id=term_id))
 
 
-@bp.route("/<int:term_id>/delete", methods=["POST"])
+@bp.route("/<id:term_id>/delete", methods=["POST"])
 def delete(term_id: int):
     """Delete a term."""
     if not ConfirmForm().validate_on_submit():

@@ -38,7 +38,7 @@ def root():
 def page_number() -> int:
     """The ?page= parameter: a positive whole number, else 400."""
     raw = request.args.get("page", "1")
-    if not raw.isdigit() or int(raw) < 1 or len(raw) > 6:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1 or len(raw) > 6:
         abort(400)
     return int(raw)
 
@@ -89,8 +89,8 @@ def published_count(db, version: int) -> int:
     return known[1]
 
 
-@bp.route("/<lang:lang>/releases/<int:release_id>")
-@bp.route("/<lang:lang>/releases/<int:release_id>-<slug>")
+@bp.route("/<lang:lang>/releases/<id:release_id>")
+@bp.route("/<lang:lang>/releases/<id:release_id>-<slug>")
 def release(lang: str, release_id: int, slug: str | None = None):
     """One release in one language; the canonical URL carries the current slug."""
     db = get_db()

@@ -20,7 +20,7 @@ from feedsvc.forms import VersionForm
 from feedsvc.forms import translation_form
 from feedsvc.translation import review
 
-bp = Blueprint("review", __name__, url_prefix="/admin/releases/<int:release_id>")
+bp = Blueprint("review", __name__, url_prefix="/admin/releases/<id:release_id>")
 
 
 @bp.before_request
@@ -127,7 +127,7 @@ def history(release_id: int, lang: str):
                            compared=compared, form=ConfirmForm())
 
 
-@bp.route("/history/<any(ru, kk, en):lang>/<int:revision_id>/restore", methods=["POST"])
+@bp.route("/history/<any(ru, kk, en):lang>/<id:revision_id>/restore", methods=["POST"])
 def restore(release_id: int, lang: str, revision_id: int):
     """Make an old version current again (as a new version: history is never rewritten)."""
     release_or_404(release_id)
