@@ -28,6 +28,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     from feedsvc import security
     from feedsvc.views import register_blueprints
 
+    if app.config["PROXY_FIX"]:
+        # Behind nginx: trust that many proxies for the client address and scheme (rate limits, URLs).
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_FIX"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     db.init_app(app)
     extensions.init_app(app)
     security.init_app(app)
@@ -62,6 +68,7 @@ def default_config(instance_path: str) -> dict:
         "TITLE_MAX": 300,
         "BODY_MAX": 100_000,
         "LOGIN_RATE_LIMIT": "10 per minute",
+        "PROXY_FIX": 0,
         "RATELIMIT_STORAGE_URI": "memory://",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -179,3 +179,9 @@ def m006_session_tokens(db: Database) -> None:
     db.table("users").add_column("session_token", str)
     for row in list(db.query("select id from users")):
         db.table("users").update(row["id"], {"session_token": secrets.token_urlsafe(24)})
+
+
+@migrations()
+def m007_translated_category(db: Database) -> None:
+    """Categories are translated with the release, so a Kazakh page does not show a Russian rubric."""
+    db.table("translations").add_column("category", str)

@@ -181,8 +181,11 @@ def localized(release: dict, translation: dict | None, lang: str) -> dict:
     view["is_original"] = lang != "ru" and not done
     view["is_machine"] = bool(done) and translation["origin"] == "machine"
     view["is_outdated"] = bool(done) and translation["status"] == "outdated"
+    view["category_lang"] = "ru"
     if lang != "ru" and done:
         view["title"], view["body"] = translation["title"], translation["body"]
+        if translation.get("category") and release["category"]:
+            view["category"], view["category_lang"] = translation["category"], lang
         view["text_updated_at"] = max(translation["updated_at"], release["updated_at"])
     else:
         view["text_updated_at"] = release["updated_at"]

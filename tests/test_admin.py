@@ -172,3 +172,20 @@ def test_admin_list_shows_translation_status_per_language(logged_in, db):
     html = logged_in.get("/admin/").get_data(as_text=True)
     assert "Релиз для списка" in html
     assert html.count("translation-pending") == 2
+
+
+def test_behind_a_proxy_the_login_limit_counts_each_client_separately(tmp_path):
+    from feedsvc import create_app
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE": str(tmp_path / "p.db"),
+                      "UPLOAD_FOLDER": str(tmp_path / "up"), "RATELIMIT_ENABLED": True, "PROXY_FIX": 1,
+                      "LOGIN_RATE_LIMIT": "2 per minute"})
+    client = app.test_client()
+    token = csrf_token(client, "/admin/login")
+
+    def attempt(address):
+        return client.post("/admin/login", data={"username": "x", "password": "y", "csrf_token": token},
+                           headers={"X-Forwarded-For": address}).status_code
+
+    assert [attempt("203.0.113.7") for _ in range(3)] == [200, 200, 429]
+    assert attempt("198.51.100.9") == 200  # another reader behind the same proxy is not locked out

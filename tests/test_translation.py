@@ -72,8 +72,10 @@ def test_publish_then_worker_once_fills_kk_and_en_pages_and_feeds(app, client, d
         row = releases.translations_of(db, release["id"])[lang]
         assert (row["status"], row["origin"]) == ("done", "machine")
         assert row["title"] == title and row["body"] == body
+        assert row["category"] == corpus()[item["category"]][lang]  # the rubric is translated too
         html = client.get(f"/{lang}/releases/{release['id']}", follow_redirects=True).get_data(as_text=True)
         assert title in html and 'class="notice machine"' in html
+        assert f'<span lang="{lang}">{row["category"]}</span>' in html
         entry = feedparser.parse(client.get(f"/{lang}/feed.atom").data).entries[0]
         assert entry.title == title and entry.id == release["guid"]
     routes = {lang: row["route"] for lang, row in releases.translations_of(db, release["id"]).items()}
@@ -114,6 +116,8 @@ def test_repeated_sentence_is_a_memory_hit_not_a_model_call(db, engine, models, 
     outcome = pipeline.translate_release(db, mixed, "en", route, terms, engine.translate)
     seen = {protect(s, terms).text for paragraph in pipeline.units(first["title"], first["body"]) for s in paragraph}
     new = {protect(s, terms).text for paragraph in pipeline.units(mixed["title"], mixed["body"]) for s in paragraph}
+    seen.add(protect(first["category"], terms).text)  # the category is translated with the text
+    new.add(protect(mixed["category"], terms).text)
     assert len(split_sentences(shared)) >= 2 and seen & new
     assert engine.sentences_translated - before == outcome.sent_to_model == len(new - seen)
 

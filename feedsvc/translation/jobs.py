@@ -130,7 +130,8 @@ def complete(db: Database, job: dict, translation: dict) -> bool:
         if not holds_lease(db, job):
             return False
         current = translation_row(db, job["release_id"], job["lang"])
-        translation = {**translation, "title": one_line(translation["title"]), "body": clean(translation["body"])}
+        translation = {**translation, "title": one_line(translation["title"]), "body": clean(translation["body"]),
+                       "category": one_line(translation.get("category"))}
         if current is not None and current["origin"] == "human":
             _store_suggestion(db, job, current, translation)
         else:
@@ -142,7 +143,7 @@ def complete(db: Database, job: dict, translation: dict) -> bool:
 def _store_machine(db: Database, job: dict, translation: dict, now: str) -> None:
     """Write a machine translation, bump its version, and keep it in the revision history."""
     db.execute(
-        """update translations set title = :title, body = :body, route = :route, status = 'done',
+        """update translations set title = :title, body = :body, category = :category, route = :route, status = 'done',
         origin = 'machine', error = null, source_revision = :rev, version = version + 1, updated_at = :now,
         suggestion_title = null, suggestion_body = null, suggestion_route = null, suggestion_revision = null
         where release_id = :id and lang = :lang""",

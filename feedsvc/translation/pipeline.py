@@ -28,6 +28,7 @@ class Outcome:
 
     title: str
     body: str
+    category: str
     route: str
     sentences: int
     sent_to_model: int
@@ -72,13 +73,14 @@ def translate_texts(db: Database, sentences: list[str], route: Route, lang: str,
 
 def translate_release(db: Database, release: dict, lang: str, route: Route, terms: list[GlossaryTerm],
                       translate: TranslateFn) -> Outcome:
-    """Translate a release's title and body into ``lang``, paragraphs intact."""
+    """Translate a release's title, body and category into ``lang``, paragraphs intact, in one batch."""
     paragraphs = units(release["title"], release["body"])
-    flat = [s for paragraph in paragraphs for s in paragraph]
+    category = (release.get("category") or "").strip()
+    flat = [s for paragraph in paragraphs for s in paragraph] + ([category] if category else [])
     translated, sent = translate_texts(db, flat, route, lang, terms, translate)
     rebuilt, position = [], 0
     for paragraph in paragraphs:
         rebuilt.append(join_paragraph(translated[position:position + len(paragraph)]))
         position += len(paragraph)
-    return Outcome(title=rebuilt[0], body="\n\n".join(rebuilt[1:]), route=route.describe(),
-                   sentences=len(flat), sent_to_model=sent)
+    return Outcome(title=rebuilt[0], body="\n\n".join(rebuilt[1:]), category=translated[-1] if category else "",
+                   route=route.describe(), sentences=len(flat), sent_to_model=sent)

@@ -49,7 +49,8 @@ def process(db: Database, job: dict, translate: pipeline.TranslateFn, settings: 
                          backoff_seconds=settings.backoff_seconds)
     if settings.pause_before_store:
         time.sleep(settings.pause_before_store)
-    stored = jobs.complete(db, job, {"title": outcome.title, "body": outcome.body, "route": outcome.route})
+    stored = jobs.complete(db, job, {"title": outcome.title, "body": outcome.body, "category": outcome.category,
+                                     "route": outcome.route})
     log.info("job %s (%s, release %s): %s sentences, %s sent to the model", job["id"], job["lang"],
              job["release_id"], outcome.sentences, outcome.sent_to_model)
     return "done" if stored else "lost"
