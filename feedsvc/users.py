@@ -93,18 +93,25 @@ def users_cli() -> None:
     """Manage admin users."""
 
 
+def change_user(action, username: str, password: str) -> None:
+    """Run a user change against the app's database, turning domain errors into CLI errors."""
+    db = connect(current_app.config["DATABASE"])
+    try:
+        action(db, username, password)
+    except UserExists as exc:
+        raise click.ClickException(f"user {exc} already exists") from exc
+    except KeyError as exc:
+        raise click.ClickException(f"no user {username}") from exc
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 @users_cli.command("create")
 @click.argument("username")
 @click.password_option(help="Asked for (twice) when not given.")
 def create_command(username: str, password: str) -> None:
     """Create an admin user."""
-    db = connect(current_app.config["DATABASE"])
-    try:
-        create_user(db, username, password)
-    except UserExists as exc:
-        raise click.ClickException(f"user {exc} already exists") from exc
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
+    change_user(create_user, username, password)
     click.echo(f"Created admin user {username}.")
 
 
@@ -113,11 +120,5 @@ def create_command(username: str, password: str) -> None:
 @click.password_option()
 def password_command(username: str, password: str) -> None:
     """Set a new password for an admin user."""
-    db = connect(current_app.config["DATABASE"])
-    try:
-        set_password(db, username, password)
-    except KeyError as exc:
-        raise click.ClickException(f"no user {username}") from exc
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
+    change_user(set_password, username, password)
     click.echo(f"Password changed for {username}.")

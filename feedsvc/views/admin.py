@@ -12,6 +12,7 @@ from flask import redirect
 from flask import render_template
 from flask import url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from flask_login import login_required
 
 from feedsvc import photos
@@ -93,23 +94,33 @@ def photo_error(reason: str) -> str:
 def new_release():
     """Upload a new release: save as draft or publish."""
     form = form_for()
-    if form.validate_on_submit():
-        try:
-            photo = stored_photo(form)
-        except OSError:
-            current_app.logger.exception("could not store a photo")
-            return storage_error(form, None)
-        if photo is not False:
-            try:
-                release = releases.create_release(
-                    get_db(), **fields_from(form), photo=photo, publish=bool(form.publish.data),
-                    languages=tuple(current_app.config["TARGET_LANGUAGES"]))
-            except sqlite3.Error:
-                photos.delete_photo(current_app.config["UPLOAD_FOLDER"], (photo or {}).get("photo"))
-                return storage_error(form, None)
-            flash(_("Release saved.") if not form.publish.data else _("Release published."), "success")
-            return redirect(url_for("admin.edit_release", release_id=release["id"]))
-    return render_template("admin/form.html", form=form, release=None), 400 if form.errors else 200
+    response = form.validate_on_submit() and submit(form, None)
+    return response or (render_template("admin/form.html", form=form, release=None), 400 if form.errors else 200)
+
+
+def submit(form, release: dict | None):
+    """Store the photo, then the new or edited release; None when the photo was refused (a form error)."""
+    try:
+        photo = stored_photo(form)
+    except OSError:  # disk full or read-only: nothing was stored
+        current_app.logger.exception("could not store a photo")
+        return storage_error(form, release)
+    if photo is False:
+        return None
+    return save_new(form, photo) if release is None else save_edit(get_db(), release, form, photo)
+
+
+def save_new(form, photo: dict | None):
+    """Create the release; if the database refuses, the new photo file goes too."""
+    try:
+        release = releases.create_release(
+            get_db(), **fields_from(form), photo=photo, publish=bool(form.publish.data),
+            languages=tuple(current_app.config["TARGET_LANGUAGES"]), author=current_user.username)
+    except sqlite3.Error:
+        photos.delete_photo(current_app.config["UPLOAD_FOLDER"], (photo or {}).get("photo"))
+        return storage_error(form, None)
+    flash(_("Release saved.") if not form.publish.data else _("Release published."), "success")
+    return redirect(url_for("admin.edit_release", release_id=release["id"]))
 
 
 def storage_error(form, release):
@@ -125,14 +136,9 @@ def edit_release(release_id: int):
     db = get_db()
     release = get_or_404(release_id)
     form = form_for(release)
-    if form.validate_on_submit():
-        try:
-            photo = stored_photo(form)
-        except OSError:
-            current_app.logger.exception("could not store a photo")
-            return storage_error(form, release)
-        if photo is not False:
-            return save_edit(db, release, form, photo)
+    response = form.validate_on_submit() and submit(form, release)
+    if response:
+        return response
     return render_template("admin/form.html", form=form, release=release,
                            translations=releases.translations_of(db, release_id),
                            confirm=ConfirmForm()), 400 if form.errors else 200
@@ -147,7 +153,8 @@ def save_edit(db, release: dict, form, photo: dict | None):
     elif form.remove_photo.data:
         changes.update(dict.fromkeys(releases.PHOTO_FIELDS))
     try:
-        releases.update_release(db, release["id"], changes, tuple(current_app.config["TARGET_LANGUAGES"]))
+        releases.update_release(db, release["id"], changes, tuple(current_app.config["TARGET_LANGUAGES"]),
+                                author=current_user.username)
     except sqlite3.Error:
         photos.delete_photo(current_app.config["UPLOAD_FOLDER"], (photo or {}).get("photo"))
         return storage_error(form, release)
