@@ -16,6 +16,7 @@ class InvalidPhoto(ValueError):
     """The upload is not a JPEG, PNG or WebP image we accept; ``reason`` is one of REASONS."""
 
     def __init__(self, reason: str):
+        """Keep the reason code for the message in the admin's language."""
         super().__init__(reason)
         self.reason = reason
 

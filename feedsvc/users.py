@@ -32,6 +32,7 @@ class User(UserMixin):
     """
 
     def __init__(self, row: dict):
+        """Wrap a users row."""
         self.id = f"{row['id']}:{row['session_token']}"
         self.user_id = row["id"]
         self.username = row["username"]

@@ -140,7 +140,8 @@ def test_machine_translations_are_labelled_with_a_link_to_the_original(client, d
 
 
 def test_script_in_title_is_text_in_every_feed(client, db):
-    release = make_release(db, title="<script>alert(1)</script> Сенат", body="<b>жирный</b> <img src=x onerror=alert(1)>")
+    release = make_release(db, title="<script>alert(1)</script> Сенат",
+                           body="<b>жирный</b> <img src=x onerror=alert(1)>")
     translate_by_hand(db, release, "kk", "<script>alert(2)</script>", "<iframe src=//evil>")
     for lang in ("ru", "kk"):
         for fmt in FORMATS:

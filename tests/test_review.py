@@ -80,7 +80,8 @@ def test_source_change_marks_review_outdated_with_a_suggestion_and_retranslates_
     release = publish(db, item)
     drain(app, db, engine)
     kk = releases.translations_of(db, release["id"])["kk"]
-    review.save_human(db, release["id"], "kk", HUMAN_KK_TITLE, kk["body"], author="editor", expected_version=kk["version"])
+    review.save_human(db, release["id"], "kk", HUMAN_KK_TITLE, kk["body"], author="editor",
+                      expected_version=kk["version"])
     first = split_sentences(split_paragraphs(item["body"])[0])[0]
     used = " ".join(i["title"] + " " + i["body"] for i in demo_releases())
     replacement = next(ru for ru in corpus() if ru.endswith(".") and ru not in used)
@@ -187,7 +188,8 @@ def test_original_history_restore_creates_a_new_revision(logged_in, db):
     versions = revisions.list_revisions(db, release["id"], "ru")
     assert [v["title"] for v in versions] == ["Другой заголовок", release["title"]]
     token = csrf_token(logged_in, f"/admin/releases/{release['id']}/history/ru")
-    logged_in.post(f"/admin/releases/{release['id']}/history/ru/{versions[1]['id']}/restore", data={"csrf_token": token})
+    logged_in.post(f"/admin/releases/{release['id']}/history/ru/{versions[1]['id']}/restore",
+                   data={"csrf_token": token})
     restored = releases.get_release(db, release["id"])
     assert restored["title"] == release["title"] and restored["revision"] == 3
 

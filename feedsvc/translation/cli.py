@@ -63,6 +63,7 @@ def worker_command(once: bool, max_jobs: int | None) -> None:
     engine = make_engine()
 
     def report(job, result):
+        """One line per job handled."""
         click.echo(f"job {job['id']}: release {job['release_id']} → {job['lang']}: {result}")
 
     handled = worker.run(db, engine.translate, worker_settings(), once=once, max_jobs=max_jobs, on_job=report)

@@ -72,6 +72,7 @@ class Protected:
         """Put the spans back into a translation of ``text``, in their ``lang`` form."""
 
         def fill(match: re.Match) -> str:
+            """The span a placeholder stands for (nothing for a number the source never had)."""
             index = int(match.group(1)) - 1
             return self.slots[index].render(lang) if 0 <= index < len(self.slots) else ""
 

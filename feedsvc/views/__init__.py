@@ -32,6 +32,7 @@ class IdConverter(IntegerConverter):
     """A database id: a positive integer SQLite can hold, so a 30-digit id is a 404, not an overflow."""
 
     def __init__(self, url_map, **kwargs):
+        """An integer converter bounded to SQLite's rowid range."""
         super().__init__(url_map, min=1, max=2**63 - 1, **kwargs)
 
 
