@@ -25,9 +25,11 @@ Nothing is downloaded. Run from the project root:
 """
 
 import argparse
+import dataclasses
 import os
 import platform
 import random
+import resource
 import shutil
 import statistics
 import sys
@@ -249,21 +251,6 @@ def build_model(work: Path, corpus: list[str]):
 # --- measuring ---------------------------------------------------------------------------------------
 
 
-class Timer:
-    """Wraps a callable and accumulates the seconds spent inside it."""
-
-    def __init__(self, inner):
-        self.inner, self.seconds, self.calls = inner, 0.0, 0
-
-    def __call__(self, *args, **kwargs):
-        start = time.perf_counter()
-        try:
-            return self.inner(*args, **kwargs)
-        finally:
-            self.seconds += time.perf_counter() - start
-            self.calls += 1
-
-
 class TimedTranslator:
     """A stand-in for a ctranslate2.Translator that times translate_batch (and can cap decoding)."""
 
@@ -303,22 +290,25 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
-def fmt_runs(values: list[float]) -> str:
-    return "[" + ", ".join(f"{v:.2f}" for v in values) + "]"
+def fmt_runs(values: list[float], digits: int = 2) -> str:
+    return "[" + ", ".join(f"{v:.{digits}f}" for v in values) + "]"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: ~40 sentences, 1 timed repetition")
-    parser.add_argument("--reps", type=int, default=None, help="timed repetitions per path (default 3, quick 1)")
+    parser.add_argument("--reps", type=int, default=None,
+                        help="repetitions (default 3, quick 1): each times a, a1, b twice, c once")
     parser.add_argument("--releases", type=int, default=None, help="releases of 8 paragraphs (default 5, quick 1)")
+    parser.add_argument("--max-batch-size", type=int, default=None,
+                        help="what-if: EngineSettings.max_batch_size for (a) and (b) (default: the engine's default)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (model, package, DBs)")
     args = parser.parse_args()
     reps = args.reps or (1 if args.quick else 3)
     n_releases = args.releases or (1 if args.quick else 5)
     paragraphs_per_release = 8
     started = time.perf_counter()
-    load_start = os.getloadavg()
+    load_start = (os.getloadavg(), busy_seconds(), own_seconds(), time.perf_counter())
 
     work = Path(tempfile.mkdtemp(prefix="feedsvc-bench-"))
     prepare_environment(work / "argos")
@@ -372,22 +362,23 @@ def run(args, work: Path, reps: int, n_releases: int, paragraphs_per_release: in
 
     # -- (a) feedsvc
     settings = EngineSettings(max_decoding_ratio=DECODING_RATIO, max_decoding_floor=0)
+    if args.max_batch_size:
+        settings = dataclasses.replace(settings, max_batch_size=args.max_batch_size)
     engine = Engine(settings)
     route = Route((info,))
     model = engine.model(info)
     feedsvc_translator = TimedTranslator(model.translator)
     model.translator = feedsvc_translator  # times translate_batch inside the pipeline (no cap added)
-    engine_call = Timer(engine.translate)
 
     def run_feedsvc(db, warmup: bool = False) -> None:
         before = engine.sentences_translated
         for release in releases[:1] if warmup else releases:
-            outcome = translate_release(db, release, "en", route, [], engine_call)
+            outcome = translate_release(db, release, "en", route, [], engine.translate)
             assert outcome.sent_to_model == outcome.sentences
         assert warmup or engine.sentences_translated - before == n
 
     def run_feedsvc_single_call(db) -> None:
-        translated, sent = translate_texts(db, sentences, route, "en", [], engine_call)
+        translated, sent = translate_texts(db, sentences, route, "en", [], engine.translate)
         assert sent == n and len(translated) == n
 
     # -- (b) raw CTranslate2, same settings as the engine, own translator
@@ -471,78 +462,116 @@ def run(args, work: Path, reps: int, n_releases: int, paragraphs_per_release: in
 
     # -- timed repetitions, interleaved so background load hits every path alike
     times = {"a": [], "a1": [], "b": [], "c": [], "fresh": [], "edit": []}
-    breakdown = {"a_model": [], "a_batch": [], "c_batch": []}
+    others = {"a": [], "b": [], "c": []}  # CPU share other processes took while each path ran
+    breakdown = {"a_batch": [], "c_batch": []}
+
+    def measure(key: str, fn, *args) -> None:
+        busy, own, t = busy_seconds(), own_seconds(), time.perf_counter()
+        fn(*args)
+        wall = time.perf_counter() - t
+        times[key].append(wall)
+        if key in others:
+            used = max(0.0, (busy_seconds() - busy) - (own_seconds() - own))
+            others[key].append(used / (wall * len(os.sched_getaffinity(0))))
+        time.sleep(0.3)  # let worker/OpenMP threads go idle before the next path
+
+    memory_pairs = 3
     for rep in range(reps):
-        t = time.perf_counter()
-        run_raw()
-        times["b"].append(time.perf_counter() - t)
-        time.sleep(0.3)
-
-        db = fresh_db(work, f"a{rep}")
-        engine_call.seconds = 0.0
-        feedsvc_translator.reset()
-        t = time.perf_counter()
-        run_feedsvc(db)
-        times["a"].append(time.perf_counter() - t)
-        breakdown["a_model"].append(engine_call.seconds)
-        breakdown["a_batch"].append(feedsvc_translator.seconds)
-        a_steps, a_calls = feedsvc_translator.steps, feedsvc_translator.calls
-        db.close()
-        time.sleep(0.3)
-
-        db = fresh_db(work, f"a1-{rep}")
-        t = time.perf_counter()
-        run_feedsvc_single_call(db)
-        times["a1"].append(time.perf_counter() - t)
-        db.close()
-        time.sleep(0.3)
-
-        argos_made["translator"].reset()
-        t = time.perf_counter()
-        run_argos()
-        times["c"].append(time.perf_counter() - t)
-        breakdown["c_batch"].append(argos_made["translator"].seconds)
-        c_steps, c_calls = argos_made["translator"].steps, argos_made["translator"].calls
-        time.sleep(0.3)
-
-        db = fresh_db(work, f"inc{rep}")
-        fresh, edit = run_incremental(db)
-        db.close()
-        times["fresh"].append(fresh)
-        times["edit"].append(edit)
-        print(f"repetition {rep + 1}/{reps}: a {times['a'][-1]:.2f}s, a(one call) {times['a1'][-1]:.2f}s, "
-              f"b {times['b'][-1]:.2f}s, c {times['c'][-1]:.2f}s, fresh {fresh:.3f}s, edit {edit:.3f}s", flush=True)
+        # b a a1 c a1 a b: symmetric, so a drift in machine speed during the repetition cancels out
+        for key in ("b", "a", "a1", "c", "a1", "a", "b"):
+            if key == "b":
+                measure("b", run_raw)
+            elif key == "a":
+                db = fresh_db(work, f"a{rep}-{len(times['a'])}")
+                feedsvc_translator.reset()
+                measure("a", run_feedsvc, db)
+                breakdown["a_batch"].append(feedsvc_translator.seconds)
+                a_steps, a_calls = feedsvc_translator.steps, feedsvc_translator.calls
+                db.close()
+            elif key == "a1":
+                db = fresh_db(work, f"a1-{rep}-{len(times['a1'])}")
+                measure("a1", run_feedsvc_single_call, db)
+                db.close()
+            else:
+                argos_made["translator"].reset()
+                measure("c", run_argos)
+                breakdown["c_batch"].append(argos_made["translator"].seconds)
+                c_steps, c_calls = argos_made["translator"].steps, argos_made["translator"].calls
+        for pair in range(memory_pairs):
+            db = fresh_db(work, f"inc{rep}-{pair}")
+            fresh, edit = run_incremental(db)
+            db.close()
+            times["fresh"].append(fresh)
+            times["edit"].append(edit)
+        print(f"repetition {rep + 1}/{reps}: b {fmt_runs(times['b'][-2:])}s, a {fmt_runs(times['a'][-2:])}s, "
+              f"a1 {fmt_runs(times['a1'][-2:])}s, c {times['c'][-1]:.2f}s, "
+              f"fresh {fmt_runs(times['fresh'][-memory_pairs:], 3)}s, "
+              f"edit {fmt_runs(times['edit'][-memory_pairs:], 3)}s; "
+              f"CPU taken by other processes during b/a/c: {max(others['b'][-2:]):.0%}/{max(others['a'][-2:]):.0%}/"
+              f"{others['c'][-1]:.0%}", flush=True)
 
     med = {k: median(v) for k, v in times.items()}
     rate = {k: n / med[k] for k in ("a", "a1", "b", "c")}
     b_steps = n * raw_cap
+    overhead = [total - model for total, model in zip(times["a"], breakdown["a_batch"], strict=True)]
     print()
-    print(f"RESULTS ({n} sentences, median of {reps} timed run(s) after one warm-up; seconds per run in brackets)")
+    print(f"RESULTS ({n} sentences; median of {len(times['a'])} timed runs of a, a1 and b, {len(times['c'])} of c, "
+          f"{len(times['fresh'])} memory pairs; seconds per run in brackets)")
     print(f"  (a)  feedsvc translate_release per release  {rate['a']:7.2f} sentences/s  {fmt_runs(times['a'])}")
-    print(f"       of which Engine.translate {median(breakdown['a_model']):.2f}s, translate_batch "
-          f"{median(breakdown['a_batch']):.2f}s, in {a_calls} call(s); "
-          f"decoder steps/sentence {a_steps / n:.1f}")
+    print(f"       translate_batch {median(breakdown['a_batch']):.2f}s in {a_calls} call(s) (one per release); "
+          f"pipeline outside translate_batch {median(overhead):.3f}s "
+          f"({median(overhead) / med['a']:.1%}); decoder steps/sentence {a_steps / n:.1f}")
     print(f"  (a1) feedsvc translate_texts, one call      {rate['a1']:7.2f} sentences/s  {fmt_runs(times['a1'])}"
           "  (diagnostic)")
     print(f"  (b)  raw ctranslate2 translate_batch         {rate['b']:7.2f} sentences/s  {fmt_runs(times['b'])}")
     print(f"       1 call; decoder steps/sentence {b_steps / n:.1f}")
     print(f"  (c)  argostranslate PackageTranslation       {rate['c']:7.2f} sentences/s  {fmt_runs(times['c'])}")
-    print(f"       of which translate_batch {median(breakdown['c_batch']):.2f}s in {c_calls} call(s); "
+    print(f"       translate_batch {median(breakdown['c_batch']):.2f}s in {c_calls} call(s) (one per paragraph); "
           f"decoder steps/sentence {c_steps / n:.1f}")
     ab, ac, a1b = rate["a"] / rate["b"], rate["a"] / rate["c"], rate["a1"] / rate["b"]
+    pairs = lambda key: [sum(times[key][i:i + 2]) for i in range(0, len(times[key]), 2)]  # noqa: E731
+    paired_ab = median([b / a for a, b in zip(pairs("a"), pairs("b"), strict=True)])
+    paired_ac = median([2 * c / a for a, c in zip(pairs("a"), times["c"], strict=True)])
+    paired_edit = median([e / f for f, e in zip(times["fresh"], times["edit"], strict=True)])
     edit_ratio = med["edit"] / med["fresh"]
     print()
-    print(f"  a/b  = {ab:5.2f}   (target >= 0.90)  {'PASS' if ab >= 0.90 else 'MISS'}")
-    print(f"  a/c  = {ac:5.2f}   (target >= 5)     {'PASS' if ac >= 5 else 'MISS'}")
-    print(f"  a1/b = {a1b:5.2f}   (diagnostic: pipeline overhead without per-release batching)")
-    print(f"  memory: 20-sentence release fresh {med['fresh']:.3f}s {fmt_runs(times['fresh'])}, "
-          f"after editing 1 sentence {med['edit']:.3f}s (1 sentence to the model)")
-    print(f"  edit/fresh = {edit_ratio:5.3f}   (target <= 0.15)  {'PASS' if edit_ratio <= 0.15 else 'MISS'}")
+    print(f"  a/b  = {ab:5.2f}   (target >= 0.90)  {'PASS' if ab >= 0.90 else 'MISS'}   "
+          f"[median of per-repetition ratios {paired_ab:.2f}]")
+    print(f"  a/c  = {ac:5.2f}   (target >= 5)     {'PASS' if ac >= 5 else 'MISS'}   "
+          f"[median of per-repetition ratios {paired_ac:.2f}]")
+    print(f"  a1/b = {a1b:5.2f}   (diagnostic: the pipeline with all sentences in one call, vs raw)")
+    print(f"  memory: 20-sentence release fresh {med['fresh']:.3f}s {fmt_runs(times['fresh'], 3)}, "
+          f"after editing 1 sentence {med['edit']:.3f}s {fmt_runs(times['edit'], 3)} (1 sentence to the model)")
+    print(f"  edit/fresh = {edit_ratio:5.3f}   (target <= 0.15)  {'PASS' if edit_ratio <= 0.15 else 'MISS'}   "
+          f"[median of per-pair ratios {paired_edit:.3f}]")
     print()
-    print(f"load average at start {fmt_load(load_start)}, at end {fmt_load(os.getloadavg())} "
-          f"(other processes on the machine distort timings)")
+    load, busy, own, wall = load_start
+    others = (busy_seconds() - busy) - (own_seconds() - own)
+    cores = len(os.sched_getaffinity(0))
+    others = max(0.0, others)
+    share = others / ((time.perf_counter() - wall) * cores)
+    print(f"load average at start {fmt_load(load)}, at end {fmt_load(os.getloadavg())}; other processes used "
+          f"{others:.0f} CPU-s during the run ({share:.0%} of the {cores} cores): above a few percent, "
+          "timings are distorted")
     print(f"total runtime {time.perf_counter() - started:.0f}s")
     return 0
+
+
+def busy_seconds() -> float:
+    """CPU seconds all processes on the machine have spent busy (from /proc/stat), or NaN."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return float("nan")
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def own_seconds() -> float:
+    """CPU seconds this process (all its threads) has used."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def fmt_load(load) -> str:
@@ -564,31 +593,34 @@ def print_header(ctranslate2, argostranslate, argos_settings, settings, info, sp
     paragraphs = sum(len(r["paragraphs"]) + 1 for r in releases)
     print("feedsvc translation benchmark" + (" (--quick)" if args.quick else ""))
     print(f"machine: nproc {len(os.sched_getaffinity(0))} ({cpu}), Python {platform.python_version()}, "
-          f"ctranslate2 {ctranslate2.__version__} (CPU compute types {sorted(ctranslate2.get_supported_compute_types('cpu'))}), "
+          f"ctranslate2 {ctranslate2.__version__} "
+          f"(CPU compute types {sorted(ctranslate2.get_supported_compute_types('cpu'))}), "
           f"argostranslate {version}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}")
-    print(f"model: random weights (seed {SEED}), Transformer {LAYERS}+{LAYERS} layers, d_model {D_MODEL}, {HEADS} heads, "
-          f"ffn {FFN}, shared vocabulary {VOCAB} ({sp_size} SentencePiece pieces + fillers), pre-norm, int8, "
-          f"{model_bytes / 2**20:.0f} MiB; EOS/UNK/fillers blocked in the output bias; built in {build_seconds:.0f}s")
+    print(f"model: random weights (seed {SEED}), Transformer {LAYERS}+{LAYERS} layers, d_model {D_MODEL}, "
+          f"{HEADS} heads, ffn {FFN}, shared vocabulary {VOCAB} ({sp_size} SentencePiece pieces + fillers), "
+          f"pre-norm, int8, {model_bytes / 2**20:.0f} MiB; EOS/UNK/fillers blocked in the output bias; "
+          f"built in {build_seconds:.0f}s")
     print(f"data: {n} unique generated Russian sentences, {min(lengths)}-{max(lengths)} tokens "
           f"(mean {statistics.mean(lengths):.1f}), {len(releases)} release(s) = {paragraphs} paragraphs incl. titles "
           f"(title + {len(releases[0]['paragraphs'])} x {SENTENCES_PER_PARAGRAPH} sentences each)")
     print(f"decoding cap: max_decoding_length = int({DECODING_RATIO} x longest source in each translate_batch call), "
           "all paths")
-    print(f"(a) feedsvc: EngineSettings(inter_threads={settings.inter_threads}, intra_threads={settings.intra_threads}, "
-          f"max_batch_size={settings.max_batch_size}, batch_type=examples, beam_size={settings.beam_size}, "
+    print(f"(a) feedsvc: EngineSettings(inter_threads={settings.inter_threads}, "
+          f"intra_threads={settings.intra_threads}, max_batch_size={settings.max_batch_size}, batch_type=examples, "
+          f"beam_size={settings.beam_size}, "
           f"compute_type={settings.compute_type}, max_decoding_ratio={settings.max_decoding_ratio}, "
           f"max_decoding_floor={settings.max_decoding_floor}); translate_release per release on a fresh SQLite DB "
           "(migrations, WAL), no glossary; DB creation not timed")
     print("(b) raw: ctranslate2.Translator(same threads/compute type).translate_batch(all sentences, same batch/beam, "
           "replace_unknowns) on pre-tokenized input (tokenization not timed)")
-    print(f"(c) argos: PackageTranslation.translate(release text, paragraphs '\\n'-separated) -> apply_packaged_translation "
-          f"per paragraph; Argos defaults: inter_threads={argos_settings.inter_threads}, "
-          f"intra_threads={argos_settings.intra_threads}, batch_type=tokens, max_batch_size={argos_settings.batch_size}, "
-          f"beam_size=max(num_hypotheses=1, {argos_settings.beam_size}), length_penalty=0.2, "
-          f"compute_type={argos_settings.compute_type}; its {replaced_sentencizer} replaced by feedsvc's razdel splitter; "
-          "its translator wrapped to add max_decoding_length (Argos passes none)")
-    print(f"repetitions: {reps} timed per path, interleaved, median reported; warm-up: each path once on the first "
-          "release (model load, first-call allocations)", flush=True)
+    print("(c) argos: PackageTranslation.translate(release text, paragraphs '\\n'-separated) -> "
+          f"apply_packaged_translation per paragraph; Argos defaults: inter_threads={argos_settings.inter_threads}, "
+          f"intra_threads={argos_settings.intra_threads}, batch_type=tokens, "
+          f"max_batch_size={argos_settings.batch_size}, beam_size=max(num_hypotheses=1, {argos_settings.beam_size}), "
+          f"length_penalty=0.2, compute_type={argos_settings.compute_type}; its {replaced_sentencizer} replaced by "
+          "feedsvc's razdel splitter; its translator wrapped to add max_decoding_length (Argos passes none)")
+    print(f"repetitions: {reps}, each timing b a a1 c a1 a b (symmetric, so drift cancels) and 3 memory pairs; "
+          "medians reported; warm-up: each path once on the first release (model load, first allocations)", flush=True)
 
 
 if __name__ == "__main__":
