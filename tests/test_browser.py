@@ -23,7 +23,6 @@ import pytest
 from PIL import Image
 from PIL import ImageDraw
 
-from feedsvc import create_app
 from feedsvc import users
 from feedsvc.db import connect
 
@@ -56,18 +55,10 @@ def missing_browser(reason: str):
 
 
 @pytest.fixture
-def live_app(tmp_path):
-    """The real app on a fresh database, served by a real threaded HTTP server on 127.0.0.1:<free port>."""
+def live_app(app):
+    """The test app (see conftest), served by a real threaded HTTP server on 127.0.0.1:<free port>."""
     from werkzeug.serving import make_server
 
-    app = create_app({
-        "TESTING": True,
-        "SECRET_KEY": "browser-test",
-        "DATABASE": str(tmp_path / "feedsvc.db"),
-        "UPLOAD_FOLDER": str(tmp_path / "uploads"),
-        "MODELS_DIR": str(tmp_path / "models"),
-        "RATELIMIT_ENABLED": False,
-    })
     db = connect(app.config["DATABASE"])
     users.create_user(db, USERNAME, PASSWORD)
     db.close()
