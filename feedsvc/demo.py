@@ -58,15 +58,9 @@ def load_releases(db: Database, upload_folder: str, languages: tuple[str, ...]) 
 
 
 def install_demo_models(models_dir: str) -> list[packages.PackageInfo]:
-    """Install the tiny demo packages shipped in models/demo/ unless a package for the pair exists."""
-    installed = {(p.from_code, p.to_code) for p in packages.list_packages(models_dir)}
-    added = []
-    for archive in sorted((Path(models_dir) / "demo").glob("*.argosmodel")):
-        package = packages.install_file(models_dir, archive)
-        if (package.from_code, package.to_code) in installed and not package.demo:
-            continue
-        added.append(package)
-    return added
+    """Install the tiny demo packages shipped in models/demo/ (setup_demo calls it only with none installed)."""
+    return [packages.install_file(models_dir, archive)
+            for archive in sorted((Path(models_dir) / "demo").glob("*.argosmodel"))]
 
 
 def demo_admin(db: Database, instance_path: str) -> str | None:

@@ -17,7 +17,6 @@ from feedsvc.storage import write
 from feedsvc.text import clean
 from feedsvc.text import one_line
 
-OPEN = ("queued", "running")
 # Translation statuses that mean "this text matches its source revision".
 CURRENT = ("done", "reviewed")
 

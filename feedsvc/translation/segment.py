@@ -24,11 +24,6 @@ def split_sentences(paragraph: str) -> list[str]:
     return [s.text.strip() for s in razdel.sentenize(paragraph) if s.text.strip()]
 
 
-def segment(paragraphs: list[str]) -> list[list[str]]:
-    """Split each paragraph into sentences: the unit the models and the memory work on."""
-    return [split_sentences(p) for p in paragraphs]
-
-
 def join_paragraph(sentences: list[str]) -> str:
     """Put translated sentences of one paragraph back together."""
     return " ".join(s.strip() for s in sentences if s.strip())
