@@ -19,9 +19,11 @@ from feedsvc.storage import connect
 from feedsvc.translation import glossary
 from feedsvc.translation import packages
 from feedsvc.translation import pipeline
+from feedsvc.translation import worker
 from feedsvc.translation.protect import protect
 from feedsvc.translation.segment import split_paragraphs
 from feedsvc.translation.segment import split_sentences
+from feedsvc.translation.worker import WorkerSettings
 from tests.conftest import ROOT
 
 PREFIX_MODEL = ROOT / "tests" / "data" / "translate-ru_kk-prefix.argosmodel"
@@ -89,6 +91,18 @@ def test_every_demo_release_translates_exactly(db, engine, models, terms, item):
         route = packages.find_route(models, "ru", lang)
         outcome = pipeline.translate_release(db, release, lang, route, terms, engine.translate)
         assert (outcome.title, outcome.body) == expected(item, lang)
+
+
+def test_worker_translates_a_backlog_in_one_call_per_step_exactly(app, db, engine, models, terms):
+    stored = [(item, publish(db, item)) for item in demo_releases()]
+    before = engine.batches
+    settings = WorkerSettings(models_dir=app.config["MODELS_DIR"])
+    assert worker.run(db, engine.translate, settings, once=True) == 2 * len(stored)
+    assert engine.batches - before == 2  # ru→en for all releases (kk reuses it), then en→kk for all
+    for item, release in stored:  # batching with other releases changes no output
+        for lang in ("en", "kk"):
+            row = releases.translations_of(db, release["id"])[lang]
+            assert (row["status"], (row["title"], row["body"])) == ("done", expected(item, lang))
 
 
 def test_glossary_terms_come_out_as_given(db, engine, models, terms):

@@ -14,10 +14,12 @@ from feedsvc.translation import jobs
 from feedsvc.translation import memory
 from feedsvc.translation import packages
 from feedsvc.translation import pipeline
+from feedsvc.translation import worker
 from feedsvc.translation.protect import GlossaryTerm
 from feedsvc.translation.protect import protect
 from feedsvc.translation.segment import split_paragraphs
 from feedsvc.translation.segment import split_sentences
+from feedsvc.translation.worker import WorkerSettings
 from tests.conftest import make_release
 
 TERMS = [
@@ -236,3 +238,72 @@ def test_not_a_zip_is_refused(tmp_path):
     fake.write_text("hello")
     with pytest.raises(packages.InvalidPackage, match="not a zip"):
         packages.install_file(tmp_path / "models", fake)
+
+
+def test_claim_can_be_limited_to_one_language(db):
+    make_release(db)
+    make_release(db, title="Второй релиз")
+    assert [jobs.claim(db, lang="kk")["lang"] for _ in range(2)] == ["kk", "kk"]
+    assert jobs.claim(db, lang="kk") is None
+    assert jobs.claim(db)["lang"] == "en"
+
+
+def worker_settings(app, **kw) -> WorkerSettings:
+    """Worker settings over the app's models folder."""
+    return WorkerSettings(models_dir=app.config["MODELS_DIR"], **kw)
+
+
+def three_releases(db) -> list[dict]:
+    """Three published releases with different sentences."""
+    return [make_release(db, title=f"Релиз номер {n}.", body=f"Первое {n}. Второе {n}.\n\nТретье {n}.")
+            for n in ("один", "два", "три")]
+
+
+def test_worker_translates_due_jobs_of_a_language_in_one_model_call(app, db, models):
+    stored = three_releases(db)
+    calls = []
+    assert worker.run(db, fake_model(calls), worker_settings(app), once=True) == 6
+    # One ru→en call for all three releases' sentences, one en→kk call for the pivot; no per-release calls.
+    assert [key.split("@")[0] for key, _ in calls] == ["translate-ru_en-demo", "translate-en_kk-demo"]
+    assert all(len(sentences) == 3 * 4 for _, sentences in calls)  # a title and 3 body sentences each
+    for release in stored:
+        for lang in ("en", "kk"):
+            row = releases.translations_of(db, release["id"])[lang]
+            assert (row["status"], row["title"]) == ("done", release["title"].upper())
+            assert row["body"] == release["body"].upper()
+
+
+def test_worker_batch_is_bounded_by_its_sentence_budget(app, db, models):
+    three_releases(db)
+    calls = []
+    assert worker.run(db, fake_model(calls), worker_settings(app, batch_sentences=1), once=True) == 6
+    assert len([key for key, _ in calls if key.startswith("translate-ru_en")]) == 3  # one release per batch
+
+
+def test_a_bad_release_does_not_hold_back_its_batch(app, db, models):
+    good_one, bad, good_two = three_releases(db)
+    releases.update_release(db, bad["id"], {"body": "СБОЙ модели."})
+
+    def flaky(step, sentences):
+        if any("СБОЙ" in s for s in sentences):
+            raise RuntimeError("model crashed")
+        return [s.upper() for s in sentences]
+
+    results = []
+    worker.run(db, flaky, worker_settings(app), once=True, on_job=lambda job, result: results.append(result))
+    assert sorted(results) == ["done"] * 4 + ["retry"] * 2
+    assert releases.translations_of(db, good_one["id"])["en"]["status"] == "done"
+    assert releases.translations_of(db, good_two["id"])["kk"]["status"] == "done"
+    failed = releases.translations_of(db, bad["id"])["en"]
+    assert failed["status"] == "pending" and "model crashed" in failed["error"]
+
+
+def test_a_job_superseded_after_its_claim_is_closed_and_the_rest_done(app, db, models):
+    first, second, third = three_releases(db)
+    settings = worker_settings(app)
+    batch = worker.claim_batch(db, settings)
+    assert len(batch) == 3 and len({job["lang"] for job in batch}) == 1
+    releases.update_release(db, second["id"], {"body": "Новый текст."})
+    results = worker.process_batch(db, batch, fake_model([]), settings)
+    by_release = {job["release_id"]: result for job, result in zip(batch, results, strict=True)}
+    assert by_release == {first["id"]: "done", second["id"]: "superseded", third["id"]: "done"}

@@ -33,6 +33,7 @@ def worker_settings() -> WorkerSettings:
         models_dir=models_dir(), lease_seconds=config.get("WORKER_LEASE_SECONDS", 300),
         max_attempts=config.get("WORKER_MAX_ATTEMPTS", 5), backoff_seconds=config.get("WORKER_BACKOFF_SECONDS", 30),
         poll_seconds=config.get("WORKER_POLL_SECONDS", 2.0),
+        batch_sentences=config.get("WORKER_BATCH_SENTENCES", 256),
         pause_before_store=float(config.get("WORKER_PAUSE_BEFORE_STORE", 0)),
     )
 

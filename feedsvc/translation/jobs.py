@@ -87,8 +87,8 @@ def _set_status(db: Database, release_id: int, lang: str, status: str, *, error:
                {"status": status, "error": error, "id": release_id, "lang": lang})
 
 
-def claim(db: Database, *, lease_seconds: int = 300, max_attempts: int = 5) -> dict | None:
-    """Take the next due job (or one whose lease ran out) and lease it; None when nothing is due."""
+def claim(db: Database, *, lease_seconds: int = 300, max_attempts: int = 5, lang: str | None = None) -> dict | None:
+    """Take the next due job (or one whose lease ran out), of ``lang`` if given, and lease it; None when none is due."""
     now = _now()
     token = uuid.uuid4().hex
     with write(db):
@@ -96,18 +96,19 @@ def claim(db: Database, *, lease_seconds: int = 300, max_attempts: int = 5) -> d
             """update jobs set status = 'running', lease_token = :token, lease_until = :until,
                 attempts = attempts + 1, updated_at = :now
             where id = (select id from jobs
-                where (status = 'queued' and run_after <= :now)
-                   or (status = 'running' and lease_until < :now)
+                where ((status = 'queued' and run_after <= :now)
+                   or (status = 'running' and lease_until < :now))
+                  and (:lang is null or lang = :lang)
                 order by run_after, id limit 1)
             returning *""",
-            {"token": token, "until": _stamp(now + timedelta(seconds=lease_seconds)), "now": _stamp(now)},
+            {"token": token, "until": _stamp(now + timedelta(seconds=lease_seconds)), "now": _stamp(now), "lang": lang},
         ))
         if not rows:
             return None
         job = rows[0]
         if job["attempts"] > max_attempts:
             _finish(db, job, "failed", "gave up after repeated interruptions", "failed")
-            return claim(db, lease_seconds=lease_seconds, max_attempts=max_attempts)
+            return claim(db, lease_seconds=lease_seconds, max_attempts=max_attempts, lang=lang)
         _set_status(db, job["release_id"], job["lang"], "translating", error=None, machine_only=True)
     return job
 

@@ -1,4 +1,4 @@
-"""Translate a release: segment, protect, consult memory, one model call per route step, restore.
+"""Translate releases: segment, protect, consult memory, one model call per route step, restore.
 
 The model is passed in as a function, so this module imports nothing heavy and tests of other
 parts can use a fast fake; the real one is ``Engine.translate``.
@@ -31,7 +31,7 @@ class Outcome:
     category: str
     route: str
     sentences: int
-    sent_to_model: int
+    sent_to_model: int  # for the whole batch the release was translated in
 
 
 def units(title: str, body: str) -> list[list[str]]:
@@ -71,16 +71,45 @@ def translate_texts(db: Database, sentences: list[str], route: Route, lang: str,
     return [corrected.get(memory.normalize(s)) or machine[s] for s in sentences], sent
 
 
+def translate_releases(db: Database, releases: list[dict], lang: str, route: Route, terms: list[GlossaryTerm],
+                       translate: TranslateFn) -> list[Outcome]:
+    """Translate several releases into ``lang`` together: their sentences go to the model in one batch.
+
+    One call per route step keeps every core busy; a release alone would leave its last, short
+    sub-batch on one core. Each outcome's ``sent_to_model`` is what the whole batch cost.
+    """
+    parts = [_parts(release) for release in releases]
+    flat = [s for paragraphs, category in parts for s in _flatten(paragraphs, category)]
+    translated, sent = translate_texts(db, flat, route, lang, terms, translate)
+    outcomes, position = [], 0
+    for paragraphs, category in parts:
+        count = len(_flatten(paragraphs, category))
+        outcomes.append(_rebuild(paragraphs, category, translated[position:position + count], route, sent))
+        position += count
+    return outcomes
+
+
 def translate_release(db: Database, release: dict, lang: str, route: Route, terms: list[GlossaryTerm],
                       translate: TranslateFn) -> Outcome:
     """Translate a release's title, body and category into ``lang``, paragraphs intact, in one batch."""
-    paragraphs = units(release["title"], release["body"])
-    category = (release.get("category") or "").strip()
-    flat = [s for paragraph in paragraphs for s in paragraph] + ([category] if category else [])
-    translated, sent = translate_texts(db, flat, route, lang, terms, translate)
+    return translate_releases(db, [release], lang, route, terms, translate)[0]
+
+
+def _parts(release: dict) -> tuple[list[list[str]], str]:
+    """A release as paragraphs of sentences (title first) and its category."""
+    return units(release["title"], release["body"]), (release.get("category") or "").strip()
+
+
+def _flatten(paragraphs: list[list[str]], category: str) -> list[str]:
+    """The sentences of a release in the order they are sent: paragraphs, then the category."""
+    return [s for paragraph in paragraphs for s in paragraph] + ([category] if category else [])
+
+
+def _rebuild(paragraphs: list[list[str]], category: str, translated: list[str], route: Route, sent: int) -> Outcome:
+    """Put a release's translated sentences back into its title, paragraphs and category."""
     rebuilt, position = [], 0
     for paragraph in paragraphs:
         rebuilt.append(join_paragraph(translated[position:position + len(paragraph)]))
         position += len(paragraph)
     return Outcome(title=rebuilt[0], body="\n\n".join(rebuilt[1:]), category=translated[-1] if category else "",
-                   route=route.describe(), sentences=len(flat), sent_to_model=sent)
+                   route=route.describe(), sentences=len(translated), sent_to_model=sent)

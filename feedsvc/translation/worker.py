@@ -1,8 +1,9 @@
-"""The translation worker: claim a job, translate along the language's route, store exactly once."""
+"""The translation worker: claim jobs, translate them along their language's route, store each exactly once."""
 
 import logging
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -24,35 +25,89 @@ class WorkerSettings:
     lease_seconds: int = 300
     max_attempts: int = 5
     backoff_seconds: int = 30
+    # Jobs of one language are claimed together up to this many source sentences (see claim_batch).
+    batch_sentences: int = 256
     poll_seconds: float = 2.0
     # Test hook: seconds to wait between translating and storing, so a test can kill us mid-job.
     pause_before_store: float = 0.0
 
 
-def process(db: Database, job: dict, translate: pipeline.TranslateFn, settings: WorkerSettings) -> str:
-    """Do one claimed job; returns what happened (done, superseded, no-model, retry, failed, lost)."""
+def claim_batch(db: Database, settings: WorkerSettings, limit: int | None = None) -> list[dict]:
+    """Claim the next due job, then more due jobs of its language while the batch has room.
+
+    Releases translated together share one model call per route step, which keeps every core
+    busy; the sentence budget keeps a batch well inside its lease.
+    """
+    claim = partial(jobs.claim, db, lease_seconds=settings.lease_seconds, max_attempts=settings.max_attempts)
+    first = claim()
+    if first is None:
+        return []
+    batch, sentences = [first], _sentences(db, first)
+    while sentences < settings.batch_sentences and (limit is None or len(batch) < limit):
+        job = claim(lang=first["lang"])
+        if job is None:
+            break
+        batch.append(job)
+        sentences += _sentences(db, job)
+    return batch
+
+
+def _sentences(db: Database, job: dict) -> int:
+    """How many sentences the job's release has (its title counts as one)."""
+    release = db.table("releases").get(job["release_id"])
+    return sum(len(paragraph) for paragraph in pipeline.units(release["title"], release["body"]))
+
+
+def process_batch(db: Database, batch: list[dict], translate: pipeline.TranslateFn,
+                  settings: WorkerSettings) -> list[str]:
+    """Do claimed jobs of one language; returns what happened to each (done, superseded, no-model, retry…)."""
+    route = packages.find_route(packages.list_packages(settings.models_dir), settings.source_lang, batch[0]["lang"])
+    checked = [_check(db, job, route, settings) for job in batch]
+    ready = [(job, release) for job, (release, _) in zip(batch, checked, strict=True) if release is not None]
+    stored = iter(_translate(db, ready, route, translate, settings) if ready else [])
+    return [result or next(stored) for _, result in checked]
+
+
+def _check(db: Database, job: dict, route, settings: WorkerSettings) -> tuple[dict | None, str | None]:
+    """The job's release when it is still to be translated, else what became of the job instead."""
     release = db.table("releases").get(job["release_id"])
     if release["revision"] != job["source_revision"]:
         # A newer revision has its own job; this one's text is out of date.
         jobs.complete_superseded(db, job)
-        return "superseded"
-    route = packages.find_route(packages.list_packages(settings.models_dir), settings.source_lang, job["lang"])
+        return None, "superseded"
     if route is None:
         jobs.no_model(db, job, f"No model for {settings.source_lang}→{job['lang']}. Fix: "
                       + packages.fix_command(settings.source_lang, job["lang"]))
-        return "no-model"
+        return None, "no-model"
+    return release, None
+
+
+def _translate(db: Database, ready: list[tuple[dict, dict]], route, translate: pipeline.TranslateFn,
+               settings: WorkerSettings) -> list[str]:
+    """Translate the ready jobs' releases together and store each; a failed batch is retried job by job."""
+    lang = ready[0][0]["lang"]
     try:
-        outcome = pipeline.translate_release(db, release, job["lang"], route, glossary.load_terms(db), translate)
+        outcomes = pipeline.translate_releases(db, [release for _, release in ready], lang, route,
+                                               glossary.load_terms(db), translate)
     except Exception as exc:  # any model or data failure: retry with backoff, then visible to admins
-        log.exception("job %s failed", job["id"])
-        return jobs.fail(db, job, f"{type(exc).__name__}: {exc}", max_attempts=settings.max_attempts,
-                         backoff_seconds=settings.backoff_seconds)
+        if len(ready) > 1:
+            # One bad release must not hold back the others: find it by translating them alone.
+            log.warning("a batch of %s %s jobs failed (%s); translating them one by one", len(ready), lang, exc)
+            return [result for pair in ready for result in _translate(db, [pair], route, translate, settings)]
+        log.exception("job %s failed", ready[0][0]["id"])
+        return [jobs.fail(db, ready[0][0], f"{type(exc).__name__}: {exc}", max_attempts=settings.max_attempts,
+                          backoff_seconds=settings.backoff_seconds)]
     if settings.pause_before_store:
         time.sleep(settings.pause_before_store)
+    log.info("%s %s job(s): %s sentences, %s sent to the model", len(ready), lang,
+             sum(outcome.sentences for outcome in outcomes), outcomes[0].sent_to_model)
+    return [_store(db, job, outcome) for (job, _), outcome in zip(ready, outcomes, strict=True)]
+
+
+def _store(db: Database, job: dict, outcome: pipeline.Outcome) -> str:
+    """Store one job's translation; "lost" when another worker re-claimed it meanwhile."""
     stored = jobs.complete(db, job, {"title": outcome.title, "body": outcome.body, "category": outcome.category,
                                      "route": outcome.route})
-    log.info("job %s (%s, release %s): %s sentences, %s sent to the model", job["id"], job["lang"],
-             job["release_id"], outcome.sentences, outcome.sent_to_model)
     return "done" if stored else "lost"
 
 
@@ -61,14 +116,14 @@ def run(db: Database, translate: pipeline.TranslateFn, settings: WorkerSettings,
     """Work through the queue; with ``once``, stop when nothing is due. Returns jobs handled."""
     handled = 0
     while max_jobs is None or handled < max_jobs:
-        job = jobs.claim(db, lease_seconds=settings.lease_seconds, max_attempts=settings.max_attempts)
-        if job is None:
+        batch = claim_batch(db, settings, None if max_jobs is None else max_jobs - handled)
+        if not batch:
             if once:
                 break
             time.sleep(settings.poll_seconds)
             continue
-        result = process(db, job, translate, settings)
-        handled += 1
-        if on_job:
-            on_job(job, result)
+        for job, result in zip(batch, process_batch(db, batch, translate, settings), strict=True):
+            handled += 1
+            if on_job:
+                on_job(job, result)
     return handled
