@@ -69,9 +69,10 @@ def translation_form(title_max: int, body_max: int, prefix: str, data: dict | No
     """An editor's translation of one language, with the version it was based on (optimistic locking)."""
 
     class TranslationForm(FlaskForm):
-        """Title and text of one translation."""
+        """Title, category and text of one translation."""
 
         title = StringField(_l("Title"), validators=[DataRequired(), Length(max=title_max)])
+        category = StringField(_l("Category"), validators=[Optional(), Length(max=100)])
         body = TextAreaField(_l("Text"), validators=[DataRequired(), Length(max=body_max)])
         version = HiddenField(validators=[DataRequired()])
         source_revision = HiddenField(validators=[DataRequired()])

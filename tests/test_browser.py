@@ -14,7 +14,6 @@ import os
 import shutil
 import tempfile
 import threading
-import time
 from datetime import UTC
 from datetime import datetime
 from pathlib import Path
@@ -166,7 +165,6 @@ class Page:
 
 
 def test_admin_publishes_a_release_with_a_photo_and_readers_see_it(live_app, chrome, tmp_path):
-    started = time.monotonic()
     page = Page(chrome, live_app.config["LIVE_URL"])
 
     # Log in through the real form (CSRF token and all).
@@ -234,7 +232,6 @@ def test_admin_publishes_a_release_with_a_photo_and_readers_see_it(live_app, chr
     assert caption.is_displayed()
     assert page.severe_console_errors() == []
     chrome.save_screenshot(str(tmp_path / "release.png"))
-    assert time.monotonic() - started < 20
 
 
 def test_editor_reviews_a_kazakh_translation_and_readers_see_the_reviewed_label(live_app, chrome, tmp_path):

@@ -1,5 +1,6 @@
 """Editors fix machine translations: edits stick, outdated + suggestions, memory learns, history, labels."""
 
+import html
 import re
 
 import feedparser
@@ -36,14 +37,16 @@ def translated_release(app, db, engine, index=0):
     return release
 
 
-def edit_through_form(client, release_id, lang, title, body):
-    """Save a translation on the review screen, as an editor does."""
+def edit_through_form(client, release_id, lang, title, body, category=None):
+    """Save a translation on the review screen, as an editor does (the category as shown unless given)."""
     page = client.get(f"/admin/releases/{release_id}/review").get_data(as_text=True)
+    shown = re.search(rf'name="{lang}-category"[^>]*value="([^"]*)"', page)
     token = re.search(rf'id="{lang}-csrf_token" name="{lang}-csrf_token" type="hidden" value="([^"]+)"', page)
     version = re.search(rf'id="{lang}-version" name="{lang}-version" type="hidden" value="(\d+)"', page)
     source = re.search(rf'id="{lang}-source_revision" name="{lang}-source_revision" type="hidden" value="(\d+)"', page)
     data = {f"{lang}-csrf_token": token.group(1), f"{lang}-version": version.group(1),
-            f"{lang}-source_revision": source.group(1), f"{lang}-title": title, f"{lang}-body": body}
+            f"{lang}-source_revision": source.group(1), f"{lang}-title": title, f"{lang}-body": body,
+            f"{lang}-category": category if category is not None else html.unescape(shown.group(1)) if shown else ""}
     return client.post(f"/admin/releases/{release_id}/review/{lang}", data=data), data
 
 
@@ -137,6 +140,32 @@ def test_corrected_sentence_is_reused_in_a_new_release_without_a_model_call(app,
     # Human entries survive a model upgrade.
     memory.forget_model(db, "translate-ru_en-demo")
     assert memory.lookup(db, memory.human_step("en"), [stock])
+
+
+def test_editor_corrects_the_category_and_later_releases_reuse_it(app, logged_in, db, models, terms, engine):
+    first, later = demo_releases()[0], demo_releases()[3]
+    assert first["category"] == later["category"]
+    release = translated_release(app, db, engine)
+    kk = releases.translations_of(db, release["id"])["kk"]
+    page = logged_in.get(f"/admin/releases/{release['id']}/review").get_data(as_text=True)
+    assert f'value="{kk["category"]}"' in page  # the machine category, ready to correct
+    response, _ = edit_through_form(logged_in, release["id"], "kk", kk["title"], kk["body"], "Пленарлық отырыстар")
+    assert response.status_code == 302
+    assert releases.translations_of(db, release["id"])["kk"]["category"] == "Пленарлық отырыстар"
+    html_page = logged_in.get(f"/kk/releases/{release['id']}", follow_redirects=True).get_data(as_text=True)
+    assert '<span lang="kk">Пленарлық отырыстар</span>' in html_page
+    entry = feedparser.parse(logged_in.get("/kk/feed.atom").data).entries[0]
+    assert "Пленарлық отырыстар" in [t.term for t in entry.tags]
+    # The correction is remembered: a later release in the same category gets it from the machine path.
+    other = publish(db, later)
+    drain(app, db, engine)
+    row = releases.translations_of(db, other["id"])["kk"]
+    assert (row["origin"], row["category"]) == ("machine", "Пленарлық отырыстар")
+    # A too-long category is a form error that keeps what was typed.
+    kk = releases.translations_of(db, release["id"])["kk"]
+    response, _ = edit_through_form(logged_in, release["id"], "kk", kk["title"], kk["body"], "ж" * 101)
+    assert response.status_code == 400 and "ж" * 101 in response.get_data(as_text=True)
+    assert releases.translations_of(db, release["id"])["kk"]["category"] == "Пленарлық отырыстар"
 
 
 def test_second_save_of_the_same_translation_is_refused(app, logged_in, db, models, terms, engine):

@@ -14,6 +14,7 @@ from feedsvc.releases import get_release
 from feedsvc.releases import utcnow
 from feedsvc.storage import write
 from feedsvc.text import clean
+from feedsvc.text import one_line
 from feedsvc.translation import memory
 from feedsvc.translation.jobs import translation_row
 from feedsvc.translation.pipeline import units
@@ -50,30 +51,35 @@ def _current(db: Database, release_id: int, lang: str, expected_version: int | N
 
 
 def save_human(db: Database, release_id: int, lang: str, title: str, body: str, *, author: str,
-               expected_version: int | None, source_revision: int | None = None) -> dict:
+               expected_version: int | None, source_revision: int | None = None,
+               category: str | None = None) -> dict:
     """Store an editor's translation: origin human, reviewed against ``source_revision``, history kept.
 
-    Sentences the editor changed are remembered as corrections and reused ahead of the model.
+    ``category`` None keeps the stored one. Sentences (and a category) the editor changed are
+    remembered as corrections and reused ahead of the model.
     """
     title, body = plain_text(title).replace("\n", " "), plain_text(body)
     now = utcnow()
     with write(db):
         row = _current(db, release_id, lang, expected_version)
         release = get_release(db, release_id)
+        category = row["category"] if category is None else one_line(category)
         base = source_revision or release["revision"]
         status = "reviewed" if base == release["revision"] else "outdated"
         db.execute(
-            """update translations set title = :title, body = :body, origin = 'human', status = :status,
-            source_revision = :base, reviewed_by = :author, reviewed_at = :now, version = version + 1,
-            updated_at = :now, error = null, suggestion_title = null, suggestion_body = null,
+            """update translations set title = :title, body = :body, category = :category, origin = 'human',
+            status = :status, source_revision = :base, reviewed_by = :author, reviewed_at = :now,
+            version = version + 1, updated_at = :now, error = null, suggestion_title = null, suggestion_body = null,
             suggestion_route = null, suggestion_revision = null where release_id = :id and lang = :lang""",
-            {"title": title, "body": body, "status": status, "base": base, "author": author, "now": now,
-             "id": release_id, "lang": lang},
+            {"title": title, "body": body, "category": category, "status": status, "base": base, "author": author,
+             "now": now, "id": release_id, "lang": lang},
         )
         revisions.record(db, release_id, lang, title=title, body=body, origin="human", author=author,
                          source_revision=base, created_at=now)
         if base == release["revision"]:
             teach(db, release, lang, (row["title"] or "", row["body"] or ""), (title, body))
+            if category and category != row["category"] and release["category"]:
+                memory.store_human(db, lang, {release["category"]: category})
     return translation_row(db, release_id, lang)
 
 

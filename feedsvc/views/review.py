@@ -42,7 +42,8 @@ def edit_form(lang: str, row: dict, release: dict, *, use_suggestion: bool = Fal
     config = current_app.config
     title, body = (row.get("suggestion_title"), row.get("suggestion_body")) if use_suggestion else (
         row.get("title"), row.get("body"))
-    data = {"title": title or "", "body": body or "", "version": row.get("version", 1),
+    data = {"title": title or "", "body": body or "", "category": row.get("category") or "",
+            "version": row.get("version", 1),
             "source_revision": release["revision"]}
     return translation_form(config["TITLE_MAX"], config["BODY_MAX"], prefix=lang, data=data, formdata=formdata)
 
@@ -79,7 +80,7 @@ def save(release_id: int, lang: str):
     try:
         review.save_human(get_db(), release_id, lang, form.title.data, form.body.data,
                           author=current_user.username, expected_version=int(form.version.data),
-                          source_revision=int(form.source_revision.data))
+                          source_revision=int(form.source_revision.data), category=form.category.data)
     except review.EditConflict:
         form.form_errors.append(_("This translation was changed by someone else since you opened it. "
                                   "Your text is below; compare it with the current version and save again."))
