@@ -80,7 +80,9 @@ def save(release_id: int, lang: str):
     try:
         review.save_human(get_db(), release_id, lang, form.title.data, form.body.data,
                           author=current_user.username, expected_version=int(form.version.data),
-                          source_revision=int(form.source_revision.data), category=form.category.data)
+                          source_revision=int(form.source_revision.data),
+                          # Without a Russian category the field is not shown: keep what is stored.
+                          category=form.category.data if release["category"] else None)
     except review.EditConflict:
         form.form_errors.append(_("This translation was changed by someone else since you opened it. "
                                   "Your text is below; compare it with the current version and save again."))
