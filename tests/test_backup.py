@@ -174,6 +174,9 @@ def test_backup_while_writing_is_one_committed_state_and_restores_identically(ap
             assert result.exit_code == 0, result.output
             taken.append((out / f"b{i}.db", out / f"b{i}-uploads", before, writer.ops))
             time.sleep(0.2)
+        while writer.ops <= taken[-1][3] and writer.is_alive():  # one more commit after the last backup
+            assert time.monotonic() < deadline + 20, "the writer stopped writing"
+            time.sleep(0.05)
     finally:
         writer.stop.set()
         writer.join(timeout=30)

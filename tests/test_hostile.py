@@ -352,6 +352,15 @@ def glossary_source(ru: str) -> str:
     return "|".join(f.strip() for f in ru.split("|") if f.strip())
 
 
+def forms_accepted(source: str) -> bool:
+    """Whether save_term's own check takes these forms (this property is about the round trip, not that rule)."""
+    try:
+        glossary.check_forms(source)
+    except glossary.BadGlossary:
+        return False
+    return True
+
+
 @fuzz("glossary_form")
 @given(ru=st.one_of(TEXT, TEXT.map(lambda t: f"{t}|Маулен* Ашимбаев*| {t} "), st.text(CHARS, min_size=495,
                                                                                          max_size=505)),
@@ -361,8 +370,7 @@ def glossary_source(ru: str) -> str:
 def test_glossary_form_round_trip(logged_in, db, ru, en, kk):
     CASES["glossary_form"] += 1
     source = glossary_source(ru)
-    # A value with only "|" and spaces passes the form but not save_term: see
-    # test_glossary_form_with_only_separators_is_a_form_error (xfail), kept out of this property.
+    # A value with only "|" and spaces: see test_glossary_form_with_only_separators_is_a_form_error.
     assume(source or not ru.strip())
     if not hasattr(logged_in, "_hostile_token"):
         logged_in._hostile_token = csrf_token(logged_in, "/admin/glossary/")
@@ -370,7 +378,7 @@ def test_glossary_form_round_trip(logged_in, db, ru, en, kk):
                                                         "csrf_token": logged_in._hostile_token})
     assert_no_server_error(response, "POST /admin/glossary/")
     try:
-        if not (filled(ru, 500) and optional_ok(en, 200) and optional_ok(kk, 200)):
+        if not (filled(ru, 500) and optional_ok(en, 200) and optional_ok(kk, 200) and forms_accepted(source)):
             assert response.status_code == 400
             assert list(db.query("select * from glossary_terms")) == []
             return

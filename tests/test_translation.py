@@ -17,6 +17,7 @@ from feedsvc import releases
 from feedsvc.demo import DEMO_DIR
 from feedsvc.storage import connect
 from feedsvc.translation import glossary
+from feedsvc.translation import memory
 from feedsvc.translation import packages
 from feedsvc.translation import pipeline
 from feedsvc.translation import worker
@@ -263,6 +264,45 @@ def test_models_cli_lists_routes_builds_and_removes(app, runner, models, tmp_pat
     assert runner.invoke(args=["models", "remove", "ru_kk"]).exit_code == 0
     result = runner.invoke(args=["models", "remove", "xx_yy"])
     assert result.exit_code == 1 and "no installed package matches" in result.output
+
+
+def build_ru_en(runner, source: packages.PackageInfo, folder, version: str):
+    """A ru→en .argosmodel of the given version, built from an installed package's model."""
+    out = folder / f"ru_en-{version}.argosmodel"
+    model, sp_model = str(source.path / "model"), str(source.path / "sentencepiece.model")
+    result = runner.invoke(args=["models", "build", model, sp_model, "--from", "ru", "--to", "en",
+                                 "--version", version, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_installing_a_new_version_replaces_the_old_one_and_its_memory(app, runner, db, models, engine, tmp_path):
+    demo = next(p for p in models if p.from_code == "ru")
+    release = publish(db, demo_releases()[0])
+    pipeline.translate_release(db, release, "en", packages.find_route(models, "ru", "en"), [], engine.translate)
+    assert memory.lookup(db, demo.key, [release["title"]])
+    v1_9, v1_10 = (build_ru_en(runner, demo, tmp_path, version) for version in ("1.9", "1.10"))
+    result = runner.invoke(args=["models", "install", str(v1_9)])
+    assert result.exit_code == 0, result.output
+    assert f"It replaces {demo.key} (demo model), removed." in result.output
+    assert "feedsvc retranslate --lang LANG" in result.output
+    assert not demo.path.exists() and not memory.lookup(db, demo.key, [release["title"]])
+    result = runner.invoke(args=["models", "install", str(v1_10)])
+    assert "It replaces translate-ru_en-1.9@1.9, removed." in result.output
+    installed = packages.list_packages(app.config["MODELS_DIR"])
+    assert [p.key for p in installed if p.from_code == "ru"] == ["translate-ru_en-1.10@1.10"]
+    assert "ru→en: direct: ru→en (translate-ru_en-1.10@1.10)" in runner.invoke(args=["models", "list"]).output
+
+
+def test_running_engine_loads_a_reinstalled_package_again(tmp_path, engine):
+    info = prefix_package(tmp_path, keep_prefix=True)
+    first = engine.model(info)
+    engine.translate(info, ["Сенат принял закон."])  # loading and translating leave the folder as installed
+    assert engine.model(packages.read_package(info.path)) is first  # unchanged: not loaded twice
+    reinstalled = packages.install_file(tmp_path / "prefix-models", PREFIX_MODEL)
+    assert engine.model(reinstalled) is not first
+    changed = prefix_package(tmp_path, keep_prefix=False)  # the same folder, its source prefix removed
+    assert engine.model(changed).info.source_prefix == ""
 
 
 def test_install_from_index_without_network_is_one_clear_line(app, runner):

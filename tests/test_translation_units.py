@@ -1,15 +1,18 @@
 """Segmentation, protection, memory, the job queue and package handling, each on its own."""
 
 import json
+import re
 import stat
 import zipfile
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from feedsvc import releases
+from feedsvc.translation import glossary
 from feedsvc.translation import jobs
 from feedsvc.translation import memory
 from feedsvc.translation import packages
@@ -39,6 +42,12 @@ def test_sentences_keep_quotes_abbreviations_initials_and_dates():
     ]
 
 
+def test_abbreviated_month_before_a_year_does_not_end_the_sentence():
+    assert split_sentences("Встреча состоялась 1 янв. 2022 г. в Астане. Всё прошло хорошо.") == [
+        "Встреча состоялась 1 янв. 2022 г. в Астане.", "Всё прошло хорошо."]
+    assert split_sentences("Приехали в дек. Потом 5 человек уехали.") == ["Приехали в дек.", "Потом 5 человек уехали."]
+
+
 def test_paragraphs_split_on_blank_lines_only():
     assert split_paragraphs("Один\nи тот же.\n\n \nДругой.") == ["Один и тот же.", "Другой."]
 
@@ -65,6 +74,15 @@ def test_lowercase_term_at_sentence_start_is_capitalized():
     assert protected.restore("[1] must take part.", "en") == "Maslikhat must take part."
 
 
+def test_capital_follows_the_translated_sentence_not_the_russian_one():
+    genitive_first = protect("Сессия маслихата прошла 5 мая.", TERMS)
+    assert genitive_first.restore("[1] сессиясы [2] мамырда өтті.", "kk") == "Мәслихат сессиясы 5 мамырда өтті."
+    moved = protect("Маслихат принял решение.", TERMS)
+    assert moved.restore("The [1] made a decision.", "en") == "The maslikhat made a decision."
+    quoted = protect("«Маслихат» — так называется орган.", TERMS)
+    assert quoted.restore("«[1]» is the body's name.", "en") == "«Maslikhat» is the body's name."
+
+
 def test_dropped_placeholder_is_reported():
     protected = protect("Сенат и маслихат.", TERMS)
     assert protected.missing("[1] and.") == [2]
@@ -82,8 +100,6 @@ def fake_model(calls):
 
 def package(name, source, target, version="1"):
     """A PackageInfo for a package that need not exist on disk."""
-    from pathlib import Path
-
     return packages.PackageInfo(name=name, path=Path(name), from_code=source, to_code=target, version=version)
 
 
@@ -122,6 +138,13 @@ def test_route_prefers_direct_then_pivot_then_none():
     assert packages.find_route([ru_en, en_kk, ru_kk], "ru", "kk").steps == (ru_kk,)
     assert packages.find_route([en_kk], "ru", "kk") is None
     assert packages.find_route([ru_en], "ru", "en").kind == "direct"
+
+
+def test_route_prefers_a_real_model_then_the_newest_version():
+    demo = packages.PackageInfo(name="a-demo", path=Path("a"), from_code="ru", to_code="en", version="9", demo=True)
+    old, new = package("b-old", "ru", "en", "1.9"), package("c-new", "ru", "en", "1.10")
+    assert packages.find_route([demo, old, new], "ru", "en").steps == (new,)
+    assert packages.find_route([demo, old], "ru", "en").steps == (old,)
 
 
 def claim_for(db, lang):
@@ -307,3 +330,49 @@ def test_a_job_superseded_after_its_claim_is_closed_and_the_rest_done(app, db, m
     results = worker.process_batch(db, batch, fake_model([]), settings)
     by_release = {job["release_id"]: result for job, result in zip(batch, results, strict=True)}
     assert by_release == {first["id"]: "done", second["id"]: "superseded", third["id"]: "done"}
+
+
+def test_a_sentence_that_lost_a_placeholder_is_translated_again_unprotected(db):
+    route = packages.Route((package("ru_en", "ru", "en"),))
+    calls = []
+
+    def forgetful(step, sentences):
+        calls.append(list(sentences))
+        return [re.sub(r"\[2\]", "", s).upper() for s in sentences]  # drops the second placeholder, like real models
+
+    sentence = "Сенат принял закон 19.11.2021."
+    translated, sent = pipeline.translate_texts(db, [sentence], route, "en", TERMS, forgetful)
+    assert calls == [["[1] принял закон [2]."], [sentence]]
+    assert translated == ["СЕНАТ ПРИНЯЛ ЗАКОН 19.11.2021."] and sent == 2  # the date survived
+
+
+def test_a_term_without_a_form_for_the_language_is_left_to_the_model(db):
+    terms = [GlossaryTerm("Сенат*", {"en": "Senate", "kk": ""})]
+    ru_en, en_kk = package("ru_en", "ru", "en"), package("en_kk", "en", "kk")
+    calls = []
+    pipeline.translate_texts(db, ["Сенате."], packages.Route((ru_en,)), "en", terms, fake_model(calls))
+    pipeline.translate_texts(db, ["Сенате."], packages.Route((ru_en, en_kk)), "kk", terms, fake_model(calls))
+    assert calls[0] == ("ru_en@1", ["[1]."])  # protected for English
+    assert calls[1] == ("ru_en@1", ["Сенате."])  # not for Kazakh: no Russian left in the Kazakh text
+
+
+@pytest.mark.parametrize("source", ["*", "С*", "Ма*|Сенат", " * "])
+def test_glossary_refuses_forms_that_match_too_much(db, source):
+    with pytest.raises(glossary.BadGlossary):
+        glossary.save_term(db, source, {"en": "x", "kk": "y"})
+    assert glossary.load_terms(db) == []
+
+
+def test_a_long_batch_renews_its_leases_so_no_one_claims_it_meanwhile(app, db, models):
+    three_releases(db)
+    settings = worker_settings(app)
+    batch = worker.claim_batch(db, settings)
+    expire_leases(db)  # the batch has taken longer than its lease so far
+    seen = []
+
+    def slow_model(step, sentences):
+        seen.append(jobs.claim(db, lang=batch[0]["lang"]))  # another worker looks for due jobs
+        return [s.upper() for s in sentences]
+
+    assert worker.process_batch(db, batch, slow_model, settings) == ["done"] * 3
+    assert seen and all(job is None for job in seen)

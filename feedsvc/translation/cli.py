@@ -119,12 +119,19 @@ def list_command() -> None:
 
 
 def after_install(package: packages.PackageInfo) -> None:
-    """A new or upgraded package: forget its old machine output and re-queue jobs that had no model."""
+    """A new or upgraded package: it replaces the pair's other packages, whose machine output is forgotten;
+    jobs that had no model are re-queued."""
+    replaced = packages.remove_others(models_dir(), package)
     db = connect(current_app.config["DATABASE"])
-    forgotten = memory.forget_model(db, package.name)
+    forgotten = sum(memory.forget_model(db, name) for name in {package.name, *(p.name for p in replaced)})
     requeued = jobs.requeue_no_model(db)
     click.echo(f"Installed {package.key} ({package.from_code}→{package.to_code}) in {package.path}.")
+    for old in replaced:
+        click.echo(f"It replaces {old.key}{' (demo model)' if old.demo else ''}, removed.")
     click.echo(f"{forgotten} old memory entr(ies) dropped; {requeued} job(s) waiting for a model re-queued.")
+    if replaced or forgotten:
+        click.echo("Existing machine translations keep the old model's text until re-translated: "
+                   "feedsvc retranslate --lang LANG (reviewed ones are kept).")
 
 
 @models_cli.command("install")

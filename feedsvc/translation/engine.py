@@ -43,6 +43,11 @@ def prepare_environment(argos_home: str | Path, models_dir: str | Path) -> None:
     os.environ.setdefault("STANZA_RESOURCES_DIR", str(base / "stanza"))
 
 
+def installed_at(info: PackageInfo) -> int:
+    """When the package folder was put in place (an install replaces the folder, so this changes)."""
+    return info.path.stat().st_mtime_ns
+
+
 class LoadedModel:
     """One package in memory: Argos's tokenizer and a CTranslate2 translator over its model folder."""
 
@@ -53,6 +58,7 @@ class LoadedModel:
 
         self.info = info
         self.settings = settings
+        self.installed = installed_at(info)
         self.package = Package(info.path)
         self.translator = ctranslate2.Translator(
             str(info.path / "model"), device="cpu", compute_type=settings.compute_type,
@@ -102,8 +108,9 @@ class Engine:
         self.batches = 0
 
     def model(self, info: PackageInfo) -> LoadedModel:
-        """The loaded model for a package (loaded once per worker)."""
-        if info.key not in self.loaded or self.loaded[info.key].info.path != info.path:
+        """The loaded model for a package (loaded once per worker, again if it was reinstalled)."""
+        loaded = self.loaded.get(info.key)
+        if loaded is None or loaded.info != info or loaded.installed != installed_at(info):
             self.loaded[info.key] = LoadedModel(info, self.settings)
         return self.loaded[info.key]
 

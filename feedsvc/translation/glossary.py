@@ -32,6 +32,7 @@ def save_term(db: Database, source: str, targets: dict, term_id: int | None = No
     source = "|".join(f.strip() for f in clean(source).split("|") if f.strip())
     if not source:
         raise BadGlossary("the Russian form is empty")
+    check_forms(source)
     row = {"source": source, "en": one_line(targets.get("en")), "kk": one_line(targets.get("kk")),
            "updated_at": utcnow()}
     existing = list(db.query("select id from glossary_terms where source = ?", [source]))
@@ -44,6 +45,16 @@ def save_term(db: Database, source: str, targets: dict, term_id: int | None = No
         db.table("glossary_terms").update(existing[0]["id"], row)
         return existing[0]["id"]
     return db.table("glossary_terms").insert(row).last_pk
+
+
+def check_forms(source: str) -> None:
+    """Refuse forms that would match far too much: a bare ``*``, or a stem of one or two letters."""
+    for word in source.replace("|", " ").split():
+        stem = word.rstrip("*")
+        if not re.search(r"\w", stem):
+            raise BadGlossary(f"{word!r} has no letters: a Russian form must be words (a * only after a word)")
+        if word.endswith("*") and len(stem) < 3:
+            raise BadGlossary(f"{word!r}: a word with * needs at least 3 letters before it, or it matches too much")
 
 
 def delete_term(db: Database, term_id: int) -> None:

@@ -119,6 +119,15 @@ def holds_lease(db: Database, job: dict) -> bool:
     return row is not None and row[0] == job["lease_token"] and row[1] == "running"
 
 
+def renew(db: Database, claimed: list[dict], lease_seconds: int) -> None:
+    """Extend the leases of jobs still held, so a long batch is not claimed again while it runs."""
+    until = _stamp(_now() + timedelta(seconds=lease_seconds))
+    with write(db):
+        for job in claimed:
+            db.execute("update jobs set lease_until = ? where id = ? and lease_token = ? and status = 'running'",
+                       [until, job["id"], job["lease_token"]])
+
+
 def complete(db: Database, job: dict, translation: dict) -> bool:
     """Store the job's translation and mark it done, atomically, if the lease is still ours.
 

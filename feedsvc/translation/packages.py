@@ -6,6 +6,7 @@ torch; only the worker loads a package through argostranslate.
 
 import json
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -95,10 +96,23 @@ def list_packages(models_dir: str | Path) -> list[PackageInfo]:
     return sorted(found, key=lambda p: (p.from_code, p.to_code, p.name))
 
 
+def version_key(version: str) -> tuple[int, ...]:
+    """A version's numbers, so 1.10 sorts after 1.9 (text comparison would not)."""
+    return tuple(int(n) for n in re.findall(r"\d+", version))
+
+
+def preference(package: PackageInfo) -> tuple:
+    """How much a package is preferred for its language pair: a real model over a demo, then the newest."""
+    return (not package.demo, version_key(package.version), package.name)
+
+
 def find_route(packages: list[PackageInfo], source: str, target: str) -> Route | None:
-    """The route source→target: a direct package if any, else a pivot through English."""
+    """The route source→target: a direct package if any, else a pivot through English.
+
+    Where several packages serve one pair (copied in by hand), the preferred one is used.
+    """
     by_pair = {}
-    for package in packages:
+    for package in sorted(packages, key=preference, reverse=True):
         by_pair.setdefault((package.from_code, package.to_code), package)
     if (source, target) in by_pair:
         return Route((by_pair[(source, target)],))
@@ -204,6 +218,15 @@ def _extract(archive: zipfile.ZipFile, dest: Path, max_unpacked: int) -> None:
                 if written > max_unpacked:
                     raise InvalidPackage("the archive unpacks to more than the size limit (zip bomb?)")
                 out.write(chunk)
+
+
+def remove_others(models_dir: str | Path, package: PackageInfo) -> list[PackageInfo]:
+    """Remove the other packages of ``package``'s language pair: a newly installed model replaces them."""
+    others = [p for p in list_packages(models_dir)
+              if (p.from_code, p.to_code) == (package.from_code, package.to_code) and p.name != package.name]
+    for other in others:
+        shutil.rmtree(other.path)
+    return others
 
 
 def remove(models_dir: str | Path, code: str) -> list[PackageInfo]:

@@ -4,6 +4,7 @@ The model is passed in as a function, so this module imports nothing heavy and t
 parts can use a fast fake; the real one is ``Engine.translate``.
 """
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from feedsvc.translation.segment import split_paragraphs
 from feedsvc.translation.segment import split_sentences
 
 TranslateFn = Callable[[PackageInfo, list[str]], list[str]]
+log = logging.getLogger("feedsvc.translation")
 
 
 @dataclass
@@ -61,14 +63,29 @@ def translate_texts(db: Database, sentences: list[str], route: Route, lang: str,
     """
     corrected = memory.lookup(db, memory.human_step(lang), sentences)
     todo = [s for s in sentences if memory.normalize(s) not in corrected]
-    protected: list[Protected] = [protect(s, terms) for s in todo]
-    texts = [p.text for p in protected]
+    # A term without a form in this language is left to the model rather than kept in Russian.
+    usable = [term for term in terms if term.targets.get(lang)]
+    protected: list[Protected] = [protect(s, usable) for s in todo]
+    texts, sent = run_route(db, route, [p.text for p in protected], translate)
+    machine = {s: p.restore(t, lang) for s, p, t in zip(todo, protected, texts, strict=True)}
+    # A model that drops a placeholder would silently drop a name, a date or a number with it:
+    # such sentences are translated again without placeholders, so nothing is lost.
+    dropped = [s for s, p, t in zip(todo, protected, texts, strict=True) if p.missing(t)]
+    if dropped:
+        log.warning("%s sentence(s) lost a placeholder; translated again unprotected", len(dropped))
+        plain, extra = run_route(db, route, dropped, translate)
+        machine.update(zip(dropped, plain, strict=True))
+        sent += extra
+    return [corrected.get(memory.normalize(s)) or machine[s] for s in sentences], sent
+
+
+def run_route(db: Database, route: Route, texts: list[str], translate: TranslateFn) -> tuple[list[str], int]:
+    """Send texts through every step of a route (memory first at each); returns outputs and model sentences."""
     sent = 0
-    for step in route.steps if todo else ():
+    for step in route.steps if texts else ():
         texts, misses = run_step(db, step, texts, translate)
         sent += misses
-    machine = {s: p.restore(t, lang) for s, p, t in zip(todo, protected, texts, strict=True)}
-    return [corrected.get(memory.normalize(s)) or machine[s] for s in sentences], sent
+    return texts, sent
 
 
 def translate_releases(db: Database, releases: list[dict], lang: str, route: Route, terms: list[GlossaryTerm],

@@ -50,15 +50,23 @@ class Slot:
 
     original: str
     term: GlossaryTerm | None = None
+    # Whether the span opened the source sentence: then its capital says nothing about the term.
+    opens_source: bool = False
 
-    def render(self, lang: str) -> str:
-        """The span as it must read in ``lang``."""
+    def render(self, lang: str, opens_output: bool = False) -> str:
+        """The span as it must read in ``lang``, capitalized where it opens the translated sentence."""
         if self.term is None or not self.term.targets.get(lang):
             return self.original
         target = self.term.targets[lang]
-        if self.original[:1].isupper() and target[:1].islower():
+        proper = self.original[:1].isupper() and not self.opens_source  # a capital mid-sentence: a proper name
+        if (opens_output or proper) and target[:1].islower():
             target = target[:1].upper() + target[1:]
         return target
+
+
+def opens_sentence(text: str, position: int) -> bool:
+    """Whether nothing but punctuation and spaces (an opening quote, a dash) comes before ``position``."""
+    return not re.search(r"\w", text[:position])
 
 
 @dataclass
@@ -74,7 +82,9 @@ class Protected:
         def fill(match: re.Match) -> str:
             """The span a placeholder stands for (nothing for a number the source never had)."""
             index = int(match.group(1)) - 1
-            return self.slots[index].render(lang) if 0 <= index < len(self.slots) else ""
+            if not 0 <= index < len(self.slots):
+                return ""
+            return self.slots[index].render(lang, opens_sentence(translated, match.start()))
 
         return re.sub(r"\s{2,}", " ", PLACEHOLDER.sub(fill, translated)).strip()
 
@@ -101,7 +111,7 @@ def protect(sentence: str, terms: list[GlossaryTerm]) -> Protected:
         regex, ordered = compiled
         for m in regex.finditer(sentence):
             term = ordered[int(m.lastgroup[1:])]
-            spans.append((m.start(), m.end(), Slot(m.group(0), term)))
+            spans.append((m.start(), m.end(), Slot(m.group(0), term, opens_sentence(sentence, m.start()))))
     taken = [(s, e) for s, e, _ in spans]
     for m in LITERAL.finditer(sentence):
         if not any(s < m.end() and m.start() < e for s, e in taken):

@@ -11,6 +11,7 @@ import razdel
 
 _BLANK_LINES = re.compile(r"\n\s*\n")
 _SPACES = re.compile(r"[ \t\r\f\v]+")
+_MONTH_ABBREVIATION = re.compile(r"(?<!\w)(?:янв|февр?|мар|апр|июн|июл|авг|сент?|окт|нояб?|дек)\.$", re.IGNORECASE)
 
 
 def split_paragraphs(text: str) -> list[str]:
@@ -21,7 +22,16 @@ def split_paragraphs(text: str) -> list[str]:
 
 def split_sentences(paragraph: str) -> list[str]:
     """Return the sentences of one paragraph, each stripped, in order."""
-    return [s.text.strip() for s in razdel.sentenize(paragraph) if s.text.strip()]
+    sentences: list[str] = []
+    for piece in (s.text.strip() for s in razdel.sentenize(paragraph)):
+        if not piece:
+            continue
+        if sentences and _MONTH_ABBREVIATION.search(sentences[-1]) and piece[:1].isdigit():
+            # razdel ends a sentence at «1 янв.» before «2022 г.»: a date must stay whole.
+            sentences[-1] = f"{sentences[-1]} {piece}"
+        else:
+            sentences.append(piece)
+    return sentences
 
 
 def join_paragraph(sentences: list[str]) -> str:

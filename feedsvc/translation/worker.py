@@ -86,9 +86,15 @@ def _translate(db: Database, ready: list[tuple[dict, dict]], route, translate: p
                settings: WorkerSettings) -> list[str]:
     """Translate the ready jobs' releases together and store each; a failed batch is retried job by job."""
     lang = ready[0][0]["lang"]
+
+    def translate_renewing(step, sentences: list[str]) -> list[str]:
+        """The model call, after extending the batch's leases: a slow model must not lose its jobs."""
+        jobs.renew(db, [job for job, _ in ready], settings.lease_seconds)
+        return translate(step, sentences)
+
     try:
         outcomes = pipeline.translate_releases(db, [release for _, release in ready], lang, route,
-                                               glossary.load_terms(db), translate)
+                                               glossary.load_terms(db), translate_renewing)
     except Exception as exc:  # any model or data failure: retry with backoff, then visible to admins
         if len(ready) > 1:
             # One bad release must not hold back the others: find it by translating them alone.
