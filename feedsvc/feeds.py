@@ -6,11 +6,13 @@ from datetime import datetime
 
 import nh3
 from feedgen.feed import FeedGenerator
+from lxml import etree
 from markupsafe import Markup
 from markupsafe import escape
 
+ATOM = "http://www.w3.org/2005/Atom"
 CONTENT_TAGS = {"p", "figure", "figcaption", "img", "a", "em", "strong"}
-CONTENT_ATTRIBUTES = {"img": {"src", "alt", "width", "height"}, "a": {"href", "hreflang"}}
+CONTENT_ATTRIBUTES = {"img": {"src", "alt", "width", "height"}, "a": {"href", "hreflang"}, "figcaption": {"lang"}}
 
 
 @dataclass
@@ -56,7 +58,8 @@ def content_html(paragraphs: list[str], *, notice: str = "", notice_link: tuple[
         parts.append(Markup("<p><em>{0}{1}</em></p>").format(notice, link))
     if photo:
         src, caption, credit = photo
-        parts.append(Markup('<figure><img src="{0}" alt="{1}"><figcaption>{1} {2}</figcaption></figure>')
+        # Captions and credits are written in Russian only, whatever the item's language.
+        parts.append(Markup('<figure><img src="{0}" alt="{1}"><figcaption lang="ru">{1} {2}</figcaption></figure>')
                      .format(src, caption, credit))
     parts.extend(Markup("<p>{0}</p>").format(p) for p in paragraphs)
     return nh3.clean("\n".join(str(p) for p in parts), tags=CONTENT_TAGS, attributes=CONTENT_ATTRIBUTES)
@@ -88,7 +91,29 @@ def build(meta: FeedMeta, items: list[FeedItem]) -> bytes:
     fg.link(href=meta.html_url, rel="alternate", type="text/html", hreflang=meta.lang)
     for item in reversed(items):  # feedgen prepends entries; reversed keeps newest first
         add_entry(fg, item, meta.publisher)
-    return fg.atom_str(pretty=True) if meta.fmt == "atom" else fg.rss_str(pretty=True)
+    if meta.fmt == "atom":
+        return entry_links(fg.atom_str(pretty=True), items)
+    return fg.rss_str(pretty=True)
+
+
+def entry_links(atom: bytes, items: list[FeedItem]) -> bytes:
+    """Write each Atom entry's links ourselves: feedgen 1.0 drops their rel, type and length
+    (lkiesow/python-feedgen#135), which turns the photo enclosure into a second alternate link."""
+    root = etree.fromstring(atom)
+    by_id = {item.guid: item for item in items}
+    for entry in root.iterfind(f"{{{ATOM}}}entry"):
+        item = by_id[entry.findtext(f"{{{ATOM}}}id")]
+        for old in entry.findall(f"{{{ATOM}}}link"):
+            entry.remove(old)
+        links = [{"rel": "alternate", "type": "text/html", "href": item.url}]
+        if item.enclosure:
+            url, length, mimetype = item.enclosure
+            links.append({"rel": "enclosure", "type": mimetype, "length": str(length), "href": url})
+        title = entry.find(f"{{{ATOM}}}title")
+        for attributes in reversed(links):
+            title.addnext(etree.Element(f"{{{ATOM}}}link", attributes))
+    etree.indent(root)
+    return etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8")
 
 
 def add_entry(fg: FeedGenerator, item: FeedItem, publisher: str) -> None:

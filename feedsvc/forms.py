@@ -6,15 +6,17 @@ from flask_wtf.file import FileAllowed
 from flask_wtf.file import FileField
 from wtforms import BooleanField
 from wtforms import DateTimeLocalField
-from wtforms import HiddenField
+from wtforms import IntegerField
 from wtforms import PasswordField
 from wtforms import StringField
 from wtforms import SubmitField
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired
+from wtforms.validators import InputRequired
 from wtforms.validators import Length
 from wtforms.validators import Optional
 from wtforms.validators import ValidationError
+from wtforms.widgets import HiddenInput
 
 PHOTO_EXTENSIONS = ["jpg", "jpeg", "png", "webp"]
 
@@ -52,6 +54,8 @@ def release_form(title_max: int, body_max: int, data: dict | None = None) -> Fla
         photo_caption = StringField(_l("Photo caption"), validators=[Optional(), Length(max=500)])
         photo_credit = StringField(_l("Photo credit"), validators=[Optional(), Length(max=200)])
         remove_photo = BooleanField(_l("Remove the photo"))
+        # The release version the form was opened at (edits only): a stale form is refused.
+        version = IntegerField(widget=HiddenInput(), validators=[Optional()])
         save_draft = SubmitField(_l("Save draft"))
         publish = SubmitField(_l("Publish"))
 
@@ -74,8 +78,8 @@ def translation_form(title_max: int, body_max: int, prefix: str, data: dict | No
         title = StringField(_l("Title"), validators=[DataRequired(), Length(max=title_max)])
         category = StringField(_l("Category"), validators=[Optional(), Length(max=100)])
         body = TextAreaField(_l("Text"), validators=[DataRequired(), Length(max=body_max)])
-        version = HiddenField(validators=[DataRequired()])
-        source_revision = HiddenField(validators=[DataRequired()])
+        version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+        source_revision = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
         save = SubmitField(_l("Save as reviewed"))
 
     kwargs = {"data": data, "prefix": prefix}
@@ -87,5 +91,10 @@ def translation_form(title_max: int, body_max: int, prefix: str, data: dict | No
 class VersionForm(FlaskForm):
     """A POST button that names the version it acts on."""
 
-    version = HiddenField(validators=[DataRequired()])
+    version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
     submit = SubmitField(_l("Confirm"))
+
+
+def set_hidden(field, value) -> None:
+    """Change what a hidden field carries on a re-rendered form (WTForms would render the posted text)."""
+    field.data, field.raw_data = value, [str(value)]

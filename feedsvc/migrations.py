@@ -185,3 +185,9 @@ def m006_session_tokens(db: Database) -> None:
 def m007_translated_category(db: Database) -> None:
     """Categories are translated with the release, so a Kazakh page does not show a Russian rubric."""
     db.table("translations").add_column("category", str)
+
+
+@migrations()
+def m008_release_version(db: Database) -> None:
+    """A counter bumped by every edit of a release, so a stale edit form is refused instead of undoing another's."""
+    db.table("releases").add_column("version", int, not_null_default=1)

@@ -19,12 +19,18 @@ STATUSES = ("draft", "published", "withdrawn")
 # Translation statuses whose text readers see (a reviewed translation stays up when it is outdated).
 VISIBLE = ("done", "reviewed", "outdated")
 VISIBLE_SQL = "('done', 'reviewed', 'outdated')"
+# The fields that are translated: changing one makes a new revision.
+TRANSLATED = ("title", "body", "category")
 EDITABLE = ("title", "body", "category", "published_at", "photo_caption", "photo_credit")
 PHOTO_FIELDS = ("photo", "photo_type", "photo_length", "photo_width", "photo_height")
 
 
 class ReleaseNotFound(Exception):
     """No release with that id."""
+
+
+class EditConflict(Exception):
+    """The release changed since the editor opened it."""
 
 
 class ReleaseWithdrawn(Exception):
@@ -106,9 +112,14 @@ def record_original(db: Database, release: dict, author: str) -> None:
 
 
 def update_release(
-    db: Database, release_id: int, changes: dict, languages: tuple[str, ...] = ("kk", "en"), author: str = ""
+    db: Database, release_id: int, changes: dict, languages: tuple[str, ...] = ("kk", "en"), author: str = "",
+    expected_version: int | None = None,
 ) -> dict:
-    """Apply edits; a changed title or body is a new revision and re-queues its translations."""
+    """Apply edits; a changed title, body or category is a new revision and re-queues its translations.
+
+    With ``expected_version`` (what the editor's form was opened at) a release edited meanwhile
+    raises EditConflict instead of silently undoing the other edit.
+    """
     release = get_release(db, release_id)
     changes = {k: v for k, v in changes.items() if k in EDITABLE or k in PHOTO_FIELDS}
     if "published_at" in changes and isinstance(changes["published_at"], datetime):
@@ -118,13 +129,16 @@ def update_release(
     for key in ("title", "category", "photo_caption", "photo_credit"):
         if isinstance(changes.get(key), str):
             changes[key] = one_line(changes[key])
-    text_changed = any(changes.get(k, release[k]) != release[k] for k in ("title", "body"))
+    text_changed = any(changes.get(k, release[k]) != release[k] for k in TRANSLATED)
     if not text_changed and all(changes.get(k, release[k]) == release[k] for k in changes):
         return release
     changes["updated_at"] = utcnow()
+    changes["version"] = release["version"] + 1
     if text_changed:
         changes["revision"] = release["revision"] + 1
     with write(db):
+        if expected_version is not None and get_release(db, release_id)["version"] != expected_version:
+            raise EditConflict(release_id)
         db.table("releases").update(release_id, changes)
         release = get_release(db, release_id)
         if text_changed:

@@ -105,6 +105,15 @@ def logged_in(client, admin):
     return client
 
 
+def settle(db, seconds: int = 2) -> None:
+    """Let time pass since the last change (its stamp moves back), so responses carry Last-Modified again."""
+    from datetime import timedelta
+
+    changed_at = releases.parse_time(db.execute("select changed_at from site_state where id = 1").fetchone()[0])
+    db.execute("update site_state set changed_at = ? where id = 1",
+               [(changed_at - timedelta(seconds=seconds)).isoformat()])
+
+
 def make_release(db, title="Спикер Сената встретился с секретарями маслихатов", body=None, publish=True, **kw):
     """A stored release with sensible defaults."""
     body = body or "Первый абзац «с цитатой».\n\nВторой абзац, 19.11.2021, тел. 74-72-27."

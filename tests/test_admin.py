@@ -189,3 +189,75 @@ def test_behind_a_proxy_the_login_limit_counts_each_client_separately(tmp_path):
 
     assert [attempt("203.0.113.7") for _ in range(3)] == [200, 200, 429]
     assert attempt("198.51.100.9") == 200  # another reader behind the same proxy is not locked out
+
+
+def edit_form_data(client, release_id: int, **fields) -> dict:
+    """The edit form as a browser submits it: the stored values, the hidden version, then ``fields``."""
+    page = client.get(f"/admin/releases/{release_id}/edit").get_data(as_text=True)
+    version = re.search(r'id="version" name="version" type="hidden" value="(\d+)"', page).group(1)
+    release = releases.get_release(db_of(client), release_id)
+    data = {"title": release["title"], "body": release["body"], "category": release["category"],
+            "published_at": "2026-11-19T11:30", "version": version, "save_draft": "1",
+            "csrf_token": csrf_token(client, f"/admin/releases/{release_id}/edit")}
+    data.update(fields)
+    return data
+
+
+def db_of(client):
+    """The database of the app behind a test client."""
+    from feedsvc.storage import connect
+
+    return connect(client.application.config["DATABASE"])
+
+
+def test_a_stale_edit_form_is_refused_and_keeps_what_was_typed(logged_in, db):
+    release = make_release(db)
+    url = f"/admin/releases/{release['id']}/edit"
+    first = edit_form_data(logged_in, release["id"], body="Правка первого редактора.")
+    second = edit_form_data(logged_in, release["id"], category="Парламент")  # opened at the same version
+    assert logged_in.post(url, data=first, content_type="multipart/form-data").status_code == 302
+    response = logged_in.post(url, data=second, content_type="multipart/form-data")
+    assert response.status_code == 409
+    html = response.get_data(as_text=True)
+    assert "changed by someone else" in html and 'value="Парламент"' in html
+    stored = releases.get_release(db, release["id"])
+    assert (stored["body"], stored["category"]) == ("Правка первого редактора.", "")
+    # Saving again from the refused form (it now carries the current version) is a deliberate overwrite.
+    version = re.search(r'name="version" type="hidden" value="(\d+)"', html).group(1)
+    assert logged_in.post(url, data={**second, "version": version, "csrf_token": csrf_token(logged_in, url)},
+                          content_type="multipart/form-data").status_code == 302
+    assert releases.get_release(db, release["id"])["category"] == "Парламент"
+
+
+def test_clearing_the_date_on_edit_keeps_the_publication_date(logged_in, db):
+    release = make_release(db)
+    data = edit_form_data(logged_in, release["id"], published_at="", title="Новый заголовок")
+    response = logged_in.post(f"/admin/releases/{release['id']}/edit", data=data, content_type="multipart/form-data")
+    assert response.status_code == 302
+    stored = releases.get_release(db, release["id"])
+    assert (stored["title"], stored["published_at"]) == ("Новый заголовок", release["published_at"])
+
+
+def test_a_changed_category_is_a_new_revision_and_translated_again(db):
+    release = make_release(db)
+    edited = releases.update_release(db, release["id"], {"category": "Парламент"})
+    assert edited["revision"] == release["revision"] + 1
+    queued = [j["source_revision"] for j in db.query("select * from jobs where status = 'queued'")]
+    assert queued == [edited["revision"]] * 2
+
+
+def test_staff_see_a_drafts_photo_readers_do_not(logged_in, db, client, app):
+    from feedsvc.photos import save_photo
+
+    photo = save_photo(demo_photo(2), app.config["UPLOAD_FOLDER"], max_bytes=10**7, max_pixels=10**7)
+    release = make_release(db, photo=photo, publish=False)
+    page = logged_in.get(f"/admin/releases/{release['id']}/edit").get_data(as_text=True)
+    assert f'src="/admin/media/{photo["photo"]}"' in page
+    with logged_in.get(f"/admin/media/{photo['photo']}") as preview:
+        assert preview.status_code == 200 and preview.mimetype == "image/jpeg"
+        assert "private" in preview.headers["Cache-Control"]
+    anonymous = app.test_client()
+    with anonymous.get(f"/media/{photo['photo']}") as public:
+        assert public.status_code == 404  # not published
+    assert anonymous.get(f"/admin/media/{photo['photo']}").status_code == 302  # to the login page
+    assert logged_in.get("/admin/media/no-such.jpg").status_code == 404

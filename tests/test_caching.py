@@ -10,6 +10,7 @@ import pytest
 from feedsvc import create_app
 from feedsvc import releases
 from tests.conftest import make_release
+from tests.conftest import settle
 from tests.test_feeds import translate_by_hand
 
 ADMIN_NAV = 'class="admin-nav"'
@@ -146,6 +147,7 @@ def test_a_flashed_message_is_neither_cached_nor_served_from_the_cache(app, clie
 
 def test_index_answers_304_until_something_changes(client, db):
     make_release(db)
+    settle(db)
     first = client.get("/ru/")
     etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
     assert first.headers["Cache-Control"] == "no-cache"

@@ -6,6 +6,7 @@ import pytest
 from feedsvc import releases
 from feedsvc.translation import jobs
 from tests.conftest import make_release
+from tests.conftest import settle
 
 FORMATS = ("rss", "atom")
 LANGS = ("ru", "kk", "en")
@@ -90,6 +91,7 @@ def test_guid_survives_edits_and_updated_moves(client, db):
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_conditional_get_answers_304_until_something_changes(client, db, fmt):
     make_release(db)
+    settle(db)
     first = client.get(f"/ru/feed.{fmt}")
     etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
     assert "max-age" in first.headers["Cache-Control"]
@@ -101,6 +103,20 @@ def test_conditional_get_answers_304_until_something_changes(client, db, fmt):
     assert again.headers["ETag"] != etag
 
 
+def test_no_last_modified_while_the_changes_second_is_still_running(client, db):
+    # Last-Modified counts whole seconds: sent now, a second change in this same second would look
+    # unmodified to a reader that sends only If-Modified-Since.
+    make_release(db)
+    fresh = client.get("/ru/feed.rss")
+    assert "Last-Modified" not in fresh.headers and fresh.headers["ETag"]
+    assert client.get("/ru/feed.rss", headers={"If-None-Match": fresh.headers["ETag"]}).status_code == 304
+    settle(db)
+    modified = client.get("/ru/feed.rss").headers["Last-Modified"]
+    assert client.get("/ru/feed.rss", headers={"If-Modified-Since": modified}).status_code == 304
+    make_release(db, title="Ещё один релиз")
+    assert client.get("/ru/feed.rss", headers={"If-Modified-Since": modified}).status_code == 200
+
+
 def test_withdrawn_release_leaves_every_feed(client, db):
     release = make_release(db)
     releases.set_status(db, release["id"], "withdrawn")
@@ -109,24 +125,38 @@ def test_withdrawn_release_leaves_every_feed(client, db):
     assert client.get(f"/ru/releases/{release['id']}").status_code == 410
 
 
-def test_items_carry_full_content_category_creator_and_photo_enclosure(client, db, tmp_path, app):
+@pytest.mark.parametrize("fmt", ["rss", "atom"])
+def test_items_carry_full_content_category_creator_and_photo_enclosure(client, db, tmp_path, app, fmt):
     from feedsvc.demo import demo_photo
     from feedsvc.photos import save_photo
 
     photo = save_photo(demo_photo(1), app.config["UPLOAD_FOLDER"], max_bytes=10**7, max_pixels=10**7)
-    make_release(db, category="Встречи", photo=photo, photo_caption="Участники встречи",
-                 photo_credit="Фото – Е.Укибаев")
-    _, rss = parse(client, "ru", "rss")
-    entry = rss.entries[0]
+    release = make_release(db, category="Встречи", photo=photo, photo_caption="Участники встречи",
+                           photo_credit="Фото – Е.Укибаев")
+    _, feed = parse(client, "ru", fmt)
+    entry = feed.entries[0]
     assert "Второй абзац" in entry.content[0].value
     assert "Участники встречи" in entry.content[0].value
     assert entry.tags[0].term == "Встречи"
     assert entry.author == "Пресс-служба Сената Парламента Республики Казахстан"
-    enclosure = entry.enclosures[0]
+    # The item's link is its page, never the photo; the photo is the one enclosure.
+    assert entry.link.startswith(f"http://localhost/ru/releases/{release['id']}")
+    assert [link.rel for link in entry.links] == ["alternate", "enclosure"]
+    enclosure, = entry.enclosures
     assert enclosure.type == "image/jpeg"
     assert int(enclosure.length) == photo["photo_length"]
     with client.get(enclosure.href.replace("http://localhost", "")) as image:
         assert image.data == (tmp_path / "uploads" / photo["photo"]).read_bytes()
+
+
+@pytest.mark.parametrize("fmt", ["rss", "atom"])
+def test_each_feed_names_the_site_and_publisher_in_its_language(client, db, fmt):
+    translate_by_hand(db, make_release(db), "en", "Senate Speaker met", "First paragraph.")
+    for lang, site, publisher in (("ru", "Пресс-служба Сената", "Пресс-служба Сената Парламента"),
+                                  ("en", "Senate Press Service", "Press Service of the Senate")):
+        parsed = parse(client, lang, fmt)[1]
+        assert parsed.feed.title.startswith(site), (lang, parsed.feed.title)
+        assert parsed.entries[0].author.startswith(publisher), (lang, parsed.entries[0].author)
 
 
 def test_machine_translations_are_labelled_with_a_link_to_the_original(client, db):

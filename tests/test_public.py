@@ -26,6 +26,7 @@ def test_root_redirects_by_accept_language(client, accept, target):
     response = client.get("/", headers={"Accept-Language": accept} if accept else {})
     assert response.status_code == 302
     assert response.headers["Location"] == target
+    assert "Accept-Language" in response.headers["Vary"]
 
 
 def test_seed_like_release_round_trips_unchanged(client, db):

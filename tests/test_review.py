@@ -4,6 +4,7 @@ import html
 import re
 
 import feedparser
+import pytest
 
 from feedsvc import releases
 from feedsvc import revisions
@@ -20,6 +21,7 @@ from tests.test_translation import demo_releases
 from tests.test_translation import expected
 from tests.test_translation import publish
 
+OUTDATED_KK = "Бұл аударма тексерілгеннен кейін орыс тіліндегі түпнұсқа өзгерді."
 HUMAN_KK_TITLE = "Сенат жергілікті өзін-өзі басқару туралы заңды қабылдады"
 
 
@@ -97,6 +99,8 @@ def test_source_change_marks_review_outdated_with_a_suggestion_and_retranslates_
     assert corpus()[replacement]["kk"] in row["suggestion_body"] and row["suggestion_revision"] == edited["revision"]
     page = client.get(f"/kk/releases/{release['id']}", follow_redirects=True).get_data(as_text=True)
     assert HUMAN_KK_TITLE in page and 'class="outdated"' in page
+    entry = feedparser.parse(client.get("/kk/feed.atom").data).entries[0]  # feed readers are told as well
+    assert entry.title == HUMAN_KK_TITLE and OUTDATED_KK in entry.content[0].value
     # The editor accepts the suggestion: reviewed again, against the new revision.
     review.accept_suggestion(db, release["id"], "kk", author="editor", expected_version=row["version"])
     row = releases.translations_of(db, release["id"])["kk"]
@@ -104,12 +108,18 @@ def test_source_change_marks_review_outdated_with_a_suggestion_and_retranslates_
     assert corpus()[replacement]["kk"] in row["body"] and row["suggestion_title"] is None
 
 
-def test_ignoring_a_suggestion_confirms_the_reviewed_text(app, db, models, terms, engine):
+def reviewed_then_source_changed(app, db, engine) -> dict:
+    """A release whose kk translation an editor reviewed ("Өз аудармам") before the Russian title changed."""
     release = translated_release(app, db, engine)
     kk = releases.translations_of(db, release["id"])["kk"]
     review.save_human(db, release["id"], "kk", "Өз аудармам", kk["body"], author="a", expected_version=kk["version"])
     releases.update_release(db, release["id"], {"title": demo_releases()[1]["title"]})
     drain(app, db, engine)
+    return release
+
+
+def test_ignoring_a_suggestion_confirms_the_reviewed_text(app, db, models, terms, engine):
+    release = reviewed_then_source_changed(app, db, engine)
     row = releases.translations_of(db, release["id"])["kk"]
     review.ignore_suggestion(db, release["id"], "kk", author="b", expected_version=row["version"])
     row = releases.translations_of(db, release["id"])["kk"]
@@ -179,6 +189,19 @@ def test_second_save_of_the_same_translation_is_refused(app, logged_in, db, mode
     html = second.get_data(as_text=True)
     assert "changed by someone else since you opened it" in html and "Second editor&#39;s title" in html
     assert releases.translations_of(db, release["id"])["en"]["title"] == "First editor's title"
+    # The refused form now carries the current version: saving it again is a deliberate choice.
+    version = re.search(r'id="en-version" name="en-version" type="hidden" value="(\d+)"', html).group(1)
+    again = logged_in.post(f"/admin/releases/{release['id']}/review/en", data={**data, "en-version": version})
+    assert again.status_code == 302
+    assert releases.translations_of(db, release["id"])["en"]["title"] == "Second editor's title"
+    # A tampered hidden field is a 400, not a server error.
+    for field in ("en-version", "en-source_revision"):
+        assert logged_in.post(f"/admin/releases/{release['id']}/review/en",
+                              data={**data, field: "abc"}).status_code == 400
+    token = data["en-csrf_token"]
+    tampered = logged_in.post(f"/admin/releases/{release['id']}/review/en/accept",
+                              data={"version": "abc", "csrf_token": token})
+    assert tampered.status_code == 400
 
 
 def test_bad_edits_get_form_errors_and_html_is_stripped(app, logged_in, db, models, terms, engine):
@@ -192,6 +215,10 @@ def test_bad_edits_get_form_errors_and_html_is_stripped(app, logged_in, db, mode
     assert response.status_code == 302
     row = releases.translations_of(db, release["id"])["en"]
     assert (row["title"], row["body"]) == ("Bold title", "Safe text & more.\n\nSecond.")
+    # Nothing but markup: refused, not saved as an empty "reviewed" translation.
+    response, _ = edit_through_form(logged_in, release["id"], "en", "<b></b>", "<p></p>")
+    assert response.status_code == 400 and "not only markup" in response.get_data(as_text=True)
+    assert releases.translations_of(db, release["id"])["en"]["title"] == "Bold title"
 
 
 def test_history_diff_and_restore(app, logged_in, db, models, terms, engine):
@@ -209,6 +236,33 @@ def test_history_diff_and_restore(app, logged_in, db, models, terms, engine):
     assert response.status_code == 302
     row = releases.translations_of(db, release["id"])["en"]
     assert row["title"] == machine["title"] and len(revisions.list_revisions(db, release["id"], "en")) == 3
+
+
+def test_restoring_an_old_translation_is_outdated_and_teaches_nothing(app, logged_in, db, models, terms, engine):
+    item = demo_releases()[0]
+    release = translated_release(app, db, engine)
+    old = revisions.list_revisions(db, release["id"], "en")[0]  # the machine text of revision 1
+    edited = releases.update_release(db, release["id"], {"title": demo_releases()[1]["title"]})
+    drain(app, db, engine)
+    url = f"/admin/releases/{release['id']}/history/en"
+    response = logged_in.post(f"{url}/{old['id']}/restore", data={"csrf_token": csrf_token(logged_in, url)})
+    assert response.status_code == 302
+    row = releases.translations_of(db, release["id"])["en"]
+    assert (row["title"], row["status"], row["source_revision"]) == (old["title"], "outdated", 1)
+    assert edited["revision"] == 2
+    # The old English title is not remembered as a correction of the new Russian title.
+    assert memory.lookup(db, memory.human_step("en"), [edited["title"], item["title"]]) == {}
+
+
+def test_accept_refuses_a_suggestion_the_editor_did_not_see(app, db, models, terms, engine):
+    release = reviewed_then_source_changed(app, db, engine)
+    seen = releases.translations_of(db, release["id"])["kk"]  # the editor opens the page: a suggestion
+    assert seen["suggestion_title"]
+    releases.update_release(db, release["id"], {"title": demo_releases()[2]["title"]})
+    drain(app, db, engine)  # a newer suggestion arrives
+    with pytest.raises(review.EditConflict):
+        review.accept_suggestion(db, release["id"], "kk", author="a", expected_version=seen["version"])
+    assert releases.translations_of(db, release["id"])["kk"]["title"] == "Өз аудармам"
 
 
 def test_original_history_restore_creates_a_new_revision(logged_in, db):

@@ -147,7 +147,7 @@ def html_get_urls(app, db) -> list[str]:
     """Every GET page of the URL map, filled in (admin and public)."""
     urls = []
     for rule in app.url_map.iter_rules():
-        if "GET" not in rule.methods or rule.endpoint in ("static", "public.photo", "feeds.feed"):
+        if "GET" not in rule.methods or rule.endpoint in ("static", "public.photo", "admin.photo", "feeds.feed"):
             continue
         url = fill_rule(app, db, rule)
         if url:
@@ -796,8 +796,9 @@ def test_security_headers_on_every_html_page_and_error_page(populated, db, app):
                 assert audit(response.get_data(as_text=True)) == [], what  # the CSP breaks nothing of ours
     assert html_seen >= 20
     # Non-HTML responses are not sniffed either.
-    for url in ("/ru/feed.rss", "/kk/feed.atom", "/admin/glossary/export.csv",
-                f"/media/{releases.get_release(db, 1)['photo']}"):
+    photo = releases.get_release(db, 1)["photo"]
+    for url in ("/ru/feed.rss", "/kk/feed.atom", "/admin/glossary/export.csv", f"/media/{photo}",
+                f"/admin/media/{photo}"):
         with populated.get(url) as response:
             assert response.headers["X-Content-Type-Options"] == "nosniff", url
 

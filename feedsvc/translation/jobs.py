@@ -167,11 +167,12 @@ def _store_suggestion(db: Database, job: dict, current: dict, translation: dict)
     """Keep a machine result beside a human translation (none when it says the same)."""
     same = (translation["title"], translation["body"]) == (current["title"], current["body"])
     status = "reviewed" if current["source_revision"] == job["source_revision"] else "outdated"
+    # A new suggestion is a new version: an "Accept" pressed on the previous one is refused, not applied to this.
     db.execute(
         """update translations set status = :status, error = null, suggestion_title = :title,
-        suggestion_body = :body, suggestion_route = :route, suggestion_revision = :rev
+        suggestion_body = :body, suggestion_route = :route, suggestion_revision = :rev, version = version + :bump
         where release_id = :id and lang = :lang""",
-        {"status": status, "title": None if same else translation["title"],
+        {"status": status, "bump": 0 if same else 1, "title": None if same else translation["title"],
          "body": None if same else translation["body"], "route": None if same else translation["route"],
          "rev": None if same else job["source_revision"], "id": job["release_id"], "lang": job["lang"]},
     )

@@ -34,6 +34,10 @@ class TranslationMissing(LookupError):
     """The release has no translation slot in that language."""
 
 
+class EmptyTranslation(ValueError):
+    """Nothing is left of the edit once its HTML is stripped."""
+
+
 def plain_text(text: str) -> str:
     """Edits are plain text: strip any HTML an editor pasted, keep the characters as typed."""
     cleaned = clean(html.unescape(nh3.clean(text.replace("\r\n", "\n"), tags=set())))
@@ -52,13 +56,15 @@ def _current(db: Database, release_id: int, lang: str, expected_version: int | N
 
 def save_human(db: Database, release_id: int, lang: str, title: str, body: str, *, author: str,
                expected_version: int | None, source_revision: int | None = None,
-               category: str | None = None) -> dict:
+               category: str | None = None, learn: bool = True) -> dict:
     """Store an editor's translation: origin human, reviewed against ``source_revision``, history kept.
 
-    ``category`` None keeps the stored one. Sentences (and a category) the editor changed are
-    remembered as corrections and reused ahead of the model.
+    ``category`` None keeps the stored one. With ``learn``, sentences (and a category) the editor
+    changed are remembered as corrections and reused ahead of the model.
     """
     title, body = plain_text(title).replace("\n", " "), plain_text(body)
+    if not title or not body:
+        raise EmptyTranslation(lang)
     now = utcnow()
     with write(db):
         row = _current(db, release_id, lang, expected_version)
@@ -76,7 +82,7 @@ def save_human(db: Database, release_id: int, lang: str, title: str, body: str, 
         )
         revisions.record(db, release_id, lang, title=title, body=body, origin="human", author=author,
                          source_revision=base, created_at=now)
-        if base == release["revision"]:
+        if learn and base == release["revision"]:
             teach(db, release, lang, (row["title"] or "", row["body"] or ""), (title, body))
             if category and category != row["category"] and release["category"]:
                 memory.store_human(db, lang, {release["category"]: category})

@@ -10,6 +10,7 @@ from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import render_template
+from flask import send_from_directory
 from flask import url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -20,6 +21,7 @@ from feedsvc import releases
 from feedsvc.db import get_db
 from feedsvc.forms import ConfirmForm
 from feedsvc.forms import release_form
+from feedsvc.forms import set_hidden
 from feedsvc.translation import jobs
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -42,7 +44,7 @@ def form_for(release: dict | None = None):
     data = {"published_at": local_now().replace(tzinfo=None)}
     if release:
         moment = releases.parse_time(release["published_at"]).astimezone(ZoneInfo(config["TIMEZONE"]))
-        data = {k: release[k] for k in ("title", "body", "category", "photo_caption", "photo_credit")}
+        data = {k: release[k] for k in ("title", "body", "category", "photo_caption", "photo_credit", "version")}
         data["published_at"] = moment.replace(tzinfo=None)
     return release_form(config["TITLE_MAX"], config["BODY_MAX"], data=data)
 
@@ -55,14 +57,21 @@ def releases_list():
                            form=ConfirmForm())
 
 
-def fields_from(form) -> dict:
-    """The form's values as release fields; the date gets the press office's time zone."""
-    moment = form.published_at.data or local_now().replace(tzinfo=None)
-    return {
+def fields_from(form, release: dict | None = None) -> dict:
+    """The form's values as release fields; the date gets the press office's time zone.
+
+    An empty date means now for a new release, and the stored date for an edit: clearing the
+    field must not move an old release to the top of the feeds.
+    """
+    fields = {
         "title": form.title.data, "body": form.body.data, "category": form.category.data or "",
-        "published_at": moment.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"])),
         "photo_caption": form.photo_caption.data or "", "photo_credit": form.photo_credit.data or "",
     }
+    if form.published_at.data:
+        fields["published_at"] = form.published_at.data.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
+    elif release is None:
+        fields["published_at"] = local_now()
+    return fields
 
 
 def stored_photo(form) -> dict | None:
@@ -146,7 +155,7 @@ def edit_release(release_id: int):
 
 def save_edit(db, release: dict, form, photo: dict | None):
     """Store an edit, replacing or removing the photo; the old file goes only after the commit."""
-    changes = fields_from(form)
+    changes = fields_from(form, release)
     old_photo = release["photo"]
     if photo:
         changes.update(photo)
@@ -154,7 +163,10 @@ def save_edit(db, release: dict, form, photo: dict | None):
         changes.update(dict.fromkeys(releases.PHOTO_FIELDS))
     try:
         releases.update_release(db, release["id"], changes, tuple(current_app.config["TARGET_LANGUAGES"]),
-                                author=current_user.username)
+                                author=current_user.username, expected_version=form.version.data)
+    except releases.EditConflict:
+        photos.delete_photo(current_app.config["UPLOAD_FOLDER"], (photo or {}).get("photo"))
+        return edit_conflict(form, release["id"])
     except sqlite3.Error:
         photos.delete_photo(current_app.config["UPLOAD_FOLDER"], (photo or {}).get("photo"))
         return storage_error(form, release)
@@ -164,6 +176,26 @@ def save_edit(db, release: dict, form, photo: dict | None):
         releases.set_status(db, release["id"], "published", tuple(current_app.config["TARGET_LANGUAGES"]))
     flash(_("Release saved."), "success")
     return redirect(url_for("admin.edit_release", release_id=release["id"]))
+
+
+@bp.route("/media/<name>")
+def photo(name: str):
+    """A release's photo for staff whatever the release's status: drafts need a preview too."""
+    if get_db().execute("select 1 from releases where photo = ?", [name]).fetchone() is None:
+        abort(404)
+    response = send_from_directory(current_app.config["UPLOAD_FOLDER"], name, max_age=0)
+    response.cache_control.private = True  # a draft's photo must not sit in a shared cache
+    return response
+
+
+def edit_conflict(form, release_id: int):
+    """Someone saved the release since this form was opened: keep what was typed, say so, change nothing."""
+    current = get_or_404(release_id)
+    form.form_errors.append(_("This release was changed by someone else since you opened it. Your text is below; "
+                              "compare it with the current version (History) and save again."))
+    set_hidden(form.version, current["version"])  # saving again is now a deliberate choice
+    return render_template("admin/form.html", form=form, release=current,
+                           translations=releases.translations_of(get_db(), release_id), confirm=ConfirmForm()), 409
 
 
 def get_or_404(release_id: int) -> dict:

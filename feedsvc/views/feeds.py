@@ -8,6 +8,7 @@ bounded in entries and bytes: the key holds the request's host, which the client
 
 import os
 import threading
+import time
 import weakref
 from collections.abc import Callable
 
@@ -23,6 +24,7 @@ from feedsvc import feeds
 from feedsvc import releases
 from feedsvc.db import get_db
 from feedsvc.storage import connect
+from feedsvc.views import site_names
 
 bp = Blueprint("feeds", __name__)
 MIMETYPES = {"rss": "application/rss+xml", "atom": "application/atom+xml"}
@@ -45,8 +47,21 @@ def current_state() -> dict:
         if reader is None or reader[0] != os.getpid():
             reader = state["state_reader"] = (os.getpid(), connect(current_app.config["DATABASE"]))
             weakref.finalize(current_app._get_current_object(), close_in_owner, *reader)
+        read_at = time.time()  # before the read: any later change is stamped at or after this
         version, changed_at = reader[1].execute("select version, changed_at from site_state where id = 1").fetchall()[0]
-    return {"version": version, "changed_at": changed_at}
+    return {"version": version, "changed_at": changed_at, "read_at": read_at}
+
+
+def set_last_modified(response: Response, state: dict) -> None:
+    """Last-Modified from the change counter's time, left out while that second may still see changes.
+
+    The header counts whole seconds: a second change within the same second would look unchanged
+    to a reader that sends only If-Modified-Since (ETag readers are never fooled). So, as Apache
+    does, a state read within the second it changed carries only its ETag.
+    """
+    moment = releases.parse_time(state["changed_at"])
+    if state["read_at"] >= moment.timestamp() + 1:
+        response.last_modified = moment
 
 
 def close_in_owner(pid: int, db) -> None:
@@ -92,7 +107,7 @@ def feed(lang: str, fmt: str):
     version, body = cached(key, state["version"], lambda: build_feed(get_db(), lang, fmt, state))
     response = Response(body, mimetype=MIMETYPES[fmt])
     response.set_etag(f"{lang}-{fmt}-{version}")
-    response.last_modified = releases.parse_time(state["changed_at"])
+    set_last_modified(response, state)
     # the header as text: werkzeug's cache_control object costs more than the rest of a cache hit
     response.headers["Cache-Control"] = f"public, max-age={current_app.config['FEED_MAX_AGE']}"
     return response.make_conditional(request)
@@ -103,9 +118,10 @@ def build_feed(db, lang: str, fmt: str, state: dict) -> bytes:
     rows = releases.list_published(db, lang, limit=current_app.config["FEED_ITEMS"], translated_only=True)
     items = [feed_item(row) for row in rows]
     updated = max((i.updated for i in items), default=releases.parse_time(state["changed_at"]))
+    site_name, publisher = site_names(lang)
     meta = feeds.FeedMeta(
-        lang=lang, fmt=fmt, title=f"{current_app.config['SITE_NAME']} — {_('Press releases')}",
-        subtitle=_("Press releases of the press service"), publisher=current_app.config["PUBLISHER"],
+        lang=lang, fmt=fmt, title=f"{site_name} — {_('Press releases')}",
+        subtitle=_("Press releases of the press service"), publisher=publisher,
         self_url=url_for("feeds.feed", lang=lang, fmt=fmt, _external=True),
         html_url=url_for("public.index", lang=lang, _external=True), updated=updated,
         alternates=[(other, url_for("feeds.feed", lang=other, fmt=fmt, _external=True), MIMETYPES[fmt])
@@ -122,6 +138,8 @@ def feed_item(view: dict) -> feeds.FeedItem:
     if view["lang"] != "ru":
         notice = _("Machine translation.") if view["is_machine"] else _("Translation reviewed by the press service.")
         labels = [_("Machine translation") if view["is_machine"] else _("Human-reviewed translation")]
+        if view["is_outdated"]:
+            notice += " " + _("The Russian original changed after this translation was reviewed.")
     if view["photo"]:
         src = url_for("public.photo", name=view["photo"], _external=True)
         photo = (src, view["photo_caption"] or "", view["photo_credit"] or "")

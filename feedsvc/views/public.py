@@ -17,6 +17,7 @@ from feedsvc import releases
 from feedsvc.db import get_db
 from feedsvc.views.feeds import cached
 from feedsvc.views.feeds import current_state
+from feedsvc.views.feeds import set_last_modified
 
 bp = Blueprint("public", __name__)
 
@@ -32,7 +33,9 @@ def remember_lang(endpoint, values) -> None:
 def root():
     """Send readers to their browser's language."""
     lang = request.accept_languages.best_match(current_app.config["LANGUAGES"]) or "ru"
-    return redirect(url_for("public.index", lang=lang))
+    response = redirect(url_for("public.index", lang=lang))
+    response.vary.add("Accept-Language")  # the answer depends on it: no cache may hand it to another reader
+    return response
 
 
 def page_number() -> int:
@@ -59,7 +62,7 @@ def index(lang: str):
     version, body = cached(key, state["version"], lambda: render_index(lang, page, state).encode())
     response = Response(body, mimetype="text/html")
     response.set_etag(f"index-{lang}-{page}-{version}")
-    response.last_modified = releases.parse_time(state["changed_at"])
+    set_last_modified(response, state)
     response.headers["Cache-Control"] = "no-cache"  # with validators alone browsers would guess a freshness
     return response.make_conditional(request)
 

@@ -17,6 +17,7 @@ from feedsvc import revisions
 from feedsvc.db import get_db
 from feedsvc.forms import ConfirmForm
 from feedsvc.forms import VersionForm
+from feedsvc.forms import set_hidden
 from feedsvc.forms import translation_form
 from feedsvc.translation import review
 
@@ -79,15 +80,18 @@ def save(release_id: int, lang: str):
         return render_review(release, {lang: form}, 400)
     try:
         review.save_human(get_db(), release_id, lang, form.title.data, form.body.data,
-                          author=current_user.username, expected_version=int(form.version.data),
-                          source_revision=int(form.source_revision.data),
+                          author=current_user.username, expected_version=form.version.data,
+                          source_revision=form.source_revision.data,
                           # Without a Russian category the field is not shown: keep what is stored.
                           category=form.category.data if release["category"] else None)
     except review.EditConflict:
         form.form_errors.append(_("This translation was changed by someone else since you opened it. "
                                   "Your text is below; compare it with the current version and save again."))
-        form.version.data = row.get("version")
+        set_hidden(form.version, row.get("version"))
         return render_review(release, {lang: form}, 409)
+    except review.EmptyTranslation:
+        form.form_errors.append(_("The title and the text need words, not only markup."))
+        return render_review(release, {lang: form}, 400)
     flash(_("Translation saved as reviewed."), "success")
     return redirect(url_for("review.show", release_id=release_id, _anchor=f"edit-{lang}"))
 
@@ -101,7 +105,7 @@ def suggestion(release_id: int, lang: str, action: str):
         abort(400)
     act = review.accept_suggestion if action == "accept" else review.ignore_suggestion
     try:
-        act(get_db(), release_id, lang, author=current_user.username, expected_version=int(form.version.data))
+        act(get_db(), release_id, lang, author=current_user.username, expected_version=form.version.data)
     except review.EditConflict:
         flash(_("This translation was changed by someone else since you opened it. Please look again."), "error")
         return redirect(url_for("review.show", release_id=release_id)), 303
@@ -145,7 +149,9 @@ def restore(release_id: int, lang: str, revision_id: int):
         releases.update_release(db, release_id, {"title": old["title"], "body": old["body"]},
                                 tuple(current_app.config["TARGET_LANGUAGES"]), author=current_user.username)
     else:
+        # Judged against the original it was made for (outdated if that moved on), and never taught
+        # to the memory: an old text is not a correction of today's Russian sentences.
         review.save_human(db, release_id, lang, old["title"], old["body"], author=current_user.username,
-                          expected_version=None)
+                          expected_version=None, source_revision=old["source_revision"], learn=False)
     flash(_("Version restored."), "success")
     return redirect(url_for("review.history", release_id=release_id, lang=lang))
