@@ -93,7 +93,19 @@ def build(meta: FeedMeta, items: list[FeedItem]) -> bytes:
         add_entry(fg, item, meta.publisher)
     if meta.fmt == "atom":
         return entry_links(fg.atom_str(pretty=True), items)
-    return fg.rss_str(pretty=True)
+    return channel_alternates(fg.rss_str(pretty=True), meta)
+
+
+def channel_alternates(rss: bytes, meta: FeedMeta) -> bytes:
+    """Add the other languages' feeds to the RSS channel as atom:link alternates with hreflang
+    (feedgen writes only the self link there)."""
+    root = etree.fromstring(rss)
+    anchor = root.find(f"channel/{{{ATOM}}}link")
+    for lang, url, mimetype in reversed(meta.alternates):
+        anchor.addnext(etree.Element(f"{{{ATOM}}}link", {"href": url, "rel": "alternate", "type": mimetype,
+                                                          "hreflang": lang}))
+    etree.indent(root)
+    return etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8")
 
 
 def entry_links(atom: bytes, items: list[FeedItem]) -> bytes:

@@ -49,14 +49,16 @@ def test_every_feed_is_valid_and_in_its_own_language(client, db, lang, fmt):
         assert "updated_parsed" in entry
 
 
-def test_atom_links_self_and_other_languages(client, db):
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_feed_links_itself_and_the_other_languages_feeds(client, db, fmt):
     make_release(db)
-    _, feed = parse(client, "kk", "atom")
+    _, feed = parse(client, "kk", fmt)
     links = {(link.rel, link.get("hreflang"), link.get("type")): link.href for link in feed.feed.links}
-    assert links[("self", None, "application/atom+xml")].endswith("/kk/feed.atom")
-    assert links[("alternate", "kk", "text/html")].endswith("/kk/")
-    assert links[("alternate", "ru", "application/atom+xml")].endswith("/ru/feed.atom")
-    assert links[("alternate", "en", "application/atom+xml")].endswith("/en/feed.atom")
+    mimetype = f"application/{fmt}+xml"
+    assert links[("self", None, mimetype)].endswith(f"/kk/feed.{fmt}")
+    assert feed.feed.link.endswith("/kk/")
+    assert links[("alternate", "ru", mimetype)].endswith(f"/ru/feed.{fmt}")
+    assert links[("alternate", "en", mimetype)].endswith(f"/en/feed.{fmt}")
 
 
 def test_rss_channel_link_is_the_html_index(client, db):
