@@ -3,6 +3,8 @@
 import os
 import secrets
 from pathlib import Path
+from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfoNotFoundError
 
 from flask import Flask
 
@@ -18,6 +20,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_prefixed_env("FEEDSVC")
     else:
         app.config.from_mapping(test_config)
+    check_config(app.config, default_config(app.instance_path))
     os.makedirs(app.instance_path, exist_ok=True)
     os.makedirs(app.config["UPLOAD_FOLDER"], exist_ok=True)
     if not app.config.get("SECRET_KEY"):
@@ -79,7 +82,54 @@ def default_config(instance_path: str) -> dict:
         "RESPONSE_CACHE_ENTRIES": 512,
         "RESPONSE_CACHE_BYTES": 32 * 1024 * 1024,
         "WTF_CSRF_TIME_LIMIT": None,
+        # The translation worker (see README, Translation).
+        "WORKER_LEASE_SECONDS": 300,
+        "WORKER_MAX_ATTEMPTS": 5,
+        "WORKER_BACKOFF_SECONDS": 30,
+        "WORKER_POLL_SECONDS": 2.0,
+        "WORKER_BATCH_SENTENCES": 256,
     }
+
+
+class ConfigError(ValueError):
+    """A setting feedsvc cannot use (most often a FEEDSVC_* environment variable)."""
+
+
+def check_config(config: dict, defaults: dict) -> None:
+    """Give every setting its default's type, refusing what cannot have it, and check the time zone.
+
+    Environment variables arrive as text, or as JSON when they look like it: "300s" for a number
+    or "False" for a flag (not JSON) must be an error at start, not a 500 or a crash later.
+    """
+    for key, default in defaults.items():
+        if default is not None and not isinstance(default, dict | list) and config.get(key) is not None:
+            config[key] = _coerce(key, config[key], type(default))
+    if config.get("SECRET_KEY") is not None:
+        config["SECRET_KEY"] = str(config["SECRET_KEY"])
+    try:
+        ZoneInfo(str(config["TIMEZONE"]))
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"TIMEZONE = {config['TIMEZONE']!r} is not a time zone name (e.g. Asia/Almaty)") from exc
+
+
+def _coerce(key: str, value, kind: type):
+    """``value`` as a ``kind`` (bool, int, float or str), or a ConfigError naming the setting."""
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        words = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False,
+                 "off": False}
+        if str(value).strip().lower() in words:
+            return words[str(value).strip().lower()]
+    elif kind is str:
+        return str(value)
+    elif not isinstance(value, bool):
+        try:
+            return kind(value)
+        except (TypeError, ValueError):
+            pass
+    raise ConfigError(f"{key} = {value!r}: expected {'true or false' if kind is bool else 'a number'} "
+                      f"(set as FEEDSVC_{key} or in instance/config.py)")
 
 
 def instance_secret(instance_path: str) -> str:

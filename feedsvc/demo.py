@@ -4,8 +4,6 @@ import io
 import json
 import os
 import secrets
-import signal
-import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +17,7 @@ from sqlite_utils import Database
 
 from feedsvc import photos
 from feedsvc import releases
+from feedsvc import supervise
 from feedsvc import users
 from feedsvc.storage import connect
 from feedsvc.translation import glossary
@@ -63,16 +62,23 @@ def install_demo_models(models_dir: str) -> list[packages.PackageInfo]:
             for archive in sorted((Path(models_dir) / "demo").glob("*.argosmodel"))]
 
 
-def demo_admin(db: Database, instance_path: str) -> str | None:
-    """Create the demo admin with a random password; returns it (None if the user exists)."""
-    if users.find_user(db, DEMO_USER):
+def demo_admin(db: Database, note: Path) -> str | None:
+    """Create the demo admin with a random password when the instance has no user at all; returns it.
+
+    An instance with any user keeps exactly the users it has: a deleted "admin" never comes back.
+    """
+    if db.execute("select count(*) from users").fetchone()[0]:
         return None
     password = secrets.token_urlsafe(12)
     users.create_user(db, DEMO_USER, password)
-    note = Path(instance_path) / "demo-admin.txt"
     note.write_text(f"user: {DEMO_USER}\npassword: {password}\n")
     note.chmod(0o600)
     return password
+
+
+def admin_note(app) -> Path:
+    """Where the demo admin's password is kept: beside the database it belongs to."""
+    return Path(app.config["DATABASE"]).parent / "demo-admin.txt"
 
 
 def setup_demo(app) -> dict:
@@ -84,11 +90,11 @@ def setup_demo(app) -> dict:
         done["releases"] = load_releases(db, app.config["UPLOAD_FOLDER"], tuple(app.config["TARGET_LANGUAGES"]))
     if not packages.list_packages(app.config["MODELS_DIR"]):
         done["models"] = install_demo_models(app.config["MODELS_DIR"])
-    done["password"] = demo_admin(db, app.instance_path)
+    done["password"] = demo_admin(db, admin_note(app))
     return done
 
 
-def report(done: dict, instance_path: str) -> None:
+def report(done: dict, note: Path) -> None:
     """Tell the operator what the demo set-up did, including the admin password."""
     if done["releases"]:
         click.echo(f"Loaded {done['releases']} demo releases and the demo glossary.")
@@ -96,7 +102,7 @@ def report(done: dict, instance_path: str) -> None:
         click.echo(f"Installed demo model {package.key} ({package.from_code}→{package.to_code}).")
     if done["password"]:
         click.echo(f"Demo admin → user: {DEMO_USER}  password: {done['password']}  "
-                   f"(also in {Path(instance_path) / 'demo-admin.txt'})")
+                   f"(also in {note})")
 
 
 @click.command("demo")
@@ -104,7 +110,7 @@ def report(done: dict, instance_path: str) -> None:
 def demo_command() -> None:
     """Load demo releases, glossary, demo models and a demo admin into an empty instance."""
     done = setup_demo(current_app)
-    report(done, current_app.instance_path)
+    report(done, admin_note(current_app))
     if not any(done.values()):
         click.echo("The instance already has data; nothing loaded.")
 
@@ -116,21 +122,17 @@ def demo_command() -> None:
 @click.option("--workers", default=2, show_default=True, type=int, help="gunicorn web workers")
 @click.option("--no-demo", is_flag=True, help="Do not load demo data into an empty instance.")
 def serve_command(host: str, port: int, workers: int, no_demo: bool) -> None:
-    """Start the web app (gunicorn) and a translation worker together; Ctrl+C stops both."""
-    if not no_demo:
-        report(setup_demo(current_app), current_app.instance_path)
-    env = dict(os.environ)
-    worker = subprocess.Popen([sys.executable, "-m", "feedsvc.cli", "worker"], env=env)
-    web = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind",
-                            f"{host}:{port}", "--access-logfile", "-", "feedsvc:create_app()"], env=env)
-    click.echo(f"feedsvc is serving on http://{host}:{port}/ (admin: http://{host}:{port}/admin/)")
+    """Start the web app (gunicorn) and a translation worker together; Ctrl+C or SIGTERM stops both."""
     try:
-        web.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        for process in (web, worker):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in (web, worker):
-            process.wait(timeout=30)
+        supervise.check_port(host, port)
+    except supervise.PortInUse as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not no_demo:
+        report(setup_demo(current_app), admin_note(current_app))
+    web = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"{host}:{port}",
+           "--access-logfile", "-", "feedsvc:create_app()"]
+    worker = [sys.executable, "-m", "feedsvc.cli", "worker"]
+    click.echo(f"feedsvc is serving on http://{host}:{port}/ (admin: http://{host}:{port}/admin/)")
+    code = supervise.run(web, worker, dict(os.environ), echo=lambda line: click.echo(line, err=True))
+    if code:
+        raise SystemExit(code)

@@ -11,30 +11,41 @@ from sqlite_utils import Database
 from feedsvc.releases import create_release
 from feedsvc.storage import connect
 from feedsvc.storage import write
+from feedsvc.text import clean
+from feedsvc.text import one_line
 
 
 class BadReleaseFile(ValueError):
     """A text file that cannot be a release."""
 
 
-def read_release_file(path: Path) -> tuple[str, str]:
-    """Title and body of a release file; refuses non-UTF-8, empty titles and empty bodies."""
+def read_release_file(path: Path, *, title_max: int = 300, body_max: int = 100_000) -> tuple[str, str]:
+    """Title and body of a release file; refuses non-UTF-8, empty or over-long titles and bodies.
+
+    Each part is cleaned before it is checked, as the form's text is: a title of control characters is empty.
+    """
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise BadReleaseFile(f"{path}: not UTF-8 text") from exc
     lines = text.strip().splitlines()
-    if not lines or not lines[0].strip():
+    title = one_line(lines[0]) if lines else ""
+    if not title:
         raise BadReleaseFile(f"{path}: the first line (the title) is empty")
-    body = "\n".join(lines[1:]).strip()
+    if len(title) > title_max:
+        raise BadReleaseFile(f"{path}: the title has {len(title)} characters (at most {title_max})")
+    body = clean("\n".join(lines[1:])).strip()
     if not body:
         raise BadReleaseFile(f"{path}: no body after the title line")
-    return lines[0].strip(), body
+    if len(body) > body_max:
+        raise BadReleaseFile(f"{path}: the text has {len(body)} characters (at most {body_max})")
+    return title, body
 
 
-def import_files(db: Database, paths: list[Path], *, publish: bool, now: datetime, languages) -> list[int]:
+def import_files(db: Database, paths: list[Path], *, publish: bool, now: datetime, languages,
+                 title_max: int = 300, body_max: int = 100_000) -> list[int]:
     """Read every file first, then store them all in one transaction: all or nothing."""
-    parsed = [read_release_file(path) for path in paths]
+    parsed = [read_release_file(path, title_max=title_max, body_max=body_max) for path in paths]
     with write(db):
         return [
             create_release(db, title=title, body=body, published_at=now, publish=publish,
@@ -55,7 +66,8 @@ def import_command(files: tuple[Path, ...], draft: bool) -> None:
     now = datetime.now(ZoneInfo(current_app.config["TIMEZONE"]))
     try:
         ids = import_files(db, list(files), publish=not draft, now=now,
-                           languages=current_app.config["TARGET_LANGUAGES"])
+                           languages=current_app.config["TARGET_LANGUAGES"],
+                           title_max=current_app.config["TITLE_MAX"], body_max=current_app.config["BODY_MAX"])
     except BadReleaseFile as exc:
         raise click.ClickException(f"{exc} (nothing was imported)") from exc
     click.echo(f"Imported {len(ids)} release(s): ids {', '.join(map(str, ids))}.")

@@ -1,8 +1,15 @@
 """The command line: demo set-up, import, users."""
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
+
+from feedsvc import ConfigError
+from feedsvc import create_app
 from feedsvc import releases
 from feedsvc import users
 from tests.conftest import ROOT
@@ -21,6 +28,16 @@ def test_demo_loads_releases_glossary_models_and_prints_admin_password(app, runn
     assert db.execute("select count(*) from jobs where status = 'queued'").fetchone()[0] == 8
     again = runner.invoke(args=["demo"])
     assert "nothing loaded" in again.output and releases.count_all(db) == 4
+    # The password note sits beside the database it belongs to.
+    note = Path(app.config["DATABASE"]).parent / "demo-admin.txt"
+    assert f"password: {password}" in note.read_text() and f"(also in {note})" in result.output
+
+
+def test_demo_never_brings_back_an_admin_someone_removed(app, runner, db):
+    users.create_user(db, "anna", "long enough pw")
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0 and "Demo admin" not in result.output
+    assert users.find_user(db, "admin") is None
 
 
 def test_demo_releases_have_photos_with_credit(app, runner, db, client):
@@ -55,6 +72,21 @@ def test_import_is_all_or_nothing_with_a_clear_error(runner, db, tmp_path):
     empty = tmp_path / "empty.txt"
     empty.write_text("Только заголовок\n", encoding="utf-8")
     assert "no body" in runner.invoke(args=["import", str(empty)]).output
+    controls = tmp_path / "controls.txt"
+    controls.write_text("\x01\x02\nТекст.", encoding="utf-8")  # nothing is left of this title once cleaned
+    assert "the title) is empty" in runner.invoke(args=["import", str(controls)]).output
+    long_title = tmp_path / "long.txt"
+    long_title.write_text("З" * 301 + "\nТекст.", encoding="utf-8")  # the form's limit applies here too
+    assert "at most 300" in runner.invoke(args=["import", str(long_title)]).output
+    assert releases.count_all(db) == 0
+
+
+def test_glossary_import_of_a_non_utf8_file_is_one_clear_line(runner, db, tmp_path):
+    excel = tmp_path / "glossary.csv"
+    excel.write_bytes("ru,en,kk\nСенат,Senate,Сенат\n".encode("cp1251"))
+    result = runner.invoke(args=["glossary", "import", str(excel)])
+    assert result.exit_code == 1 and "not UTF-8" in result.output and "Traceback" not in result.output
+    assert list(db.query("select * from glossary_terms")) == []
 
 
 def test_users_create_refuses_duplicates_and_short_passwords(runner, db):
@@ -65,3 +97,23 @@ def test_users_create_refuses_duplicates_and_short_passwords(runner, db):
     assert again.exit_code == 1 and "already exists" in again.output
     short = runner.invoke(args=["users", "create", "bob"], input="short\nshort\n")
     assert short.exit_code == 1 and "at least 8" in short.output
+
+
+def test_settings_get_their_defaults_types_or_a_clear_error(tmp_path):
+    base = {"TESTING": True, "DATABASE": str(tmp_path / "f.db"), "UPLOAD_FOLDER": str(tmp_path / "up")}
+    app = create_app({**base, "SECRET_KEY": 20261126, "SESSION_COOKIE_SECURE": "False", "WORKER_LEASE_SECONDS": "60",
+                      "WORKER_POLL_SECONDS": 1})
+    assert app.config["SECRET_KEY"] == "20261126" and app.config["SESSION_COOKIE_SECURE"] is False
+    assert app.config["WORKER_LEASE_SECONDS"] == 60 and app.config["WORKER_POLL_SECONDS"] == 1.0
+    for bad in ({"WORKER_LEASE_SECONDS": "300s"}, {"SESSION_COOKIE_SECURE": "maybe"}, {"TIMEZONE": "Almaty"}):
+        with pytest.raises(ConfigError):
+            create_app({**base, **bad})
+
+
+def test_a_bad_environment_setting_is_one_line_not_a_traceback(tmp_path):
+    env = {**os.environ, "FEEDSVC_DATABASE": str(tmp_path / "f.db"), "FEEDSVC_UPLOAD_FOLDER": str(tmp_path / "up"),
+           "FEEDSVC_TIMEZONE": "Almaty"}
+    result = subprocess.run([sys.executable, "-m", "feedsvc.cli", "models", "list"], env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "bad configuration: TIMEZONE = 'Almaty' is not a time zone name" in result.stderr

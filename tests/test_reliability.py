@@ -777,3 +777,80 @@ def test_simulated_storage_fault_on_publish_is_503_and_nothing_changes(tmp_path,
     assert_refused_and_intact(response, db, before, Path(app.config["UPLOAD_FOLDER"]))
     assert client.get("/ru/").status_code == 200
     db.close()
+
+
+# --- feedsvc serve: both processes watched and stopped together ------------------------------------------------------
+
+
+def children(pid: int) -> dict[int, str]:
+    """The child processes of ``pid`` and their command lines (Linux /proc)."""
+    try:
+        listed = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return {}
+    found = {}
+    for child in map(int, listed):
+        with contextlib.suppress(OSError):
+            found[child] = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether a process exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
+    except OSError:
+        return False
+
+
+def wait_until(condition, seconds: float, what: str):
+    """Poll ``condition`` until it returns something true (bounded); returns that."""
+    deadline = time.monotonic() + seconds
+    while not (result := condition()):
+        assert time.monotonic() < deadline, what
+        time.sleep(0.2)
+    return result
+
+
+@pytest.mark.slow
+def test_serve_restarts_a_dead_worker_and_sigterm_stops_everything(app, tmp_path):
+    port = free_port()
+    with open(tmp_path / "serve.log", "ab") as log:
+        serve = subprocess.Popen([sys.executable, "-m", "feedsvc.cli", "serve", "--no-demo", "--port", str(port),
+                                  "--workers", "1"], env=service_env(app), cwd=tmp_path, stdout=log,
+                                 stderr=subprocess.STDOUT)
+    try:
+        def up() -> bool:
+            """The web server answers."""
+            with contextlib.suppress(OSError):
+                return request(port, "GET", "/ru/")[0] == 200
+            return False
+
+        wait_until(up, 40, "feedsvc serve did not come up")
+        worker = wait_until(lambda: [p for p, cmd in children(serve.pid).items() if "feedsvc.cli worker" in cmd],
+                            20, "no worker process")[0]
+        web = next(p for p, cmd in children(serve.pid).items() if "gunicorn" in cmd)
+        os.kill(worker, signal.SIGKILL)
+        again = wait_until(lambda: [p for p, cmd in children(serve.pid).items()
+                                    if "feedsvc.cli worker" in cmd and p != worker], 20, "the worker was not restarted")
+        assert "starting it again" in (tmp_path / "serve.log").read_text()
+        serve.send_signal(signal.SIGTERM)
+        assert serve.wait(timeout=40) == 0
+        assert not alive(web) and not alive(again[0]), "serve left a process behind"
+        with pytest.raises(OSError):
+            request(port, "GET", "/ru/", timeout=2)
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+            serve.wait()
+
+
+def test_serve_on_a_busy_port_is_one_clear_error(app):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "feedsvc.cli", "serve", "--no-demo", "--port", str(port)],
+                                env=service_env(app), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert f"127.0.0.1:{port} is already in use" in result.stderr and "Traceback" not in result.stderr

@@ -2,6 +2,7 @@
 
 import json
 import re
+import sqlite3
 import stat
 import zipfile
 from datetime import UTC
@@ -376,3 +377,22 @@ def test_a_long_batch_renews_its_leases_so_no_one_claims_it_meanwhile(app, db, m
 
     assert worker.process_batch(db, batch, slow_model, settings) == ["done"] * 3
     assert seen and all(job is None for job in seen)
+
+
+def test_the_worker_outlives_a_locked_database(app, db, models, monkeypatch):
+    three_releases(db)
+    real_claim, faults = jobs.claim, []
+
+    def locked_once(*args, **kwargs):
+        """The database is busy the first time the worker asks (another process holds the write lock)."""
+        if not faults:
+            faults.append(1)
+            raise sqlite3.OperationalError("database is locked")
+        return real_claim(*args, **kwargs)
+
+    monkeypatch.setattr(jobs, "claim", locked_once)
+    handled = worker.run(db, fake_model([]), worker_settings(app, poll_seconds=0.01), once=False, max_jobs=6)
+    assert faults and handled == 6
+    with pytest.raises(sqlite3.OperationalError):  # --once reports it instead (the CLI turns it into one line)
+        faults.clear()
+        worker.run(db, fake_model([]), worker_settings(app), once=True)

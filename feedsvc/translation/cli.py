@@ -1,7 +1,9 @@
 """CLI for the translation side: `feedsvc worker`, `feedsvc models …`, `feedsvc glossary …`."""
 
+import dataclasses
 import json
 import logging
+import sqlite3
 import tempfile
 import urllib.error
 import urllib.request
@@ -30,10 +32,9 @@ def worker_settings() -> WorkerSettings:
     """Worker settings from the app config."""
     config = current_app.config
     return WorkerSettings(
-        models_dir=models_dir(), lease_seconds=config.get("WORKER_LEASE_SECONDS", 300),
-        max_attempts=config.get("WORKER_MAX_ATTEMPTS", 5), backoff_seconds=config.get("WORKER_BACKOFF_SECONDS", 30),
-        poll_seconds=config.get("WORKER_POLL_SECONDS", 2.0),
-        batch_sentences=config.get("WORKER_BATCH_SENTENCES", 256),
+        models_dir=models_dir(), lease_seconds=config["WORKER_LEASE_SECONDS"],
+        max_attempts=config["WORKER_MAX_ATTEMPTS"], backoff_seconds=config["WORKER_BACKOFF_SECONDS"],
+        poll_seconds=config["WORKER_POLL_SECONDS"], batch_sentences=config["WORKER_BATCH_SENTENCES"],
         pause_before_store=float(config.get("WORKER_PAUSE_BEFORE_STORE", 0)),
     )
 
@@ -46,9 +47,16 @@ def make_engine():
 
     prepare_environment(current_app.config["ARGOS_HOME"], models_dir())
     config = current_app.config
-    settings = EngineSettings(**{k.removeprefix("ENGINE_").lower(): v for k, v in config.items()
-                                 if k.startswith("ENGINE_")})
-    return Engine(settings)
+    given = {k.removeprefix("ENGINE_").lower(): v for k, v in config.items() if k.startswith("ENGINE_")}
+    fields = {f.name: f.type for f in dataclasses.fields(EngineSettings)}
+    unknown = sorted(set(given) - set(fields))
+    if unknown:
+        raise click.ClickException(f"unknown engine setting(s): {', '.join('ENGINE_' + k.upper() for k in unknown)} "
+                                   f"(known: {', '.join('ENGINE_' + k.upper() for k in fields)})")
+    try:  # environment values may arrive as text
+        return Engine(EngineSettings(**{k: fields[k](v) for k, v in given.items()}))
+    except (TypeError, ValueError) as exc:
+        raise click.ClickException(f"bad engine setting: {exc}") from exc
 
 
 @click.command("worker")
@@ -67,7 +75,10 @@ def worker_command(once: bool, max_jobs: int | None) -> None:
         """One line per job handled."""
         click.echo(f"job {job['id']}: release {job['release_id']} → {job['lang']}: {result}")
 
-    handled = worker.run(db, engine.translate, worker_settings(), once=once, max_jobs=max_jobs, on_job=report)
+    try:
+        handled = worker.run(db, engine.translate, worker_settings(), once=once, max_jobs=max_jobs, on_job=report)
+    except sqlite3.OperationalError as exc:  # only with --once: the long-running worker waits and retries
+        raise click.ClickException(f"the database refused the worker ({exc}); the jobs stay queued") from exc
     click.echo(f"{handled} job(s) handled; {engine.sentences_translated} sentence(s) sent to models.")
 
 
@@ -229,12 +240,15 @@ def glossary_cli() -> None:
 
 
 @glossary_cli.command("import")
-@click.argument("file", type=click.File("r", encoding="utf-8-sig"))
+@click.argument("file", type=click.File("rb"))
 def glossary_import(file) -> None:
-    """Add or update terms from a CSV file (all or nothing)."""
+    """Add or update terms from a UTF-8 CSV file (all or nothing)."""
     db = connect(current_app.config["DATABASE"])
     try:
-        count = glossary.import_csv(db, file.read())
+        count = glossary.import_csv(db, file.read().decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise click.ClickException(f"{file.name}: not UTF-8 text; save the CSV as UTF-8 "
+                                   "(nothing was imported)") from exc
     except glossary.BadGlossary as exc:
         raise click.ClickException(f"{file.name}: {exc} (nothing was imported)") from exc
     click.echo(f"Imported {count} term(s).")

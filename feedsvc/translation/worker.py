@@ -1,6 +1,7 @@
 """The translation worker: claim jobs, translate them along their language's route, store each exactly once."""
 
 import logging
+import sqlite3
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -120,15 +121,27 @@ def _store(db: Database, job: dict, outcome: pipeline.Outcome) -> str:
 def run(db: Database, translate: pipeline.TranslateFn, settings: WorkerSettings, *, once: bool,
         max_jobs: int | None = None, on_job=None) -> int:
     """Work through the queue; with ``once``, stop when nothing is due. Returns jobs handled."""
-    handled = 0
+    handled, trouble = 0, 0
     while max_jobs is None or handled < max_jobs:
-        batch = claim_batch(db, settings, None if max_jobs is None else max_jobs - handled)
+        try:
+            batch = claim_batch(db, settings, None if max_jobs is None else max_jobs - handled)
+            results = process_batch(db, batch, translate, settings) if batch else []
+        except (sqlite3.OperationalError, OSError) as exc:
+            if once:
+                raise
+            # A locked, full or read-only database must not end the worker: its leases keep the jobs safe.
+            trouble += 1
+            delay = min(settings.poll_seconds * 2 ** trouble, 60)
+            log.warning("database trouble (%s); trying again in %.0f s", exc, delay)
+            time.sleep(delay)
+            continue
+        trouble = 0
         if not batch:
             if once:
                 break
             time.sleep(settings.poll_seconds)
             continue
-        for job, result in zip(batch, process_batch(db, batch, translate, settings), strict=True):
+        for job, result in zip(batch, results, strict=True):
             handled += 1
             if on_job:
                 on_job(job, result)

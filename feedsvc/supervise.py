@@ -1,0 +1,73 @@
+"""`feedsvc serve`'s two processes, gunicorn and the translation worker: started, watched and stopped together.
+
+No Flask here: the serve command builds the two command lines and hands them over.
+"""
+
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+
+
+class PortInUse(OSError):
+    """Something already listens on the address the web server should take."""
+
+
+def check_port(host: str, port: int) -> None:
+    """Refuse to start when the address is taken: gunicorn would give up after we had said "serving"."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise PortInUse(f"{host}:{port} is already in use ({exc.strerror}); stop what runs there "
+                            "or choose another --port") from exc
+
+
+def stop(processes: list[subprocess.Popen], timeout: float = 30) -> None:
+    """Ask each running process to stop (SIGTERM), then kill those still running after ``timeout``."""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def run(web_cmd: list[str], worker_cmd: list[str], env: dict, *, echo: Callable[[str], None] = print,
+        poll: float = 0.5, max_delay: float = 60.0) -> int:
+    """Run both until the web server ends or we are told to stop (SIGTERM, Ctrl+C); returns an exit code.
+
+    A worker that dies is started again after a delay that doubles while it keeps dying (up to
+    ``max_delay``): translations resume by themselves, and the jobs it held come back with their leases.
+    A web server that ends on its own ends the service with its exit code.
+    """
+    stopping: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
+    web = subprocess.Popen(web_cmd, env=env)
+    worker, started, failures, next_start = subprocess.Popen(worker_cmd, env=env), time.monotonic(), 0, 0.0
+    processes = [web, worker]
+    try:
+        while not stopping and web.poll() is None:
+            if worker is None and time.monotonic() >= next_start:
+                worker, started = subprocess.Popen(worker_cmd, env=env), time.monotonic()
+                processes.append(worker)
+            elif worker is not None and worker.poll() is not None:
+                failures = 1 if time.monotonic() - started > max_delay else failures + 1
+                delay = min(2.0 ** (failures - 1), max_delay)
+                echo(f"The translation worker exited (code {worker.returncode}); starting it again in {delay:.0f} s.")
+                worker, next_start = None, time.monotonic() + delay
+            time.sleep(poll)
+    except KeyboardInterrupt:
+        stopping.append(signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        stop(processes)
+    if stopping:
+        return 0
+    echo(f"The web server exited (code {web.returncode}); the translation worker was stopped too.")
+    return web.returncode or 1
