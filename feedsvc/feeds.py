@@ -104,8 +104,7 @@ def channel_alternates(rss: bytes, meta: FeedMeta) -> bytes:
     for lang, url, mimetype in reversed(meta.alternates):
         anchor.addnext(etree.Element(f"{{{ATOM}}}link", {"href": url, "rel": "alternate", "type": mimetype,
                                                           "hreflang": lang}))
-    etree.indent(root)
-    return etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8")
+    return serialize(root)
 
 
 def entry_links(atom: bytes, items: list[FeedItem]) -> bytes:
@@ -124,6 +123,11 @@ def entry_links(atom: bytes, items: list[FeedItem]) -> bytes:
         title = entry.find(f"{{{ATOM}}}title")
         for attributes in reversed(links):
             title.addnext(etree.Element(f"{{{ATOM}}}link", attributes))
+    return serialize(root)
+
+
+def serialize(root) -> bytes:
+    """A mended feed document as UTF-8 bytes, indented as feedgen's own output is."""
     etree.indent(root)
     return etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8")
 

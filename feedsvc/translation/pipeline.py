@@ -96,13 +96,12 @@ def translate_releases(db: Database, releases: list[dict], lang: str, route: Rou
     sub-batch on one core. Each outcome's ``sent_to_model`` is what the whole batch cost.
     """
     parts = [_parts(release) for release in releases]
-    flat = [s for paragraphs, category in parts for s in _flatten(paragraphs, category)]
-    translated, sent = translate_texts(db, flat, route, lang, terms, translate)
+    sentences = [_flatten(paragraphs, category) for paragraphs, category in parts]
+    translated, sent = translate_texts(db, [s for flat in sentences for s in flat], route, lang, terms, translate)
     outcomes, position = [], 0
-    for paragraphs, category in parts:
-        count = len(_flatten(paragraphs, category))
-        outcomes.append(_rebuild(paragraphs, category, translated[position:position + count], route, sent))
-        position += count
+    for (paragraphs, category), flat in zip(parts, sentences, strict=True):
+        outcomes.append(_rebuild(paragraphs, category, translated[position:position + len(flat)], route, sent))
+        position += len(flat)
     return outcomes
 
 

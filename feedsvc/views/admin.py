@@ -142,15 +142,12 @@ def storage_error(form, release):
 @bp.route("/releases/<id:release_id>/edit", methods=["GET", "POST"])
 def edit_release(release_id: int):
     """Edit a release; a text change re-queues its translations."""
-    db = get_db()
     release = get_or_404(release_id)
     form = form_for(release)
     response = form.validate_on_submit() and submit(form, release)
     if response:
         return response
-    return render_template("admin/form.html", form=form, release=release,
-                           translations=releases.translations_of(db, release_id),
-                           confirm=ConfirmForm()), 400 if form.errors else 200
+    return edit_page(form, release, 400 if form.errors else 200)
 
 
 def save_edit(db, release: dict, form, photo: dict | None):
@@ -194,8 +191,14 @@ def edit_conflict(form, release_id: int):
     form.form_errors.append(_("This release was changed by someone else since you opened it. Your text is below; "
                               "compare it with the current version (History) and save again."))
     set_hidden(form.version, current["version"])  # saving again is now a deliberate choice
-    return render_template("admin/form.html", form=form, release=current,
-                           translations=releases.translations_of(get_db(), release_id), confirm=ConfirmForm()), 409
+    return edit_page(form, current, 409)
+
+
+def edit_page(form, release: dict, status: int):
+    """The edit form of a stored release, with its translations' status and the status buttons."""
+    translations = releases.translations_of(get_db(), release["id"])
+    return render_template("admin/form.html", form=form, release=release, translations=translations,
+                           confirm=ConfirmForm()), status
 
 
 def get_or_404(release_id: int) -> dict:
