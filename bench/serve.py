@@ -146,6 +146,7 @@ def english_translation(rng: random.Random) -> tuple[str, str]:
 
 def build_instance(folder: Path, count: int) -> float:
     """A database and upload folder holding ``count`` published releases; returns the seconds it took."""
+    from feedsvc import clock
     from feedsvc import photos
     from feedsvc import releases
     from feedsvc.db import migrate
@@ -178,7 +179,7 @@ def build_instance(folder: Path, count: int) -> float:
                     en_title, en_body = english_translation(rng)
                     done.append({"release_id": release["id"], "lang": "en", "title": en_title, "body": en_body,
                                  "status": "done", "origin": "machine", "route": "ru→en", "source_revision": 1,
-                                 "error": None, "updated_at": releases.utcnow()})
+                                 "error": None, "updated_at": clock.utcnow()})
             db.table("translations").upsert_all(done, pk=("release_id", "lang"))
     db.execute("update jobs set status = 'done' where lang = 'en' and release_id in "
                "(select release_id from translations where lang = 'en' and status = 'done')")

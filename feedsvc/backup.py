@@ -20,12 +20,13 @@ import shutil
 import sqlite3
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+
+from feedsvc import clock
 
 BUSY_TIMEOUT_S = 10.0
 
@@ -43,7 +44,7 @@ def resolve_dest(dest_path: str | os.PathLike) -> Path:
     """The destination file; an existing folder gets a time-stamped file name inside it."""
     dest = Path(dest_path)
     if dest.is_dir():
-        dest = dest / f"feedsvc-{datetime.now().strftime('%Y%m%d-%H%M%S')}.db"
+        dest = dest / f"feedsvc-{clock.now().astimezone().strftime('%Y%m%d-%H%M%S')}.db"
     return dest
 
 

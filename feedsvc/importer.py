@@ -8,6 +8,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlite_utils import Database
 
+from feedsvc import clock
 from feedsvc.releases import create_release
 from feedsvc.storage import connect
 from feedsvc.storage import write
@@ -63,7 +64,7 @@ def import_command(files: tuple[Path, ...], draft: bool) -> None:
     from zoneinfo import ZoneInfo
 
     db = connect(current_app.config["DATABASE"])
-    now = datetime.now(ZoneInfo(current_app.config["TIMEZONE"]))
+    now = clock.now().astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
     try:
         ids = import_files(db, list(files), publish=not draft, now=now,
                            languages=current_app.config["TARGET_LANGUAGES"],

@@ -2,12 +2,13 @@
 
 import io
 import os
-import time
 import uuid
 import warnings
 
 from PIL import Image
 from PIL import UnidentifiedImageError
+
+from feedsvc import clock
 
 FORMATS = {"JPEG": ("image/jpeg", ".jpg"), "PNG": ("image/png", ".png"), "WEBP": ("image/webp", ".webp")}
 
@@ -99,7 +100,7 @@ def orphans(folder: str, referenced: set[str], min_age_seconds: float) -> list[s
     A crash between storing a photo and committing its release (or a half-written ".part"
     file) leaves such files; younger ones may belong to an upload still in flight.
     """
-    now = time.time()
+    now = clock.now().timestamp()
     found = []
     for entry in os.scandir(folder):
         if entry.is_file(follow_symlinks=False) and entry.name not in referenced and (

@@ -2,12 +2,12 @@
 
 import re
 import uuid
-from datetime import UTC
 from datetime import datetime
 
 from slugify import slugify
 from sqlite_utils import Database
 
+from feedsvc import clock
 from feedsvc import revisions
 from feedsvc.storage import write
 from feedsvc.text import clean
@@ -37,23 +37,6 @@ class ReleaseWithdrawn(Exception):
     """The release existed but was withdrawn: its URL answers 410 Gone."""
 
 
-def utcnow() -> str:
-    """The current time as the ISO string every table stores (UTC, seconds)."""
-    return iso(datetime.now(UTC))
-
-
-def iso(moment: datetime) -> str:
-    """A timezone-aware datetime as a sortable UTC ISO string."""
-    if moment.tzinfo is None:
-        raise ValueError("naive datetime: feedsvc stores timezone-aware times only")
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat()
-
-
-def parse_time(value: str) -> datetime:
-    """An ISO string from the database back to an aware datetime."""
-    return datetime.fromisoformat(value)
-
-
 def normalize_body(body: str) -> str:
     """Body text as stored: paragraphs separated by one blank line, as press staff paste it."""
     return "\n\n".join(split_paragraphs(clean(body)))
@@ -79,13 +62,13 @@ def create_release(
     author: str = "",
 ) -> dict:
     """Store a new release with a GUID that never changes, and a translation slot per language."""
-    now = utcnow()
+    now = clock.utcnow()
     row = {
         "guid": f"urn:uuid:{uuid.uuid4()}",
         "title": one_line(title),
         "body": normalize_body(body),
         "category": one_line(category),
-        "published_at": iso(published_at),
+        "published_at": clock.iso(published_at),
         "status": "published" if publish else "draft",
         "photo_caption": one_line(photo_caption),
         "photo_credit": one_line(photo_credit),
@@ -123,7 +106,7 @@ def update_release(
     release = get_release(db, release_id)
     changes = {k: v for k, v in changes.items() if k in EDITABLE or k in PHOTO_FIELDS}
     if "published_at" in changes and isinstance(changes["published_at"], datetime):
-        changes["published_at"] = iso(changes["published_at"])
+        changes["published_at"] = clock.iso(changes["published_at"])
     if "body" in changes:
         changes["body"] = normalize_body(changes["body"])
     for key in ("title", "category", "photo_caption", "photo_credit"):
@@ -132,7 +115,7 @@ def update_release(
     text_changed = any(changes.get(k, release[k]) != release[k] for k in TRANSLATED)
     if not text_changed and all(changes.get(k, release[k]) == release[k] for k in changes):
         return release
-    changes["updated_at"] = utcnow()
+    changes["updated_at"] = clock.utcnow()
     changes["version"] = release["version"] + 1
     if text_changed:
         changes["revision"] = release["revision"] + 1
@@ -154,7 +137,7 @@ def set_status(db: Database, release_id: int, status: str, languages: tuple[str,
         raise ValueError(f"unknown status {status!r}")
     release = get_release(db, release_id)
     with write(db):
-        db.table("releases").update(release_id, {"status": status, "updated_at": utcnow()})
+        db.table("releases").update(release_id, {"status": status, "updated_at": clock.utcnow()})
         release = get_release(db, release_id)
         if status == "published":
             jobs.enqueue_release(db, release, languages, only_stale=True)

@@ -10,7 +10,7 @@ from sqlite_utils import Database
 from werkzeug.security import check_password_hash
 from werkzeug.security import generate_password_hash
 
-from feedsvc.releases import utcnow
+from feedsvc import clock
 from feedsvc.storage import connect
 
 MIN_PASSWORD = 8
@@ -47,7 +47,7 @@ def create_user(db: Database, username: str, password: str) -> int:
         raise WeakPassword(f"the password needs at least {MIN_PASSWORD} characters")
     if find_user(db, username):
         raise UserExists(username)
-    row = {"username": username, "password_hash": generate_password_hash(password), "created_at": utcnow(),
+    row = {"username": username, "password_hash": generate_password_hash(password), "created_at": clock.utcnow(),
            "session_token": secrets.token_urlsafe(24)}
     return db.table("users").insert(row).last_pk
 

@@ -2,12 +2,15 @@
 
 import shutil
 import socket
+import time
 from datetime import UTC
 from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from feedsvc import clock
 from feedsvc import create_app
 from feedsvc import releases
 from feedsvc import users
@@ -18,6 +21,9 @@ from feedsvc.translation import glossary
 from feedsvc.translation import packages
 
 PASSWORD = "correct horse battery"
+# How long a wait may last before the test calls it a hang. Nothing waits this long when all is well:
+# tests wait for events (a row, a file, a process), and this bound only stops a hung one.
+HANG_SECONDS = 180
 LOOPBACK = ("127.", "::1", "localhost")
 
 
@@ -105,11 +111,52 @@ def logged_in(client, admin):
     return client
 
 
+class SetClock:
+    """A clock the test sets: ``feedsvc.clock.now`` answers ``moment`` until the test moves it."""
+
+    def __init__(self, moment: datetime):
+        """Start at ``moment`` (timezone-aware)."""
+        self.moment = moment
+
+    def now(self) -> datetime:
+        """The set time."""
+        return self.moment
+
+    def set(self, moment: datetime) -> None:
+        """Jump to ``moment``."""
+        self.moment = moment
+
+    def advance(self, **delta) -> None:
+        """Move forward by ``timedelta(**delta)``."""
+        self.moment += timedelta(**delta)
+
+
+@pytest.fixture
+def set_clock(monkeypatch):
+    """The service's clock, stopped at 2026-11-19 12:00 UTC until the test moves it."""
+    fixed = SetClock(datetime(2026, 11, 19, 12, 0, tzinfo=UTC))
+    monkeypatch.setattr(clock, "now", fixed.now)
+    return fixed
+
+
+def wait_until(condition, what: str, seconds: float = HANG_SECONDS):
+    """Poll ``condition`` until it returns something true, and return that; ``what`` names a hang."""
+    deadline = time.monotonic() + seconds
+    while not (result := condition()):
+        assert time.monotonic() < deadline, f"{what} (waited {seconds} s)"
+        time.sleep(0.05)
+    return result
+
+
+def expire_leases(db) -> None:
+    """Let every job lease run out now (what a dead worker's lease does after WORKER_LEASE_SECONDS)."""
+    db.execute("update jobs set lease_until = ? where status = 'running'",
+               [clock.iso(clock.now() - timedelta(seconds=1))])
+
+
 def settle(db, seconds: int = 2) -> None:
     """Let time pass since the last change (its stamp moves back), so responses carry Last-Modified again."""
-    from datetime import timedelta
-
-    changed_at = releases.parse_time(db.execute("select changed_at from site_state where id = 1").fetchone()[0])
+    changed_at = clock.parse_time(db.execute("select changed_at from site_state where id = 1").fetchone()[0])
     db.execute("update site_state set changed_at = ? where id = 1",
                [(changed_at - timedelta(seconds=seconds)).isoformat()])
 

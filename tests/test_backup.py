@@ -6,7 +6,6 @@ import shutil
 import sqlite3
 import subprocess
 import threading
-import time
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
@@ -25,8 +24,7 @@ from feedsvc.storage import connect
 from feedsvc.translation import jobs
 
 LANGS = ("ru", "kk", "en")
-WRITER_MAX_OPS = 400
-WRITER_MAX_SECONDS = 20
+HANG_SECONDS = 120  # only a hang takes this long; nothing waits for it
 
 
 @pytest.fixture
@@ -67,7 +65,8 @@ class Writer(threading.Thread):
     """The service at work on its own connection: publish (some with photos), translate, edit, withdraw.
 
     After every committed transaction it records the whole database (``history``), so a backup
-    taken at any moment can be checked to be exactly one committed state. Bounded in ops and time.
+    taken at any moment can be checked to be exactly one committed state. It writes until told to
+    stop; the test waits on ``progress`` for its steps, never on a clock.
     """
 
     def __init__(self, db_path: str, uploads: str):
@@ -75,29 +74,37 @@ class Writer(threading.Thread):
         self.db = connect(db_path)
         self.uploads = uploads
         self.stop = threading.Event()
+        self.progress = threading.Condition()
         self.history: list[dict] = [dump(self.db)]
-        self.ops = 0
+        self.steps = 0
         self.error: BaseException | None = None
 
     def commit(self, fn, *args, **kwargs):
         """Run one transaction, then record the state it left."""
         result = fn(*args, **kwargs)
-        self.ops += 1
         self.history.append(dump(self.db))
         return result
 
     def run(self) -> None:
-        started = time.monotonic()
         try:
-            n = 0
-            while (not self.stop.is_set() and self.ops < WRITER_MAX_OPS
-                   and time.monotonic() - started < WRITER_MAX_SECONDS):
-                n += 1
-                self.step(n)
+            while not self.stop.is_set():
+                self.step(self.steps + 1)
+                with self.progress:
+                    self.steps += 1
+                    self.progress.notify_all()
         except BaseException as exc:  # reported by the test
             self.error = exc
         finally:
             self.db.close()
+            with self.progress:
+                self.progress.notify_all()
+
+    def wait_for_step(self, step: int) -> int:
+        """Block until the writer has finished ``step`` steps (a deadline only catches a hang); returns its count."""
+        with self.progress:
+            done = self.progress.wait_for(lambda: self.steps >= step or not self.is_alive(), timeout=HANG_SECONDS)
+        assert done and self.error is None, f"the writer stopped or hung at step {self.steps}: {self.error!r}"
+        return self.steps
 
     def step(self, n: int) -> None:
         photo = None
@@ -164,25 +171,19 @@ def test_backup_while_writing_is_one_committed_state_and_restores_identically(ap
     writer.start()
     taken = []
     try:
-        deadline = time.monotonic() + 10
-        while writer.ops < 30 and writer.is_alive():
-            assert time.monotonic() < deadline, "the writer makes no progress"
-            time.sleep(0.05)
+        writer.wait_for_step(10)
         for i in range(5):  # five backups while the writer keeps committing
-            before = writer.ops
+            before = writer.steps
             result = runner.invoke(args=["backup", str(out / f"b{i}.db")])
             assert result.exit_code == 0, result.output
-            taken.append((out / f"b{i}.db", out / f"b{i}-uploads", before, writer.ops))
-            time.sleep(0.2)
-        while writer.ops <= taken[-1][3] and writer.is_alive():  # one more commit after the last backup
-            assert time.monotonic() < deadline + 20, "the writer stopped writing"
-            time.sleep(0.05)
+            taken.append((out / f"b{i}.db", out / f"b{i}-uploads", before, writer.steps))
+            writer.wait_for_step(writer.steps + 1)  # a new committed state before the next backup
     finally:
         writer.stop.set()
-        writer.join(timeout=30)
+        writer.join(timeout=HANG_SECONDS)
     assert writer.error is None, repr(writer.error)
     assert not writer.is_alive()
-    assert writer.ops > taken[-1][3] > taken[0][2], "the writer was not writing while the backups ran"
+    assert writer.steps > taken[-1][3] > taken[0][2], "the writer was not writing while the backups ran"
 
     states = {repr(state): i for i, state in enumerate(writer.history)}
     seen = []

@@ -34,7 +34,7 @@ CHROMIUM_FLAGS = [
     "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--no-default-browser-check", "--disable-extensions", "--window-size=1280,1100", "--lang=ru",
 ]
-WAIT = 10  # seconds an explicit wait may take before the test fails
+WAIT = 120  # seconds an explicit wait may take before the test calls it a hang (nothing waits this long)
 USERNAME = "editor"
 PASSWORD = "correct horse battery"
 TITLE = "Сенат одобрил закон «О цифровых активах» в первом чтении"

@@ -7,7 +7,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import zipfile
 
 import feedparser
@@ -26,6 +25,8 @@ from feedsvc.translation.segment import split_paragraphs
 from feedsvc.translation.segment import split_sentences
 from feedsvc.translation.worker import WorkerSettings
 from tests.conftest import ROOT
+from tests.conftest import expire_leases
+from tests.conftest import wait_until
 
 PREFIX_MODEL = ROOT / "tests" / "data" / "translate-ru_kk-prefix.argosmodel"
 
@@ -207,7 +208,7 @@ def worker_env(app) -> dict:
     env.update({
         "FEEDSVC_DATABASE": app.config["DATABASE"], "FEEDSVC_MODELS_DIR": app.config["MODELS_DIR"],
         "FEEDSVC_UPLOAD_FOLDER": app.config["UPLOAD_FOLDER"], "FEEDSVC_ARGOS_HOME": app.config["ARGOS_HOME"],
-        "FEEDSVC_WORKER_LEASE_SECONDS": "3", "FEEDSVC_WORKER_POLL_SECONDS": "0.2",
+        "FEEDSVC_WORKER_POLL_SECONDS": "0.2",
     })
     return env
 
@@ -220,12 +221,12 @@ def test_worker_killed_mid_job_loses_nothing_and_stores_once(app, db, models, te
     worker = subprocess.Popen([sys.executable, "-m", "feedsvc.cli", "worker"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 90
-        # Mid-job: the model has translated (memory holds sentences) but nothing is stored yet.
-        while db.execute("select count(*) from memory").fetchone()[0] == 0:
-            assert time.monotonic() < deadline, "worker never started translating"
+        def translating() -> bool:
+            """Mid-job: the model has translated (memory holds sentences) but nothing is stored yet."""
             assert worker.poll() is None, "worker died on its own"
-            time.sleep(0.2)
+            return db.execute("select count(*) from memory").fetchone()[0] > 0
+
+        wait_until(translating, "the worker never started translating")
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=10)
     finally:
@@ -233,7 +234,7 @@ def test_worker_killed_mid_job_loses_nothing_and_stores_once(app, db, models, te
             worker.kill()
     assert db.execute("select count(*) from jobs where status = 'running'").fetchone()[0] == 1
     assert all(t["status"] != "done" for t in releases.translations_of(db, release["id"]).values())
-    time.sleep(3.5)  # let the dead worker's lease run out
+    expire_leases(db)  # what the dead worker's lease does in WORKER_LEASE_SECONDS
     result = subprocess.run([sys.executable, "-m", "feedsvc.cli", "worker", "--once"], env=worker_env(app),
                             capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr

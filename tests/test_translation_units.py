@@ -5,13 +5,11 @@ import re
 import sqlite3
 import stat
 import zipfile
-from datetime import UTC
-from datetime import datetime
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from feedsvc import clock
 from feedsvc import releases
 from feedsvc.translation import glossary
 from feedsvc.translation import jobs
@@ -24,6 +22,7 @@ from feedsvc.translation.protect import protect
 from feedsvc.translation.segment import split_paragraphs
 from feedsvc.translation.segment import split_sentences
 from feedsvc.translation.worker import WorkerSettings
+from tests.conftest import expire_leases
 from tests.conftest import make_release
 
 TERMS = [
@@ -157,12 +156,6 @@ def claim_for(db, lang):
     return job
 
 
-def expire_leases(db):
-    """Pretend the lease time has passed."""
-    past = (datetime.now(UTC) - timedelta(seconds=1)).replace(microsecond=0).isoformat()
-    db.execute("update jobs set lease_until = ? where status = 'running'", [past])
-
-
 def test_a_lost_lease_is_reclaimed_and_the_result_stored_once(db):
     make_release(db)
     first = claim_for(db, "kk")
@@ -181,7 +174,7 @@ def test_failures_retry_with_backoff_then_fail_visibly(db):
     job = claim_for(db, "kk")
     assert jobs.fail(db, job, "RuntimeError: boom", max_attempts=2, backoff_seconds=60) == "retry"
     row = db.table("jobs").get(job["id"])
-    assert row["status"] == "queued" and row["run_after"] > releases.utcnow()
+    assert row["status"] == "queued" and row["run_after"] > clock.utcnow()
     db.execute("update jobs set run_after = ? where id = ?", ["2000-01-01T00:00:00+00:00", job["id"]])
     job = claim_for(db, "kk")
     assert jobs.fail(db, job, "RuntimeError: boom", max_attempts=2) == "failed"

@@ -6,6 +6,7 @@ import re
 
 from sqlite_utils import Database
 
+from feedsvc import clock
 from feedsvc.storage import write
 from feedsvc.text import clean
 from feedsvc.text import one_line
@@ -27,14 +28,12 @@ def load_terms(db: Database) -> list[GlossaryTerm]:
 
 def save_term(db: Database, source: str, targets: dict, term_id: int | None = None) -> int:
     """Add a term or change one; the Russian forms are its identity."""
-    from feedsvc.releases import utcnow
-
     source = "|".join(f.strip() for f in clean(source).split("|") if f.strip())
     if not source:
         raise BadGlossary("the Russian form is empty")
     check_forms(source)
     row = {"source": source, "en": one_line(targets.get("en")), "kk": one_line(targets.get("kk")),
-           "updated_at": utcnow()}
+           "updated_at": clock.utcnow()}
     existing = list(db.query("select id from glossary_terms where source = ?", [source]))
     if term_id is not None:
         if existing and existing[0]["id"] != term_id:

@@ -6,12 +6,11 @@ lets the lease run out, the job is claimed again, and the result is written exac
 """
 
 import uuid
-from datetime import UTC
-from datetime import datetime
 from datetime import timedelta
 
 from sqlite_utils import Database
 
+from feedsvc import clock
 from feedsvc import revisions
 from feedsvc.storage import write
 from feedsvc.text import clean
@@ -19,16 +18,6 @@ from feedsvc.text import one_line
 
 # Translation statuses that mean "this text matches its source revision".
 CURRENT = ("done", "reviewed")
-
-
-def _now() -> datetime:
-    """The current UTC time (one place, so the queue's clock is consistent)."""
-    return datetime.now(UTC).replace(microsecond=0)
-
-
-def _stamp(moment: datetime) -> str:
-    """An aware datetime as the ISO text the tables store."""
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat()
 
 
 def enqueue_release(db: Database, release: dict, languages, *, only_stale: bool = False) -> list[int]:
@@ -39,7 +28,7 @@ def enqueue_release(db: Database, release: dict, languages, *, only_stale: bool 
     A human translation is never reset to "pending": if the source moved on it becomes
     "outdated", and the machine result will arrive beside it as a suggestion.
     """
-    now = _stamp(_now())
+    now = clock.utcnow()
     queued = []
     for lang in languages:
         current = translation_row(db, release["id"], lang)
@@ -89,7 +78,7 @@ def _set_status(db: Database, release_id: int, lang: str, status: str, *, error:
 
 def claim(db: Database, *, lease_seconds: int = 300, max_attempts: int = 5, lang: str | None = None) -> dict | None:
     """Take the next due job (or one whose lease ran out), of ``lang`` if given, and lease it; None when none is due."""
-    now = _now()
+    now = clock.now()
     token = uuid.uuid4().hex
     with write(db):
         rows = list(db.query(
@@ -101,7 +90,8 @@ def claim(db: Database, *, lease_seconds: int = 300, max_attempts: int = 5, lang
                   and (:lang is null or lang = :lang)
                 order by run_after, id limit 1)
             returning *""",
-            {"token": token, "until": _stamp(now + timedelta(seconds=lease_seconds)), "now": _stamp(now), "lang": lang},
+            {"token": token, "until": clock.iso(now + timedelta(seconds=lease_seconds)), "now": clock.iso(now),
+             "lang": lang},
         ))
         if not rows:
             return None
@@ -121,7 +111,7 @@ def holds_lease(db: Database, job: dict) -> bool:
 
 def renew(db: Database, claimed: list[dict], lease_seconds: int) -> None:
     """Extend the leases of jobs still held, so a long batch is not claimed again while it runs."""
-    until = _stamp(_now() + timedelta(seconds=lease_seconds))
+    until = clock.iso(clock.now() + timedelta(seconds=lease_seconds))
     with write(db):
         for job in claimed:
             db.execute("update jobs set lease_until = ? where id = ? and lease_token = ? and status = 'running'",
@@ -134,7 +124,7 @@ def complete(db: Database, job: dict, translation: dict) -> bool:
     A human translation is never overwritten: the machine result is kept beside it as a
     suggestion. Returns False (and writes nothing) when the lease was lost to another worker.
     """
-    now = _stamp(_now())
+    now = clock.utcnow()
     with write(db):
         if not holds_lease(db, job):
             return False
@@ -180,7 +170,7 @@ def _store_suggestion(db: Database, job: dict, current: dict, translation: dict)
 
 def _finish(db: Database, job: dict, job_status: str, error: str, translation_status: str) -> None:
     """End a job with a status and make a machine translation row tell the same story."""
-    db.table("jobs").update(job["id"], {"status": job_status, "error": error, "updated_at": _stamp(_now())})
+    db.table("jobs").update(job["id"], {"status": job_status, "error": error, "updated_at": clock.utcnow()})
     _set_status(db, job["release_id"], job["lang"], translation_status, error=error, machine_only=True)
 
 
@@ -195,7 +185,7 @@ def fail(db: Database, job: dict, error: str, *, max_attempts: int = 5, backoff_
         delay = backoff_seconds * 2 ** (job["attempts"] - 1)
         db.table("jobs").update(job["id"], {
             "status": "queued", "error": error, "lease_token": None,
-            "run_after": _stamp(_now() + timedelta(seconds=delay)), "updated_at": _stamp(_now()),
+            "run_after": clock.iso(clock.now() + timedelta(seconds=delay)), "updated_at": clock.utcnow(),
         })
         _set_status(db, job["release_id"], job["lang"], "pending", error=error, machine_only=True)
         return "retry"
@@ -210,7 +200,7 @@ def no_model(db: Database, job: dict, message: str) -> None:
 
 def requeue_no_model(db: Database) -> int:
     """Put every job parked for lack of a model back in the queue; returns how many."""
-    now = _stamp(_now())
+    now = clock.utcnow()
     with write(db):
         cursor = db.execute(
             "update jobs set status = 'queued', attempts = 0, run_after = ?, error = null, updated_at = ? "
@@ -234,7 +224,7 @@ def complete_superseded(db: Database, job: dict) -> None:
     """Close a job whose source revision is no longer current (a newer job exists)."""
     with write(db):
         if holds_lease(db, job):
-            db.table("jobs").update(job["id"], {"status": "superseded", "updated_at": _stamp(_now())})
+            db.table("jobs").update(job["id"], {"status": "superseded", "updated_at": clock.utcnow()})
 
 
 def machine_translated(db: Database, lang: str) -> list[dict]:

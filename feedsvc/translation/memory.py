@@ -9,6 +9,8 @@ import unicodedata
 
 from sqlite_utils import Database
 
+from feedsvc import clock
+
 HUMAN = "human"
 
 
@@ -32,9 +34,7 @@ def lookup(db: Database, step: str, sources: list[str]) -> dict[str, str]:
 
 def store(db: Database, step: str, pairs: dict[str, str], origin: str = "machine") -> None:
     """Remember model output; never replaces an existing entry (a human one least of all)."""
-    from feedsvc.releases import utcnow
-
-    now = utcnow()
+    now = clock.utcnow()
     rows = [{"step": step, "source": normalize(s), "target": t, "origin": origin, "created_at": now}
             for s, t in pairs.items()]
     db.table("memory").insert_all(rows, ignore=True)
@@ -53,9 +53,7 @@ def human_step(lang: str) -> str:
 
 def store_human(db: Database, lang: str, pairs: dict[str, str]) -> int:
     """Remember editors' corrections (Russian sentence → corrected sentence); a newer one replaces an older."""
-    from feedsvc.releases import utcnow
-
-    now = utcnow()
+    now = clock.utcnow()
     for source, target in pairs.items():
         db.execute(
             """insert into memory (step, source, target, origin, created_at) values (?, ?, ?, ?, ?)

@@ -9,9 +9,9 @@ import html
 import nh3
 from sqlite_utils import Database
 
+from feedsvc import clock
 from feedsvc import revisions
 from feedsvc.releases import get_release
-from feedsvc.releases import utcnow
 from feedsvc.storage import write
 from feedsvc.text import clean
 from feedsvc.text import one_line
@@ -65,7 +65,7 @@ def save_human(db: Database, release_id: int, lang: str, title: str, body: str, 
     title, body = plain_text(title).replace("\n", " "), plain_text(body)
     if not title or not body:
         raise EmptyTranslation(lang)
-    now = utcnow()
+    now = clock.utcnow()
     with write(db):
         row = _current(db, release_id, lang, expected_version)
         release = get_release(db, release_id)

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_login import login_required
 
+from feedsvc import clock
 from feedsvc import photos
 from feedsvc import releases
 from feedsvc.db import get_db
@@ -35,7 +36,7 @@ def require_login() -> None:
 
 def local_now() -> datetime:
     """Now, in the press office's time zone, to the minute (the form's precision)."""
-    return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).replace(second=0, microsecond=0)
+    return clock.now().astimezone(ZoneInfo(current_app.config["TIMEZONE"])).replace(second=0, microsecond=0)
 
 
 def form_for(release: dict | None = None):
@@ -43,7 +44,7 @@ def form_for(release: dict | None = None):
     config = current_app.config
     data = {"published_at": local_now().replace(tzinfo=None)}
     if release:
-        moment = releases.parse_time(release["published_at"]).astimezone(ZoneInfo(config["TIMEZONE"]))
+        moment = clock.parse_time(release["published_at"]).astimezone(ZoneInfo(config["TIMEZONE"]))
         data = {k: release[k] for k in ("title", "body", "category", "photo_caption", "photo_credit", "version")}
         data["published_at"] = moment.replace(tzinfo=None)
     return release_form(config["TITLE_MAX"], config["BODY_MAX"], data=data)

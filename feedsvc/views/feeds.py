@@ -8,7 +8,6 @@ bounded in entries and bytes: the key holds the request's host, which the client
 
 import os
 import threading
-import time
 import weakref
 from collections.abc import Callable
 
@@ -20,6 +19,7 @@ from flask import request
 from flask import url_for
 from flask_babel import gettext as _
 
+from feedsvc import clock
 from feedsvc import feeds
 from feedsvc import releases
 from feedsvc.db import get_db
@@ -47,7 +47,7 @@ def current_state() -> dict:
         if reader is None or reader[0] != os.getpid():
             reader = state["state_reader"] = (os.getpid(), connect(current_app.config["DATABASE"]))
             weakref.finalize(current_app._get_current_object(), close_in_owner, *reader)
-        read_at = time.time()  # before the read: any later change is stamped at or after this
+        read_at = clock.now().timestamp()  # before the read: any later change is stamped at or after this
         version, changed_at = reader[1].execute("select version, changed_at from site_state where id = 1").fetchall()[0]
     return {"version": version, "changed_at": changed_at, "read_at": read_at}
 
@@ -59,7 +59,7 @@ def set_last_modified(response: Response, state: dict) -> None:
     to a reader that sends only If-Modified-Since (ETag readers are never fooled). So, as Apache
     does, a state read within the second it changed carries only its ETag.
     """
-    moment = releases.parse_time(state["changed_at"])
+    moment = clock.parse_time(state["changed_at"])
     if state["read_at"] >= moment.timestamp() + 1:
         response.last_modified = moment
 
@@ -117,7 +117,7 @@ def build_feed(db, lang: str, fmt: str, state: dict) -> bytes:
     """Render the latest items for ``lang``; kk and en carry only finished translations."""
     rows = releases.list_published(db, lang, limit=current_app.config["FEED_ITEMS"], translated_only=True)
     items = [feed_item(row) for row in rows]
-    updated = max((i.updated for i in items), default=releases.parse_time(state["changed_at"]))
+    updated = max((i.updated for i in items), default=clock.parse_time(state["changed_at"]))
     site_name, publisher = site_names(lang)
     meta = feeds.FeedMeta(
         lang=lang, fmt=fmt, title=f"{site_name} — {_('Press releases')}",
@@ -147,7 +147,7 @@ def feed_item(view: dict) -> feeds.FeedItem:
     html = feeds.content_html(view["paragraphs"], notice=notice, photo=photo,
                               notice_link=(original, _("Russian original")) if notice else None)
     return feeds.FeedItem(
-        guid=view["guid"], title=view["title"], url=url, published=releases.parse_time(view["published_at"]),
-        updated=releases.parse_time(view["text_updated_at"]), content_html=html,
+        guid=view["guid"], title=view["title"], url=url, published=clock.parse_time(view["published_at"]),
+        updated=clock.parse_time(view["text_updated_at"]), content_html=html,
         summary=feeds.summary(view["paragraphs"]), category=view["category"], labels=labels, enclosure=enclosure,
     )

@@ -1,0 +1,30 @@
+"""The one source of "now": every module asks here, so a test can set the time (see ``tests/conftest.py``).
+
+Call ``clock.now()`` through the module (never ``from feedsvc.clock import now``): a test replaces
+the module's ``now`` and every caller sees the set time at once.
+"""
+
+from datetime import UTC
+from datetime import datetime
+
+
+def now() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime) -> str:
+    """A timezone-aware datetime as the sortable UTC ISO text every table stores (whole seconds)."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: feedsvc stores timezone-aware times only")
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat()
+
+
+def utcnow() -> str:
+    """Now, as the ISO text every table stores."""
+    return iso(now())
+
+
+def parse_time(value: str) -> datetime:
+    """An ISO text from the database back to an aware datetime."""
+    return datetime.fromisoformat(value)
