@@ -88,6 +88,9 @@ def default_config(instance_path: str) -> dict:
         "WORKER_BACKOFF_SECONDS": 30,
         "WORKER_POLL_SECONDS": 2.0,
         "WORKER_BATCH_SENTENCES": 256,
+        # What the worker publishes per language: auto, checked (unless a sentence check flags it) or
+        # reviewed (only what an editor approved). See README, "What gets published".
+        "PUBLISH_POLICY": {"kk": "checked", "en": "checked"},
     }
 
 
@@ -106,10 +109,32 @@ def check_config(config: dict, defaults: dict) -> None:
             config[key] = _coerce(key, config[key], type(default))
     if config.get("SECRET_KEY") is not None:
         config["SECRET_KEY"] = str(config["SECRET_KEY"])
+    check_policy(config)
     try:
         ZoneInfo(str(config["TIMEZONE"]))
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError(f"TIMEZONE = {config['TIMEZONE']!r} is not a time zone name (e.g. Asia/Almaty)") from exc
+
+
+def check_policy(config: dict) -> None:
+    """PUBLISH_POLICY: a known policy for every target language (a language left out gets the default)."""
+    from feedsvc.translation.checks import Policy
+
+    given = config.get("PUBLISH_POLICY") or {}
+    if not isinstance(given, dict):
+        raise ConfigError(f'PUBLISH_POLICY = {given!r}: expected a mapping like {{"en": "checked", "kk": "reviewed"}}')
+    policies = {}
+    for lang in config["TARGET_LANGUAGES"]:
+        value = str(given.get(lang, Policy.CHECKED)).strip().lower()
+        if value not in set(Policy):
+            raise ConfigError(f"PUBLISH_POLICY[{lang!r}] = {given.get(lang)!r}: expected one of "
+                              f"{', '.join(Policy)}")
+        policies[lang] = Policy(value)
+    unknown = sorted(set(given) - set(config["TARGET_LANGUAGES"]))
+    if unknown:
+        raise ConfigError(f"PUBLISH_POLICY names {', '.join(unknown)}, not a target language "
+                          f"({', '.join(config['TARGET_LANGUAGES'])})")
+    config["PUBLISH_POLICY"] = policies
 
 
 def _coerce(key: str, value, kind: type):

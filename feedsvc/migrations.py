@@ -191,3 +191,14 @@ def m007_translated_category(db: Database) -> None:
 def m008_release_version(db: Database) -> None:
     """A counter bumped by every edit of a release, so a stale edit form is refused instead of undoing another's."""
     db.table("releases").add_column("version", int, not_null_default=1)
+
+
+@migrations()
+def m009_translation_checks(db: Database) -> None:
+    """Sentence checks: each translation's checked sentences and flag count, model scores in the memory,
+    and the scores of sentences editors kept unchanged (the per-route floor is calibrated on them)."""
+    db.table("translations").add_column("checks", str)
+    db.table("translations").add_column("flags", int, not_null_default=0)
+    db.table("memory").add_column("score", float)
+    db.table("kept_scores").create({"id": int, "route": str, "score": float}, pk="id", not_null={"route", "score"})
+    db.table("kept_scores").create_index(["route"])

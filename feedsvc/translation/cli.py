@@ -36,6 +36,7 @@ def worker_settings() -> WorkerSettings:
         max_attempts=config["WORKER_MAX_ATTEMPTS"], backoff_seconds=config["WORKER_BACKOFF_SECONDS"],
         poll_seconds=config["WORKER_POLL_SECONDS"], batch_sentences=config["WORKER_BATCH_SENTENCES"],
         pause_before_store=float(config.get("WORKER_PAUSE_BEFORE_STORE", 0)),
+        publish_policy=config["PUBLISH_POLICY"],
     )
 
 
@@ -76,7 +77,8 @@ def worker_command(once: bool, max_jobs: int | None) -> None:
         click.echo(f"job {job['id']}: release {job['release_id']} → {job['lang']}: {result}")
 
     try:
-        handled = worker.run(db, engine.translate, worker_settings(), once=once, max_jobs=max_jobs, on_job=report)
+        handled = worker.run(db, engine.translate_scored, worker_settings(), once=once, max_jobs=max_jobs,
+                             on_job=report)
     except sqlite3.OperationalError as exc:  # only with --once: the long-running worker waits and retries
         raise click.ClickException(f"the database refused the worker ({exc}); the jobs stay queued") from exc
     click.echo(f"{handled} job(s) handled; {engine.sentences_translated} sentence(s) sent to models.")
@@ -101,7 +103,7 @@ def retranslate_command(lang: str, run_now: bool) -> None:
 
         engine = make_engine()
         with click.progressbar(length=jobs.pending_count(db), label="Translating") as bar:
-            handled = worker.run(db, engine.translate, worker_settings(), once=True,
+            handled = worker.run(db, engine.translate_scored, worker_settings(), once=True,
                                  on_job=lambda job, result: bar.update(1))
         click.echo(f"{handled} job(s) done; {engine.sentences_translated} sentence(s) sent to models.")
 
@@ -261,7 +263,26 @@ def glossary_export(file) -> None:
     file.write(glossary.export_csv(connect(current_app.config["DATABASE"])))
 
 
+@click.command("review-queue")
+@click.option("--lang", help="Only this target language, e.g. en.")
+@with_appcontext
+def review_queue_command(lang: str | None) -> None:
+    """Machine translations waiting for an editor (held by PUBLISH_POLICY), per language, with the reasons."""
+    from feedsvc.translation import review
+
+    rows = review.waiting(connect(current_app.config["DATABASE"]), lang)
+    policy = current_app.config["PUBLISH_POLICY"]
+    for target in [lang] if lang else current_app.config["TARGET_LANGUAGES"]:
+        held = [row for row in rows if row["lang"] == target]
+        click.echo(f"{target} (policy: {policy.get(target, 'checked')}): {len(held)} waiting for review")
+        for row in held:
+            reasons = [f.reason for check in review.sentence_checks(row) for f in check.findings]
+            why = f"{row['flags']} flagged sentence(s): {'; '.join(reasons)[:200]}" if row["flags"] else "policy"
+            click.echo(f"  release {row['id']} «{row['title'][:60]}» — {why}")
+            click.echo(f"    /admin/releases/{row['id']}/review")
+
+
 def register(app: Flask) -> None:
     """Add the translation commands to the app's CLI."""
-    for command in (worker_command, retranslate_command, models_cli, glossary_cli):
+    for command in (worker_command, retranslate_command, models_cli, glossary_cli, review_queue_command):
         app.cli.add_command(command)

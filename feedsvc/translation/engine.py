@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from feedsvc.translation.packages import PackageInfo
+from feedsvc.translation.pipeline import ModelOutput
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,8 @@ class LoadedModel:
             tokens = tokens[len(prefix):]
         return self.package.tokenizer.decode(tokens).strip()
 
-    def translate(self, sentences: list[str]) -> list[str]:
-        """Translate all sentences in one batched call; output order matches input order."""
+    def translate(self, sentences: list[str]) -> list[ModelOutput]:
+        """Translate all sentences in one batched call, with scores; output order matches input order."""
         if not sentences:
             return []
         batch = [self.encode(s) for s in sentences]
@@ -93,8 +94,10 @@ class LoadedModel:
             max_decoding_length=max(self.settings.max_decoding_floor,
                                     int(longest * self.settings.max_decoding_ratio)),
             replace_unknowns=True,
+            return_scores=True,
         )
-        return [self.decode(result.hypotheses[0]) for result in results]
+        return [ModelOutput(self.decode(result.hypotheses[0]), result.scores[0] if result.scores else None)
+                for result in results]
 
 
 class Engine:
@@ -114,8 +117,12 @@ class Engine:
             self.loaded[info.key] = LoadedModel(info, self.settings)
         return self.loaded[info.key]
 
-    def translate(self, info: PackageInfo, sentences: list[str]) -> list[str]:
-        """Translate sentences with one package, counting sentences and batches."""
+    def translate_scored(self, info: PackageInfo, sentences: list[str]) -> list[ModelOutput]:
+        """Translate sentences with one package, with the model's scores, counting sentences and batches."""
         self.sentences_translated += len(sentences)
         self.batches += 1
         return self.model(info).translate(sentences)
+
+    def translate(self, info: PackageInfo, sentences: list[str]) -> list[str]:
+        """Translate sentences with one package (text only)."""
+        return [output.text for output in self.translate_scored(info, sentences)]

@@ -16,8 +16,9 @@ from feedsvc.storage import write
 from feedsvc.text import clean
 from feedsvc.text import one_line
 
-# Translation statuses that mean "this text matches its source revision".
-CURRENT = ("done", "reviewed")
+# Translation statuses that mean "this text matches its source revision". "held" is a machine translation
+# the publishing policy keeps back until an editor approves it (see checks.Policy).
+CURRENT = ("done", "held", "reviewed")
 
 
 def enqueue_release(db: Database, release: dict, languages, *, only_stale: bool = False) -> list[int]:
@@ -118,10 +119,11 @@ def renew(db: Database, claimed: list[dict], lease_seconds: int) -> None:
                        [until, job["id"], job["lease_token"]])
 
 
-def complete(db: Database, job: dict, translation: dict) -> bool:
+def complete(db: Database, job: dict, translation: dict, *, hold: bool = False) -> bool:
     """Store the job's translation and mark it done, atomically, if the lease is still ours.
 
-    A human translation is never overwritten: the machine result is kept beside it as a
+    With ``hold`` the machine translation is stored as "held": kept from readers until an editor
+    approves it. A human translation is never overwritten: the machine result is kept beside it as a
     suggestion. Returns False (and writes nothing) when the lease was lost to another worker.
     """
     now = clock.utcnow()
@@ -129,8 +131,9 @@ def complete(db: Database, job: dict, translation: dict) -> bool:
         if not holds_lease(db, job):
             return False
         current = translation_row(db, job["release_id"], job["lang"])
-        translation = {**translation, "title": one_line(translation["title"]), "body": clean(translation["body"]),
-                       "category": one_line(translation.get("category"))}
+        translation = {"checks": None, "flags": 0, **translation, "title": one_line(translation["title"]),
+                       "body": clean(translation["body"]), "category": one_line(translation.get("category")),
+                       "status": "held" if hold else "done"}
         if current is not None and current["origin"] == "human":
             _store_suggestion(db, job, current, translation)
         else:
@@ -142,7 +145,8 @@ def complete(db: Database, job: dict, translation: dict) -> bool:
 def _store_machine(db: Database, job: dict, translation: dict, now: str) -> None:
     """Write a machine translation, bump its version, and keep it in the revision history."""
     db.execute(
-        """update translations set title = :title, body = :body, category = :category, route = :route, status = 'done',
+        """update translations set title = :title, body = :body, category = :category, route = :route,
+        status = :status, checks = :checks, flags = :flags,
         origin = 'machine', error = null, source_revision = :rev, version = version + 1, updated_at = :now,
         suggestion_title = null, suggestion_body = null, suggestion_route = null, suggestion_revision = null
         where release_id = :id and lang = :lang""",
@@ -248,7 +252,8 @@ def requeue_machine(db: Database, lang: str, progress=None) -> int:
 def translation_counts(db: Database) -> dict[str, dict[str, int]]:
     """Per language: how many translations are machine, reviewed, outdated, pending, failed…"""
     counts: dict[str, dict[str, int]] = {}
-    query = """select t.lang, case when t.status = 'done' then 'machine' else t.status end as s, count(*) n
+    query = """select t.lang, case when t.status = 'done' then 'machine' when t.status = 'held' then 'needs review'
+        else t.status end as s, count(*) n
         from translations t join releases r on r.id = t.release_id where r.status = 'published' group by t.lang, s"""
     for row in db.query(query):
         counts.setdefault(row["lang"], {})[row["s"]] = row["n"]

@@ -21,22 +21,46 @@ def normalize(sentence: str) -> str:
 
 def lookup(db: Database, step: str, sources: list[str]) -> dict[str, str]:
     """Known translations for ``step`` of each source (normalized) that memory has."""
-    keys = sorted({normalize(s) for s in sources})
     found = {}
-    for start in range(0, len(keys), 500):  # stay under SQLite's bound-parameter limit
-        chunk = keys[start:start + 500]
+    for chunk in _chunks(sorted({normalize(s) for s in sources})):
         marks = ",".join("?" * len(chunk))
-        for row in db.query(f"select source, target from memory where step = ? and source in ({marks})",
-                            [step, *chunk]):
-            found[row["source"]] = row["target"]
+        found.update(db.execute(f"select source, target from memory where step = ? and source in ({marks})",
+                                [step, *chunk]).fetchall())
     return found
 
 
-def store(db: Database, step: str, pairs: dict[str, str], origin: str = "machine") -> None:
-    """Remember model output; never replaces an existing entry (a human one least of all)."""
+def scores(db: Database, step: str, sources: list[str]) -> dict[str, float]:
+    """The model scores memory kept for ``step``'s translations of these sources (where the model gave one)."""
+    found = {}
+    for chunk in _chunks(sorted({normalize(s) for s in sources})):
+        marks = ",".join("?" * len(chunk))
+        found.update(db.execute(f"select source, score from memory where step = ? and score is not null "
+                                f"and source in ({marks})", [step, *chunk]).fetchall())
+    return found
+
+
+def sources_of(db: Database, step: str, targets: list[str]) -> list[tuple[str, str, float | None]]:
+    """(target, source, score) of every machine entry of ``step`` whose output is one of ``targets``."""
+    pairs = []
+    for chunk in _chunks(sorted(set(targets))):
+        marks = ",".join("?" * len(chunk))
+        pairs += db.execute(f"select target, source, score from memory where step = ? and origin != ? "
+                            f"and target in ({marks})", [step, HUMAN, *chunk]).fetchall()
+    return pairs
+
+
+def _chunks(keys: list[str], size: int = 500):
+    """Slices of ``keys`` that stay under SQLite's bound-parameter limit."""
+    for start in range(0, len(keys), size):
+        yield keys[start:start + size]
+
+
+def store(db: Database, step: str, pairs: dict[str, str], origin: str = "machine",
+          scores: dict[str, float | None] | None = None) -> None:
+    """Remember model output (and its score); never replaces an existing entry (a human one least of all)."""
     now = clock.utcnow()
-    rows = [{"step": step, "source": normalize(s), "target": t, "origin": origin, "created_at": now}
-            for s, t in pairs.items()]
+    rows = [{"step": step, "source": normalize(s), "target": t, "origin": origin, "created_at": now,
+             "score": (scores or {}).get(s)} for s, t in pairs.items()]
     db.table("memory").insert_all(rows, ignore=True)
 
 

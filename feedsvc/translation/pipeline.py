@@ -7,10 +7,13 @@ parts can use a fast fake; the real one is ``Engine.translate``.
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field
 
 from sqlite_utils import Database
 
+from feedsvc.translation import checks
 from feedsvc.translation import memory
+from feedsvc.translation.checks import SentenceCheck
 from feedsvc.translation.packages import PackageInfo
 from feedsvc.translation.packages import Route
 from feedsvc.translation.protect import GlossaryTerm
@@ -20,13 +23,28 @@ from feedsvc.translation.segment import join_paragraph
 from feedsvc.translation.segment import split_paragraphs
 from feedsvc.translation.segment import split_sentences
 
-TranslateFn = Callable[[PackageInfo, list[str]], list[str]]
+TranslateFn = Callable[[PackageInfo, list[str]], list]
 log = logging.getLogger("feedsvc.translation")
+
+
+@dataclass(frozen=True)
+class ModelOutput:
+    """What a model said for one sentence, and its score (mean log-probability; None when it gives none)."""
+
+    text: str
+    score: float | None = None
+    # What each step of the route said, in order (the last is ``text``): a pivot's English is checked too.
+    steps: tuple[str, ...] = ()
+
+
+def as_output(value) -> ModelOutput:
+    """A model's answer as a ModelOutput: models that return plain strings give no score."""
+    return value if isinstance(value, ModelOutput) else ModelOutput(str(value))
 
 
 @dataclass
 class Outcome:
-    """A finished translation and what it cost."""
+    """A finished translation, the checks of its sentences, and what it cost."""
 
     title: str
     body: str
@@ -34,6 +52,12 @@ class Outcome:
     route: str
     sentences: int
     sent_to_model: int  # for the whole batch the release was translated in
+    checks: list[SentenceCheck] = field(default_factory=list)
+
+    @property
+    def flagged(self) -> int:
+        """How many sentences a check flagged."""
+        return sum(1 for check in self.checks if check.findings)
 
 
 def units(title: str, body: str) -> list[list[str]]:
@@ -41,51 +65,73 @@ def units(title: str, body: str) -> list[list[str]]:
     return [[title.strip()]] + [split_sentences(p) for p in split_paragraphs(body)]
 
 
-def run_step(db: Database, step: PackageInfo, sources: list[str], translate: TranslateFn) -> tuple[list[str], int]:
+def run_step(db: Database, step: PackageInfo, sources: list[str],
+             translate: TranslateFn) -> tuple[list[ModelOutput], int]:
     """Translate sources with one package: memory first, then one model call for the unique misses."""
     known = memory.lookup(db, step.key, sources)
+    scores = memory.scores(db, step.key, sources)
     misses = list(dict.fromkeys(s for s in sources if memory.normalize(s) not in known))
     if misses:
-        outputs = translate(step, misses)
-        fresh = dict(zip(misses, outputs, strict=True))
-        memory.store(db, step.key, fresh)
-        known.update({memory.normalize(s): t for s, t in fresh.items()})
-    return [known[memory.normalize(s)] for s in sources], len(misses)
+        fresh = dict(zip(misses, map(as_output, translate(step, misses)), strict=True))
+        memory.store(db, step.key, {s: o.text for s, o in fresh.items()},
+                     scores={s: o.score for s, o in fresh.items()})
+        known.update({memory.normalize(s): o.text for s, o in fresh.items()})
+        scores.update({memory.normalize(s): o.score for s, o in fresh.items()})
+    keys = [memory.normalize(s) for s in sources]
+    return [ModelOutput(known[k], scores.get(k)) for k in keys], len(misses)
 
 
 def translate_texts(db: Database, sentences: list[str], route: Route, lang: str, terms: list[GlossaryTerm],
-                    translate: TranslateFn) -> tuple[list[str], int]:
-    """Translate Russian sentences along a route, glossary terms and literals protected throughout.
+                    translate: TranslateFn) -> tuple[list[SentenceCheck], int]:
+    """Translate Russian sentences along a route, glossary terms and literals protected throughout, and check each.
 
-    Editors' corrections come first: a sentence a human already corrected never reaches a model.
-    A pivot route passes the placeholder text of the English step straight on, so the English
-    a release already got (in memory) is reused for Kazakh rather than translated again.
+    Editors' corrections come first: a sentence a human already corrected never reaches a model (and
+    is not checked: a person wrote it). A pivot route passes the placeholder text of the English step
+    straight on, so the English a release already got (in memory) is reused for Kazakh.
     """
     corrected = memory.lookup(db, memory.human_step(lang), sentences)
     todo = [s for s in sentences if memory.normalize(s) not in corrected]
     # A term without a form in this language is left to the model rather than kept in Russian.
     usable = [term for term in terms if term.targets.get(lang)]
     protected: list[Protected] = [protect(s, usable) for s in todo]
-    texts, sent = run_route(db, route, [p.text for p in protected], translate)
-    machine = {s: p.restore(t, lang) for s, p, t in zip(todo, protected, texts, strict=True)}
+    outputs, sent = run_route(db, route, [p.text for p in protected], translate)
+    context = checks.context_for(db, lang, route, usable, [o.steps for o in outputs])
+    results = {s: checks.check(s, p.restore(o.text, lang), context, protected_text=p.text, raw_steps=o.steps,
+                               score=o.score)
+               for s, p, o in zip(todo, protected, outputs, strict=True)}
     # A model that drops a placeholder would silently drop a name, a date or a number with it:
     # such sentences are translated again without placeholders, so nothing is lost.
-    dropped = [s for s, p, t in zip(todo, protected, texts, strict=True) if p.missing(t)]
+    dropped = [s for s, p, o in zip(todo, protected, outputs, strict=True) if p.missing(o.text)]
     if dropped:
         log.warning("%s sentence(s) lost a placeholder; translated again unprotected", len(dropped))
         plain, extra = run_route(db, route, dropped, translate)
-        machine.update(zip(dropped, plain, strict=True))
+        context = checks.context_for(db, lang, route, usable, [o.steps for o in plain])
+        results.update({s: checks.check(s, o.text, context, raw_steps=o.steps, score=o.score)
+                        for s, o in zip(dropped, plain, strict=True)})
         sent += extra
-    return [corrected.get(memory.normalize(s)) or machine[s] for s in sentences], sent
+    human = {memory.normalize(s): SentenceCheck(s, t) for s, t in corrected.items()}
+    return [human.get(memory.normalize(s)) or results[s] for s in sentences], sent
 
 
-def run_route(db: Database, route: Route, texts: list[str], translate: TranslateFn) -> tuple[list[str], int]:
-    """Send texts through every step of a route (memory first at each); returns outputs and model sentences."""
-    sent = 0
+def run_route(db: Database, route: Route, texts: list[str],
+              translate: TranslateFn) -> tuple[list[ModelOutput], int]:
+    """Send texts through every step of a route (memory first at each); returns outputs and model sentences.
+
+    A sentence's score is its weakest step's: a pivot is only as sure as its less sure half.
+    """
+    sent, outputs = 0, [ModelOutput(text) for text in texts]
     for step in route.steps if texts else ():
-        texts, misses = run_step(db, step, texts, translate)
+        stepped, misses = run_step(db, step, [o.text for o in outputs], translate)
+        outputs = [ModelOutput(new.text, _weakest(old.score, new.score), (*old.steps, new.text))
+                   for old, new in zip(outputs, stepped, strict=True)]
         sent += misses
-    return texts, sent
+    return outputs, sent
+
+
+def _weakest(*scores: float | None) -> float | None:
+    """The lowest score, ignoring steps that gave none."""
+    given = [s for s in scores if s is not None]
+    return min(given) if given else None
 
 
 def translate_releases(db: Database, releases: list[dict], lang: str, route: Route, terms: list[GlossaryTerm],
@@ -97,10 +143,10 @@ def translate_releases(db: Database, releases: list[dict], lang: str, route: Rou
     """
     parts = [_parts(release) for release in releases]
     sentences = [_flatten(paragraphs, category) for paragraphs, category in parts]
-    translated, sent = translate_texts(db, [s for flat in sentences for s in flat], route, lang, terms, translate)
+    checked, sent = translate_texts(db, [s for flat in sentences for s in flat], route, lang, terms, translate)
     outcomes, position = [], 0
     for (paragraphs, category), flat in zip(parts, sentences, strict=True):
-        outcomes.append(_rebuild(paragraphs, category, translated[position:position + len(flat)], route, sent))
+        outcomes.append(_rebuild(paragraphs, category, checked[position:position + len(flat)], route, sent))
         position += len(flat)
     return outcomes
 
@@ -121,11 +167,13 @@ def _flatten(paragraphs: list[list[str]], category: str) -> list[str]:
     return [s for paragraph in paragraphs for s in paragraph] + ([category] if category else [])
 
 
-def _rebuild(paragraphs: list[list[str]], category: str, translated: list[str], route: Route, sent: int) -> Outcome:
+def _rebuild(paragraphs: list[list[str]], category: str, checked: list[SentenceCheck], route: Route,
+             sent: int) -> Outcome:
     """Put a release's translated sentences back into its title, paragraphs and category."""
+    translated = [check.output for check in checked]
     rebuilt, position = [], 0
     for paragraph in paragraphs:
         rebuilt.append(join_paragraph(translated[position:position + len(paragraph)]))
         position += len(paragraph)
     return Outcome(title=rebuilt[0], body="\n\n".join(rebuilt[1:]), category=translated[-1] if category else "",
-                   route=route.describe(), sentences=len(translated), sent_to_model=sent)
+                   route=route.describe(), sentences=len(translated), sent_to_model=sent, checks=checked)

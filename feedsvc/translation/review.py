@@ -5,6 +5,7 @@ over a text that changed since they opened it gets ``EditConflict``, never a sil
 """
 
 import html
+import json
 
 import nh3
 from sqlite_utils import Database
@@ -16,6 +17,7 @@ from feedsvc.storage import write
 from feedsvc.text import clean
 from feedsvc.text import one_line
 from feedsvc.translation import memory
+from feedsvc.translation.checks import SentenceCheck
 from feedsvc.translation.jobs import translation_row
 from feedsvc.translation.pipeline import units
 from feedsvc.translation.segment import split_paragraphs
@@ -83,6 +85,7 @@ def save_human(db: Database, release_id: int, lang: str, title: str, body: str, 
         revisions.record(db, release_id, lang, title=title, body=body, origin="human", author=author,
                          source_revision=base, created_at=now)
         if learn and base == release["revision"]:
+            keep_scores(db, row, (title, body))
             teach(db, release, lang, (row["title"] or "", row["body"] or ""), (title, body))
             if category and category != row["category"] and release["category"]:
                 memory.store_human(db, lang, {release["category"]: category})
@@ -96,6 +99,50 @@ def accept_suggestion(db: Database, release_id: int, lang: str, *, author: str, 
         raise NoSuggestion(lang)
     return save_human(db, release_id, lang, row["suggestion_title"], row["suggestion_body"], author=author,
                       expected_version=expected_version, source_revision=row["suggestion_revision"])
+
+
+def approve(db: Database, release_id: int, lang: str, *, author: str, expected_version: int | None) -> dict:
+    """Publish a held machine translation as it is: an editor read it and vouches for it."""
+    row = _current(db, release_id, lang, expected_version)
+    if not row["title"]:
+        raise TranslationMissing(lang)
+    return save_human(db, release_id, lang, row["title"], row["body"], author=author,
+                      expected_version=expected_version, source_revision=row["source_revision"])
+
+
+def sentence_checks(row: dict) -> list[SentenceCheck]:
+    """The stored checks of a machine translation (none for a human one)."""
+    if row.get("origin") == "human" or not row.get("checks"):
+        return []
+    return [SentenceCheck.from_json(item) for item in json.loads(row["checks"])]
+
+
+def keep_scores(db: Database, row: dict, saved: tuple[str, str]) -> int:
+    """Remember the model scores of machine sentences the editor kept word for word (the score floor's data)."""
+    text = " ".join(saved)
+    kept = [{"route": row["route"], "score": check.score} for check in sentence_checks(row)
+            if check.score is not None and check.output and check.output in text]
+    db.table("kept_scores").insert_all(kept)
+    return len(kept)
+
+
+def flag_rows(rows: list[dict], translations: dict[str, dict]) -> list[dict]:
+    """Give each side-by-side row the reasons its machine sentences were flagged, per language."""
+    for lang, row in translations.items():
+        flagged = [check for check in sentence_checks(row) if check.findings]
+        for cells in rows:
+            text = cells.get(lang) or ""
+            reasons = [f.reason for check in flagged if check.output and check.output in text for f in check.findings]
+            cells.setdefault("flags", {})[lang] = reasons
+    return rows
+
+
+def waiting(db: Database, lang: str | None = None) -> list[dict]:
+    """Machine translations held for review (by the publishing policy), oldest release first."""
+    return list(db.query(
+        """select r.id, r.title, t.lang, t.origin, t.flags, t.checks, t.route, t.updated_at from translations t
+        join releases r on r.id = t.release_id where t.status = 'held' and r.status = 'published'
+        and (:lang is null or t.lang = :lang) order by r.published_at, r.id, t.lang""", {"lang": lang}))
 
 
 def ignore_suggestion(db: Database, release_id: int, lang: str, *, author: str, expected_version: int | None):

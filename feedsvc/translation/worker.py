@@ -1,14 +1,17 @@
 """The translation worker: claim jobs, translate them along their language's route, store each exactly once."""
 
+import json
 import logging
 import sqlite3
 import time
 from dataclasses import dataclass
+from dataclasses import field
 from functools import partial
 from pathlib import Path
 
 from sqlite_utils import Database
 
+from feedsvc.translation import checks
 from feedsvc.translation import glossary
 from feedsvc.translation import jobs
 from feedsvc.translation import packages
@@ -29,6 +32,8 @@ class WorkerSettings:
     # Jobs of one language are claimed together up to this many source sentences (see claim_batch).
     batch_sentences: int = 256
     poll_seconds: float = 2.0
+    # What is published without an editor, per language (README, "What gets published"); missing: checked.
+    publish_policy: dict = field(default_factory=dict)
     # Test hook: seconds to wait between translating and storing, so a test can kill us mid-job.
     pause_before_store: float = 0.0
 
@@ -108,14 +113,24 @@ def _translate(db: Database, ready: list[tuple[dict, dict]], route, translate: p
         time.sleep(settings.pause_before_store)
     log.info("%s %s job(s): %s sentences, %s sent to the model", len(ready), lang,
              sum(outcome.sentences for outcome in outcomes), outcomes[0].sent_to_model)
-    return [_store(db, job, outcome) for (job, _), outcome in zip(ready, outcomes, strict=True)]
+    policy = checks.Policy(settings.publish_policy.get(lang, checks.Policy.CHECKED))
+    return [_store(db, job, outcome, policy) for (job, _), outcome in zip(ready, outcomes, strict=True)]
 
 
-def _store(db: Database, job: dict, outcome: pipeline.Outcome) -> str:
-    """Store one job's translation; "lost" when another worker re-claimed it meanwhile."""
-    stored = jobs.complete(db, job, {"title": outcome.title, "body": outcome.body, "category": outcome.category,
-                                     "route": outcome.route})
-    return "done" if stored else "lost"
+def _store(db: Database, job: dict, outcome: pipeline.Outcome, policy: checks.Policy) -> str:
+    """Store one job's translation with its checks, held for review where the policy says so.
+
+    Returns "done", "held" (waits for an editor) or "lost" (another worker re-claimed the job meanwhile).
+    """
+    hold = policy.holds(outcome.flagged)
+    stored = jobs.complete(db, job, {
+        "title": outcome.title, "body": outcome.body, "category": outcome.category, "route": outcome.route,
+        "checks": json.dumps([check.as_json() for check in outcome.checks], ensure_ascii=False),
+        "flags": outcome.flagged}, hold=hold)
+    if stored and outcome.flagged:
+        log.info("release %s → %s: %s sentence(s) flagged (%s)", job["release_id"], job["lang"], outcome.flagged,
+                 "; ".join(f.reason for check in outcome.checks for f in check.findings)[:300])
+    return ("held" if hold else "done") if stored else "lost"
 
 
 def run(db: Database, translate: pipeline.TranslateFn, settings: WorkerSettings, *, once: bool,

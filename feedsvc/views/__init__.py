@@ -54,6 +54,15 @@ def register_blueprints(app: Flask) -> None:
     app.register_error_handler(sqlite3.OperationalError, storage_unavailable)
     app.context_processor(template_globals)
     app.add_template_filter(localdt)
+    app.add_template_filter(status_label)
+
+
+def status_label(status: str | None) -> str:
+    """A translation status in the interface's language (one place names them all)."""
+    labels = {"pending": _("pending"), "translating": _("translating"), "done": _("machine"),
+              "held": _("needs review"), "reviewed": _("reviewed"), "outdated": _("outdated"), "failed": _("failed"),
+              "no-model": _("no model")}
+    return labels.get(status or "", status or "—")
 
 
 def localdt(value: str) -> str:

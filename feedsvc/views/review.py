@@ -59,7 +59,8 @@ def render_review(release: dict, forms: dict | None = None, status: int = 200):
                                                           use_suggestion=(use == lang), formdata=None)
              for lang in languages}
     return render_template("admin/review.html", release=release, translations=translations, forms=forms,
-                           rows=review.review_rows(release, translations, languages), languages=languages,
+                           rows=review.flag_rows(review.review_rows(release, translations, languages), translations),
+                           languages=languages,
                            version_forms={lang: VersionForm(data={"version": translations.get(lang, {})
                                                                   .get("version", 1)}) for lang in languages}), status
 
@@ -113,6 +114,24 @@ def suggestion(release_id: int, lang: str, action: str):
         abort(404)
     flash(_("Suggestion accepted.") if action == "accept" else _("Reviewed translation confirmed."), "success")
     return redirect(url_for("review.show", release_id=release_id))
+
+
+@bp.route("/review/<any(kk, en):lang>/approve", methods=["POST"])
+def approve(release_id: int, lang: str):
+    """Publish a machine translation held for review, as it is."""
+    release_or_404(release_id)
+    form = VersionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        review.approve(get_db(), release_id, lang, author=current_user.username, expected_version=form.version.data)
+    except review.EditConflict:
+        flash(_("This translation was changed by someone else since you opened it. Please look again."), "error")
+        return redirect(url_for("review.show", release_id=release_id)), 303
+    except review.TranslationMissing:
+        abort(404)
+    flash(_("Translation approved and published."), "success")
+    return redirect(url_for("review.show", release_id=release_id, _anchor=f"edit-{lang}"))
 
 
 @bp.route("/history/<any(ru, kk, en):lang>")

@@ -1,0 +1,337 @@
+"""Sentence checks: what a machine translation must keep of its Russian source, each failure a named flag.
+
+A model's own score does not tell a fluent invention from a good sentence (the demo models give
+hallucinations −0.15…−0.40 and correct sentences −0.05…−0.28), so the checks read the text: every
+placeholder once, every number, e-mail and URL of the source, every proper name (in its glossary form or
+transliterated), a length in the band normal for the language, no loops, no untranslated Russian, and no
+copy of another sentence's translation. The score is a flag only below a floor calibrated per route on
+sentences that editors approved unchanged.
+"""
+
+import functools
+import re
+import statistics
+from collections import Counter
+from dataclasses import asdict
+from dataclasses import dataclass
+from dataclasses import field
+from enum import StrEnum
+
+from sqlite_utils import Database
+from text_unidecode import unidecode
+
+from feedsvc.translation import memory
+from feedsvc.translation.packages import Route
+from feedsvc.translation.protect import PLACEHOLDER
+from feedsvc.translation.protect import GlossaryTerm
+from feedsvc.translation.protect import opens_sentence
+
+# What a sentence's character length may be, as a share of its source's, when nothing is calibrated yet.
+DEFAULT_BAND = {"en": (0.45, 2.2), "kk": (0.45, 2.2)}
+# Shorter sources vary too much in length to judge ("Фото – Е.Укибаев").
+MIN_LENGTH_CHARS = 25
+# Calibration needs this many samples before it replaces the defaults.
+MIN_SAMPLES = 30
+KAZAKH_TO_RUSSIAN = str.maketrans("әғқңөұүһіӘҒҚҢӨҰҮҺІ", "агкноуухиАГКНОУУХИ")
+CYRILLIC = re.compile(r"[А-Яа-яЁёӘәҒғҚқҢңӨөҰұҮүҺһІі]")
+WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
+NUMBER = re.compile(r"\d+")
+ADDRESS = re.compile(r"https?://[^\s<>«»\"]+[^\s<>«»\".,;:!?)]|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+class Policy(StrEnum):
+    """What the worker publishes of its own translations into a language."""
+
+    AUTO = "auto"  # everything, labelled as machine translation
+    CHECKED = "checked"  # what no sentence check flagged; the rest waits for an editor
+    REVIEWED = "reviewed"  # nothing until an editor approves it
+
+    def holds(self, flagged: int) -> bool:
+        """Whether a machine translation with ``flagged`` flagged sentences waits for an editor."""
+        return self is Policy.REVIEWED or (self is Policy.CHECKED and flagged > 0)
+
+
+class Flag(StrEnum):
+    """What a check found wrong with a sentence."""
+
+    PLACEHOLDERS = "placeholders"
+    LITERALS = "literals"
+    NAMES = "names"
+    LENGTH = "length"
+    REPETITION = "repetition"
+    UNTRANSLATED = "untranslated"
+    COPY = "copy"
+    QUOTES = "quotes"
+    SCORE = "score"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One failed check and why, in words an editor can act on."""
+
+    flag: Flag
+    reason: str
+
+
+@dataclass
+class SentenceCheck:
+    """One translated sentence, its source, the model's score and what the checks found."""
+
+    source: str
+    output: str
+    score: float | None = None
+    findings: list[Finding] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        """The form stored in ``translations.checks``."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "SentenceCheck":
+        """Back from the stored form."""
+        findings = [Finding(Flag(f["flag"]), f["reason"]) for f in data.get("findings", [])]
+        return cls(data["source"], data["output"], data.get("score"), findings)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """What is normal for one language and route: the length band and the score floor (None: no floor yet)."""
+
+    band: tuple[float, float]
+    score_floor: float | None = None
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the checks of one language need besides the sentence: glossary, calibration, known translations.
+
+    ``known`` maps (step number, a model output normalized) to the sources that step's model gave it for,
+    each with its score.
+    """
+
+    lang: str
+    terms: list[GlossaryTerm]
+    calibration: Calibration
+    known: dict[tuple[int, str], dict[str, float | None]] = field(default_factory=dict)
+
+
+def check(source: str, output: str, context: Context, *, protected_text: str | None = None,
+          raw_steps: tuple[str, ...] = (), score: float | None = None) -> SentenceCheck:
+    """Every check of one sentence; ``protected_text`` is what the first model saw, ``raw_steps`` what each
+    step of the route said (placeholders still in)."""
+    findings = []
+    if protected_text is not None and raw_steps:
+        findings += placeholders(protected_text, raw_steps[-1])
+    findings += literals(source, output)
+    findings += names(source, output, context)
+    findings += length(source, output, context.calibration.band)
+    findings += repetition(source, output)
+    findings += untranslated(source, output, context.lang)
+    findings += quotes(source, output)
+    if raw_steps:
+        inputs = (memory.normalize(protected_text or source), *map(memory.normalize, raw_steps[:-1]))
+        findings += copy_of_other(inputs, raw_steps, context.known)
+    floor = context.calibration.score_floor
+    if score is not None and floor is not None and score < floor:
+        findings.append(Finding(Flag.SCORE, f"model score {score:.2f} is below this route's floor {floor:.2f}"))
+    return SentenceCheck(source, output, score, findings)
+
+
+def placeholders(protected_text: str, raw_output: str) -> list[Finding]:
+    """Each placeholder of the source exactly once in the model's output, and none it invented."""
+    expected = Counter(m.group(1) for m in PLACEHOLDER.finditer(protected_text))
+    got = Counter(m.group(1) for m in PLACEHOLDER.finditer(raw_output))
+    problems = [f"[{n}] missing" for n in expected if not got[n]]
+    problems += [f"[{n}] {got[n]} times" for n in expected if got[n] > 1]
+    problems += [f"[{n}] invented" for n in got if n not in expected]
+    return [Finding(Flag.PLACEHOLDERS, "; ".join(problems))] if problems else []
+
+
+def literals(source: str, output: str) -> list[Finding]:
+    """Numbers (dates, phones), e-mail addresses and URLs: the same ones, as often, in the output."""
+    findings = []
+    for what, pattern in (("number", NUMBER), ("address", ADDRESS)):
+        text_source = ADDRESS.sub(" ", source) if pattern is NUMBER else source
+        text_output = ADDRESS.sub(" ", output) if pattern is NUMBER else output
+        wanted, found = Counter(pattern.findall(text_source)), Counter(pattern.findall(text_output))
+        missing, extra = wanted - found, found - wanted
+        if missing:
+            findings.append(Finding(Flag.LITERALS, f"{what} missing: {', '.join(sorted(missing))}"))
+        if extra:
+            findings.append(Finding(Flag.LITERALS, f"{what} not in the source: {', '.join(sorted(extra))}"))
+    return findings
+
+
+def skeleton(word: str) -> str:
+    """A spelling-blind key of a name: its first letter and consonants, in Latin letters.
+
+    Ашимбаев, Ashimbaev, Ashimbayev and Әшімбаев share "ashmbv"; a declined form (Ашимбаева,
+    Ашимбаевым) only adds at the end, which ``same_name`` allows.
+    """
+    latin = unidecode(word.translate(KAZAKH_TO_RUSSIAN)).lower()
+    for spelled, sound in (("kh", "h"), ("sh", "s"), ("zh", "s"), ("ch", "k"), ("ts", "k"), ("z", "s"), ("c", "k"),
+                           ("w", "v"), ("x", "ks"), ("q", "k")):
+        latin = latin.replace(spelled, sound)
+    letters = re.sub(r"[^a-z]", "", latin)
+    if not letters:
+        return ""
+    rest = re.sub(r"[aeiouyj]", "", letters[1:])
+    return re.sub(r"(.)\1+", r"\1", letters[0] + rest)
+
+
+def same_name(a: str, b: str) -> bool:
+    """Whether two skeletons are one name, allowing a case ending on either side."""
+    if min(len(a), len(b)) < 3:
+        return a == b
+    common = len(next((a[:i] for i in range(min(len(a), len(b)), 0, -1) if a[:i] == b[:i]), ""))
+    return common >= max(3, min(len(a), len(b)) - 1)
+
+
+@functools.cache
+def morphology():
+    """The Russian morphological analyser (pymorphy3 with the OpenCorpora dictionary), loaded on first use."""
+    import pymorphy3
+
+    return pymorphy3.MorphAnalyzer()
+
+
+def is_personal_name(word: str) -> bool:
+    """Whether a capitalised Russian word is a person's name: a first name, surname or patronymic by the
+    dictionary, or a word the dictionary does not know (most Kazakh names).
+
+    Capitalised common words (Главы государства, Национального собрания) and places, whose English
+    names are exonyms (Венгрия: Hungary), are translated rather than transliterated, so they are left out.
+    """
+    if not CYRILLIC.search(word):
+        return True  # a Latin-script name inside Russian text stays as written
+    parse = morphology().parse(word)[0]
+    return not parse.is_known or bool({"Name", "Surn", "Patr"} & set(str(parse.tag).replace(" ", ",").split(",")))
+
+
+def proper_names(source: str, terms: list[GlossaryTerm]) -> list[str]:
+    """Personal names of the source: capitalised words that do not open it (or a quotation), nor belong to a
+    glossary term, and that the dictionary takes for names.
+
+    Acronyms (РК, ООН) and initials (Е.) are left out: they are translated or too short to tell.
+    """
+    taken = [(m.start(), m.end()) for term in terms if term.pattern()
+             for m in re.finditer(rf"(?<!\w)(?:{term.pattern()})(?!\w)", source, re.IGNORECASE)]
+    found = []
+    for match in WORD.finditer(source):
+        word, start = match.group(0), match.start()
+        if not word[:1].isupper() or len(word) < 2 or word.isupper() or opens_sentence(source, start):
+            continue
+        if re.search(r"[«\"“„(]\s*$", source[:start]) or any(s <= start < e for s, e in taken):
+            continue
+        if is_personal_name(word):
+            found.append(word)
+    return found
+
+
+def names(source: str, output: str, context: Context) -> list[Finding]:
+    """Each proper name of the source is in the output: glossary form or transliterated, any case ending."""
+    output_keys = {skeleton(word) for word in WORD.findall(output)}
+    lost = [name for name in proper_names(source, context.terms)
+            if not any(same_name(skeleton(name), key) for key in output_keys)]
+    return [Finding(Flag.NAMES, f"name not found: {', '.join(lost)}")] if lost else []
+
+
+def length(source: str, output: str, band: tuple[float, float]) -> list[Finding]:
+    """The output's length, as a share of the source's, within the band normal for the language."""
+    if len(source) < MIN_LENGTH_CHARS:
+        return []
+    ratio = len(output) / len(source)
+    low, high = band
+    if low <= ratio <= high:
+        return []
+    return [Finding(Flag.LENGTH, f"length {ratio:.2f}× the source's, normal is {low:.2f}–{high:.2f}×")]
+
+
+def repetition(source: str, output: str) -> list[Finding]:
+    """A loop: a phrase said again right after itself, or a three-word phrase three times."""
+    words = [w.lower() for w in WORD.findall(output)]
+    source_words = [w.lower() for w in WORD.findall(source)]
+    for n in (1, 2, 3, 4):
+        for i in range(len(words) - 2 * n + 1):
+            if words[i:i + n] == words[i + n:i + 2 * n] and (n > 1 or len(words[i]) > 3):
+                return [Finding(Flag.REPETITION, f"“{' '.join(words[i:i + n])}” repeated")]
+    trigrams = Counter(tuple(words[i:i + 3]) for i in range(len(words) - 2))
+    looped = [g for g, count in trigrams.items() if count >= 3 and len(source_words) < 3 * len(words)]
+    return [Finding(Flag.REPETITION, f"“{' '.join(looped[0])}” three times")] if looped else []
+
+
+def untranslated(source: str, output: str, lang: str) -> list[Finding]:
+    """Russian left in the output: Cyrillic words in English, a run of four source words in Kazakh."""
+    if lang == "en":
+        words = [w for w in WORD.findall(output) if CYRILLIC.search(w)]
+        return [Finding(Flag.UNTRANSLATED, f"Cyrillic words: {' '.join(words[:5])}")] if words else []
+    if source.strip() == output.strip() and len(WORD.findall(source)) > 2:
+        return [Finding(Flag.UNTRANSLATED, "the output is the Russian source")]
+    source_words, output_words = WORD.findall(source.lower()), WORD.findall(output.lower())
+    runs = {tuple(source_words[i:i + 4]) for i in range(len(source_words) - 3)}
+    for i in range(len(output_words) - 3):
+        if tuple(output_words[i:i + 4]) in runs and all(len(w) > 2 for w in output_words[i:i + 4]):
+            return [Finding(Flag.UNTRANSLATED, f"Russian left: “{' '.join(output_words[i:i + 4])}”")]
+    return []
+
+
+def copy_of_other(inputs: tuple[str, ...], raw_steps: tuple[str, ...],
+                  known: dict[tuple[int, str], dict[str, float | None]]) -> list[Finding]:
+    """A step's output is, word for word, what it gave, more surely, for a different sentence.
+
+    A model that recites its training data gives one fluent sentence for many sources; the source it
+    was surest of is taken for the sentence it belongs to (without scores, every one is flagged).
+    """
+    for i, (source, text) in enumerate(zip(inputs, raw_steps, strict=True)):
+        others = {s: score for s, score in known.get((i, normalize(text)), {}).items() if s != source}
+        mine = known.get((i, normalize(text)), {}).get(source)
+        if others and (mine is None or any(score is None or score >= mine for score in others.values())):
+            return [Finding(Flag.COPY, f"the model gave the same text for {len(others) + 1} different sentences")]
+    return []
+
+
+def quotes(source: str, output: str) -> list[Finding]:
+    """A quotation the source does not have (an invented «…», said X), or one it lost."""
+    count = lambda text: len(re.findall(r"[«“„\"]", text))  # noqa: E731 (one expression, used twice)
+    if count(source) == count(output) or (count(source) and count(output)):
+        return []
+    which = "an invented quotation" if count(output) else "the quotation is lost"
+    return [Finding(Flag.QUOTES, which)]
+
+
+def normalize(text: str) -> str:
+    """Lower case, single spaces: the form in which copies are compared."""
+    return " ".join(text.lower().split())
+
+
+def band_from(ratios: list[float], lang: str) -> tuple[float, float]:
+    """The normal length band from observed ratios (2nd–98th percentile, widened), or the default."""
+    if len(ratios) < MIN_SAMPLES:
+        return DEFAULT_BAND.get(lang, (0.45, 2.2))
+    cuts = statistics.quantiles(ratios, n=50)
+    return round(cuts[0] * 0.8, 2), round(cuts[-1] * 1.25, 2)
+
+
+def floor_from(scores: list[float]) -> float | None:
+    """The score floor from sentences editors kept unchanged: below their 2nd percentile, or None."""
+    if len(scores) < MIN_SAMPLES:
+        return None
+    return round(statistics.quantiles(scores, n=50)[0] - 0.05, 3)
+
+
+def context_for(db: Database, lang: str, route: Route, terms: list[GlossaryTerm],
+                outputs: list[tuple[str, ...]]) -> Context:
+    """The checks' context for a batch: its route's calibration, and which sources gave each step's output."""
+    known: dict[tuple[int, str], set[str]] = {}
+    for i, step in enumerate(route.steps):
+        for target, source, score in memory.sources_of(db, step.key, [s[i] for s in outputs if len(s) > i]):
+            known.setdefault((i, normalize(target)), {})[source] = score
+    return Context(lang, terms, calibration(db, lang, route.describe()), known)
+
+
+def calibration(db: Database, lang: str, route: str) -> Calibration:
+    """The length band from editors' corrections into ``lang``; the score floor from sentences kept unchanged."""
+    corrections = db.execute("select source, target from memory where step = ?", [memory.human_step(lang)])
+    ratios = [len(target) / len(source) for source, target in corrections if len(source) >= MIN_LENGTH_CHARS]
+    scores = [row[0] for row in db.execute("select score from kept_scores where route = ?", [route])]
+    return Calibration(band_from(ratios, lang), floor_from(scores))
