@@ -233,7 +233,21 @@ def names(source: str, output: str, context: Context) -> list[Finding]:
     output_keys = {skeleton(word) for word in WORD.findall(output)}
     lost = [name for name in proper_names(source, context.terms)
             if not any(same_name(skeleton(name), key) for key in output_keys)]
+    lost += glossary_forms_missing(source, output, context)
     return [Finding(Flag.NAMES, f"name not found: {', '.join(lost)}")] if lost else []
+
+
+def glossary_forms_missing(source: str, output: str, context: Context) -> list[str]:
+    """Glossary terms of the source whose form in the language is not in the output (a case ending may follow)."""
+    words = [w.lower() for w in WORD.findall(output)]
+    missing = []
+    for term in context.terms:
+        form = term.targets.get(context.lang)
+        if not form or not term.pattern() or not re.search(rf"(?<!\w)(?:{term.pattern()})(?!\w)", source, re.I):
+            continue
+        if not all(any(w.startswith(part.lower()) for w in words) for part in WORD.findall(form)):
+            missing.append(form)
+    return missing
 
 
 def length(source: str, output: str, band: tuple[float, float]) -> list[Finding]:
