@@ -7,6 +7,9 @@ from datetime import datetime
 
 import feedparser
 import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
 
 from feedsvc import ConfigError
 from feedsvc import create_app
@@ -231,3 +234,12 @@ def test_scores_of_sentences_editors_keep_calibrate_the_floor(app, db, models, t
     found = {f["flag"] for item in json.loads(releases.translations_of(db, unseen["id"])["en"]["checks"])
              for f in item["findings"]}
     assert "score" in found
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(source=st.text(max_size=200), output=st.text(max_size=200), lang=st.sampled_from(["en", "kk"]),
+       score=st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False)))
+def test_no_text_crashes_the_checks(source, output, lang, score):
+    result = checks.check(source, output, context(lang, floor=-0.5), protected_text=source, raw_steps=(output,),
+                          score=score)
+    assert all(isinstance(finding.flag, Flag) and finding.reason for finding in result.findings)

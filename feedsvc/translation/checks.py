@@ -141,9 +141,12 @@ def placeholders(protected_text: str, raw_output: str) -> list[Finding]:
     """Each placeholder of the source exactly once in the model's output, and none it invented."""
     expected = Counter(m.group(1) for m in PLACEHOLDER.finditer(protected_text))
     got = Counter(m.group(1) for m in PLACEHOLDER.finditer(raw_output))
-    problems = [f"[{n}] missing" for n in expected if not got[n]]
-    problems += [f"[{n}] {got[n]} times" for n in expected if got[n] > 1]
-    problems += [f"[{n}] invented" for n in got if n not in expected]
+    problems = [f"a protected name, number or term ([{n}]) was dropped" for n in expected if not got[n]]
+    problems += [f"a protected name, number or term ([{n}]) comes {got[n]} times" for n in expected if got[n] > 1]
+    invented = [f"[{n}]" for n in got if n not in expected]
+    if invented:
+        problems.append(f"the model made up {len(invented)} name or number slot(s) the source lacks, left empty "
+                        f"({', '.join(invented)})")
     return [Finding(Flag.PLACEHOLDERS, "; ".join(problems))] if problems else []
 
 

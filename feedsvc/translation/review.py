@@ -131,9 +131,11 @@ def flag_rows(rows: list[dict], translations: dict[str, dict]) -> list[dict]:
     for lang, row in translations.items():
         flagged = [check for check in sentence_checks(row) if check.findings]
         for cells in rows:
-            text = cells.get(lang) or ""
-            reasons = [f.reason for check in flagged if check.output and check.output in text for f in check.findings]
-            cells.setdefault("flags", {})[lang] = reasons
+            text = (cells.get(lang) or "").strip()
+            # A sentence row is its own check; a paragraph row gathers the checks of the sentences in it.
+            mine = ([c for c in flagged if c.output.strip() == text]
+                    or [c for c in flagged if c.output and c.output in text])
+            cells.setdefault("flags", {})[lang] = list(dict.fromkeys(f.reason for c in mine for f in c.findings))
     return rows
 
 
