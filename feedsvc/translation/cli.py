@@ -16,6 +16,7 @@ from flask.cli import AppGroup
 from flask.cli import with_appcontext
 
 from feedsvc.storage import connect
+from feedsvc.translation import convert
 from feedsvc.translation import glossary
 from feedsvc.translation import jobs
 from feedsvc.translation import memory
@@ -120,9 +121,10 @@ def list_command() -> None:
         click.echo("  (no packages installed)")
     for package in installed:
         demo = "  [demo model: not for real text]" if package.demo else ""
-        prefixes = "".join(f"  {k}={v!r}" for k, v in (("source_prefix", package.source_prefix),
-                                                       ("target_prefix", package.target_prefix)) if v)
-        click.echo(f"  {package.from_code}→{package.to_code}  {package.key}{prefixes}{demo}")
+        tokens = "".join(f"  {k}={getattr(package, k)!r}" for k in ("source_prefix", "source_suffix", "target_prefix")
+                         if getattr(package, k))
+        click.echo(f"  {package.from_code}→{package.to_code}  {package.key}{tokens}  output decoded by "
+                   f"{package.decoder}{demo}")
     for target in current_app.config["TARGET_LANGUAGES"]:
         route = packages.find_route(installed, "ru", target)
         text = f"{route.kind}: {route.describe()}" if route else "none — " + packages.fix_command("ru", target)
@@ -153,10 +155,7 @@ def install_command(files: tuple[Path, ...], pair: tuple[str, str] | None) -> No
     if not files and not pair:
         raise click.UsageError("give .argosmodel file(s) or --from-index FROM TO")
     for file in files:
-        try:
-            after_install(packages.install_file(models_dir(), file))
-        except packages.InvalidPackage as exc:
-            raise click.ClickException(f"{file}: {exc}") from exc
+        install_one(file)
     if pair:
         with tempfile.TemporaryDirectory() as tmp:
             archive = download_from_index(*pair, Path(tmp))
@@ -164,6 +163,14 @@ def install_command(files: tuple[Path, ...], pair: tuple[str, str] | None) -> No
                 after_install(packages.install_file(models_dir(), archive))
             except packages.InvalidPackage as exc:
                 raise click.ClickException(f"downloaded package refused: {exc}") from exc
+
+
+def install_one(file: Path) -> None:
+    """Install one .argosmodel file, or fail with one clear line."""
+    try:
+        after_install(packages.install_file(models_dir(), file))
+    except packages.InvalidPackage as exc:
+        raise click.ClickException(f"{file}: {exc}") from exc
 
 
 def fetch(url: str, timeout: float = 20):
@@ -227,11 +234,63 @@ def remove_command(code: str) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 def build_command(model_dir: Path, sp_model: Path, output: Path, **options) -> None:
     """Package a CTranslate2 model folder and a SentencePiece model as an .argosmodel."""
+    warning = packages.eos_warning(model_dir, options["source_suffix"])
+    if warning:
+        click.echo(f"Warning: {warning}", err=True)
     try:
         path = packages.build_package(model_dir, sp_model, output, **options)
     except packages.InvalidPackage as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Wrote {path} ({path.stat().st_size} bytes). Install it with: feedsvc models install {path}")
+
+
+@models_cli.command("convert")
+@click.argument("checkpoint", type=click.Path(path_type=Path))
+@click.option("--from", "from_code", required=True, help="Source language code, e.g. ru or en.")
+@click.option("--to", "to_code", required=True, help="Target language code, e.g. kk.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="The .argosmodel to write (default translate-FROM_TO-VERSION.argosmodel here).")
+@click.option("--version", default="1.0", show_default=True)
+@click.option("--quantization", type=click.Choice(convert.QUANTIZATIONS), default="int8", show_default=True)
+@click.option("--install", "install_now", is_flag=True, help="Install the package when it is written (and verified).")
+@click.option("--verify", "verify_now", is_flag=True,
+              help="Compare the package's translations with transformers' generate() on sample sentences.")
+@click.option("--verify-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Sample sentences for --verify, one per line (default: built-in ones).")
+def convert_command(checkpoint: Path, from_code: str, to_code: str, output: Path | None, version: str,
+                    quantization: str, install_now: bool, verify_now: bool, verify_file: Path | None) -> None:
+    """Convert a local Hugging Face checkpoint (Marian/OPUS-MT, NLLB-200, M2M-100, MADLAD-400/T5) to a package."""
+    output = output or Path(f"translate-{from_code}_{to_code}-{version}.argosmodel")
+    try:
+        sentences = convert.samples(from_code, verify_file) if verify_now else []
+        plan = convert.convert(checkpoint, output, from_code=from_code, to_code=to_code, version=version,
+                               quantization=quantization, progress=lambda step: click.echo(f"… {step}"))
+    except (convert.ConvertError, packages.InvalidPackage) as exc:
+        raise click.ClickException(f"{checkpoint}: {exc}") from exc
+    click.echo(f"Wrote {output} ({output.stat().st_size} bytes).")
+    if verify_now:
+        check_agreement(plan, output, sentences, quantization)
+    if install_now:
+        install_one(output)
+    else:
+        click.echo(f"Install it with: feedsvc models install {output}")
+
+
+def check_agreement(plan: convert.Plan, output: Path, sentences: list[str], quantization: str) -> None:
+    """--verify: the package against generate(), greedy on both sides; a failing package is removed."""
+    engine = make_engine()
+    engine.settings = dataclasses.replace(engine.settings, beam_size=1)  # generate() is compared greedy
+    click.echo(f"… verifying on {len(sentences)} sentence(s): generate() vs the package through feedsvc's engine")
+    with tempfile.TemporaryDirectory() as tmp:
+        package = packages.install_file(tmp, output)
+        agreement = convert.verify(plan, package.path, sentences, engine.translate, quantization=quantization)
+    click.echo(f"Agreement: {agreement.agreed}/{len(sentences)} identical "
+               f"(at least {agreement.minimum:.0%} required with {quantization}).")
+    for source, reference, packaged in agreement.differences()[:5]:
+        click.echo(f"  {source}\n    generate(): {reference}\n    package:    {packaged}")
+    if not agreement.ok:
+        output.unlink()
+        raise click.ClickException(f"the package does not translate like the original model; {output} removed")
 
 
 @click.group("glossary", cls=AppGroup)
