@@ -115,21 +115,21 @@ def save(model, tokenizer_files: Path, out: Path) -> Path:
 
 
 def build_marian(out: Path) -> Path:
-    """OPUS-MT style en→{kk, ru} multi-target Marian model: `>>kaz_Cyrl<<` / `>>rus<<` pick the target."""
+    """OPUS-MT style ru→{kk, en} multi-target Marian model: `>>kaz_Cyrl<<` / `>>eng<<` pick the target."""
     from transformers import MarianConfig
     from transformers import MarianMTModel
     from transformers import MarianTokenizer
 
     rows, work = corpus_rows(), out.with_name(out.name + "-tok")
     work.mkdir(parents=True)
-    shutil.move(train_spm([r["en"] for r in rows], work / "src", 200), work / "source.spm")
-    shutil.move(train_spm([r["kk"] for r in rows] + [r["ru"] for r in rows], work / "tgt", 300), work / "target.spm")
-    targets = {"kk": ">>kaz_Cyrl<<", "ru": ">>rus<<"}
+    shutil.move(train_spm([r["ru"] for r in rows], work / "src", 200), work / "source.spm")
+    shutil.move(train_spm([r["kk"] for r in rows] + [r["en"] for r in rows], work / "tgt", 300), work / "target.spm")
+    targets = {"kk": ">>kaz_Cyrl<<", "en": ">>eng<<"}
     vocab = ["</s>", "<unk>", *targets.values()]
     vocab += [p for p in dict.fromkeys(pieces(work / "source.spm") + pieces(work / "target.spm")) if p not in vocab]
     vocab.append("<pad>")  # last, as in every OPUS-MT vocab.json
     (work / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(vocab)}, ensure_ascii=False))
-    (work / "tokenizer_config.json").write_text(json.dumps({"source_lang": "en", "target_lang": "trk",
+    (work / "tokenizer_config.json").write_text(json.dumps({"source_lang": "ru", "target_lang": "mul",
                                                             "separate_vocabs": False, "model_max_length": 512}))
     tokenizer = MarianTokenizer.from_pretrained(work)
     pad_id = len(vocab) - 1
@@ -137,7 +137,7 @@ def build_marian(out: Path) -> Path:
     model = MarianMTModel(small(MarianConfig, vocab_size=len(vocab), pad_token_id=pad_id, eos_token_id=0,
                                 decoder_start_token_id=pad_id, scale_embedding=True,
                                 share_encoder_decoder_embeddings=True))
-    examples = [(tokenizer(f"{token} {r['en']}").input_ids, tokenizer(text_target=r[lang]).input_ids)
+    examples = [(tokenizer(f"{token} {r['ru']}").input_ids, tokenizer(text_target=r[lang]).input_ids)
                 for r in rows for lang, token in targets.items()]
     # CTranslate2 starts Marian's decoder from a zero vector, transformers from the <pad> row: keep that row zero.
     fit(model, examples, pad_id, {"bad_words_ids": [[pad_id]]}, zero_row=pad_id)
