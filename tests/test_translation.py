@@ -15,6 +15,7 @@ import pytest
 
 from feedsvc import releases
 from feedsvc.demo import DEMO_DIR
+from feedsvc.demo import DEMO_MODELS
 from feedsvc.storage import connect
 from feedsvc.translation import glossary
 from feedsvc.translation import memory
@@ -192,7 +193,7 @@ def test_language_without_route_is_no_model_then_requeued_by_install(app, db, ru
     rows = releases.translations_of(db, release["id"])
     assert rows["kk"]["status"] == rows["en"]["status"] == "no-model"
     assert "feedsvc models install" in rows["kk"]["error"]
-    for archive in sorted((ROOT / "models" / "demo").glob("*.argosmodel")):
+    for archive in sorted(DEMO_MODELS.glob("*.argosmodel")):
         result = runner.invoke(args=["models", "install", str(archive)])
         assert result.exit_code == 0, result.output
     assert "re-queued" in result.output
@@ -316,7 +317,7 @@ def test_install_from_index_downloads_with_progress(app, runner, tmp_path):
     import http.server
     import threading
 
-    shutil.copy(ROOT / "models" / "demo" / "translate-ru_en-demo.argosmodel", tmp_path / "pkg.argosmodel")
+    shutil.copy(DEMO_MODELS / "translate-ru_en-demo.argosmodel", tmp_path / "pkg.argosmodel")
     handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=str(tmp_path), **k)  # noqa: E731
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
