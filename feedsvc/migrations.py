@@ -191,3 +191,13 @@ def m007_translated_category(db: Database) -> None:
 def m008_release_version(db: Database) -> None:
     """A counter bumped by every edit of a release, so a stale edit form is refused instead of undoing another's."""
     db.table("releases").add_column("version", int, not_null_default=1)
+
+
+@migrations()
+def m009_model_evaluations(db: Database) -> None:
+    """The latest chrF/BLEU of each route on each data set (`feedsvc models evaluate`), for the models page."""
+    db.table("model_evaluations").create(
+        {"lang": str, "route": str, "data": str, "sentences": int, "chrf": float, "bleu": float,
+         "seconds_per_sentence": float, "evaluated_at": str},
+        pk=("lang", "route", "data"), not_null={"lang", "route", "data"},
+    )

@@ -203,3 +203,47 @@ def test_a_full_disk_leaves_no_half_package(runner, checkpoints, tmp_path, monke
     assert result.exit_code == 1
     assert "No space left on device" in result.output
     assert not [p.name for p in tmp_path.iterdir() if "argosmodel" in p.name]
+
+
+def test_evaluate_scores_the_current_route_and_a_candidate_on_a_test_set(app, runner, models, checkpoints, tmp_path):
+    import sacrebleu
+
+    app.config["ENGINE_BEAM_SIZE"] = 1
+    candidate = tmp_path / "nllb.argosmodel"
+    convert.convert(checkpoints["nllb"], candidate, from_code="ru", to_code="kk")
+    rows = tiny_hf.corpus_rows()
+    # Every other reference is another row's: the tiny model's output (its training kk) is known, so are the scores.
+    references = [row["kk"] if n % 2 == 0 else rows[(n + 1) % len(rows)]["kk"] for n, row in enumerate(rows)]
+    test_set = tmp_path / "test.tsv"
+    test_set.write_text("".join(f"{row['ru']}\t{ref}\n" for row, ref in zip(rows, references, strict=True)))
+    result = runner.invoke(args=["models", "evaluate", "--lang", "kk", "--test-set", str(test_set),
+                                 "--candidate", str(candidate), "--json"])
+    assert result.exit_code == 0, result.output
+    scored = {item["which"]: item for item in json.loads(result.stdout)}
+    outputs = [row["kk"] for row in rows]
+    assert scored["candidate"]["chrf"] == round(sacrebleu.corpus_chrf(outputs, [references]).score, 2)
+    assert scored["candidate"]["bleu"] == round(sacrebleu.corpus_bleu(outputs, [references]).score, 2)
+    assert scored["candidate"]["sentences"] == scored["current"]["sentences"] == len(rows)
+    assert scored["current"]["route"].startswith("ru→en→kk (translate-ru_en-demo")
+    assert packages.find_route(packages.list_packages(app.config["MODELS_DIR"]), "ru", "kk").kind == "pivot"
+
+
+def test_evaluate_uses_reviewed_translations_and_the_models_page_shows_the_result(app, db, runner, models,
+                                                                                  logged_in):
+    release = make_release(db, title="Сенат принял закон", body="Первое предложение. Второе предложение.\n\nАбзац.")
+    db.execute("update translations set title = ?, body = ?, origin = 'human', status = 'reviewed' "
+               "where release_id = ? and lang = 'kk'",
+               ["Сенат заң қабылдады", "Бірінші сөйлем. Екінші сөйлем.\n\nАбзац.", release["id"]])
+    db.conn.commit()
+    result = runner.invoke(args=["models", "evaluate", "--lang", "kk"])
+    assert result.exit_code == 0, result.output
+    assert "reviewed editors' translations: ru→en→kk" in result.output
+    assert "4 sentence(s)" in result.output  # the title and three aligned sentences
+    html = logged_in.get("/admin/models/").get_data(as_text=True)
+    assert "Latest evaluations" in html and "reviewed editors&#39; translations" in html
+
+
+def test_evaluate_without_data_is_one_clear_line(runner, models):
+    result = runner.invoke(args=["models", "evaluate", "--lang", "kk"])
+    assert result.exit_code == 1
+    assert "nothing to score on: no reviewed kk translations yet; give --test-set FILE" in result.output

@@ -4,6 +4,7 @@ import dataclasses
 import json
 import logging
 import sqlite3
+import sys
 import tempfile
 import urllib.error
 import urllib.request
@@ -17,6 +18,7 @@ from flask.cli import with_appcontext
 
 from feedsvc.storage import connect
 from feedsvc.translation import convert
+from feedsvc.translation import evaluate
 from feedsvc.translation import glossary
 from feedsvc.translation import jobs
 from feedsvc.translation import memory
@@ -291,6 +293,71 @@ def check_agreement(plan: convert.Plan, output: Path, sentences: list[str], quan
     if not agreement.ok:
         output.unlink()
         raise click.ClickException(f"the package does not translate like the original model; {output} removed")
+
+
+@models_cli.command("evaluate")
+@click.option("--lang", required=True, help="Target language, e.g. kk.")
+@click.option("--test-set", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="UTF-8 TSV file: Russian<TAB>reference translation, one pair a line.")
+@click.option("--candidate", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="An .argosmodel not installed yet, scored beside the current route.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def evaluate_command(lang: str, test_set: Path | None, candidate: Path | None, as_json: bool) -> None:
+    """chrF and BLEU of the current route (and a candidate package) on a test set and the reviewed translations."""
+    db = connect(current_app.config["DATABASE"])
+    data = evaluation_data(db, lang, test_set)
+    installed = packages.list_packages(models_dir())
+    with tempfile.TemporaryDirectory() as tmp:
+        routes = {"current": packages.find_route(installed, "ru", lang)}
+        if candidate:
+            try:
+                unpacked = packages.install_file(tmp, candidate)
+            except packages.InvalidPackage as exc:
+                raise click.ClickException(f"{candidate}: {exc}") from exc
+            routes["candidate"] = evaluate.candidate_route(installed, unpacked, lang)
+            if routes["candidate"] is None:
+                raise click.ClickException(f"{candidate} ({unpacked.from_code}→{unpacked.to_code}) gives no "
+                                           f"ru→{lang} route with the installed packages")
+        results = run_evaluations(db, lang, routes, data)
+    if as_json:
+        click.echo(json.dumps(results, ensure_ascii=False, indent=2))
+        return
+    for result in results:
+        click.echo(f"{result['which']:9}  {result['data']}: {result['route']}  {result['sentences']} sentence(s)  "
+                   f"chrF {result['chrf']:.2f}  BLEU {result['bleu']:.2f}  "
+                   f"{result['seconds_per_sentence']:.3f} s/sentence")
+
+
+def evaluation_data(db, lang: str, test_set: Path | None) -> dict[str, list[evaluate.Pair]]:
+    """The data sets to score on: the test set file, and the reviewed translations if there are any."""
+    data = {}
+    if test_set:
+        try:
+            data[f"test set {test_set.name}"] = evaluate.read_test_set(test_set)
+        except evaluate.BadTestSet as exc:
+            raise click.ClickException(str(exc)) from exc
+    reviewed = evaluate.reviewed_pairs(db, lang)
+    if reviewed:
+        data[evaluate.REVIEWED] = reviewed
+    if not data:
+        raise click.ClickException(f"nothing to score on: no reviewed {lang} translations yet; give --test-set FILE")
+    return data
+
+
+def run_evaluations(db, lang: str, routes: dict, data: dict[str, list[evaluate.Pair]]) -> list[dict]:
+    """Score every route on every data set with a progress bar; store and return the results."""
+    if routes["current"] is None:
+        click.echo(f"ru→{lang}: no current route — " + packages.fix_command("ru", lang))
+    todo = [(which, route, name) for which, route in routes.items() if route for name in data]
+    engine = make_engine()
+    results = []
+    # On stderr, so --json output stays parseable.
+    with click.progressbar(todo, label="Translating and scoring", file=sys.stderr) as bar:
+        for which, route, name in bar:
+            result = evaluate.evaluate(lang, route, data[name], name, engine.translate)
+            evaluate.store(db, result)
+            results.append({"which": which, **dataclasses.asdict(result)})
+    return results
 
 
 @click.group("glossary", cls=AppGroup)
