@@ -251,12 +251,16 @@ def test_models_cli_lists_routes_builds_and_removes(app, runner, models, tmp_pat
     result = runner.invoke(args=["models", "list"])
     assert result.exit_code == 0
     assert "ru→kk: pivot" in result.output and "demo model" in result.output
-    source = packages.list_packages(app.config["MODELS_DIR"])[0]
+    # The prefix test model's vocabulary has both tokens (a build refuses tokens the vocabulary lacks).
+    source = packages.install_file(tmp_path / "prefix", PREFIX_MODEL)
     out = tmp_path / "rebuilt.argosmodel"
     model, sp_model = str(source.path / "model"), str(source.path / "sentencepiece.model")
     result = runner.invoke(args=["models", "build", model, sp_model, "--from", "ru", "--to", "kk", "--version", "2.0",
                                  "--source-prefix", ">>kaz_Cyrl<<", "--target-prefix", "kaz_Cyrl", "-o", str(out)])
     assert result.exit_code == 0, result.output
+    result = runner.invoke(args=["models", "build", model, sp_model, "--from", "ru", "--to", "kk",
+                                 "--source-prefix", ">>kaz<<", "-o", str(tmp_path / "refused.argosmodel")])
+    assert result.exit_code == 1 and "has no >>kaz<<" in result.output
     with zipfile.ZipFile(out) as archive:
         meta = json.loads(archive.read("translate-ru_kk-2.0/metadata.json"))
     assert meta["source_prefix"] == ">>kaz_Cyrl<<" and meta["target_prefix"] == "kaz_Cyrl"
