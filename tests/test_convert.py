@@ -5,6 +5,8 @@ import errno
 import json
 import re
 import shutil
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -247,3 +249,15 @@ def test_evaluate_without_data_is_one_clear_line(runner, models):
     result = runner.invoke(args=["models", "evaluate", "--lang", "kk"])
     assert result.exit_code == 1
     assert "nothing to score on: no reviewed kk translations yet; give --test-set FILE" in result.output
+
+
+def test_the_worker_never_imports_transformers(tmp_path):
+    code = (
+        "import sys; from feedsvc.translation.engine import Engine, prepare_environment; "
+        "from feedsvc.translation import cli, packages, worker; from feedsvc.demo import install_demo_models; "
+        f"prepare_environment(r'{tmp_path}/argos', r'{tmp_path}/models'); install_demo_models(r'{tmp_path}/models'); "
+        f"Engine().translate(packages.list_packages(r'{tmp_path}/models')[0], ['Сенат принял закон']); "
+        "print([m for m in ('transformers', 'sacrebleu') if m in sys.modules] or 'clean')"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "clean", result.stderr
