@@ -261,3 +261,13 @@ def test_the_worker_never_imports_transformers(tmp_path):
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.stdout.strip() == "clean", result.stderr
+
+
+def test_convert_without_the_convert_extra_says_what_to_install(runner, checkpoints, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "transformers", None)  # as if `pip install feedsvc` without [convert]
+    result = runner.invoke(args=["models", "convert", str(checkpoints["nllb"]), "--from", "ru", "--to", "kk",
+                                 "-o", str(tmp_path / "x.argosmodel")])
+    assert result.exit_code == 1
+    assert "converting needs transformers: pip install torch==2.13.0, then pip install 'feedsvc[convert]'" \
+        in result.output
+    assert list(tmp_path.iterdir()) == [] or not list(tmp_path.glob("*argosmodel*"))

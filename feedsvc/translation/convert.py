@@ -245,9 +245,20 @@ def offline() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 
+def require_transformers() -> None:
+    """Fail clearly without the [convert] extra: CTranslate2's converter would stop on a NameError (torch)."""
+    try:
+        import torch  # noqa: F401
+        import transformers  # noqa: F401
+    except ImportError as exc:
+        raise ConvertError(f"converting needs {exc.name}: pip install torch==2.13.0, then "
+                           "pip install 'feedsvc[convert]' (see README, Real Kazakh models)") from exc
+
+
 def convert_model(checkpoint: Path, output_dir: Path, quantization: str) -> None:
     """Run CTranslate2's own Transformers converter on a local folder."""
     offline()
+    require_transformers()
     from ctranslate2.converters import TransformersConverter
 
     try:
@@ -280,17 +291,20 @@ def convert(folder: str | Path, out_path: str | Path, *, from_code: str, to_code
     the_plan = plan(folder, from_code, to_code)
     progress(f"{the_plan.architecture} checkpoint; source prefix {the_plan.source_prefix or '-'}, suffix "
              f"{the_plan.source_suffix}, target prefix {the_plan.target_prefix or '-'}")
-    with tempfile.TemporaryDirectory(prefix="feedsvc-convert-") as tmp:
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    # Beside the output, not in /tmp: a converted model is gigabytes, and the operator chose that disk.
+    with tempfile.TemporaryDirectory(prefix=".feedsvc-convert-", dir=out_path.parent) as tmp:
         model_dir = Path(tmp) / "model"
         progress(f"converting with CTranslate2 ({quantization})")
         convert_model(the_plan.checkpoint, model_dir, quantization)
         progress("checking the special tokens against the vocabulary")
         check_positions(the_plan, model_dir)
         progress("writing the package")
-        names = LANGUAGE_NAMES
         packages.build_package(
             model_dir, the_plan.source_spm, out_path, from_code=from_code, to_code=to_code, version=version,
-            from_name=names.get(from_code, ""), to_name=names.get(to_code, ""), target_spm=the_plan.target_spm,
+            from_name=LANGUAGE_NAMES.get(from_code, ""), to_name=LANGUAGE_NAMES.get(to_code, ""),
+            target_spm=the_plan.target_spm,
             source_prefix=the_plan.source_prefix, source_suffix=the_plan.source_suffix,
             target_prefix=the_plan.target_prefix, name=f"translate-{from_code}_{to_code}-{version}",
             readme=readme(the_plan, quantization))
