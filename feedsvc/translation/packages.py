@@ -18,7 +18,7 @@ from pathlib import Path
 PIVOT = "en"
 MAX_ARCHIVE_BYTES = 2 * 1024**3
 MAX_UNPACKED_BYTES = 4 * 1024**3
-# Folder names in models/ that are not packages: a package called "demo" would replace the shipped demos.
+# Folder names in models/ that are not packages: older checkouts kept the demo archives in models/demo/.
 RESERVED_NAMES = {"demo"}
 # Argos reads sentencepiece.model; a package whose output pieces come from another model (OPUS-MT's target.spm)
 # carries that one under this name, and feedsvc's engine decodes with it.
