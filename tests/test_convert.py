@@ -113,7 +113,8 @@ def test_verify_reports_full_agreement(runner, checkpoints, tmp_path):
     assert archive.is_file()
 
 
-def test_verify_fails_on_a_package_with_the_wrong_target_token(runner, checkpoints, tmp_path, monkeypatch):
+def test_verify_fails_on_a_package_with_the_wrong_target_token_and_removes_it(runner, checkpoints, tmp_path,
+                                                                               monkeypatch):
     real_build = packages.build_package
 
     def wrong_prefix(*args, **options):
@@ -128,6 +129,16 @@ def test_verify_fails_on_a_package_with_the_wrong_target_token(runner, checkpoin
     assert re.search(r"Agreement: [0-2]/20 identical", result.output), result.output
     assert "does not translate like the original model" in result.output
     assert not archive.exists()
+
+
+def test_engine_decodes_with_the_packaged_target_tokenizer(app, runner, greedy, checkpoints, tmp_path):
+    result = runner.invoke(args=["models", "convert", str(checkpoints["marian"]), "--from", "ru", "--to", "kk",
+                                 "-o", str(tmp_path / "m.argosmodel"), "--install"])
+    assert result.exit_code == 0, result.output
+    (package,) = packages.list_packages(app.config["MODELS_DIR"])
+    loaded = greedy.model(package)
+    assert Path(loaded.target_tokenizer.model_file).name == packages.TARGET_SPM
+    assert Path(loaded.package.tokenizer.model_file).name == "sentencepiece.model"
 
 
 def ct2_model(checkpoint: Path, out: Path) -> Path:
