@@ -12,6 +12,7 @@ import stat
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -293,11 +294,7 @@ def build_package(
     version: str, from_name: str = "", to_name: str = "", source_prefix: str = "", source_suffix: str = "",
     target_prefix: str = "", name: str | None = None, readme: str = "", target_spm: str | Path | None = None,
 ) -> Path:
-    """Package a CTranslate2 model folder and its SentencePiece model(s) as an .argosmodel.
-
-    Written to a temporary file beside ``out_path`` and moved into place when complete: a failure
-    (a full disk) leaves no half package.
-    """
+    """Package a CTranslate2 model folder and its SentencePiece model(s) as an .argosmodel (written atomically)."""
     model_dir, sp_model, out_path = Path(model_dir), Path(sp_model), Path(out_path)
     if not (model_dir / "model.bin").is_file():
         raise InvalidPackage(f"{model_dir} is not a CTranslate2 model folder (no model.bin)")
@@ -311,19 +308,21 @@ def build_package(
         "from_name": from_name or from_code, "to_name": to_name or to_code, "type": "translate",
         "target_prefix": target_prefix, "source_prefix": source_prefix, "source_suffix": source_suffix,
     }
+    sources = {"sentencepiece.model": sp_model, TARGET_SPM: target_spm}
+    return write_atomically(out_path, lambda archive: _zip_package(archive, top, metadata, sources, model_dir, readme))
+
+
+def write_atomically(out_path: Path, write: Callable[[zipfile.ZipFile], None]) -> Path:
+    """Write a zip archive to a temporary file beside ``out_path``, then move it into place.
+
+    A failure (a full disk) leaves no half package, and one clear InvalidPackage.
+    """
     out_path.parent.mkdir(parents=True, exist_ok=True)
     fd, partial = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".partial", dir=out_path.parent)
     os.close(fd)
     try:
         with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr(f"{top}/metadata.json", json.dumps(metadata, ensure_ascii=False, indent=2))
-            archive.write(sp_model, f"{top}/sentencepiece.model")
-            if target_spm is not None:
-                archive.write(target_spm, f"{top}/{TARGET_SPM}")
-            archive.writestr(f"{top}/README.md", readme or f"{from_code}→{to_code} model packaged by feedsvc.\n")
-            for file in sorted(model_dir.rglob("*")):
-                if file.is_file():
-                    archive.write(file, f"{top}/model/{file.relative_to(model_dir)}")
+            write(archive)
         os.replace(partial, out_path)
     except OSError as exc:
         raise InvalidPackage(f"cannot write {out_path} ({exc.strerror or exc})") from exc
@@ -331,3 +330,17 @@ def build_package(
         if os.path.exists(partial):
             os.unlink(partial)
     return out_path
+
+
+def _zip_package(archive: zipfile.ZipFile, top: str, metadata: dict, tokenizers: dict, model_dir: Path,
+                 readme: str) -> None:
+    """The package's files under its top folder: metadata, tokenizer(s), README, the model folder."""
+    archive.writestr(f"{top}/metadata.json", json.dumps(metadata, ensure_ascii=False, indent=2))
+    for name, path in tokenizers.items():
+        if path is not None:
+            archive.write(path, f"{top}/{name}")
+    archive.writestr(f"{top}/README.md", readme or f"{metadata['from_code']}→{metadata['to_code']} model packaged "
+                     "by feedsvc.\n")
+    for file in sorted(model_dir.rglob("*")):
+        if file.is_file():
+            archive.write(file, f"{top}/model/{file.relative_to(model_dir)}")
