@@ -20,7 +20,7 @@ $(VENV)/bin/python:
 # The stamp is remade whenever pyproject.toml changes, so a second `make` installs nothing.
 $(VENV)/.installed: $(VENV)/bin/python pyproject.toml
 	$(VENV)/bin/pip install $(TORCH)
-	$(VENV)/bin/pip install -e '.[test]'
+	$(VENV)/bin/pip install -e '.[test,convert]'
 	touch $@
 
 run: install

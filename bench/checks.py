@@ -60,9 +60,6 @@ def instance(folder: Path):
     app = create_app({"TESTING": True, "SECRET_KEY": "bench", "DATABASE": str(folder / "db"),
                       "UPLOAD_FOLDER": str(folder / "up"), "MODELS_DIR": str(folder / "models"),
                       "ARGOS_HOME": str(folder / "argos")})
-    import shutil
-
-    shutil.copytree(ROOT / "models" / "demo", folder / "models" / "demo")
     install_demo_models(str(folder / "models"))
     db = connect(str(folder / "db"))
     glossary.import_csv(db, (DEMO_DIR / "glossary.csv").read_text(encoding="utf-8"))

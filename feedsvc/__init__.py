@@ -46,12 +46,12 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def default_config(instance_path: str) -> dict:
-    """The embedded defaults: everything under instance/, demo models under models/."""
+    """The embedded defaults: everything under instance/, installed models as default_models_dir() says."""
     return {
         "SECRET_KEY": None,
         "DATABASE": os.path.join(instance_path, "feedsvc.db"),
         "UPLOAD_FOLDER": os.path.join(instance_path, "uploads"),
-        "MODELS_DIR": str(PROJECT_ROOT / "models"),
+        "MODELS_DIR": default_models_dir(instance_path),
         # Argos's data, config and cache folders (it creates them at import): kept under instance/.
         "ARGOS_HOME": os.path.join(instance_path, "argos"),
         "TIMEZONE": "Asia/Almaty",
@@ -155,6 +155,17 @@ def _coerce(key: str, value, kind: type):
             pass
     raise ConfigError(f"{key} = {value!r}: expected {'true or false' if kind is bool else 'a number'} "
                       f"(set as FEEDSVC_{key} or in instance/config.py)")
+
+
+def default_models_dir(instance_path: str) -> str:
+    """models/ in a source checkout; instance/models after a non-editable install.
+
+    Installed packages belong beside the instance, never inside installed code: an upgrade of an
+    installed feedsvc replaces site-packages and would take the models with it.
+    """
+    if (PROJECT_ROOT / "pyproject.toml").is_file() and (PROJECT_ROOT / "feedsvc").is_dir():
+        return str(PROJECT_ROOT / "models")
+    return os.path.join(instance_path, "models")
 
 
 def instance_secret(instance_path: str) -> str:

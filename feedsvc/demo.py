@@ -24,6 +24,8 @@ from feedsvc.translation import glossary
 from feedsvc.translation import packages
 
 DEMO_DIR = Path(__file__).parent / "demo"
+# Shipped inside the package, so the demo finds them with any MODELS_DIR and after a non-editable install.
+DEMO_MODELS = DEMO_DIR / "models"
 DEMO_USER = "admin"
 
 
@@ -57,9 +59,8 @@ def load_releases(db: Database, upload_folder: str, languages: tuple[str, ...]) 
 
 
 def install_demo_models(models_dir: str) -> list[packages.PackageInfo]:
-    """Install the tiny demo packages shipped in models/demo/ (setup_demo calls it only with none installed)."""
-    return [packages.install_file(models_dir, archive)
-            for archive in sorted((Path(models_dir) / "demo").glob("*.argosmodel"))]
+    """Install the tiny demo packages shipped in feedsvc/demo/models/ (setup_demo calls it only with none installed)."""
+    return [packages.install_file(models_dir, archive) for archive in sorted(DEMO_MODELS.glob("*.argosmodel"))]
 
 
 def demo_admin(db: Database, note: Path) -> str | None:

@@ -202,3 +202,13 @@ def m009_translation_checks(db: Database) -> None:
     db.table("memory").add_column("score", float)
     db.table("kept_scores").create({"id": int, "route": str, "score": float}, pk="id", not_null={"route", "score"})
     db.table("kept_scores").create_index(["route"])
+
+
+@migrations()
+def m010_model_evaluations(db: Database) -> None:
+    """The latest chrF/BLEU of each route on each data set (`feedsvc models evaluate`), for the models page."""
+    db.table("model_evaluations").create(
+        {"lang": str, "route": str, "data": str, "sentences": int, "chrf": float, "bleu": float,
+         "seconds_per_sentence": float, "evaluated_at": str},
+        pk=("lang", "route", "data"), not_null={"lang", "route", "data"},
+    )

@@ -114,8 +114,8 @@ class Recipe:
 
 
 RECIPES = {
-    "ru_en": Recipe("translate-ru_en-demo", "ru", "en", "models/demo/translate-ru_en-demo.argosmodel"),
-    "en_kk": Recipe("translate-en_kk-demo", "en", "kk", "models/demo/translate-en_kk-demo.argosmodel"),
+    "ru_en": Recipe("translate-ru_en-demo", "ru", "en", "feedsvc/demo/models/translate-ru_en-demo.argosmodel"),
+    "en_kk": Recipe("translate-en_kk-demo", "en", "kk", "feedsvc/demo/models/translate-en_kk-demo.argosmodel"),
     "ru_kk_prefix": Recipe(
         "translate-ru_kk-prefix",
         "ru",

@@ -2,7 +2,7 @@
 
 Usage: .venv/bin/python scripts/train_tiny_models.py
 
-Writes models/demo/translate-ru_en-demo.argosmodel, models/demo/translate-en_kk-demo.argosmodel
+Writes feedsvc/demo/models/translate-ru_en-demo.argosmodel, feedsvc/demo/models/translate-en_kk-demo.argosmodel
 and tests/data/translate-ru_kk-prefix.argosmodel, then prints what they reproduce. Deterministic:
 fixed seeds, one thread per model (two models train side by side on two cores).
 """

@@ -1,6 +1,5 @@
 """Fixtures in the style of Flask's tutorial: a real SQLite file per test, the real test client."""
 
-import shutil
 import socket
 import time
 from datetime import UTC
@@ -171,7 +170,6 @@ def make_release(db, title="Спикер Сената встретился с с
 @pytest.fixture
 def models(app):
     """The demo models (ru→en, en→kk) installed into the app's models folder."""
-    shutil.copytree(ROOT / "models" / "demo", Path(app.config["MODELS_DIR"]) / "demo")
     install_demo_models(app.config["MODELS_DIR"])
     return packages.list_packages(app.config["MODELS_DIR"])
 

@@ -1,7 +1,6 @@
 """The command line: demo set-up, import, users."""
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,11 +11,9 @@ from feedsvc import ConfigError
 from feedsvc import create_app
 from feedsvc import releases
 from feedsvc import users
-from tests.conftest import ROOT
 
 
 def test_demo_loads_releases_glossary_models_and_prints_admin_password(app, runner, db):
-    shutil.copytree(ROOT / "models" / "demo", Path(app.config["MODELS_DIR"]) / "demo")
     result = runner.invoke(args=["demo"])
     assert result.exit_code == 0, result.output
     assert "Loaded 4 demo releases" in result.output

@@ -146,7 +146,8 @@ def test_web_process_never_imports_the_translation_stack(tmp_path):
         "import sys; from feedsvc import create_app; "
         f"app = create_app({{'TESTING': True, 'DATABASE': r'{tmp_path}/x.db', 'UPLOAD_FOLDER': r'{tmp_path}/u'}}); "
         "c = app.test_client(); c.get('/ru/'); c.get('/ru/feed.atom'); c.get('/admin/login'); "
-        "heavy = [m for m in ('argostranslate', 'ctranslate2', 'torch', 'stanza') if m in sys.modules]; "
+        "heavy = [m for m in ('argostranslate', 'ctranslate2', 'torch', 'stanza', 'transformers') "
+        "if m in sys.modules]; "
         "print(','.join(heavy) or 'clean')"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

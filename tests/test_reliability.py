@@ -12,7 +12,6 @@ import io
 import os
 import random
 import re
-import shutil
 import signal
 import socket
 import sqlite3
@@ -43,7 +42,6 @@ from feedsvc.translation import jobs
 from feedsvc.translation.segment import split_paragraphs
 from tests.conftest import HANG_SECONDS
 from tests.conftest import PASSWORD
-from tests.conftest import ROOT
 from tests.conftest import csrf_token
 from tests.conftest import expire_leases
 from tests.conftest import wait_until
@@ -75,7 +73,6 @@ def make_instance(folder: Path, *, models: bool = True, demo: bool = True, confi
     db = connect(app.config["DATABASE"])
     users.create_user(db, "editor", PASSWORD)
     if models:
-        shutil.copytree(ROOT / "models" / "demo", Path(app.config["MODELS_DIR"]) / "demo")
         install_demo_models(app.config["MODELS_DIR"])
         glossary.import_csv(db, (DEMO_DIR / "glossary.csv").read_text(encoding="utf-8"))
     if demo:

@@ -14,6 +14,7 @@ import pytest
 
 from feedsvc import releases
 from feedsvc.demo import DEMO_DIR
+from feedsvc.demo import DEMO_MODELS
 from feedsvc.storage import connect
 from feedsvc.translation import glossary
 from feedsvc.translation import memory
@@ -193,7 +194,7 @@ def test_language_without_route_is_no_model_then_requeued_by_install(app, db, ru
     rows = releases.translations_of(db, release["id"])
     assert rows["kk"]["status"] == rows["en"]["status"] == "no-model"
     assert "feedsvc models install" in rows["kk"]["error"]
-    for archive in sorted((ROOT / "models" / "demo").glob("*.argosmodel")):
+    for archive in sorted(DEMO_MODELS.glob("*.argosmodel")):
         result = runner.invoke(args=["models", "install", str(archive)])
         assert result.exit_code == 0, result.output
     assert "re-queued" in result.output
@@ -251,12 +252,16 @@ def test_models_cli_lists_routes_builds_and_removes(app, runner, models, tmp_pat
     result = runner.invoke(args=["models", "list"])
     assert result.exit_code == 0
     assert "ru→kk: pivot" in result.output and "demo model" in result.output
-    source = packages.list_packages(app.config["MODELS_DIR"])[0]
+    # The prefix test model's vocabulary has both tokens (a build refuses tokens the vocabulary lacks).
+    source = packages.install_file(tmp_path / "prefix", PREFIX_MODEL)
     out = tmp_path / "rebuilt.argosmodel"
     model, sp_model = str(source.path / "model"), str(source.path / "sentencepiece.model")
     result = runner.invoke(args=["models", "build", model, sp_model, "--from", "ru", "--to", "kk", "--version", "2.0",
                                  "--source-prefix", ">>kaz_Cyrl<<", "--target-prefix", "kaz_Cyrl", "-o", str(out)])
     assert result.exit_code == 0, result.output
+    result = runner.invoke(args=["models", "build", model, sp_model, "--from", "ru", "--to", "kk",
+                                 "--source-prefix", ">>kaz<<", "-o", str(tmp_path / "refused.argosmodel")])
+    assert result.exit_code == 1 and "has no >>kaz<<" in result.output
     with zipfile.ZipFile(out) as archive:
         meta = json.loads(archive.read("translate-ru_kk-2.0/metadata.json"))
     assert meta["source_prefix"] == ">>kaz_Cyrl<<" and meta["target_prefix"] == "kaz_Cyrl"
@@ -317,7 +322,7 @@ def test_install_from_index_downloads_with_progress(app, runner, tmp_path):
     import http.server
     import threading
 
-    shutil.copy(ROOT / "models" / "demo" / "translate-ru_en-demo.argosmodel", tmp_path / "pkg.argosmodel")
+    shutil.copy(DEMO_MODELS / "translate-ru_en-demo.argosmodel", tmp_path / "pkg.argosmodel")
     handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=str(tmp_path), **k)  # noqa: E731
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -393,3 +393,9 @@ def test_the_worker_outlives_a_locked_database(app, db, models, monkeypatch):
     with pytest.raises(sqlite3.OperationalError):  # --once reports it instead (the CLI turns it into one line)
         faults.clear()
         worker.run(db, fake_model([]), worker_settings(app), once=True)
+
+
+def test_no_model_hint_for_english_does_not_suggest_a_pivot_through_english():
+    assert "plus" not in packages.fix_command("ru", "en")
+    assert "a ru→en package" in packages.fix_command("ru", "en")
+    assert "or ru→en plus en→kk" in packages.fix_command("ru", "kk")

@@ -297,12 +297,17 @@ def copy_of_other(inputs: tuple[str, ...], raw_steps: tuple[str, ...],
     """A step's output is, word for word, what it gave, more surely, for a different sentence.
 
     A model that recites its training data gives one fluent sentence for many sources; the source it
-    was surest of is taken for the sentence it belongs to (without scores, every one is flagged).
+    was surest of is taken for the sentence it belongs to. Without scores two sources may share an output
+    honestly ("Фото – А.Нурланов", "Фото: А.Нурланов"), so only three or more are flagged.
     """
     for i, (source, text) in enumerate(zip(inputs, raw_steps, strict=True)):
         others = {s: score for s, score in known.get((i, normalize(text)), {}).items() if s != source}
         mine = known.get((i, normalize(text)), {}).get(source)
-        if others and (mine is None or any(score is None or score >= mine for score in others.values())):
+        if mine is None or None in others.values():
+            suspicious = len(others) >= 2
+        else:
+            suspicious = any(score >= mine for score in others.values())
+        if suspicious:
             return [Finding(Flag.COPY, f"the model gave the same text for {len(others) + 1} different sentences")]
     return []
 

@@ -4,6 +4,7 @@ import dataclasses
 import json
 import logging
 import sqlite3
+import sys
 import tempfile
 import urllib.error
 import urllib.request
@@ -16,6 +17,8 @@ from flask.cli import AppGroup
 from flask.cli import with_appcontext
 
 from feedsvc.storage import connect
+from feedsvc.translation import convert
+from feedsvc.translation import evaluate
 from feedsvc.translation import glossary
 from feedsvc.translation import jobs
 from feedsvc.translation import memory
@@ -122,9 +125,10 @@ def list_command() -> None:
         click.echo("  (no packages installed)")
     for package in installed:
         demo = "  [demo model: not for real text]" if package.demo else ""
-        prefixes = "".join(f"  {k}={v!r}" for k, v in (("source_prefix", package.source_prefix),
-                                                       ("target_prefix", package.target_prefix)) if v)
-        click.echo(f"  {package.from_code}→{package.to_code}  {package.key}{prefixes}{demo}")
+        tokens = "".join(f"  {k}={getattr(package, k)!r}" for k in ("source_prefix", "source_suffix", "target_prefix")
+                         if getattr(package, k))
+        click.echo(f"  {package.from_code}→{package.to_code}  {package.key}{tokens}  output decoded by "
+                   f"{package.decoder}{demo}")
     for target in current_app.config["TARGET_LANGUAGES"]:
         route = packages.find_route(installed, "ru", target)
         text = f"{route.kind}: {route.describe()}" if route else "none — " + packages.fix_command("ru", target)
@@ -155,10 +159,7 @@ def install_command(files: tuple[Path, ...], pair: tuple[str, str] | None) -> No
     if not files and not pair:
         raise click.UsageError("give .argosmodel file(s) or --from-index FROM TO")
     for file in files:
-        try:
-            after_install(packages.install_file(models_dir(), file))
-        except packages.InvalidPackage as exc:
-            raise click.ClickException(f"{file}: {exc}") from exc
+        install_one(file)
     if pair:
         with tempfile.TemporaryDirectory() as tmp:
             archive = download_from_index(*pair, Path(tmp))
@@ -166,6 +167,14 @@ def install_command(files: tuple[Path, ...], pair: tuple[str, str] | None) -> No
                 after_install(packages.install_file(models_dir(), archive))
             except packages.InvalidPackage as exc:
                 raise click.ClickException(f"downloaded package refused: {exc}") from exc
+
+
+def install_one(file: Path) -> None:
+    """Install one .argosmodel file, or fail with one clear line."""
+    try:
+        after_install(packages.install_file(models_dir(), file))
+    except packages.InvalidPackage as exc:
+        raise click.ClickException(f"{file}: {exc}") from exc
 
 
 def fetch(url: str, timeout: float = 20):
@@ -229,11 +238,128 @@ def remove_command(code: str) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 def build_command(model_dir: Path, sp_model: Path, output: Path, **options) -> None:
     """Package a CTranslate2 model folder and a SentencePiece model as an .argosmodel."""
+    warning = packages.eos_warning(model_dir, options["source_suffix"])
+    if warning:
+        click.echo(f"Warning: {warning}", err=True)
     try:
         path = packages.build_package(model_dir, sp_model, output, **options)
     except packages.InvalidPackage as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Wrote {path} ({path.stat().st_size} bytes). Install it with: feedsvc models install {path}")
+
+
+@models_cli.command("convert")
+@click.argument("checkpoint", type=click.Path(path_type=Path))
+@click.option("--from", "from_code", required=True, help="Source language code, e.g. ru or en.")
+@click.option("--to", "to_code", required=True, help="Target language code, e.g. kk.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="The .argosmodel to write (default translate-FROM_TO-VERSION.argosmodel here).")
+@click.option("--version", default="1.0", show_default=True)
+@click.option("--quantization", type=click.Choice(convert.QUANTIZATIONS), default="int8", show_default=True)
+@click.option("--install", "install_now", is_flag=True, help="Install the package when it is written (and verified).")
+@click.option("--verify", "verify_now", is_flag=True,
+              help="Compare the package's translations with transformers' generate() on sample sentences.")
+@click.option("--verify-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Sample sentences for --verify, one per line (default: built-in ones).")
+def convert_command(checkpoint: Path, from_code: str, to_code: str, output: Path | None, version: str,
+                    quantization: str, install_now: bool, verify_now: bool, verify_file: Path | None) -> None:
+    """Convert a local Hugging Face checkpoint (Marian/OPUS-MT, NLLB-200, M2M-100, MADLAD-400/T5) to a package."""
+    output = output or Path(f"translate-{from_code}_{to_code}-{version}.argosmodel")
+    try:
+        sentences = convert.samples(from_code, verify_file) if verify_now else []
+        plan = convert.convert(checkpoint, output, from_code=from_code, to_code=to_code, version=version,
+                               quantization=quantization, progress=lambda step: click.echo(f"… {step}"))
+    except (convert.ConvertError, packages.InvalidPackage) as exc:
+        raise click.ClickException(f"{checkpoint}: {exc}") from exc
+    click.echo(f"Wrote {output} ({output.stat().st_size} bytes).")
+    if verify_now:
+        check_agreement(plan, output, sentences, quantization)
+    if install_now:
+        install_one(output)
+    else:
+        click.echo(f"Install it with: feedsvc models install {output}")
+
+
+def check_agreement(plan: convert.Plan, output: Path, sentences: list[str], quantization: str) -> None:
+    """--verify: the package against generate(), greedy on both sides; a failing package is removed."""
+    engine = make_engine()
+    engine.settings = dataclasses.replace(engine.settings, beam_size=1)  # generate() is compared greedy
+    click.echo(f"… verifying on {len(sentences)} sentence(s): generate() vs the package through feedsvc's engine")
+    with tempfile.TemporaryDirectory() as tmp:
+        package = packages.install_file(tmp, output)
+        agreement = convert.verify(plan, package.path, sentences, engine.translate, quantization=quantization)
+    click.echo(f"Agreement: {agreement.agreed}/{len(sentences)} identical "
+               f"(at least {agreement.minimum:.0%} required with {quantization}).")
+    for source, reference, packaged in agreement.differences()[:5]:
+        click.echo(f"  {source}\n    generate(): {reference}\n    package:    {packaged}")
+    if not agreement.ok:
+        output.unlink()
+        raise click.ClickException(f"the package does not translate like the original model; {output} removed")
+
+
+@models_cli.command("evaluate")
+@click.option("--lang", required=True, help="Target language, e.g. kk.")
+@click.option("--test-set", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="UTF-8 TSV file: Russian<TAB>reference translation, one pair a line.")
+@click.option("--candidate", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="An .argosmodel not installed yet, scored beside the current route.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def evaluate_command(lang: str, test_set: Path | None, candidate: Path | None, as_json: bool) -> None:
+    """chrF and BLEU of the current route (and a candidate package) on a test set and the reviewed translations."""
+    db = connect(current_app.config["DATABASE"])
+    data = evaluation_data(db, lang, test_set)
+    installed = packages.list_packages(models_dir())
+    with tempfile.TemporaryDirectory() as tmp:
+        routes = {"current": packages.find_route(installed, "ru", lang)}
+        if candidate:
+            try:
+                unpacked = packages.install_file(tmp, candidate)
+            except packages.InvalidPackage as exc:
+                raise click.ClickException(f"{candidate}: {exc}") from exc
+            routes["candidate"] = evaluate.candidate_route(installed, unpacked, lang)
+            if routes["candidate"] is None:
+                raise click.ClickException(f"{candidate} ({unpacked.from_code}→{unpacked.to_code}) gives no "
+                                           f"ru→{lang} route with the installed packages")
+        results = run_evaluations(db, lang, routes, data)
+    if as_json:
+        click.echo(json.dumps(results, ensure_ascii=False, indent=2))
+        return
+    for result in results:
+        click.echo(f"{result['which']:9}  {result['data']}: {result['route']}  {result['sentences']} sentence(s)  "
+                   f"chrF {result['chrf']:.2f}  BLEU {result['bleu']:.2f}  "
+                   f"{result['seconds_per_sentence']:.3f} s/sentence")
+
+
+def evaluation_data(db, lang: str, test_set: Path | None) -> dict[str, list[evaluate.Pair]]:
+    """The data sets to score on: the test set file, and the reviewed translations if there are any."""
+    data = {}
+    if test_set:
+        try:
+            data[f"test set {test_set.name}"] = evaluate.read_test_set(test_set)
+        except evaluate.BadTestSet as exc:
+            raise click.ClickException(str(exc)) from exc
+    reviewed = evaluate.reviewed_pairs(db, lang)
+    if reviewed:
+        data[evaluate.REVIEWED] = reviewed
+    if not data:
+        raise click.ClickException(f"nothing to score on: no reviewed {lang} translations yet; give --test-set FILE")
+    return data
+
+
+def run_evaluations(db, lang: str, routes: dict, data: dict[str, list[evaluate.Pair]]) -> list[dict]:
+    """Score every route on every data set with a progress bar; store and return the results."""
+    if routes["current"] is None:
+        click.echo(f"ru→{lang}: no current route — " + packages.fix_command("ru", lang))
+    todo = [(which, route, name) for which, route in routes.items() if route for name in data]
+    engine = make_engine()
+    results = []
+    # On stderr, so --json output stays parseable.
+    with click.progressbar(todo, label="Translating and scoring", file=sys.stderr) as bar:
+        for which, route, name in bar:
+            result = evaluate.evaluate(lang, route, data[name], name, engine.translate)
+            evaluate.store(db, result)
+            results.append({"which": which, **dataclasses.asdict(result)})
+    return results
 
 
 @click.group("glossary", cls=AppGroup)

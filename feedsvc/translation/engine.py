@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from feedsvc.translation.packages import TARGET_SPM
 from feedsvc.translation.packages import PackageInfo
 from feedsvc.translation.pipeline import ModelOutput
 
@@ -56,11 +57,16 @@ class LoadedModel:
         """Load the package through argostranslate and the model through CTranslate2."""
         import ctranslate2
         from argostranslate.package import Package
+        from argostranslate.tokenizer import SentencePieceTokenizer
 
         self.info = info
         self.settings = settings
         self.installed = installed_at(info)
         self.package = Package(info.path)
+        # Output pieces belong to the target SentencePiece model where the package has one (OPUS-MT's target.spm).
+        self.target_tokenizer = self.package.tokenizer
+        if info.decoder == TARGET_SPM:
+            self.target_tokenizer = SentencePieceTokenizer(info.path / TARGET_SPM)
         self.translator = ctranslate2.Translator(
             str(info.path / "model"), device="cpu", compute_type=settings.compute_type,
             inter_threads=settings.inter_threads, intra_threads=settings.intra_threads,
@@ -76,7 +82,7 @@ class LoadedModel:
         prefix = self.info.target_prefix.split()
         if prefix and tokens[: len(prefix)] == prefix:
             tokens = tokens[len(prefix):]
-        return self.package.tokenizer.decode(tokens).strip()
+        return self.target_tokenizer.decode(tokens).strip()
 
     def translate(self, sentences: list[str]) -> list[ModelOutput]:
         """Translate all sentences in one batched call, with scores; output order matches input order."""

@@ -12,14 +12,18 @@ import stat
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 PIVOT = "en"
 MAX_ARCHIVE_BYTES = 2 * 1024**3
 MAX_UNPACKED_BYTES = 4 * 1024**3
-# Folder names in models/ that are not packages: a package called "demo" would replace the shipped demos.
+# Folder names in models/ that are not packages: older checkouts kept the demo archives in models/demo/.
 RESERVED_NAMES = {"demo"}
+# Argos reads sentencepiece.model; a package whose output pieces come from another model (OPUS-MT's target.spm)
+# carries that one under this name, and feedsvc's engine decodes with it.
+TARGET_SPM = "target_sentencepiece.model"
 
 
 class InvalidPackage(ValueError):
@@ -43,6 +47,11 @@ class PackageInfo:
     source_suffix: str = ""
     target_prefix: str = ""
     demo: bool = False
+
+    @property
+    def decoder(self) -> str:
+        """The SentencePiece file that turns this package's output pieces into text."""
+        return TARGET_SPM if (self.path / TARGET_SPM).is_file() else "sentencepiece.model"
 
     @property
     def key(self) -> str:
@@ -122,9 +131,10 @@ def find_route(packages: list[PackageInfo], source: str, target: str) -> Route |
 
 
 def fix_command(source: str, target: str) -> str:
-    """The command an operator runs when there is no route for a language."""
-    return (f"feedsvc models install FILE.argosmodel (a {source}→{target} package, "
-            f"or {source}→{PIVOT} plus {PIVOT}→{target}); see README 'Translation models'")
+    """The command an operator runs when there is no route for a language (a pivot only for non-pivot targets)."""
+    pivot = f", or {source}→{PIVOT} plus {PIVOT}→{target}" if PIVOT not in (source, target) else ""
+    return (f"feedsvc models install FILE.argosmodel (a {source}→{target} package{pivot}); "
+            "see README 'Translation models'")
 
 
 def _check_member(info: zipfile.ZipInfo) -> None:
@@ -241,29 +251,96 @@ def remove(models_dir: str | Path, code: str) -> list[PackageInfo]:
     return matches
 
 
+def model_vocabularies(model_dir: Path) -> tuple[list[str], list[str]]:
+    """The source and target vocabularies of a CTranslate2 model folder (shared or separate, JSON or text)."""
+    def read(stem: str) -> list[str] | None:
+        """One vocabulary file, if the model has it."""
+        if (model_dir / f"{stem}.json").is_file():
+            return json.loads((model_dir / f"{stem}.json").read_text(encoding="utf-8"))
+        if (model_dir / f"{stem}.txt").is_file():
+            return (model_dir / f"{stem}.txt").read_text(encoding="utf-8").splitlines()
+        return None
+
+    shared = read("shared_vocabulary")
+    source, target = read("source_vocabulary") or shared, read("target_vocabulary") or shared
+    if source is None or target is None:
+        raise InvalidPackage(f"{model_dir}: no vocabulary file next to model.bin")
+    return source, target
+
+
+def check_tokens(model_dir: str | Path, *, source_tokens: str = "", target_tokens: str = "") -> None:
+    """Refuse prefix/suffix tokens the model's vocabulary lacks: CTranslate2 would silently read `<unk>`."""
+    source, target = (set(v) for v in model_vocabularies(Path(model_dir)))
+    missing = ([t for t in source_tokens.split() if t not in source]
+               + [t for t in target_tokens.split() if t not in target])
+    if missing:
+        raise InvalidPackage(f"the model's vocabulary has no {', '.join(missing)}: it would read <unk> instead "
+                             "(check the token's spelling against the model's vocabulary)")
+
+
+def eos_warning(model_dir: str | Path, source_suffix: str) -> str | None:
+    """A warning when the model's config does not add `</s>` to the source and no suffix does either."""
+    config_path = Path(model_dir) / "config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8")) if config_path.is_file() else {}
+    if config.get("add_source_eos") is False and not source_suffix:
+        return ("the model's config.json says add_source_eos: false and no source suffix is given: models "
+                "converted from Hugging Face (Marian, NLLB, M2M-100, T5) were trained with '</s>' after every "
+                "sentence (--source-suffix '</s>'; feedsvc models convert sets it)")
+    return None
+
+
 def build_package(
     model_dir: str | Path, sp_model: str | Path, out_path: str | Path, *, from_code: str, to_code: str,
     version: str, from_name: str = "", to_name: str = "", source_prefix: str = "", source_suffix: str = "",
-    target_prefix: str = "", name: str | None = None, readme: str = "",
+    target_prefix: str = "", name: str | None = None, readme: str = "", target_spm: str | Path | None = None,
 ) -> Path:
-    """Package a CTranslate2 model folder and a SentencePiece model as an .argosmodel."""
+    """Package a CTranslate2 model folder and its SentencePiece model(s) as an .argosmodel (written atomically)."""
     model_dir, sp_model, out_path = Path(model_dir), Path(sp_model), Path(out_path)
     if not (model_dir / "model.bin").is_file():
         raise InvalidPackage(f"{model_dir} is not a CTranslate2 model folder (no model.bin)")
-    if not sp_model.is_file():
-        raise InvalidPackage(f"no SentencePiece model at {sp_model}")
+    for tokenizer in (sp_model, target_spm):
+        if tokenizer is not None and not Path(tokenizer).is_file():
+            raise InvalidPackage(f"no SentencePiece model at {tokenizer}")
+    check_tokens(model_dir, source_tokens=f"{source_prefix} {source_suffix}", target_tokens=target_prefix)
     top = name or f"translate-{from_code}_{to_code}-{version}"
     metadata = {
         "package_version": version, "argos_version": "1.9.0", "from_code": from_code, "to_code": to_code,
         "from_name": from_name or from_code, "to_name": to_name or to_code, "type": "translate",
         "target_prefix": target_prefix, "source_prefix": source_prefix, "source_suffix": source_suffix,
     }
+    sources = {"sentencepiece.model": sp_model, TARGET_SPM: target_spm}
+    return write_atomically(out_path, lambda archive: _zip_package(archive, top, metadata, sources, model_dir, readme))
+
+
+def write_atomically(out_path: Path, write: Callable[[zipfile.ZipFile], None]) -> Path:
+    """Write a zip archive to a temporary file beside ``out_path``, then move it into place.
+
+    A failure (a full disk) leaves no half package, and one clear InvalidPackage.
+    """
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(out_path, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(f"{top}/metadata.json", json.dumps(metadata, ensure_ascii=False, indent=2))
-        archive.write(sp_model, f"{top}/sentencepiece.model")
-        archive.writestr(f"{top}/README.md", readme or f"{from_code}→{to_code} model packaged by feedsvc.\n")
-        for file in sorted(model_dir.rglob("*")):
-            if file.is_file():
-                archive.write(file, f"{top}/model/{file.relative_to(model_dir)}")
+    fd, partial = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".partial", dir=out_path.parent)
+    os.close(fd)
+    try:
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
+            write(archive)
+        os.replace(partial, out_path)
+    except OSError as exc:
+        raise InvalidPackage(f"cannot write {out_path} ({exc.strerror or exc})") from exc
+    finally:
+        if os.path.exists(partial):
+            os.unlink(partial)
     return out_path
+
+
+def _zip_package(archive: zipfile.ZipFile, top: str, metadata: dict, tokenizers: dict, model_dir: Path,
+                 readme: str) -> None:
+    """The package's files under its top folder: metadata, tokenizer(s), README, the model folder."""
+    archive.writestr(f"{top}/metadata.json", json.dumps(metadata, ensure_ascii=False, indent=2))
+    for name, path in tokenizers.items():
+        if path is not None:
+            archive.write(path, f"{top}/{name}")
+    archive.writestr(f"{top}/README.md", readme or f"{metadata['from_code']}→{metadata['to_code']} model packaged "
+                     "by feedsvc.\n")
+    for file in sorted(model_dir.rglob("*")):
+        if file.is_file():
+            archive.write(file, f"{top}/model/{file.relative_to(model_dir)}")

@@ -12,6 +12,7 @@ from flask_login import login_required
 
 from feedsvc.db import get_db
 from feedsvc.forms import ConfirmForm
+from feedsvc.translation import evaluate
 from feedsvc.translation import jobs
 from feedsvc.translation import packages
 
@@ -31,7 +32,8 @@ def index():
     routes = {lang: packages.find_route(installed, "ru", lang) for lang in current_app.config["TARGET_LANGUAGES"]}
     return render_template("admin/models.html", installed=installed, routes=routes, jobs=jobs.counts(get_db()),
                            fix=packages.fix_command, models_dir=current_app.config["MODELS_DIR"],
-                           counts=jobs.translation_counts(get_db()), form=ConfirmForm())
+                           counts=jobs.translation_counts(get_db()), form=ConfirmForm(),
+                           evaluations=evaluate.latest(get_db()))
 
 
 @bp.route("/retranslate/<any(kk, en):lang>", methods=["POST"])
