@@ -28,11 +28,11 @@ from feedsvc import create_app  # noqa: E402
 from feedsvc import releases  # noqa: E402
 from feedsvc.demo import DEMO_DIR  # noqa: E402
 from feedsvc.demo import install_demo_models  # noqa: E402
+from feedsvc.editorial import review  # noqa: E402
 from feedsvc.storage import connect  # noqa: E402
 from feedsvc.translation import checks  # noqa: E402
 from feedsvc.translation import glossary  # noqa: E402
 from feedsvc.translation import packages  # noqa: E402
-from feedsvc.translation import review  # noqa: E402
 from feedsvc.translation import worker  # noqa: E402
 from feedsvc.translation.checks import Flag  # noqa: E402
 

@@ -149,8 +149,8 @@ def build_instance(folder: Path, count: int) -> float:
     from feedsvc import clock
     from feedsvc import photos
     from feedsvc import releases
-    from feedsvc.db import migrate
     from feedsvc.demo import demo_photo
+    from feedsvc.migrations import migrate
     from feedsvc.storage import connect
     from feedsvc.storage import write
 

@@ -22,16 +22,13 @@ import tempfile
 import time
 from pathlib import Path
 
-import click
-from flask import current_app
-from flask.cli import with_appcontext
-
 from feedsvc import clock
+from feedsvc.errors import FeedsvcError
 
 BUSY_TIMEOUT_S = 10.0
 
 
-class BackupError(click.ClickException):
+class BackupError(FeedsvcError):
     """The backup cannot be made (bad destination, missing database…); one clear line for the operator."""
 
 
@@ -219,24 +216,3 @@ def backup(db_path, dest_path, uploads_dir=None, dest_uploads=None, *, force: bo
                                           if not (dest_uploads / n).is_file())
     result["seconds"] = round(time.monotonic() - started, 3)
     return result
-
-
-@click.command("backup")
-@click.argument("path", type=click.Path(path_type=Path))
-@click.option("--force", is_flag=True, help="Overwrite an existing backup file (and replace its uploads folder).")
-@click.option("--uploads-to", "uploads_to", type=click.Path(path_type=Path),
-              help="Where to copy the photos (default: NAME-uploads/ next to the backup file).")
-@click.option("--no-uploads", is_flag=True, help="Copy the database only.")
-@with_appcontext
-def backup_command(path: Path, force: bool, uploads_to: Path | None, no_uploads: bool) -> None:
-    """Back up the database (SQLite online backup, safe while the service runs) and the photos to PATH."""
-    config = current_app.config
-    uploads = None if no_uploads else config["UPLOAD_FOLDER"]
-    result = backup(config["DATABASE"], path, uploads, uploads_to, force=force)
-    click.echo(f"Database: {result['releases']} release(s), {result['bytes']} bytes → {result['database']}")
-    if result["uploads"]:
-        click.echo(f"Photos: {result['photos']} file(s) → {result['uploads']}")
-    if result["missing_photos"]:
-        click.echo(f"Warning: {len(result['missing_photos'])} photo(s) referenced by the backup were deleted "
-                   f"while it ran: {', '.join(result['missing_photos'])}. Run the backup again.", err=True)
-    click.echo(f"Done in {result['seconds']} s. Restore: see README, Backups.")

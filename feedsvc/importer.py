@@ -1,22 +1,18 @@
-"""`feedsvc import`: bulk-load releases from UTF-8 text files (first line title, rest body)."""
+"""Bulk-load releases from UTF-8 text files (first line title, rest body)."""
 
 from datetime import datetime
 from pathlib import Path
 
-import click
-from flask import current_app
-from flask.cli import with_appcontext
 from sqlite_utils import Database
 
-from feedsvc import clock
+from feedsvc.errors import InvalidInput
 from feedsvc.releases import create_release
-from feedsvc.storage import connect
 from feedsvc.storage import write
 from feedsvc.text import clean
 from feedsvc.text import one_line
 
 
-class BadReleaseFile(ValueError):
+class BadReleaseFile(InvalidInput):
     """A text file that cannot be a release."""
 
 
@@ -53,22 +49,3 @@ def import_files(db: Database, paths: list[Path], *, publish: bool, now: datetim
                            languages=tuple(languages))["id"]
             for title, body in parsed
         ]
-
-
-@click.command("import")
-@with_appcontext
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--draft", is_flag=True, help="Store as drafts instead of publishing.")
-def import_command(files: tuple[Path, ...], draft: bool) -> None:
-    """Import releases from UTF-8 text files: first line title, the rest the body."""
-    from zoneinfo import ZoneInfo
-
-    db = connect(current_app.config["DATABASE"])
-    now = clock.now().astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
-    try:
-        ids = import_files(db, list(files), publish=not draft, now=now,
-                           languages=current_app.config["TARGET_LANGUAGES"],
-                           title_max=current_app.config["TITLE_MAX"], body_max=current_app.config["BODY_MAX"])
-    except BadReleaseFile as exc:
-        raise click.ClickException(f"{exc} (nothing was imported)") from exc
-    click.echo(f"Imported {len(ids)} release(s): ids {', '.join(map(str, ids))}.")

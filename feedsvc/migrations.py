@@ -212,3 +212,8 @@ def m010_model_evaluations(db: Database) -> None:
          "seconds_per_sentence": float, "evaluated_at": str},
         pk=("lang", "route", "data"), not_null={"lang", "route", "data"},
     )
+
+
+def migrate(db: Database) -> None:
+    """Bring the schema up to date."""
+    migrations.apply(db)

@@ -7,6 +7,7 @@ import warnings
 
 from PIL import Image
 from PIL import UnidentifiedImageError
+from sqlite_utils import Database
 
 from feedsvc import clock
 
@@ -108,3 +109,22 @@ def orphans(folder: str, referenced: set[str], min_age_seconds: float) -> list[s
         ):
             found.append(entry.name)
     return sorted(found)
+
+
+# Files younger than this may belong to an upload still in flight.
+GRACE_SECONDS = 3600
+
+
+def referenced_photos(db: Database) -> set[str]:
+    """Every photo file name a release (any status, withdrawn included) points to."""
+    return {row["photo"] for row in db.query("select photo from releases where photo is not null")}
+
+
+def cleanup_uploads(db: Database, folder: str, min_age_seconds: float = GRACE_SECONDS,
+                    dry_run: bool = False) -> list[str]:
+    """Delete unreferenced upload files older than the grace period; returns their names."""
+    names = orphans(folder, referenced_photos(db), min_age_seconds)
+    if not dry_run:
+        for name in names:
+            delete_photo(folder, name)
+    return names

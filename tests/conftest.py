@@ -12,12 +12,12 @@ import pytest
 from feedsvc import clock
 from feedsvc import create_app
 from feedsvc import releases
-from feedsvc import users
 from feedsvc.demo import DEMO_DIR
 from feedsvc.demo import install_demo_models
 from feedsvc.storage import connect
 from feedsvc.translation import glossary
 from feedsvc.translation import packages
+from feedsvc.web import users
 
 PASSWORD = "correct horse battery"
 # How long a wait may last before the test calls it a hang. Nothing waits this long when all is well:

@@ -18,7 +18,7 @@ from feedsvc import create_app
 from feedsvc import photos
 from feedsvc import releases
 from feedsvc.backup import backup
-from feedsvc.backup import backup_command
+from feedsvc.commands.backup import backup_command
 from feedsvc.demo import demo_photo
 from feedsvc.storage import connect
 from feedsvc.translation import jobs

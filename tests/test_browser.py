@@ -22,8 +22,8 @@ import pytest
 from PIL import Image
 from PIL import ImageDraw
 
-from feedsvc import users
-from feedsvc.db import connect
+from feedsvc.web import users
+from feedsvc.web.db import connect
 
 pytestmark = pytest.mark.browser
 

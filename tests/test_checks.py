@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from feedsvc import ConfigError
 from feedsvc import create_app
 from feedsvc import releases
+from feedsvc.editorial import review
 from feedsvc.translation import checks
-from feedsvc.translation import review
 from feedsvc.translation.checks import Calibration
 from feedsvc.translation.checks import Context
 from feedsvc.translation.checks import Flag

@@ -10,7 +10,7 @@ import pytest
 from feedsvc import ConfigError
 from feedsvc import create_app
 from feedsvc import releases
-from feedsvc import users
+from feedsvc.web import users
 
 
 def test_demo_loads_releases_glossary_models_and_prints_admin_password(app, runner, db):
@@ -110,7 +110,7 @@ def test_settings_get_their_defaults_types_or_a_clear_error(tmp_path):
 def test_a_bad_environment_setting_is_one_line_not_a_traceback(tmp_path):
     env = {**os.environ, "FEEDSVC_DATABASE": str(tmp_path / "f.db"), "FEEDSVC_UPLOAD_FOLDER": str(tmp_path / "up"),
            "FEEDSVC_TIMEZONE": "Almaty"}
-    result = subprocess.run([sys.executable, "-m", "feedsvc.cli", "models", "list"], env=env, capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "feedsvc.commands", "models", "list"], env=env, capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "bad configuration: TIMEZONE = 'Almaty' is not a time zone name" in result.stderr

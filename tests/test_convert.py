@@ -265,7 +265,8 @@ def test_evaluate_without_data_is_one_clear_line(runner, models):
 def test_the_worker_never_imports_transformers(tmp_path):
     code = (
         "import sys; from feedsvc.translation.engine import Engine, prepare_environment; "
-        "from feedsvc.translation import cli, packages, worker; from feedsvc.demo import install_demo_models; "
+        "from feedsvc.commands import translation; from feedsvc.translation import packages, worker; "
+        "from feedsvc.demo import install_demo_models; "
         f"prepare_environment(r'{tmp_path}/argos', r'{tmp_path}/models'); install_demo_models(r'{tmp_path}/models'); "
         f"Engine().translate(packages.list_packages(r'{tmp_path}/models')[0], ['Сенат принял закон']); "
         "print([m for m in ('transformers', 'sacrebleu') if m in sys.modules] or 'clean')"

@@ -32,7 +32,6 @@ from PIL import Image
 
 from feedsvc import create_app
 from feedsvc import releases
-from feedsvc import users
 from feedsvc.demo import DEMO_DIR
 from feedsvc.demo import demo_photo
 from feedsvc.demo import install_demo_models
@@ -40,6 +39,7 @@ from feedsvc.storage import connect
 from feedsvc.translation import glossary
 from feedsvc.translation import jobs
 from feedsvc.translation.segment import split_paragraphs
+from feedsvc.web import users
 from tests.conftest import HANG_SECONDS
 from tests.conftest import PASSWORD
 from tests.conftest import csrf_token
@@ -145,7 +145,7 @@ class Web:
 def start_worker(app, log: Path, **extra) -> subprocess.Popen:
     """`feedsvc worker` as a subprocess, like test_translation's kill test."""
     with open(log, "ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "feedsvc.cli", "worker"], env=service_env(app, **extra),
+        return subprocess.Popen([sys.executable, "-m", "feedsvc.commands", "worker"], env=service_env(app, **extra),
                                 stdout=out, stderr=subprocess.STDOUT)
 
 
@@ -478,7 +478,7 @@ def test_worker_killed_20_times_at_random_points_then_every_job_done_exactly_onc
     killing = time.monotonic() - started
     leased_at_the_end = db.execute("select count(*) from jobs where status = 'running'").fetchone()[0]
     expire_leases(db)  # what the last dead worker's lease does in WORKER_LEASE_SECONDS
-    result = subprocess.run([sys.executable, "-m", "feedsvc.cli", "worker", "--once"], env=service_env(app),
+    result = subprocess.run([sys.executable, "-m", "feedsvc.commands", "worker", "--once"], env=service_env(app),
                             capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr[-3000:]
     counts = jobs.counts(db)
@@ -796,13 +796,13 @@ def test_full_disk_publish_with_photo_is_503_and_leaves_no_file(tmp_path):
 def test_simulated_storage_fault_on_publish_is_503_and_nothing_changes(tmp_path, monkeypatch, fault):
     """The same faults without privileges: the request's connection is made read-only (query_only) or may not
     grow the file (max_page_count), so SQLite answers as it does on a read-only or full disk."""
-    import feedsvc.db
+    import feedsvc.web.db
 
     app = make_instance(tmp_path / "instance", models=False)
     db = connect(app.config["DATABASE"])
     before = snapshot(db)
     client, token = logged_in_client(app)
-    real_connect = feedsvc.db.connect
+    real_connect = feedsvc.web.db.connect
 
     def faulty_connect(path):
         conn = real_connect(path)
@@ -813,7 +813,7 @@ def test_simulated_storage_fault_on_publish_is_503_and_nothing_changes(tmp_path,
             conn.execute(f"PRAGMA max_page_count = {pages}")
         return conn
 
-    monkeypatch.setattr(feedsvc.db, "connect", faulty_connect)
+    monkeypatch.setattr(feedsvc.web.db, "connect", faulty_connect)
     response = client.post("/admin/releases/new", data=form_data(token), content_type="multipart/form-data")
     assert_refused_and_intact(response, db, before, Path(app.config["UPLOAD_FOLDER"]))
     assert client.get("/ru/").status_code == 200
@@ -848,7 +848,7 @@ def alive(pid: int) -> bool:
 def test_serve_restarts_a_dead_worker_and_sigterm_stops_everything(app, tmp_path):
     port = free_port()
     with open(tmp_path / "serve.log", "ab") as log:
-        serve = subprocess.Popen([sys.executable, "-m", "feedsvc.cli", "serve", "--no-demo", "--port", str(port),
+        serve = subprocess.Popen([sys.executable, "-m", "feedsvc.commands", "serve", "--no-demo", "--port", str(port),
                                   "--workers", "1"], env=service_env(app), cwd=tmp_path, stdout=log,
                                  stderr=subprocess.STDOUT)
     try:
@@ -859,12 +859,13 @@ def test_serve_restarts_a_dead_worker_and_sigterm_stops_everything(app, tmp_path
             return False
 
         wait_until(up, "feedsvc serve did not come up")
-        worker = wait_until(lambda: [p for p, cmd in children(serve.pid).items() if "feedsvc.cli worker" in cmd],
+        worker = wait_until(lambda: [p for p, cmd in children(serve.pid).items() if "feedsvc.commands worker" in cmd],
                             "no worker process")[0]
         web = next(p for p, cmd in children(serve.pid).items() if "gunicorn" in cmd)
         os.kill(worker, signal.SIGKILL)
         again = wait_until(lambda: [p for p, cmd in children(serve.pid).items()
-                                    if "feedsvc.cli worker" in cmd and p != worker], "the worker was not restarted")
+                                    if "feedsvc.commands worker" in cmd and p != worker],
+                           "the worker was not restarted")
         assert "starting it again" in (tmp_path / "serve.log").read_text()
         serve.send_signal(signal.SIGTERM)
         assert serve.wait(timeout=HANG_SECONDS) == 0
@@ -882,7 +883,7 @@ def test_serve_on_a_busy_port_is_one_clear_error(app):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = subprocess.run([sys.executable, "-m", "feedsvc.cli", "serve", "--no-demo", "--port", str(port)],
+        result = subprocess.run([sys.executable, "-m", "feedsvc.commands", "serve", "--no-demo", "--port", str(port)],
                                 env=service_env(app), capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert f"127.0.0.1:{port} is already in use" in result.stderr and "Traceback" not in result.stderr

@@ -8,9 +8,9 @@ import pytest
 
 from feedsvc import releases
 from feedsvc import revisions
+from feedsvc.editorial import review
 from feedsvc.translation import jobs
 from feedsvc.translation import memory
-from feedsvc.translation import review
 from feedsvc.translation.segment import split_paragraphs
 from feedsvc.translation.segment import split_sentences
 from feedsvc.translation.worker import WorkerSettings

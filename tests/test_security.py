@@ -26,10 +26,10 @@ from PIL import Image
 
 from feedsvc import create_app
 from feedsvc import releases
-from feedsvc import users
 from feedsvc.demo import demo_photo
 from feedsvc.translation import glossary
 from feedsvc.translation import packages
+from feedsvc.web import users
 from tests.conftest import PASSWORD
 from tests.conftest import csrf_token
 from tests.conftest import make_release

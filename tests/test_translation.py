@@ -219,7 +219,7 @@ def test_worker_killed_mid_job_loses_nothing_and_stores_once(app, db, models, te
     item = demo_releases()[0]
     release = publish(db, item)
     env = worker_env(app) | {"FEEDSVC_WORKER_PAUSE_BEFORE_STORE": "120"}
-    worker = subprocess.Popen([sys.executable, "-m", "feedsvc.cli", "worker"], env=env,
+    worker = subprocess.Popen([sys.executable, "-m", "feedsvc.commands", "worker"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         def translating() -> bool:
@@ -236,7 +236,7 @@ def test_worker_killed_mid_job_loses_nothing_and_stores_once(app, db, models, te
     assert db.execute("select count(*) from jobs where status = 'running'").fetchone()[0] == 1
     assert all(t["status"] != "done" for t in releases.translations_of(db, release["id"]).values())
     expire_leases(db)  # what the dead worker's lease does in WORKER_LEASE_SECONDS
-    result = subprocess.run([sys.executable, "-m", "feedsvc.cli", "worker", "--once"], env=worker_env(app),
+    result = subprocess.run([sys.executable, "-m", "feedsvc.commands", "worker", "--once"], env=worker_env(app),
                             capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr
     done = list(db.query("select lang, count(*) n from jobs where status = 'done' group by lang"))

@@ -10,11 +10,11 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from feedsvc.db import get_db
-from feedsvc.forms import ConfirmForm
 from feedsvc.translation import evaluate
 from feedsvc.translation import jobs
 from feedsvc.translation import packages
+from feedsvc.web.db import get_db
+from feedsvc.web.forms import ConfirmForm
 
 bp = Blueprint("models", __name__, url_prefix="/admin/models")
 

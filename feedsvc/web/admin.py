@@ -19,11 +19,11 @@ from flask_login import login_required
 from feedsvc import clock
 from feedsvc import photos
 from feedsvc import releases
-from feedsvc.db import get_db
-from feedsvc.forms import ConfirmForm
-from feedsvc.forms import release_form
-from feedsvc.forms import set_hidden
 from feedsvc.translation import jobs
+from feedsvc.web.db import get_db
+from feedsvc.web.forms import ConfirmForm
+from feedsvc.web.forms import release_form
+from feedsvc.web.forms import set_hidden
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

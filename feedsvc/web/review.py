@@ -14,12 +14,12 @@ from flask_login import login_required
 
 from feedsvc import releases
 from feedsvc import revisions
-from feedsvc.db import get_db
-from feedsvc.forms import ConfirmForm
-from feedsvc.forms import VersionForm
-from feedsvc.forms import set_hidden
-from feedsvc.forms import translation_form
-from feedsvc.translation import review
+from feedsvc.editorial import review
+from feedsvc.web.db import get_db
+from feedsvc.web.forms import ConfirmForm
+from feedsvc.web.forms import VersionForm
+from feedsvc.web.forms import set_hidden
+from feedsvc.web.forms import translation_form
 
 bp = Blueprint("review", __name__, url_prefix="/admin/releases/<id:release_id>")
 

@@ -22,9 +22,9 @@ from flask_babel import gettext as _
 from feedsvc import clock
 from feedsvc import feeds
 from feedsvc import releases
-from feedsvc.db import get_db
 from feedsvc.storage import connect
-from feedsvc.views import site_names
+from feedsvc.web import site_names
+from feedsvc.web.db import get_db
 
 bp = Blueprint("feeds", __name__)
 MIMETYPES = {"rss": "application/rss+xml", "atom": "application/atom+xml"}

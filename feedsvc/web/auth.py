@@ -16,11 +16,11 @@ from flask_login import current_user
 from flask_login import login_user
 from flask_login import logout_user
 
-from feedsvc import users
-from feedsvc.db import get_db
-from feedsvc.extensions import limiter
-from feedsvc.extensions import login_manager
-from feedsvc.forms import LoginForm
+from feedsvc.web import users
+from feedsvc.web.db import get_db
+from feedsvc.web.extensions import limiter
+from feedsvc.web.extensions import login_manager
+from feedsvc.web.forms import LoginForm
 
 bp = Blueprint("auth", __name__, url_prefix="/admin")
 

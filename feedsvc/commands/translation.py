@@ -11,7 +11,6 @@ import urllib.request
 from pathlib import Path
 
 import click
-from flask import Flask
 from flask import current_app
 from flask.cli import AppGroup
 from flask.cli import with_appcontext
@@ -394,7 +393,7 @@ def glossary_export(file) -> None:
 @with_appcontext
 def review_queue_command(lang: str | None) -> None:
     """Machine translations waiting for an editor (held by PUBLISH_POLICY), per language, with the reasons."""
-    from feedsvc.translation import review
+    from feedsvc.editorial import review
 
     rows = review.waiting(connect(current_app.config["DATABASE"]), lang)
     policy = current_app.config["PUBLISH_POLICY"]
@@ -406,9 +405,3 @@ def review_queue_command(lang: str | None) -> None:
             why = f"{row['flags']} flagged sentence(s): {'; '.join(reasons)[:200]}" if row["flags"] else "policy"
             click.echo(f"  release {row['id']} «{row['title'][:60]}» — {why}")
             click.echo(f"    /admin/releases/{row['id']}/review")
-
-
-def register(app: Flask) -> None:
-    """Add the translation commands to the app's CLI."""
-    for command in (worker_command, retranslate_command, models_cli, glossary_cli, review_queue_command):
-        app.cli.add_command(command)

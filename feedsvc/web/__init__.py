@@ -38,13 +38,13 @@ class IdConverter(IntegerConverter):
 
 def register_blueprints(app: Flask) -> None:
     """Register the URL converter, every blueprint and the error handlers."""
-    from feedsvc.views import admin
-    from feedsvc.views import auth
-    from feedsvc.views import feeds
-    from feedsvc.views import glossary
-    from feedsvc.views import models
-    from feedsvc.views import public
-    from feedsvc.views import review
+    from feedsvc.web import admin
+    from feedsvc.web import auth
+    from feedsvc.web import feeds
+    from feedsvc.web import glossary
+    from feedsvc.web import models
+    from feedsvc.web import public
+    from feedsvc.web import review
 
     app.url_map.converters["lang"] = LangConverter
     app.url_map.converters["id"] = IdConverter

@@ -14,10 +14,10 @@ from flask import url_for
 from flask_login import current_user
 
 from feedsvc import releases
-from feedsvc.db import get_db
-from feedsvc.views.feeds import cached
-from feedsvc.views.feeds import current_state
-from feedsvc.views.feeds import set_last_modified
+from feedsvc.web.db import get_db
+from feedsvc.web.feeds import cached
+from feedsvc.web.feeds import current_state
+from feedsvc.web.feeds import set_last_modified
 
 bp = Blueprint("public", __name__)
 

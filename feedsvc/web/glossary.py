@@ -19,11 +19,11 @@ from wtforms.validators import Length
 from wtforms.validators import Optional
 
 from feedsvc import releases
-from feedsvc.db import get_db
-from feedsvc.forms import ConfirmForm
 from feedsvc.storage import write
 from feedsvc.translation import glossary
 from feedsvc.translation import jobs
+from feedsvc.web.db import get_db
+from feedsvc.web.forms import ConfirmForm
 
 bp = Blueprint("glossary", __name__, url_prefix="/admin/glossary")
 

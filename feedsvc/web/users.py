@@ -1,17 +1,13 @@
-"""Admin users: storage with werkzeug password hashes, Flask-Login glue, and `feedsvc users`."""
+"""Admin users: storage with werkzeug password hashes and the Flask-Login glue (the CLI: commands.users)."""
 
 import secrets
 
-import click
-from flask import current_app
-from flask.cli import AppGroup
 from flask_login import UserMixin
 from sqlite_utils import Database
 from werkzeug.security import check_password_hash
 from werkzeug.security import generate_password_hash
 
 from feedsvc import clock
-from feedsvc.storage import connect
 
 MIN_PASSWORD = 8
 
@@ -87,39 +83,3 @@ def load_user(db: Database, session_id: str) -> User | None:
 def end_sessions(db: Database, user_id: int) -> None:
     """Rotate the user's session token: every existing session of theirs stops working."""
     db.table("users").update(user_id, {"session_token": secrets.token_urlsafe(24)})
-
-
-@click.group("users", cls=AppGroup)
-def users_cli() -> None:
-    """Manage admin users."""
-
-
-def change_user(action, username: str, password: str) -> None:
-    """Run a user change against the app's database, turning domain errors into CLI errors."""
-    db = connect(current_app.config["DATABASE"])
-    try:
-        action(db, username, password)
-    except UserExists as exc:
-        raise click.ClickException(f"user {exc} already exists") from exc
-    except KeyError as exc:
-        raise click.ClickException(f"no user {username}") from exc
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
-
-
-@users_cli.command("create")
-@click.argument("username")
-@click.password_option(help="Asked for (twice) when not given.")
-def create_command(username: str, password: str) -> None:
-    """Create an admin user."""
-    change_user(create_user, username, password)
-    click.echo(f"Created admin user {username}.")
-
-
-@users_cli.command("password")
-@click.argument("username")
-@click.password_option()
-def password_command(username: str, password: str) -> None:
-    """Set a new password for an admin user."""
-    change_user(set_password, username, password)
-    click.echo(f"Password changed for {username}.")

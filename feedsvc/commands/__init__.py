@@ -1,0 +1,38 @@
+"""The `feedsvc` command: Flask's CLI around create_app, and every command registered in one place."""
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup
+
+from feedsvc import create_app
+from feedsvc.config import ConfigError
+
+
+def make_app():
+    """The app for a command; a setting it cannot use is one line on stderr, not a traceback."""
+    try:
+        return create_app()
+    except ConfigError as exc:
+        click.echo(f"Error: bad configuration: {exc}", err=True)
+        raise SystemExit(2) from exc
+
+
+def register(app: Flask) -> None:
+    """Attach every command to the app's CLI (create_app calls this)."""
+    from feedsvc.commands import backup
+    from feedsvc.commands import db
+    from feedsvc.commands import demo
+    from feedsvc.commands import importer
+    from feedsvc.commands import maintenance
+    from feedsvc.commands import serve
+    from feedsvc.commands import translation
+    from feedsvc.commands import users
+
+    for command in (db.init_db_command, users.users_cli, importer.import_command, demo.demo_command,
+                    serve.serve_command, backup.backup_command, maintenance.cleanup_uploads_command,
+                    translation.worker_command, translation.retranslate_command, translation.models_cli,
+                    translation.glossary_cli, translation.review_queue_command):
+        app.cli.add_command(command)
+
+
+cli = FlaskGroup(create_app=make_app, help="feedsvc: press releases in Russian, Kazakh and English.")

@@ -1,0 +1,17 @@
+"""`feedsvc init-db`: create or upgrade the schema (also done on every start)."""
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from feedsvc.migrations import migrate
+from feedsvc.storage import connect
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db_command() -> None:
+    """Create or upgrade the database schema."""
+    db = connect(current_app.config["DATABASE"])
+    migrate(db)
+    click.echo(f"Database ready: {current_app.config['DATABASE']}")
