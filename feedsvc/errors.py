@@ -28,3 +28,7 @@ class InvalidInput(FeedsvcError, ValueError):
 
 class StorageUnavailable(FeedsvcError):
     """The database or the disk cannot be used right now (HTTP 503); chains the underlying error."""
+
+
+class EditConflict(Conflict):
+    """What an editor opened (a release or a translation) was changed by someone else since."""

@@ -10,11 +10,12 @@ from PIL import UnidentifiedImageError
 from sqlite_utils import Database
 
 from feedsvc import clock
+from feedsvc.errors import InvalidInput
 
 FORMATS = {"JPEG": ("image/jpeg", ".jpg"), "PNG": ("image/png", ".png"), "WEBP": ("image/webp", ".webp")}
 
 
-class InvalidPhoto(ValueError):
+class InvalidPhoto(InvalidInput):
     """The upload is not a JPEG, PNG or WebP image we accept; ``reason`` is one of REASONS."""
 
     def __init__(self, reason: str):

@@ -9,6 +9,9 @@ from sqlite_utils import Database
 
 from feedsvc import clock
 from feedsvc import revisions
+from feedsvc.errors import EditConflict
+from feedsvc.errors import Gone
+from feedsvc.errors import NotFound
 from feedsvc.storage import write
 from feedsvc.text import clean
 from feedsvc.text import one_line
@@ -25,15 +28,11 @@ EDITABLE = ("title", "body", "category", "published_at", "photo_caption", "photo
 PHOTO_FIELDS = ("photo", "photo_type", "photo_length", "photo_width", "photo_height")
 
 
-class ReleaseNotFound(Exception):
+class ReleaseNotFound(NotFound):
     """No release with that id."""
 
 
-class EditConflict(Exception):
-    """The release changed since the editor opened it."""
-
-
-class ReleaseWithdrawn(Exception):
+class ReleaseWithdrawn(Gone):
     """The release existed but was withdrawn: its URL answers 410 Gone."""
 
 

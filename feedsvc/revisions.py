@@ -5,10 +5,11 @@ import re
 
 from sqlite_utils import Database
 
+from feedsvc.errors import NotFound
 from feedsvc.translation.segment import split_paragraphs
 
 
-class RevisionNotFound(Exception):
+class RevisionNotFound(NotFound):
     """No revision with that id for that release and language."""
 
 

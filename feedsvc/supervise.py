@@ -9,8 +9,10 @@ import subprocess
 import time
 from collections.abc import Callable
 
+from feedsvc.errors import FeedsvcError
 
-class PortInUse(OSError):
+
+class PortInUse(FeedsvcError, OSError):
     """Something already listens on the address the web server should take."""
 
 

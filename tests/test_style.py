@@ -1,4 +1,4 @@
-"""House style that a machine can check: ruff (pyflakes, pycodestyle, isort single-line imports, bugbear)."""
+"""House style that a machine can check: ruff, the import-linter layer contracts, docstrings."""
 
 import shutil
 import subprocess
@@ -11,6 +11,14 @@ def test_the_tree_passes_ruff():
     result = subprocess.run([ruff, "check", "--no-cache", str(ROOT)], capture_output=True, text=True, cwd=ROOT,
                             timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_layers_hold():
+    """The README's layer rules, as import-linter contracts in pyproject.toml (core, translation, web)."""
+    lint = shutil.which("lint-imports") or str(ROOT / ".venv" / "bin" / "lint-imports")
+    result = subprocess.run([lint, "--no-cache"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    assert "3 kept, 0 broken" in result.stdout
 
 
 def test_every_function_in_the_package_has_a_docstring():

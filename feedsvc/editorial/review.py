@@ -12,6 +12,9 @@ from sqlite_utils import Database
 
 from feedsvc import clock
 from feedsvc import revisions
+from feedsvc.errors import EditConflict
+from feedsvc.errors import InvalidInput
+from feedsvc.errors import NotFound
 from feedsvc.releases import get_release
 from feedsvc.storage import write
 from feedsvc.text import clean
@@ -24,19 +27,15 @@ from feedsvc.translation.segment import split_paragraphs
 from feedsvc.translation.segment import split_sentences
 
 
-class EditConflict(Exception):
-    """The translation changed since the editor opened it."""
-
-
-class NoSuggestion(Exception):
+class NoSuggestion(NotFound):
     """There is no machine suggestion to accept."""
 
 
-class TranslationMissing(LookupError):
+class TranslationMissing(NotFound):
     """The release has no translation slot in that language."""
 
 
-class EmptyTranslation(ValueError):
+class EmptyTranslation(InvalidInput):
     """Nothing is left of the edit once its HTML is stripped."""
 
 

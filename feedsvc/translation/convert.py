@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from feedsvc.errors import InvalidInput
 from feedsvc.translation import packages
 
 QUANTIZATIONS = ("int8", "float32")
@@ -27,7 +28,7 @@ QUANTIZATIONS = ("int8", "float32")
 VERIFY_MIN_AGREEMENT = {"int8": 0.85, "float32": 0.95}
 
 
-class ConvertError(ValueError):
+class ConvertError(InvalidInput):
     """A checkpoint feedsvc cannot convert, or a package it refuses to write."""
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from feedsvc import clock
+from feedsvc.errors import InvalidInput
 from feedsvc.translation import packages
 from feedsvc.translation.segment import split_paragraphs
 from feedsvc.translation.segment import split_sentences
@@ -22,7 +23,7 @@ from feedsvc.translation.segment import split_sentences
 REVIEWED = "reviewed editors' translations"
 
 
-class BadTestSet(ValueError):
+class BadTestSet(InvalidInput):
     """The test set file cannot be read as ru<TAB>reference rows."""
 
 

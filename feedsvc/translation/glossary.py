@@ -7,6 +7,8 @@ import re
 from sqlite_utils import Database
 
 from feedsvc import clock
+from feedsvc.errors import InvalidInput
+from feedsvc.errors import NotFound
 from feedsvc.storage import write
 from feedsvc.text import clean
 from feedsvc.text import one_line
@@ -15,7 +17,7 @@ from feedsvc.translation.protect import GlossaryTerm
 COLUMNS = ("ru", "en", "kk")
 
 
-class BadGlossary(ValueError):
+class BadGlossary(InvalidInput):
     """A glossary CSV or term that cannot be used."""
 
 
@@ -114,5 +116,5 @@ def releases_using(db: Database, term: GlossaryTerm) -> list[dict]:
     return [row for row in rows if regex.search(row["title"]) or regex.search(row["body"])]
 
 
-class TermNotFound(LookupError):
+class TermNotFound(NotFound):
     """No glossary term with that id."""

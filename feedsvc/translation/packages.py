@@ -16,6 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from feedsvc.errors import InvalidInput
+from feedsvc.errors import NotFound
+
 PIVOT = "en"
 MAX_ARCHIVE_BYTES = 2 * 1024**3
 MAX_UNPACKED_BYTES = 4 * 1024**3
@@ -26,11 +29,11 @@ RESERVED_NAMES = {"demo"}
 TARGET_SPM = "target_sentencepiece.model"
 
 
-class InvalidPackage(ValueError):
+class InvalidPackage(InvalidInput):
     """The file is not an Argos package feedsvc can install safely."""
 
 
-class PackageNotInstalled(LookupError):
+class PackageNotInstalled(NotFound):
     """No installed package matches."""
 
 

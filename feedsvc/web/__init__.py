@@ -14,10 +14,16 @@ from flask_babel import format_datetime
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import refresh
+from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import Conflict
+from werkzeug.exceptions import Gone
 from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import NotFound
 from werkzeug.exceptions import ServiceUnavailable
 from werkzeug.routing import BaseConverter
 from werkzeug.routing import IntegerConverter
+
+from feedsvc import errors
 
 LANGUAGE_NAMES = {"ru": "Русский", "kk": "Қазақша", "en": "English"}
 
@@ -51,6 +57,7 @@ def register_blueprints(app: Flask) -> None:
     for module in (public, feeds, auth, admin, review, models, glossary):
         app.register_blueprint(module.bp)
     app.register_error_handler(HTTPException, error_page)
+    app.register_error_handler(errors.FeedsvcError, domain_error)
     app.register_error_handler(sqlite3.OperationalError, storage_unavailable)
     app.context_processor(template_globals)
     app.add_template_filter(localdt)
@@ -85,6 +92,19 @@ def error_page(exc: HTTPException):
     }
     message = messages.get(exc.code, exc.description if exc.code and exc.code < 500 else _("Server error."))
     return render_template("error.html", code=exc.code, name=exc.name, message=message), exc.code
+
+
+# The one place where the kinds of domain error become HTTP status codes (most specific kind first).
+STATUS_CODES = ((errors.Gone, Gone), (errors.NotFound, NotFound), (errors.Conflict, Conflict),
+                (errors.InvalidInput, BadRequest), (errors.StorageUnavailable, ServiceUnavailable))
+
+
+def domain_error(exc: errors.FeedsvcError):
+    """A domain error a view let through, as the error page of its kind (a bug stays a 500)."""
+    for kind, http_error in STATUS_CODES:
+        if isinstance(exc, kind):
+            return error_page(http_error())
+    raise exc
 
 
 def storage_unavailable(exc: sqlite3.OperationalError):

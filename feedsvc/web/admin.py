@@ -203,11 +203,8 @@ def edit_page(form, release: dict, status: int):
 
 
 def get_or_404(release_id: int) -> dict:
-    """The release or a 404 page."""
-    try:
-        return releases.get_release(get_db(), release_id)
-    except releases.ReleaseNotFound:
-        abort(404)
+    """The release (a missing one is a 404 page, through web.domain_error)."""
+    return releases.get_release(get_db(), release_id)
 
 
 @bp.route("/releases/<id:release_id>/<any(published, draft, withdrawn):status>", methods=["POST"])

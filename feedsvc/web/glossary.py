@@ -69,10 +69,7 @@ def index():
 def edit(term_id: int):
     """Change a term; see which releases use it."""
     db = get_db()
-    try:
-        term = glossary.get_term(db, term_id)
-    except glossary.TermNotFound:
-        abort(404)
+    term = glossary.get_term(db, term_id)
     form = TermForm(data={"ru": term.source, "en": term.targets.get("en"), "kk": term.targets.get("kk")})
     if form.validate_on_submit() and saved(form, term_id):
         flash(_("Term saved."), "success")
@@ -87,10 +84,7 @@ def retranslate(term_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     db = get_db()
-    try:
-        uses = glossary.releases_using(db, glossary.get_term(db, term_id))
-    except glossary.TermNotFound:
-        abort(404)
+    uses = glossary.releases_using(db, glossary.get_term(db, term_id))
     languages = current_app.config["TARGET_LANGUAGES"]
     for release in uses:
         with write(db):

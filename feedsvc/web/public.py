@@ -97,12 +97,7 @@ def published_count(db, version: int) -> int:
 def release(lang: str, release_id: int, slug: str | None = None):
     """One release in one language; the canonical URL carries the current slug."""
     db = get_db()
-    try:
-        row = releases.get_public_release(db, release_id)
-    except releases.ReleaseNotFound:
-        abort(404)
-    except releases.ReleaseWithdrawn:
-        abort(410)
+    row = releases.get_public_release(db, release_id)  # not found: 404, withdrawn: 410 (web.domain_error)
     view = releases.localized(row, releases.translations_of(db, release_id).get(lang), lang)
     if slug != view["slug"]:
         return redirect(url_for("public.release", lang=lang, release_id=release_id, slug=view["slug"]), 301)

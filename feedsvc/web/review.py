@@ -31,11 +31,8 @@ def require_login() -> None:
 
 
 def release_or_404(release_id: int) -> dict:
-    """The release, or a 404 page."""
-    try:
-        return releases.get_release(get_db(), release_id)
-    except releases.ReleaseNotFound:
-        abort(404)
+    """The release (a missing one is a 404 page, through web.domain_error)."""
+    return releases.get_release(get_db(), release_id)
 
 
 def edit_form(lang: str, row: dict, release: dict, *, use_suggestion: bool = False, formdata=None):
@@ -110,8 +107,6 @@ def suggestion(release_id: int, lang: str, action: str):
     except review.EditConflict:
         flash(_("This translation was changed by someone else since you opened it. Please look again."), "error")
         return redirect(url_for("review.show", release_id=release_id)), 303
-    except (review.NoSuggestion, review.TranslationMissing):
-        abort(404)
     flash(_("Suggestion accepted.") if action == "accept" else _("Reviewed translation confirmed."), "success")
     return redirect(url_for("review.show", release_id=release_id))
 
@@ -128,8 +123,6 @@ def approve(release_id: int, lang: str):
     except review.EditConflict:
         flash(_("This translation was changed by someone else since you opened it. Please look again."), "error")
         return redirect(url_for("review.show", release_id=release_id)), 303
-    except review.TranslationMissing:
-        abort(404)
     flash(_("Translation approved and published."), "success")
     return redirect(url_for("review.show", release_id=release_id, _anchor=f"edit-{lang}"))
 
@@ -142,10 +135,7 @@ def history(release_id: int, lang: str):
     compared = None
     a, b = request.args.get("a", type=int), request.args.get("b", type=int)
     if a and b:
-        try:
-            old, new = (revisions.get_revision(get_db(), release_id, lang, n) for n in sorted((a, b)))
-        except revisions.RevisionNotFound:
-            abort(404)
+        old, new = (revisions.get_revision(get_db(), release_id, lang, n) for n in sorted((a, b)))
         compared = {"old": old, "new": new, "diff": revisions.diff(old, new)}
     elif len(versions) >= 2:
         compared = {"old": versions[1], "new": versions[0], "diff": revisions.diff(versions[1], versions[0])}
@@ -160,10 +150,7 @@ def restore(release_id: int, lang: str, revision_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     db = get_db()
-    try:
-        old = revisions.get_revision(db, release_id, lang, revision_id)
-    except revisions.RevisionNotFound:
-        abort(404)
+    old = revisions.get_revision(db, release_id, lang, revision_id)
     if lang == "ru":
         releases.update_release(db, release_id, {"title": old["title"], "body": old["body"]},
                                 tuple(current_app.config["TARGET_LANGUAGES"]), author=current_user.username)

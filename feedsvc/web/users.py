@@ -8,15 +8,17 @@ from werkzeug.security import check_password_hash
 from werkzeug.security import generate_password_hash
 
 from feedsvc import clock
+from feedsvc.errors import Conflict
+from feedsvc.errors import InvalidInput
 
 MIN_PASSWORD = 8
 
 
-class UserExists(Exception):
+class UserExists(Conflict):
     """That user name is taken."""
 
 
-class WeakPassword(ValueError):
+class WeakPassword(InvalidInput):
     """The password is too short."""
 
 
