@@ -214,6 +214,12 @@ def m010_model_evaluations(db: Database) -> None:
     )
 
 
+
+@migrations()
+def m011_machine_status(db: Database) -> None:
+    """A machine translation's status is called what it is: "machine" (it was "done", like a finished job)."""
+    db.execute("update translations set status = 'machine' where status = 'done'")
+
 def migrate(db: Database) -> None:
     """Bring the schema up to date."""
     migrations.apply(db)

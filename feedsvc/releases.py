@@ -12,16 +12,19 @@ from feedsvc import revisions
 from feedsvc.errors import EditConflict
 from feedsvc.errors import Gone
 from feedsvc.errors import NotFound
+from feedsvc.states import VISIBLE
+from feedsvc.states import Origin
+from feedsvc.states import ReleaseStatus
+from feedsvc.states import sql_list
 from feedsvc.storage import write
 from feedsvc.text import clean
 from feedsvc.text import one_line
 from feedsvc.translation import jobs
 from feedsvc.translation.segment import split_paragraphs
 
-STATUSES = ("draft", "published", "withdrawn")
+STATUSES = tuple(ReleaseStatus)
 # Translation statuses whose text readers see (a reviewed translation stays up when it is outdated).
-VISIBLE = ("done", "reviewed", "outdated")
-VISIBLE_SQL = "('done', 'reviewed', 'outdated')"
+VISIBLE_SQL = sql_list(VISIBLE)
 # The fields that are translated: changing one makes a new revision.
 TRANSLATED = ("title", "body", "category")
 EDITABLE = ("title", "body", "category", "published_at", "photo_caption", "photo_credit")
@@ -68,7 +71,7 @@ def create_release(
         "body": normalize_body(body),
         "category": one_line(category),
         "published_at": clock.iso(published_at),
-        "status": "published" if publish else "draft",
+        "status": ReleaseStatus.PUBLISHED if publish else ReleaseStatus.DRAFT,
         "photo_caption": one_line(photo_caption),
         "photo_credit": one_line(photo_credit),
         "revision": 1,
@@ -89,7 +92,7 @@ def create_release(
 
 def record_original(db: Database, release: dict, author: str) -> None:
     """Keep the original's current text in the revision history."""
-    revisions.record(db, release["id"], "ru", title=release["title"], body=release["body"], origin="human",
+    revisions.record(db, release["id"], "ru", title=release["title"], body=release["body"], origin=Origin.HUMAN,
                      author=author, source_revision=release["revision"], created_at=release["updated_at"])
 
 
@@ -125,7 +128,7 @@ def update_release(
         release = get_release(db, release_id)
         if text_changed:
             record_original(db, release, author)
-        if text_changed and release["status"] == "published":
+        if text_changed and release["status"] == ReleaseStatus.PUBLISHED:
             jobs.enqueue_release(db, release, languages)
     return release
 
@@ -138,7 +141,7 @@ def set_status(db: Database, release_id: int, status: str, languages: tuple[str,
     with write(db):
         db.table("releases").update(release_id, {"status": status, "updated_at": clock.utcnow()})
         release = get_release(db, release_id)
-        if status == "published":
+        if status == ReleaseStatus.PUBLISHED:
             jobs.enqueue_release(db, release, languages, only_stale=True)
     return release
 
@@ -154,9 +157,9 @@ def get_release(db: Database, release_id: int) -> dict:
 def get_public_release(db: Database, release_id: int) -> dict:
     """A release readers may see: drafts are not found, withdrawn ones are gone."""
     release = get_release(db, release_id)
-    if release["status"] == "withdrawn":
+    if release["status"] == ReleaseStatus.WITHDRAWN:
         raise ReleaseWithdrawn(release_id)
-    if release["status"] != "published":
+    if release["status"] != ReleaseStatus.PUBLISHED:
         raise ReleaseNotFound(release_id)
     return release
 
@@ -175,7 +178,7 @@ def localized(release: dict, translation: dict | None, lang: str) -> dict:
     view = dict(release, lang=lang, source_lang="ru", translation=translation)
     done = translation is not None and translation["status"] in VISIBLE and translation["title"]
     view["is_original"] = lang != "ru" and not done
-    view["is_machine"] = bool(done) and translation["origin"] == "machine"
+    view["is_machine"] = bool(done) and translation["origin"] == Origin.MACHINE
     view["is_outdated"] = bool(done) and translation["status"] == "outdated"
     view["category_lang"] = "ru"
     if lang != "ru" and done:
@@ -194,7 +197,7 @@ def list_published(db: Database, lang: str, *, limit: int, offset: int = 0, tran
     """Published releases for ``lang``, newest first, each localized; optionally only translated ones."""
     only = ("and exists (select 1 from translations t where t.release_id = r.id and t.lang = :lang "
             f"and t.status in {VISIBLE_SQL})") if translated_only and lang != "ru" else ""
-    sql = f"""select r.* from releases r where r.status = 'published' {only}
+    sql = f"""select r.* from releases r where r.status = '{ReleaseStatus.PUBLISHED}' {only}
         order by r.published_at desc, r.id desc limit :limit offset :offset"""
     rows = list(db.query(sql, {"lang": lang, "limit": limit, "offset": offset}))
     return localize_rows(db, rows, lang)
@@ -212,7 +215,7 @@ def localize_rows(db: Database, rows: list[dict], lang: str) -> list[dict]:
 
 def count_published(db: Database) -> int:
     """How many releases are published."""
-    return db.execute("select count(*) from releases where status = 'published'").fetchone()[0]
+    return db.execute("select count(*) from releases where status = ?", [ReleaseStatus.PUBLISHED]).fetchone()[0]
 
 
 def search(db: Database, lang: str, query: str, *, limit: int = 50) -> list[dict]:
@@ -223,13 +226,13 @@ def search(db: Database, lang: str, query: str, *, limit: int = 50) -> list[dict
     if not terms:
         return []
     if lang == "ru":
-        sql = """select r.* from releases_fts f join releases r on r.rowid = f.rowid
-            where releases_fts match :q and r.status = 'published' order by rank limit :limit"""
+        sql = f"""select r.* from releases_fts f join releases r on r.rowid = f.rowid
+            where releases_fts match :q and r.status = '{ReleaseStatus.PUBLISHED}' order by rank limit :limit"""
     else:
         sql = f"""select r.* from translations_fts f join translations t on t.rowid = f.rowid
             join releases r on r.id = t.release_id
             where translations_fts match :q and t.lang = :lang and t.status in {VISIBLE_SQL}
-            and r.status = 'published' order by rank limit :limit"""
+            and r.status = '{ReleaseStatus.PUBLISHED}' order by rank limit :limit"""
     return localize_rows(db, list(db.query(sql, {"q": terms, "lang": lang, "limit": limit})), lang)
 
 

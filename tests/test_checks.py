@@ -174,7 +174,7 @@ def test_default_policy_holds_what_the_models_cannot_translate_and_publishes_the
     unseen = publish(db, UNSEEN)
     drain(app, db, engine)
     rows = releases.translations_of(db, known["id"])
-    assert {rows[lang]["status"] for lang in ("kk", "en")} == {"done"}
+    assert {rows[lang]["status"] for lang in ("kk", "en")} == {"machine"}
     held = releases.translations_of(db, unseen["id"])
     for lang in ("kk", "en"):
         assert held[lang]["status"] == "held" and held[lang]["flags"] >= 2
@@ -219,7 +219,7 @@ def test_review_queue_lists_what_waits_with_its_reasons(app, runner, db, models,
     assert "en (policy: checked)" in only and "kk (" not in only
 
 
-@pytest.mark.parametrize(("policy", "expected"), [("auto", "done"), ("reviewed", "held")])
+@pytest.mark.parametrize(("policy", "expected"), [("auto", "machine"), ("reviewed", "held")])
 def test_auto_publishes_everything_and_reviewed_nothing(app, db, models, terms, engine, policy, expected):
     release = publish(db, UNSEEN if policy == "auto" else demo_releases()[1])
     drain(app, db, engine, kk=policy, en=policy)

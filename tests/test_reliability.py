@@ -411,7 +411,7 @@ def test_mixed_load_readers_admin_and_worker_no_5xx_no_lock_errors(tmp_path):
     for row in published:  # every translation done, of the current text, and right
         for lang in ("kk", "en"):
             translation = releases.translations_of(db, row["id"])[lang]
-            assert (translation["status"], translation["source_revision"]) == ("done", row["revision"])
+            assert (translation["status"], translation["source_revision"]) == ("machine", row["revision"])
             assert (translation["title"], translation["body"]) == expected(row, lang)
     db.close()
 
@@ -495,7 +495,7 @@ def test_worker_killed_20_times_at_random_points_then_every_job_done_exactly_onc
                                  "and source_revision = ?", [row["id"], lang, row["revision"]]))
             assert len(done) == 1, (row["id"], lang, done)
             translation = releases.translations_of(db, row["id"])[lang]
-            assert (translation["status"], translation["source_revision"]) == ("done", row["revision"])
+            assert (translation["status"], translation["source_revision"]) == ("machine", row["revision"])
             assert (translation["title"], translation["body"]) == expected(row, lang)
     twice = list(db.query("select release_id, lang, source_revision, count(*) n from jobs where status = 'done' "
                           "group by release_id, lang, source_revision having n > 1"))

@@ -303,7 +303,7 @@ def test_retranslate_cli_requeues_only_machine_translations(app, runner, db, mod
     assert result.exit_code == 0, result.output
     assert "1 machine translation(s) into kk queued" in result.output
     assert releases.translations_of(db, first["id"])["kk"]["title"] == "Адам аудармасы"
-    assert releases.translations_of(db, second["id"])["kk"]["status"] == "done"
+    assert releases.translations_of(db, second["id"])["kk"]["status"] == "machine"
     assert runner.invoke(args=["retranslate", "--lang", "de"]).exit_code == 2
 
 

@@ -75,7 +75,7 @@ def test_publish_then_worker_once_fills_kk_and_en_pages_and_feeds(app, client, d
     for lang in ("en", "kk"):
         title, body = expected(item, lang)
         row = releases.translations_of(db, release["id"])[lang]
-        assert (row["status"], row["origin"]) == ("done", "machine")
+        assert (row["status"], row["origin"]) == ("machine", "machine")
         assert row["title"] == title and row["body"] == body
         assert row["category"] == corpus()[item["category"]][lang]  # the rubric is translated too
         html = client.get(f"/{lang}/releases/{release['id']}", follow_redirects=True).get_data(as_text=True)
@@ -105,7 +105,7 @@ def test_worker_translates_a_backlog_in_one_call_per_step_exactly(app, db, engin
     for item, release in stored:  # batching with other releases changes no output
         for lang in ("en", "kk"):
             row = releases.translations_of(db, release["id"])[lang]
-            assert (row["status"], (row["title"], row["body"])) == ("done", expected(item, lang))
+            assert (row["status"], (row["title"], row["body"])) == ("machine", expected(item, lang))
 
 
 def test_glossary_terms_come_out_as_given(db, engine, models, terms):
@@ -234,7 +234,7 @@ def test_worker_killed_mid_job_loses_nothing_and_stores_once(app, db, models, te
         if worker.poll() is None:
             worker.kill()
     assert db.execute("select count(*) from jobs where status = 'running'").fetchone()[0] == 1
-    assert all(t["status"] != "done" for t in releases.translations_of(db, release["id"]).values())
+    assert all(t["status"] != "machine" for t in releases.translations_of(db, release["id"]).values())
     expire_leases(db)  # what the dead worker's lease does in WORKER_LEASE_SECONDS
     result = subprocess.run([sys.executable, "-m", "feedsvc.commands", "worker", "--once"], env=worker_env(app),
                             capture_output=True, text=True, timeout=180)

@@ -166,7 +166,7 @@ def test_a_lost_lease_is_reclaimed_and_the_result_stored_once(db):
     assert jobs.complete(db, first, {"title": "old", "body": "", "route": "r"}) is False
     assert jobs.complete(db, again, {"title": "new", "body": "", "route": "r"}) is True
     row = db.table("translations").get((1, "kk"))
-    assert (row["title"], row["status"]) == ("new", "done")
+    assert (row["title"], row["status"]) == ("new", "machine")
 
 
 def test_failures_retry_with_backoff_then_fail_visibly(db):
@@ -290,7 +290,7 @@ def test_worker_translates_due_jobs_of_a_language_in_one_model_call(app, db, mod
     for release in stored:
         for lang in ("en", "kk"):
             row = releases.translations_of(db, release["id"])[lang]
-            assert (row["status"], row["title"]) == ("done", release["title"].upper())
+            assert (row["status"], row["title"]) == ("machine", release["title"].upper())
             assert row["body"] == release["body"].upper()
 
 
@@ -313,8 +313,8 @@ def test_a_bad_release_does_not_hold_back_its_batch(app, db, models):
     results = []
     worker.run(db, flaky, worker_settings(app), once=True, on_job=lambda job, result: results.append(result))
     assert sorted(results) == ["done"] * 4 + ["retry"] * 2
-    assert releases.translations_of(db, good_one["id"])["en"]["status"] == "done"
-    assert releases.translations_of(db, good_two["id"])["kk"]["status"] == "done"
+    assert releases.translations_of(db, good_one["id"])["en"]["status"] == "machine"
+    assert releases.translations_of(db, good_two["id"])["kk"]["status"] == "machine"
     failed = releases.translations_of(db, bad["id"])["en"]
     assert failed["status"] == "pending" and "model crashed" in failed["error"]
 

@@ -16,6 +16,9 @@ from feedsvc.errors import EditConflict
 from feedsvc.errors import InvalidInput
 from feedsvc.errors import NotFound
 from feedsvc.releases import get_release
+from feedsvc.states import Origin
+from feedsvc.states import ReleaseStatus
+from feedsvc.states import TranslationStatus as Status
 from feedsvc.storage import write
 from feedsvc.text import clean
 from feedsvc.text import one_line
@@ -72,16 +75,16 @@ def save_human(db: Database, release_id: int, lang: str, title: str, body: str, 
         release = get_release(db, release_id)
         category = row["category"] if category is None else one_line(category)
         base = source_revision or release["revision"]
-        status = "reviewed" if base == release["revision"] else "outdated"
+        status = Status.REVIEWED if base == release["revision"] else Status.OUTDATED
         db.execute(
-            """update translations set title = :title, body = :body, category = :category, origin = 'human',
+            """update translations set title = :title, body = :body, category = :category, origin = :origin,
             status = :status, source_revision = :base, reviewed_by = :author, reviewed_at = :now,
             version = version + 1, updated_at = :now, error = null, suggestion_title = null, suggestion_body = null,
             suggestion_route = null, suggestion_revision = null where release_id = :id and lang = :lang""",
             {"title": title, "body": body, "category": category, "status": status, "base": base, "author": author,
-             "now": now, "id": release_id, "lang": lang},
+             "now": now, "id": release_id, "lang": lang, "origin": Origin.HUMAN},
         )
-        revisions.record(db, release_id, lang, title=title, body=body, origin="human", author=author,
+        revisions.record(db, release_id, lang, title=title, body=body, origin=Origin.HUMAN, author=author,
                          source_revision=base, created_at=now)
         if learn and base == release["revision"]:
             keep_scores(db, row, (title, body))
@@ -111,7 +114,7 @@ def approve(db: Database, release_id: int, lang: str, *, author: str, expected_v
 
 def sentence_checks(row: dict) -> list[SentenceCheck]:
     """The stored checks of a machine translation (none for a human one)."""
-    if row.get("origin") == "human" or not row.get("checks"):
+    if row.get("origin") == Origin.HUMAN or not row.get("checks"):
         return []
     return [SentenceCheck.from_json(item) for item in json.loads(row["checks"])]
 
@@ -142,8 +145,9 @@ def waiting(db: Database, lang: str | None = None) -> list[dict]:
     """Machine translations held for review (by the publishing policy), oldest release first."""
     return list(db.query(
         """select r.id, r.title, t.lang, t.origin, t.flags, t.checks, t.route, t.updated_at from translations t
-        join releases r on r.id = t.release_id where t.status = 'held' and r.status = 'published'
-        and (:lang is null or t.lang = :lang) order by r.published_at, r.id, t.lang""", {"lang": lang}))
+        join releases r on r.id = t.release_id where t.status = :held and r.status = :published
+        and (:lang is null or t.lang = :lang) order by r.published_at, r.id, t.lang""",
+        {"lang": lang, "held": Status.HELD, "published": ReleaseStatus.PUBLISHED}))
 
 
 def ignore_suggestion(db: Database, release_id: int, lang: str, *, author: str, expected_version: int | None):

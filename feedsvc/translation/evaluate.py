@@ -16,6 +16,8 @@ from sqlite_utils import Database
 
 from feedsvc import clock
 from feedsvc.errors import InvalidInput
+from feedsvc.states import Origin
+from feedsvc.states import TranslationStatus as Status
 from feedsvc.translation import packages
 from feedsvc.translation.segment import split_paragraphs
 from feedsvc.translation.segment import split_sentences
@@ -81,7 +83,7 @@ def reviewed_pairs(db: Database, lang: str) -> list[Pair]:
     rows = db.query(
         """select r.title as source_title, r.body as source_body, t.title, t.body from translations t
         join releases r on r.id = t.release_id
-        where t.lang = ? and t.origin = 'human' and t.status = 'reviewed' order by r.id""", [lang])
+        where t.lang = ? and t.origin = ? and t.status = ? order by r.id""", [lang, Origin.HUMAN, Status.REVIEWED])
     pairs = []
     for row in rows:
         pairs.append(Pair(row["source_title"], row["title"]))

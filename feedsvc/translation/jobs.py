@@ -12,13 +12,23 @@ from sqlite_utils import Database
 
 from feedsvc import clock
 from feedsvc import revisions
+from feedsvc.states import CURRENT
+from feedsvc.states import OPEN_JOBS
+from feedsvc.states import JobStatus as Job
+from feedsvc.states import Origin
+from feedsvc.states import ReleaseStatus
+from feedsvc.states import TranslationStatus as Status
+from feedsvc.states import sql_list
 from feedsvc.storage import write
 from feedsvc.text import clean
 from feedsvc.text import one_line
 
-# Translation statuses that mean "this text matches its source revision". "held" is a machine translation
-# the publishing policy keeps back until an editor approves it (see checks.Policy).
-CURRENT = ("done", "held", "reviewed")
+# Bound into SQL as :name, so the statements read like the state machine they implement.
+STATES = {"queued": Job.QUEUED, "running": Job.RUNNING, "job_done": Job.DONE, "job_failed": Job.FAILED,
+          "superseded": Job.SUPERSEDED, "job_no_model": Job.NO_MODEL, "human": Origin.HUMAN,
+          "machine_origin": Origin.MACHINE, "machine": Status.MACHINE, "held": Status.HELD,
+          "reviewed": Status.REVIEWED, "outdated": Status.OUTDATED, "pending": Status.PENDING,
+          "no_model": Status.NO_MODEL}
 
 
 def enqueue_release(db: Database, release: dict, languages, *, only_stale: bool = False) -> list[int]:
@@ -38,24 +48,24 @@ def enqueue_release(db: Database, release: dict, languages, *, only_stale: bool 
         ):
             continue
         db.execute(
-            "update jobs set status = 'superseded', updated_at = ? "
-            "where release_id = ? and lang = ? and status in ('queued', 'running', 'no-model')",
-            [now, release["id"], lang],
+            f"update jobs set status = :superseded, updated_at = :now "
+            f"where release_id = :id and lang = :lang and status in {sql_list(OPEN_JOBS)}",
+            STATES | {"now": now, "id": release["id"], "lang": lang},
         )
         job = {
             "release_id": release["id"], "lang": lang, "source_revision": release["revision"],
-            "status": "queued", "attempts": 0, "run_after": now, "created_at": now, "updated_at": now,
+            "status": Job.QUEUED, "attempts": 0, "run_after": now, "created_at": now, "updated_at": now,
         }
         queued.append(db.table("jobs").insert(job).last_pk)
         if current is None:
             db.table("translations").insert({"release_id": release["id"], "lang": lang, "updated_at": now})
         up_to_date = current is not None and current["source_revision"] == release["revision"]
-        if current is not None and current["origin"] == "human":
+        if current is not None and current["origin"] == Origin.HUMAN:
             if not up_to_date:
-                _set_status(db, release["id"], lang, "outdated", error=None)
-        elif not (up_to_date and current["status"] == "done"):
+                _set_status(db, release["id"], lang, Status.OUTDATED, error=None)
+        elif not (up_to_date and current["status"] == Status.MACHINE):
             # A machine text of the current revision stays up while it is re-translated.
-            _set_status(db, release["id"], lang, "pending", error=None)
+            _set_status(db, release["id"], lang, Status.PENDING, error=None)
     return queued
 
 
@@ -72,9 +82,9 @@ def _set_status(db: Database, release_id: int, lang: str, status: str, *, error:
 
     Status changes leave ``updated_at`` alone: feeds date an item by its text, not its queue state.
     """
-    keep = "case when origin = 'human' or status = 'done' then status else :status end" if machine_only else ":status"
+    keep = "case when origin = :human or status = :machine then status else :status end" if machine_only else ":status"
     db.execute(f"update translations set status = {keep}, error = :error where release_id = :id and lang = :lang",
-               {"status": status, "error": error, "id": release_id, "lang": lang})
+               STATES | {"status": status, "error": error, "id": release_id, "lang": lang})
 
 
 def claim(db: Database, *, lease_seconds: int = 300, max_attempts: int = 5, lang: str | None = None) -> dict | None:
@@ -86,28 +96,28 @@ def claim(db: Database, *, lease_seconds: int = 300, max_attempts: int = 5, lang
             """update jobs set status = 'running', lease_token = :token, lease_until = :until,
                 attempts = attempts + 1, updated_at = :now
             where id = (select id from jobs
-                where ((status = 'queued' and run_after <= :now)
-                   or (status = 'running' and lease_until < :now))
+                where ((status = :queued and run_after <= :now)
+                   or (status = :running and lease_until < :now))
                   and (:lang is null or lang = :lang)
                 order by run_after, id limit 1)
             returning *""",
-            {"token": token, "until": clock.iso(now + timedelta(seconds=lease_seconds)), "now": clock.iso(now),
-             "lang": lang},
+            STATES | {"token": token, "until": clock.iso(now + timedelta(seconds=lease_seconds)),
+                      "now": clock.iso(now), "lang": lang},
         ))
         if not rows:
             return None
         job = rows[0]
         if job["attempts"] > max_attempts:
-            _finish(db, job, "failed", "gave up after repeated interruptions", "failed")
+            _finish(db, job, Job.FAILED, "gave up after repeated interruptions", Status.FAILED)
             return claim(db, lease_seconds=lease_seconds, max_attempts=max_attempts, lang=lang)
-        _set_status(db, job["release_id"], job["lang"], "translating", error=None, machine_only=True)
+        _set_status(db, job["release_id"], job["lang"], Status.TRANSLATING, error=None, machine_only=True)
     return job
 
 
 def holds_lease(db: Database, job: dict) -> bool:
     """Whether ``job``'s lease token is still the one on record (nobody re-claimed it)."""
     row = db.execute("select lease_token, status from jobs where id = ?", [job["id"]]).fetchone()
-    return row is not None and row[0] == job["lease_token"] and row[1] == "running"
+    return row is not None and row[0] == job["lease_token"] and row[1] == Job.RUNNING
 
 
 def renew(db: Database, claimed: list[dict], lease_seconds: int) -> None:
@@ -115,8 +125,8 @@ def renew(db: Database, claimed: list[dict], lease_seconds: int) -> None:
     until = clock.iso(clock.now() + timedelta(seconds=lease_seconds))
     with write(db):
         for job in claimed:
-            db.execute("update jobs set lease_until = ? where id = ? and lease_token = ? and status = 'running'",
-                       [until, job["id"], job["lease_token"]])
+            db.execute("update jobs set lease_until = ? where id = ? and lease_token = ? and status = ?",
+                       [until, job["id"], job["lease_token"], Job.RUNNING])
 
 
 def complete(db: Database, job: dict, translation: dict, *, hold: bool = False) -> bool:
@@ -133,12 +143,12 @@ def complete(db: Database, job: dict, translation: dict, *, hold: bool = False) 
         current = translation_row(db, job["release_id"], job["lang"])
         translation = {"checks": None, "flags": 0, **translation, "title": one_line(translation["title"]),
                        "body": clean(translation["body"]), "category": one_line(translation.get("category")),
-                       "status": "held" if hold else "done"}
-        if current is not None and current["origin"] == "human":
+                       "status": Status.HELD if hold else Status.MACHINE}
+        if current is not None and current["origin"] == Origin.HUMAN:
             _store_suggestion(db, job, current, translation)
         else:
             _store_machine(db, job, translation, now)
-        db.table("jobs").update(job["id"], {"status": "done", "error": None, "updated_at": now})
+        db.table("jobs").update(job["id"], {"status": Job.DONE, "error": None, "updated_at": now})
     return True
 
 
@@ -147,20 +157,21 @@ def _store_machine(db: Database, job: dict, translation: dict, now: str) -> None
     db.execute(
         """update translations set title = :title, body = :body, category = :category, route = :route,
         status = :status, checks = :checks, flags = :flags,
-        origin = 'machine', error = null, source_revision = :rev, version = version + 1, updated_at = :now,
+        origin = :machine_origin, error = null, source_revision = :rev, version = version + 1, updated_at = :now,
         suggestion_title = null, suggestion_body = null, suggestion_route = null, suggestion_revision = null
         where release_id = :id and lang = :lang""",
-        {**translation, "rev": job["source_revision"], "now": now, "id": job["release_id"], "lang": job["lang"]},
+        STATES | translation | {"rev": job["source_revision"], "now": now, "id": job["release_id"],
+                                "lang": job["lang"]},
     )
     revisions.record(db, job["release_id"], job["lang"], title=translation["title"], body=translation["body"],
-                     origin="machine", author=translation["route"], source_revision=job["source_revision"],
+                     origin=Origin.MACHINE, author=translation["route"], source_revision=job["source_revision"],
                      created_at=now)
 
 
 def _store_suggestion(db: Database, job: dict, current: dict, translation: dict) -> None:
     """Keep a machine result beside a human translation (none when it says the same)."""
     same = (translation["title"], translation["body"]) == (current["title"], current["body"])
-    status = "reviewed" if current["source_revision"] == job["source_revision"] else "outdated"
+    status = Status.REVIEWED if current["source_revision"] == job["source_revision"] else Status.OUTDATED
     # A new suggestion is a new version: an "Accept" pressed on the previous one is refused, not applied to this.
     db.execute(
         """update translations set status = :status, error = null, suggestion_title = :title,
@@ -184,14 +195,14 @@ def fail(db: Database, job: dict, error: str, *, max_attempts: int = 5, backoff_
         if not holds_lease(db, job):
             return "lost"
         if job["attempts"] >= max_attempts:
-            _finish(db, job, "failed", error, "failed")
+            _finish(db, job, Job.FAILED, error, Status.FAILED)
             return "failed"
         delay = backoff_seconds * 2 ** (job["attempts"] - 1)
         db.table("jobs").update(job["id"], {
-            "status": "queued", "error": error, "lease_token": None,
+            "status": Job.QUEUED, "error": error, "lease_token": None,
             "run_after": clock.iso(clock.now() + timedelta(seconds=delay)), "updated_at": clock.utcnow(),
         })
-        _set_status(db, job["release_id"], job["lang"], "pending", error=error, machine_only=True)
+        _set_status(db, job["release_id"], job["lang"], Status.PENDING, error=error, machine_only=True)
         return "retry"
 
 
@@ -199,7 +210,7 @@ def no_model(db: Database, job: dict, message: str) -> None:
     """Park a job whose language has no route; installing a model re-queues it."""
     with write(db):
         if holds_lease(db, job):
-            _finish(db, job, "no-model", message, "no-model")
+            _finish(db, job, Job.NO_MODEL, message, Status.NO_MODEL)
 
 
 def requeue_no_model(db: Database) -> int:
@@ -207,10 +218,10 @@ def requeue_no_model(db: Database) -> int:
     now = clock.utcnow()
     with write(db):
         cursor = db.execute(
-            "update jobs set status = 'queued', attempts = 0, run_after = ?, error = null, updated_at = ? "
-            "where status = 'no-model'", [now, now],
+            "update jobs set status = :queued, attempts = 0, run_after = :now, error = null, updated_at = :now "
+            "where status = :job_no_model", STATES | {"now": now},
         )
-        db.execute("update translations set status = 'pending', error = null where status = 'no-model'")
+        db.execute("update translations set status = :pending, error = null where status = :no_model", STATES)
     return cursor.rowcount
 
 
@@ -221,21 +232,22 @@ def counts(db: Database) -> dict[str, int]:
 
 def pending_count(db: Database) -> int:
     """Jobs still to be done (queued or running)."""
-    return db.execute("select count(*) from jobs where status in ('queued', 'running')").fetchone()[0]
+    return db.execute("select count(*) from jobs where status in (:queued, :running)", STATES).fetchone()[0]
 
 
 def complete_superseded(db: Database, job: dict) -> None:
     """Close a job whose source revision is no longer current (a newer job exists)."""
     with write(db):
         if holds_lease(db, job):
-            db.table("jobs").update(job["id"], {"status": "superseded", "updated_at": clock.utcnow()})
+            db.table("jobs").update(job["id"], {"status": Job.SUPERSEDED, "updated_at": clock.utcnow()})
 
 
 def machine_translated(db: Database, lang: str) -> list[dict]:
     """Published releases whose ``lang`` translation is the machine's (never a human one)."""
     return list(db.query(
-        """select r.* from releases r join translations t on t.release_id = r.id and t.lang = ?
-        where r.status = 'published' and coalesce(t.origin, 'machine') != 'human' order by r.id""", [lang]))
+        """select r.* from releases r join translations t on t.release_id = r.id and t.lang = :lang
+        where r.status = :published and coalesce(t.origin, :machine_origin) != :human order by r.id""",
+        STATES | {"lang": lang, "published": ReleaseStatus.PUBLISHED}))
 
 
 def requeue_machine(db: Database, lang: str, progress=None) -> int:
@@ -250,11 +262,10 @@ def requeue_machine(db: Database, lang: str, progress=None) -> int:
 
 
 def translation_counts(db: Database) -> dict[str, dict[str, int]]:
-    """Per language: how many translations are machine, reviewed, outdated, pending, failed…"""
+    """Per language: how many published releases' translations are in each status (machine, held, reviewed…)."""
     counts: dict[str, dict[str, int]] = {}
-    query = """select t.lang, case when t.status = 'done' then 'machine' when t.status = 'held' then 'needs review'
-        else t.status end as s, count(*) n
-        from translations t join releases r on r.id = t.release_id where r.status = 'published' group by t.lang, s"""
-    for row in db.query(query):
+    query = """select t.lang, t.status s, count(*) n from translations t join releases r on r.id = t.release_id
+        where r.status = :published group by t.lang, s"""
+    for row in db.query(query, {"published": ReleaseStatus.PUBLISHED}):
         counts.setdefault(row["lang"], {})[row["s"]] = row["n"]
     return counts

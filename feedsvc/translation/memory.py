@@ -10,8 +10,9 @@ import unicodedata
 from sqlite_utils import Database
 
 from feedsvc import clock
+from feedsvc.states import Origin
 
-HUMAN = "human"
+HUMAN = Origin.HUMAN
 
 
 def normalize(sentence: str) -> str:
@@ -55,7 +56,7 @@ def _chunks(keys: list[str], size: int = 500):
         yield keys[start:start + size]
 
 
-def store(db: Database, step: str, pairs: dict[str, str], origin: str = "machine",
+def store(db: Database, step: str, pairs: dict[str, str], origin: str = Origin.MACHINE,
           scores: dict[str, float | None] | None = None) -> None:
     """Remember model output (and its score); never replaces an existing entry (a human one least of all)."""
     now = clock.utcnow()

@@ -24,6 +24,7 @@ from werkzeug.routing import BaseConverter
 from werkzeug.routing import IntegerConverter
 
 from feedsvc import errors
+from feedsvc.states import TranslationStatus as Status
 
 LANGUAGE_NAMES = {"ru": "Русский", "kk": "Қазақша", "en": "English"}
 
@@ -66,9 +67,9 @@ def register_blueprints(app: Flask) -> None:
 
 def status_label(status: str | None) -> str:
     """A translation status in the interface's language (one place names them all)."""
-    labels = {"pending": _("pending"), "translating": _("translating"), "done": _("machine"),
-              "held": _("needs review"), "reviewed": _("reviewed"), "outdated": _("outdated"), "failed": _("failed"),
-              "no-model": _("no model")}
+    labels = {Status.PENDING: _("pending"), Status.TRANSLATING: _("translating"), Status.MACHINE: _("machine"),
+              Status.HELD: _("needs review"), Status.REVIEWED: _("reviewed"), Status.OUTDATED: _("outdated"),
+              Status.FAILED: _("failed"), Status.NO_MODEL: _("no model")}
     return labels.get(status or "", status or "—")
 
 

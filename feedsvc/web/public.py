@@ -14,6 +14,7 @@ from flask import url_for
 from flask_login import current_user
 
 from feedsvc import releases
+from feedsvc.states import ReleaseStatus
 from feedsvc.web.db import get_db
 from feedsvc.web.feeds import cached
 from feedsvc.web.feeds import current_state
@@ -116,7 +117,7 @@ def search(lang: str):
 def photo(name: str):
     """A release photo, only while its release is published."""
     row = get_db().execute(
-        "select 1 from releases where photo = ? and status = 'published'", [name]
+        "select 1 from releases where photo = ? and status = ?", [name, ReleaseStatus.PUBLISHED]
     ).fetchone()
     if row is None:
         abort(404)

@@ -1,0 +1,60 @@
+"""The vocabularies of feedsvc's state machines, in one place (the tables store these values).
+
+A translation moves pending → translating → machine (published) or held (waits for an editor), and
+an editor makes it reviewed; an edit of the Russian text makes a reviewed one outdated. A job moves
+queued → running → done, or back to queued for a retry, or ends failed, superseded or no-model.
+"""
+
+from enum import StrEnum
+
+
+class ReleaseStatus(StrEnum):
+    """Where a release stands for readers."""
+
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    WITHDRAWN = "withdrawn"
+
+
+class TranslationStatus(StrEnum):
+    """Where one language's translation of a release stands."""
+
+    PENDING = "pending"
+    TRANSLATING = "translating"
+    MACHINE = "machine"  # a machine translation of the current text, published
+    HELD = "held"  # a machine translation the publishing policy keeps back until an editor approves it
+    REVIEWED = "reviewed"
+    OUTDATED = "outdated"  # reviewed, but the Russian original changed since
+    FAILED = "failed"
+    NO_MODEL = "no-model"
+
+
+class JobStatus(StrEnum):
+    """Where a translation job stands in the queue."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    SUPERSEDED = "superseded"
+    NO_MODEL = "no-model"
+
+
+class Origin(StrEnum):
+    """Who wrote a text: a model or a person."""
+
+    MACHINE = "machine"
+    HUMAN = "human"
+
+
+# Translations readers see (feeds, pages, search).
+VISIBLE = (TranslationStatus.MACHINE, TranslationStatus.REVIEWED, TranslationStatus.OUTDATED)
+# Translations whose text matches the source revision they were made for.
+CURRENT = (TranslationStatus.MACHINE, TranslationStatus.HELD, TranslationStatus.REVIEWED)
+# Jobs still open: a newer revision supersedes them.
+OPEN_JOBS = (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.NO_MODEL)
+
+
+def sql_list(values) -> str:
+    """A tuple of states as an SQL list literal: ('machine', 'reviewed'). Only for these constants."""
+    return "(" + ", ".join(f"'{value}'" for value in values) + ")"
