@@ -3,14 +3,19 @@
 Nothing here imports Flask: the app factory, the worker and the commands all read the same defaults.
 """
 
+import dataclasses
 import os
 from pathlib import Path
 from zoneinfo import ZoneInfo
 from zoneinfo import ZoneInfoNotFoundError
 
 from feedsvc.errors import InvalidInput
+from feedsvc.translation.engine_settings import EngineSettings
+from feedsvc.translation.worker import WorkerSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SOURCE_LANGUAGE = WorkerSettings.source_lang
+TARGET_LANGUAGES = ("kk", "en")
 
 
 class ConfigError(InvalidInput):
@@ -33,8 +38,10 @@ def default_config(instance_path: str) -> dict:
         "SITE_NAMES": {"kk": "Сенат баспасөз қызметі", "en": "Senate Press Service"},
         "PUBLISHERS": {"kk": "Қазақстан Республикасы Парламенті Сенатының баспасөз қызметі",
                        "en": "Press Service of the Senate of the Parliament of the Republic of Kazakhstan"},
-        "LANGUAGES": ["ru", "kk", "en"],
-        "TARGET_LANGUAGES": ["kk", "en"],
+        # Releases are written in SOURCE_LANGUAGE and translated into TARGET_LANGUAGES; LANGUAGES (every
+        # published language: URLs, feeds) is derived from the two. Routes and queues follow them.
+        "SOURCE_LANGUAGE": SOURCE_LANGUAGE,
+        "TARGET_LANGUAGES": list(TARGET_LANGUAGES),
         "FEED_ITEMS": 50,
         "PAGE_SIZE": 20,
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
@@ -54,16 +61,27 @@ def default_config(instance_path: str) -> dict:
         "RESPONSE_CACHE_ENTRIES": 512,
         "RESPONSE_CACHE_BYTES": 32 * 1024 * 1024,
         "WTF_CSRF_TIME_LIMIT": None,
-        # The translation worker (see README, Translation).
-        "WORKER_LEASE_SECONDS": 300,
-        "WORKER_MAX_ATTEMPTS": 5,
-        "WORKER_BACKOFF_SECONDS": 30,
-        "WORKER_POLL_SECONDS": 2.0,
-        "WORKER_BATCH_SENTENCES": 256,
         # What the worker publishes per language: auto, checked (unless a sentence check flags it) or
         # reviewed (only what an editor approved). See README, "What gets published".
-        "PUBLISH_POLICY": {"kk": "checked", "en": "checked"},
+        "PUBLISH_POLICY": {lang: "checked" for lang in TARGET_LANGUAGES},
+        # The translation worker and the engine (README, Translation): WORKER_LEASE_SECONDS, ENGINE_BEAM_SIZE…,
+        # their defaults are the settings classes' own.
+        **settings_defaults("WORKER", WorkerSettings, skip={"models_dir", "source_lang", "publish_policy"}),
+        **settings_defaults("ENGINE", EngineSettings),
     }
+
+
+def settings_defaults(prefix: str, settings_class, skip: frozenset | set = frozenset()) -> dict:
+    """PREFIX_FIELD: default, for every field of a settings dataclass (the one place its defaults live)."""
+    return {f"{prefix}_{field.name.upper()}": field.default for field in dataclasses.fields(settings_class)
+            if field.name not in skip}
+
+
+def from_config(config, prefix: str, settings_class, **given):
+    """A settings dataclass filled from PREFIX_* settings (checked at start), plus ``given`` values."""
+    values = {field.name: config[key] for field in dataclasses.fields(settings_class)
+              if (key := f"{prefix}_{field.name.upper()}") in config}
+    return settings_class(**{**values, **given})
 
 
 def check_config(config: dict, defaults: dict) -> None:
@@ -75,6 +93,11 @@ def check_config(config: dict, defaults: dict) -> None:
     for key, default in defaults.items():
         if default is not None and not isinstance(default, dict | list) and config.get(key) is not None:
             config[key] = _coerce(key, config[key], type(default))
+    unknown = sorted(k for k in config if k.startswith(("WORKER_", "ENGINE_")) and k not in defaults)
+    if unknown:
+        known = ", ".join(k for k in defaults if k.startswith(unknown[0].split("_")[0] + "_"))
+        raise ConfigError(f"unknown setting {unknown[0]} (known: {known})")
+    config["LANGUAGES"] = [config["SOURCE_LANGUAGE"], *config["TARGET_LANGUAGES"]]
     if config.get("SECRET_KEY") is not None:
         config["SECRET_KEY"] = str(config["SECRET_KEY"])
     check_policy(config)

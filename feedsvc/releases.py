@@ -9,6 +9,7 @@ from sqlite_utils import Database
 
 from feedsvc import clock
 from feedsvc import revisions
+from feedsvc.config import TARGET_LANGUAGES
 from feedsvc.errors import EditConflict
 from feedsvc.errors import Gone
 from feedsvc.errors import NotFound
@@ -60,7 +61,7 @@ def create_release(
     photo_caption: str = "",
     photo_credit: str = "",
     publish: bool = False,
-    languages: tuple[str, ...] = ("kk", "en"),
+    languages: tuple[str, ...] = TARGET_LANGUAGES,
     author: str = "",
 ) -> dict:
     """Store a new release with a GUID that never changes, and a translation slot per language."""
@@ -97,7 +98,7 @@ def record_original(db: Database, release: dict, author: str) -> None:
 
 
 def update_release(
-    db: Database, release_id: int, changes: dict, languages: tuple[str, ...] = ("kk", "en"), author: str = "",
+    db: Database, release_id: int, changes: dict, languages: tuple[str, ...] = TARGET_LANGUAGES, author: str = "",
     expected_version: int | None = None,
 ) -> dict:
     """Apply edits; a changed title, body or category is a new revision and re-queues its translations.
@@ -133,7 +134,7 @@ def update_release(
     return release
 
 
-def set_status(db: Database, release_id: int, status: str, languages: tuple[str, ...] = ("kk", "en")) -> dict:
+def set_status(db: Database, release_id: int, status: str, languages: tuple[str, ...] = TARGET_LANGUAGES) -> dict:
     """Publish, unpublish or withdraw; publishing queues any translation not yet current."""
     if status not in STATUSES:
         raise ValueError(f"unknown status {status!r}")

@@ -21,6 +21,7 @@ def admin_urls(app) -> list[tuple[str, str]]:
         if rule.rule.startswith("/admin") and rule.endpoint not in ("auth.login", "auth.logout"):
             path = re.sub(r"<(?:int|id):\w+>", "1", rule.rule)
             path = re.sub(r"<any\((\w+)[^>]*\):\w+>", lambda m: m.group(1), path)
+            path = re.sub(r"<(?:target|lang):\w+>", app.config["TARGET_LANGUAGES"][0], path)
             for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
                 urls.append((method, path))
     return urls

@@ -15,6 +15,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from flask.cli import with_appcontext
 
+from feedsvc.config import from_config
 from feedsvc.storage import connect
 from feedsvc.translation import convert
 from feedsvc.translation import evaluate
@@ -22,6 +23,7 @@ from feedsvc.translation import glossary
 from feedsvc.translation import jobs
 from feedsvc.translation import memory
 from feedsvc.translation import packages
+from feedsvc.translation.engine_settings import EngineSettings
 from feedsvc.translation.worker import WorkerSettings
 
 
@@ -33,33 +35,17 @@ def models_dir() -> Path:
 def worker_settings() -> WorkerSettings:
     """Worker settings from the app config."""
     config = current_app.config
-    return WorkerSettings(
-        models_dir=models_dir(), lease_seconds=config["WORKER_LEASE_SECONDS"],
-        max_attempts=config["WORKER_MAX_ATTEMPTS"], backoff_seconds=config["WORKER_BACKOFF_SECONDS"],
-        poll_seconds=config["WORKER_POLL_SECONDS"], batch_sentences=config["WORKER_BATCH_SENTENCES"],
-        pause_before_store=float(config.get("WORKER_PAUSE_BEFORE_STORE", 0)),
-        publish_policy=config["PUBLISH_POLICY"],
-    )
+    return from_config(config, "WORKER", WorkerSettings, models_dir=models_dir(),
+                       source_lang=config["SOURCE_LANGUAGE"], publish_policy=config["PUBLISH_POLICY"])
 
 
 def make_engine():
     """The real engine, imported only here: the web process never loads torch or argostranslate."""
     from feedsvc.translation.engine import Engine
-    from feedsvc.translation.engine import EngineSettings
     from feedsvc.translation.engine import prepare_environment
 
     prepare_environment(current_app.config["ARGOS_HOME"], models_dir())
-    config = current_app.config
-    given = {k.removeprefix("ENGINE_").lower(): v for k, v in config.items() if k.startswith("ENGINE_")}
-    fields = {f.name: f.type for f in dataclasses.fields(EngineSettings)}
-    unknown = sorted(set(given) - set(fields))
-    if unknown:
-        raise click.ClickException(f"unknown engine setting(s): {', '.join('ENGINE_' + k.upper() for k in unknown)} "
-                                   f"(known: {', '.join('ENGINE_' + k.upper() for k in fields)})")
-    try:  # environment values may arrive as text
-        return Engine(EngineSettings(**{k: fields[k](v) for k, v in given.items()}))
-    except (TypeError, ValueError) as exc:
-        raise click.ClickException(f"bad engine setting: {exc}") from exc
+    return Engine(from_config(current_app.config, "ENGINE", EngineSettings))  # types checked at start
 
 
 @click.command("worker")

@@ -8,25 +8,12 @@ that suit a small CPU, instead of Argos's one call per paragraph.
 """
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
+from feedsvc.translation.engine_settings import EngineSettings
 from feedsvc.translation.packages import TARGET_SPM
 from feedsvc.translation.packages import PackageInfo
 from feedsvc.translation.pipeline import ModelOutput
-
-
-@dataclass(frozen=True)
-class EngineSettings:
-    """Inference settings; the defaults suit a 2-core machine (see README, Performance)."""
-
-    inter_threads: int = 2
-    intra_threads: int = 1
-    max_batch_size: int = 16
-    beam_size: int = 4
-    compute_type: str = "auto"
-    max_decoding_ratio: float = 3.0
-    max_decoding_floor: int = 32
 
 
 def prepare_environment(argos_home: str | Path, models_dir: str | Path) -> None:

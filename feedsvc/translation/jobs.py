@@ -23,6 +23,11 @@ from feedsvc.storage import write
 from feedsvc.text import clean
 from feedsvc.text import one_line
 
+# The queue's defaults (WorkerSettings and so the WORKER_* settings take theirs from here).
+LEASE_SECONDS = 300
+MAX_ATTEMPTS = 5
+BACKOFF_SECONDS = 30
+
 # Bound into SQL as :name, so the statements read like the state machine they implement.
 STATES = {"queued": Job.QUEUED, "running": Job.RUNNING, "job_done": Job.DONE, "job_failed": Job.FAILED,
           "superseded": Job.SUPERSEDED, "job_no_model": Job.NO_MODEL, "human": Origin.HUMAN,
@@ -87,7 +92,8 @@ def _set_status(db: Database, release_id: int, lang: str, status: str, *, error:
                STATES | {"status": status, "error": error, "id": release_id, "lang": lang})
 
 
-def claim(db: Database, *, lease_seconds: int = 300, max_attempts: int = 5, lang: str | None = None) -> dict | None:
+def claim(db: Database, *, lease_seconds: int = LEASE_SECONDS, max_attempts: int = MAX_ATTEMPTS,
+          lang: str | None = None) -> dict | None:
     """Take the next due job (or one whose lease ran out), of ``lang`` if given, and lease it; None when none is due."""
     now = clock.now()
     token = uuid.uuid4().hex
@@ -189,7 +195,8 @@ def _finish(db: Database, job: dict, job_status: str, error: str, translation_st
     _set_status(db, job["release_id"], job["lang"], translation_status, error=error, machine_only=True)
 
 
-def fail(db: Database, job: dict, error: str, *, max_attempts: int = 5, backoff_seconds: int = 30) -> str:
+def fail(db: Database, job: dict, error: str, *, max_attempts: int = MAX_ATTEMPTS,
+         backoff_seconds: int = BACKOFF_SECONDS) -> str:
     """Record a failed attempt: retry later with exponential backoff, or give up as ``failed``."""
     with write(db):
         if not holds_lease(db, job):

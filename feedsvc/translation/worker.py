@@ -26,9 +26,9 @@ class WorkerSettings:
 
     models_dir: Path
     source_lang: str = "ru"
-    lease_seconds: int = 300
-    max_attempts: int = 5
-    backoff_seconds: int = 30
+    lease_seconds: int = jobs.LEASE_SECONDS
+    max_attempts: int = jobs.MAX_ATTEMPTS
+    backoff_seconds: int = jobs.BACKOFF_SECONDS
     # Jobs of one language are claimed together up to this many source sentences (see claim_batch).
     batch_sentences: int = 256
     poll_seconds: float = 2.0

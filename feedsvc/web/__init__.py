@@ -1,5 +1,6 @@
 """Blueprints (one module each) and the error pages they share."""
 
+import re
 import sqlite3
 from datetime import datetime
 from urllib.parse import urlencode
@@ -29,10 +30,9 @@ from feedsvc.states import TranslationStatus as Status
 LANGUAGE_NAMES = {"ru": "Русский", "kk": "Қазақша", "en": "English"}
 
 
-class LangConverter(BaseConverter):
-    """Matches only the published languages, so /de/… is a plain 404."""
-
-    regex = "ru|kk|en"
+def language_converter(codes) -> type[BaseConverter]:
+    """A URL converter matching only these language codes (from the settings), so /de/… is a plain 404."""
+    return type("LanguageConverter", (BaseConverter,), {"regex": "|".join(re.escape(code) for code in codes)})
 
 
 class IdConverter(IntegerConverter):
@@ -53,7 +53,8 @@ def register_blueprints(app: Flask) -> None:
     from feedsvc.web import public
     from feedsvc.web import review
 
-    app.url_map.converters["lang"] = LangConverter
+    app.url_map.converters["lang"] = language_converter(app.config["LANGUAGES"])  # every published language
+    app.url_map.converters["target"] = language_converter(app.config["TARGET_LANGUAGES"])  # translated ones
     app.url_map.converters["id"] = IdConverter
     for module in (public, feeds, auth, admin, review, models, glossary):
         app.register_blueprint(module.bp)

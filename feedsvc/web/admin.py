@@ -21,7 +21,6 @@ from feedsvc import photos
 from feedsvc import releases
 from feedsvc.translation import jobs
 from feedsvc.web.db import get_db
-from feedsvc.web.forms import ConfirmForm
 from feedsvc.web.forms import release_form
 from feedsvc.web.forms import set_hidden
 
@@ -54,8 +53,7 @@ def form_for(release: dict | None = None):
 def releases_list():
     """Every release with its status and each language's translation status."""
     db = get_db()
-    return render_template("admin/releases.html", rows=releases.list_all(db), jobs=jobs.counts(db),
-                           form=ConfirmForm())
+    return render_template("admin/releases.html", rows=releases.list_all(db), jobs=jobs.counts(db))
 
 
 def fields_from(form, release: dict | None = None) -> dict:
@@ -198,8 +196,7 @@ def edit_conflict(form, release_id: int):
 def edit_page(form, release: dict, status: int):
     """The edit form of a stored release, with its translations' status and the status buttons."""
     translations = releases.translations_of(get_db(), release["id"])
-    return render_template("admin/form.html", form=form, release=release, translations=translations,
-                           confirm=ConfirmForm()), status
+    return render_template("admin/form.html", form=form, release=release, translations=translations), status
 
 
 def get_or_404(release_id: int) -> dict:
@@ -211,8 +208,6 @@ def get_or_404(release_id: int) -> dict:
 def change_status(release_id: int, status: str):
     """Publish, unpublish or withdraw (the GUID stays reserved; feeds drop the item)."""
     get_or_404(release_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
     releases.set_status(get_db(), release_id, status, tuple(current_app.config["TARGET_LANGUAGES"]))
     flash({"published": _("Release published."), "draft": _("Release moved back to drafts."),
            "withdrawn": _("Release withdrawn.")}[status], "success")

@@ -1,6 +1,5 @@
 """Flask extensions: CSRF, login, interface languages, rate limits; and the app's own state."""
 
-import threading
 
 from flask import Flask
 from flask import g
@@ -10,6 +9,8 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
+
+from feedsvc.web.cache import ResponseCache
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -42,5 +43,5 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_ENABLED", True)
     limiter.init_app(app)
     # Long-lived state lives here, never in module globals (see STYLE.md): the response cache
-    # (feeds, index pages), its lock and the change-counter connection (see views/feeds.py).
-    app.extensions["feedsvc"] = {"cache": {}, "cache_lock": threading.Lock()}
+    # (feeds, index pages) and the change-counter connection (see web/cache.py).
+    app.extensions["feedsvc"] = {"cache": ResponseCache()}

@@ -62,12 +62,6 @@ def release_form(title_max: int, body_max: int, data: dict | None = None) -> Fla
     return ReleaseForm(data=data)
 
 
-class ConfirmForm(FlaskForm):
-    """An empty form: a POST button with its CSRF token."""
-
-    submit = SubmitField(_l("Confirm"))
-
-
 def translation_form(title_max: int, body_max: int, prefix: str, data: dict | None = None,
                      formdata=None) -> FlaskForm:
     """An editor's translation of one language, with the version it was based on (optimistic locking)."""

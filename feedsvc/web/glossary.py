@@ -1,7 +1,6 @@
 """Admin page: the glossary (terms fixed in every language), with add, edit, delete and CSV import."""
 
 from flask import Blueprint
-from flask import abort
 from flask import current_app
 from flask import flash
 from flask import redirect
@@ -23,7 +22,6 @@ from feedsvc.storage import write
 from feedsvc.translation import glossary
 from feedsvc.translation import jobs
 from feedsvc.web.db import get_db
-from feedsvc.web.forms import ConfirmForm
 
 bp = Blueprint("glossary", __name__, url_prefix="/admin/glossary")
 
@@ -61,8 +59,8 @@ def index():
     if form.validate_on_submit() and saved(form):
         flash(_("Term saved."), "success")
         return redirect(url_for("glossary.index"))
-    return render_template("admin/glossary.html", terms=glossary.load_terms(get_db()), form=form,
-                           confirm=ConfirmForm()), 400 if form.errors else 200
+    page = render_template("admin/glossary.html", terms=glossary.load_terms(get_db()), form=form)
+    return page, 400 if form.errors else 200
 
 
 @bp.route("/<id:term_id>", methods=["GET", "POST"])
@@ -74,15 +72,13 @@ def edit(term_id: int):
     if form.validate_on_submit() and saved(form, term_id):
         flash(_("Term saved."), "success")
         return redirect(url_for("glossary.edit", term_id=term_id))
-    return render_template("admin/glossary_term.html", term=term, form=form, confirm=ConfirmForm(),
+    return render_template("admin/glossary_term.html", term=term, form=form,
                            uses=glossary.releases_using(db, term)), 400 if form.errors else 200
 
 
 @bp.route("/<id:term_id>/retranslate", methods=["POST"])
 def retranslate(term_id: int):
     """Re-queue the translations of every release that uses the term (reviewed ones get suggestions)."""
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
     db = get_db()
     uses = glossary.releases_using(db, glossary.get_term(db, term_id))
     languages = current_app.config["TARGET_LANGUAGES"]
@@ -96,8 +92,6 @@ def retranslate(term_id: int):
 @bp.route("/<id:term_id>/delete", methods=["POST"])
 def delete(term_id: int):
     """Delete a term."""
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
     glossary.delete_term(get_db(), term_id)
     flash(_("Term deleted."), "success")
     return redirect(url_for("glossary.index"))
@@ -113,8 +107,6 @@ def export():
 @bp.route("/import", methods=["POST"])
 def import_csv():
     """Upload a CSV (ru,en,kk); all or nothing."""
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
     upload = request.files.get("file")
     try:
         text = upload.read().decode("utf-8-sig") if upload else ""

@@ -1,7 +1,6 @@
 """Admin page: installed translation models and the route each language takes (as `feedsvc models list`)."""
 
 from flask import Blueprint
-from flask import abort
 from flask import current_app
 from flask import flash
 from flask import redirect
@@ -14,7 +13,6 @@ from feedsvc.translation import evaluate
 from feedsvc.translation import jobs
 from feedsvc.translation import packages
 from feedsvc.web.db import get_db
-from feedsvc.web.forms import ConfirmForm
 
 bp = Blueprint("models", __name__, url_prefix="/admin/models")
 
@@ -32,15 +30,13 @@ def index():
     routes = {lang: packages.find_route(installed, "ru", lang) for lang in current_app.config["TARGET_LANGUAGES"]}
     return render_template("admin/models.html", installed=installed, routes=routes, jobs=jobs.counts(get_db()),
                            fix=packages.fix_command, models_dir=current_app.config["MODELS_DIR"],
-                           counts=jobs.translation_counts(get_db()), form=ConfirmForm(),
+                           counts=jobs.translation_counts(get_db()),
                            evaluations=evaluate.latest(get_db()))
 
 
-@bp.route("/retranslate/<any(kk, en):lang>", methods=["POST"])
+@bp.route("/retranslate/<target:lang>", methods=["POST"])
 def retranslate(lang: str):
     """Re-queue every machine translation of a language (after a model upgrade)."""
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
     queued = jobs.requeue_machine(get_db(), lang)
     flash(_("%(count)s machine translations queued again; reviewed ones are kept.", count=queued), "success")
     return redirect(url_for("models.index"))

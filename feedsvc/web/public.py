@@ -15,10 +15,10 @@ from flask_login import current_user
 
 from feedsvc import releases
 from feedsvc.states import ReleaseStatus
+from feedsvc.web.cache import cached
+from feedsvc.web.cache import current_state
+from feedsvc.web.cache import set_last_modified
 from feedsvc.web.db import get_db
-from feedsvc.web.feeds import cached
-from feedsvc.web.feeds import current_state
-from feedsvc.web.feeds import set_last_modified
 
 bp = Blueprint("public", __name__)
 

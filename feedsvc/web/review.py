@@ -16,7 +16,6 @@ from feedsvc import releases
 from feedsvc import revisions
 from feedsvc.editorial import review
 from feedsvc.web.db import get_db
-from feedsvc.web.forms import ConfirmForm
 from feedsvc.web.forms import VersionForm
 from feedsvc.web.forms import set_hidden
 from feedsvc.web.forms import translation_form
@@ -68,7 +67,7 @@ def show(release_id: int):
     return render_review(release_or_404(release_id))
 
 
-@bp.route("/review/<any(kk, en):lang>", methods=["POST"])
+@bp.route("/review/<target:lang>", methods=["POST"])
 def save(release_id: int, lang: str):
     """Save an editor's translation as reviewed; refuse it if someone changed it meanwhile."""
     release = release_or_404(release_id)
@@ -94,7 +93,7 @@ def save(release_id: int, lang: str):
     return redirect(url_for("review.show", release_id=release_id, _anchor=f"edit-{lang}"))
 
 
-@bp.route("/review/<any(kk, en):lang>/<any(accept, ignore):action>", methods=["POST"])
+@bp.route("/review/<target:lang>/<any(accept, ignore):action>", methods=["POST"])
 def suggestion(release_id: int, lang: str, action: str):
     """Accept the machine suggestion, or ignore it and confirm the reviewed text."""
     release_or_404(release_id)
@@ -111,7 +110,7 @@ def suggestion(release_id: int, lang: str, action: str):
     return redirect(url_for("review.show", release_id=release_id))
 
 
-@bp.route("/review/<any(kk, en):lang>/approve", methods=["POST"])
+@bp.route("/review/<target:lang>/approve", methods=["POST"])
 def approve(release_id: int, lang: str):
     """Publish a machine translation held for review, as it is."""
     release_or_404(release_id)
@@ -127,7 +126,7 @@ def approve(release_id: int, lang: str):
     return redirect(url_for("review.show", release_id=release_id, _anchor=f"edit-{lang}"))
 
 
-@bp.route("/history/<any(ru, kk, en):lang>")
+@bp.route("/history/<lang:lang>")
 def history(release_id: int, lang: str):
     """Every saved version, and a diff between two of them (?a=&b=)."""
     release = release_or_404(release_id)
@@ -140,15 +139,13 @@ def history(release_id: int, lang: str):
     elif len(versions) >= 2:
         compared = {"old": versions[1], "new": versions[0], "diff": revisions.diff(versions[1], versions[0])}
     return render_template("admin/history.html", release=release, lang=lang, versions=versions,
-                           compared=compared, form=ConfirmForm())
+                           compared=compared)
 
 
-@bp.route("/history/<any(ru, kk, en):lang>/<id:revision_id>/restore", methods=["POST"])
+@bp.route("/history/<lang:lang>/<id:revision_id>/restore", methods=["POST"])
 def restore(release_id: int, lang: str, revision_id: int):
     """Make an old version current again (as a new version: history is never rewritten)."""
     release_or_404(release_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
     db = get_db()
     old = revisions.get_revision(db, release_id, lang, revision_id)
     if lang == "ru":
