@@ -2,13 +2,16 @@
 
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from slugify import slugify
 from sqlite_utils import Database
+from sqlite_utils.db import NotFoundError
 
 from feedsvc import clock
 from feedsvc import revisions
+from feedsvc.config import SOURCE_LANGUAGE
 from feedsvc.config import TARGET_LANGUAGES
 from feedsvc.errors import EditConflict
 from feedsvc.errors import Gone
@@ -16,6 +19,7 @@ from feedsvc.errors import NotFound
 from feedsvc.states import VISIBLE
 from feedsvc.states import Origin
 from feedsvc.states import ReleaseStatus
+from feedsvc.states import TranslationStatus
 from feedsvc.states import sql_list
 from feedsvc.storage import write
 from feedsvc.text import clean
@@ -149,10 +153,10 @@ def set_status(db: Database, release_id: int, status: str, languages: tuple[str,
 
 def get_release(db: Database, release_id: int) -> dict:
     """One release by id, whatever its status."""
-    rows = list(db.query("select * from releases where id = ?", [release_id]))
-    if not rows:
-        raise ReleaseNotFound(release_id)
-    return rows[0]
+    try:
+        return db.table("releases").get(release_id)
+    except NotFoundError:
+        raise ReleaseNotFound(release_id) from None
 
 
 def get_public_release(db: Database, release_id: int) -> dict:
@@ -171,30 +175,64 @@ def translations_of(db: Database, release_id: int) -> dict[str, dict]:
     return {row["lang"]: row for row in rows}
 
 
-def localized(release: dict, translation: dict | None, lang: str) -> dict:
-    """The release as a reader of ``lang`` sees it: the translation when done, else the original.
+@dataclass(frozen=True)
+class LocalizedRelease:
+    """A release as a reader of one language sees it: what pages, feeds and search results are made of.
 
-    ``is_original`` tells templates and feeds to add the "not yet translated" notice.
+    ``is_original`` tells templates and feeds to add the "not yet translated" notice; ``category_lang``
+    is the language the category is shown in (the original's when it has no translation).
     """
-    view = dict(release, lang=lang, source_lang="ru", translation=translation)
-    done = translation is not None and translation["status"] in VISIBLE and translation["title"]
-    view["is_original"] = lang != "ru" and not done
-    view["is_machine"] = bool(done) and translation["origin"] == Origin.MACHINE
-    view["is_outdated"] = bool(done) and translation["status"] == "outdated"
-    view["category_lang"] = "ru"
-    if lang != "ru" and done:
-        view["title"], view["body"] = translation["title"], translation["body"]
-        if translation.get("category") and release["category"]:
-            view["category"], view["category_lang"] = translation["category"], lang
-        view["text_updated_at"] = max(translation["updated_at"], release["updated_at"])
-    else:
-        view["text_updated_at"] = release["updated_at"]
-    view["paragraphs"] = split_paragraphs(view["body"])
-    view["slug"] = slug(release["title"])
-    return view
+
+    id: int
+    guid: str
+    lang: str
+    title: str
+    body: str
+    paragraphs: list[str]
+    category: str
+    category_lang: str
+    slug: str
+    published_at: str
+    text_updated_at: str
+    is_original: bool
+    is_machine: bool
+    is_outdated: bool
+    photo: str | None
+    photo_type: str | None
+    photo_length: int | None
+    photo_width: int | None
+    photo_height: int | None
+    photo_caption: str
+    photo_credit: str
+    translation: dict | None
+    source_lang: str = SOURCE_LANGUAGE
 
 
-def list_published(db: Database, lang: str, *, limit: int, offset: int = 0, translated_only: bool = False):
+def localized(release: dict, translation: dict | None, lang: str) -> LocalizedRelease:
+    """The release as a reader of ``lang`` sees it: the translation when readers may see it, else the original."""
+    shown = (lang != SOURCE_LANGUAGE and translation is not None and translation["status"] in VISIBLE
+             and bool(translation["title"]))
+    text = translation if shown else release
+    translated_category = shown and bool(translation.get("category")) and bool(release["category"])
+    return LocalizedRelease(
+        id=release["id"], guid=release["guid"], lang=lang, title=text["title"], body=text["body"],
+        paragraphs=split_paragraphs(text["body"]),
+        category=translation["category"] if translated_category else release["category"],
+        category_lang=lang if translated_category else SOURCE_LANGUAGE, slug=slug(release["title"]),
+        published_at=release["published_at"],
+        text_updated_at=max(translation["updated_at"], release["updated_at"]) if shown else release["updated_at"],
+        is_original=lang != SOURCE_LANGUAGE and not shown,
+        is_machine=shown and translation["origin"] == Origin.MACHINE,
+        is_outdated=shown and translation["status"] == TranslationStatus.OUTDATED,
+        photo=release["photo"], photo_type=release["photo_type"], photo_length=release["photo_length"],
+        photo_width=release["photo_width"], photo_height=release["photo_height"],
+        photo_caption=release["photo_caption"] or "", photo_credit=release["photo_credit"] or "",
+        translation=translation,
+    )
+
+
+def list_published(db: Database, lang: str, *, limit: int, offset: int = 0,
+                   translated_only: bool = False) -> list[LocalizedRelease]:
     """Published releases for ``lang``, newest first, each localized; optionally only translated ones."""
     only = ("and exists (select 1 from translations t where t.release_id = r.id and t.lang = :lang "
             f"and t.status in {VISIBLE_SQL})") if translated_only and lang != "ru" else ""
@@ -204,7 +242,7 @@ def list_published(db: Database, lang: str, *, limit: int, offset: int = 0, tran
     return localize_rows(db, rows, lang)
 
 
-def localize_rows(db: Database, rows: list[dict], lang: str) -> list[dict]:
+def localize_rows(db: Database, rows: list[dict], lang: str) -> list[LocalizedRelease]:
     """Localize many releases with one query for their translations."""
     translations = {}
     if lang != "ru" and rows:
@@ -216,10 +254,10 @@ def localize_rows(db: Database, rows: list[dict], lang: str) -> list[dict]:
 
 def count_published(db: Database) -> int:
     """How many releases are published."""
-    return db.execute("select count(*) from releases where status = ?", [ReleaseStatus.PUBLISHED]).fetchone()[0]
+    return db.table("releases").count_where("status = ?", [ReleaseStatus.PUBLISHED])
 
 
-def search(db: Database, lang: str, query: str, *, limit: int = 50) -> list[dict]:
+def search(db: Database, lang: str, query: str, *, limit: int = 50) -> list[LocalizedRelease]:
     """Published releases matching ``query`` in ``lang``'s text (Russian originals for ru), best first."""
     # Quoted words only: FTS5 operators, quotes and control characters in a reader's query mean nothing.
     words = re.sub(r'[\x00-\x1f\x7f"]', " ", query).split()
@@ -253,4 +291,4 @@ def site_state(db: Database) -> dict:
 
 def count_all(db: Database) -> int:
     """How many releases exist in any status."""
-    return db.execute("select count(*) from releases").fetchone()[0]
+    return db.table("releases").count

@@ -576,9 +576,9 @@ def test_translated_text_round_trips_in_kk_and_en_feeds(client, db, lang, title,
         view = releases.localized(releases.get_release(db, release["id"]), stored, lang)
         html = client.get(f"/{lang}/releases/{release['id']}", follow_redirects=True).get_data(as_text=True)
         assert str(escape(title.strip())) in html
-        for paragraph in view["paragraphs"]:
+        for paragraph in view.paragraphs:
             assert f"<p>{escape(paragraph)}</p>" in html
-        check_feeds(client, lang, release, title.strip(), view["paragraphs"])
+        check_feeds(client, lang, release, title.strip(), view.paragraphs)
     finally:
         releases.set_status(db, release["id"], "withdrawn")
         while job := jobs.claim(db):  # close the other language's job, so claims stay O(1) per case

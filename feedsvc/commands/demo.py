@@ -25,7 +25,7 @@ def demo_admin(db: Database, note: Path) -> str | None:
 
     An instance with any user keeps exactly the users it has: a deleted "admin" never comes back.
     """
-    if db.execute("select count(*) from users").fetchone()[0]:
+    if db.table("users").count:
         return None
     password = secrets.token_urlsafe(12)
     users.create_user(db, DEMO_USER, password)

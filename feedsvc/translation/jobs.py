@@ -9,6 +9,7 @@ import uuid
 from datetime import timedelta
 
 from sqlite_utils import Database
+from sqlite_utils.db import NotFoundError
 
 from feedsvc import clock
 from feedsvc import revisions
@@ -76,8 +77,10 @@ def enqueue_release(db: Database, release: dict, languages, *, only_stale: bool 
 
 def translation_row(db: Database, release_id: int, lang: str) -> dict | None:
     """The translation row of a release in a language, if any."""
-    rows = list(db.query("select * from translations where release_id = ? and lang = ?", [release_id, lang]))
-    return rows[0] if rows else None
+    try:
+        return db.table("translations").get((release_id, lang))
+    except NotFoundError:
+        return None
 
 
 def _set_status(db: Database, release_id: int, lang: str, status: str, *, error: str | None,
@@ -239,7 +242,7 @@ def counts(db: Database) -> dict[str, int]:
 
 def pending_count(db: Database) -> int:
     """Jobs still to be done (queued or running)."""
-    return db.execute("select count(*) from jobs where status in (:queued, :running)", STATES).fetchone()[0]
+    return db.table("jobs").count_where("status in (:queued, :running)", STATES)
 
 
 def complete_superseded(db: Database, job: dict) -> None:

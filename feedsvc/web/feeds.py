@@ -56,22 +56,22 @@ def build_feed(db, lang: str, fmt: str, state: dict) -> bytes:
 
 def feed_item(view: dict) -> feeds.FeedItem:
     """One localized release as a feed item, with the machine-translation label where it applies."""
-    url = url_for("public.release", lang=view["lang"], release_id=view["id"], slug=view["slug"], _external=True)
-    original = url_for("public.release", lang="ru", release_id=view["id"], slug=view["slug"], _external=True)
+    url = url_for("public.release", lang=view.lang, release_id=view.id, slug=view.slug, _external=True)
+    original = url_for("public.release", lang="ru", release_id=view.id, slug=view.slug, _external=True)
     notice, labels, photo, enclosure = "", [], None, None
-    if view["lang"] != "ru":
-        notice = _("Machine translation.") if view["is_machine"] else _("Translation reviewed by the press service.")
-        labels = [_("Machine translation") if view["is_machine"] else _("Human-reviewed translation")]
-        if view["is_outdated"]:
+    if view.lang != "ru":
+        notice = _("Machine translation.") if view.is_machine else _("Translation reviewed by the press service.")
+        labels = [_("Machine translation") if view.is_machine else _("Human-reviewed translation")]
+        if view.is_outdated:
             notice += " " + _("The Russian original changed after this translation was reviewed.")
-    if view["photo"]:
-        src = url_for("public.photo", name=view["photo"], _external=True)
-        photo = (src, view["photo_caption"] or "", view["photo_credit"] or "")
-        enclosure = (src, view["photo_length"], view["photo_type"])
-    html = feeds.content_html(view["paragraphs"], notice=notice, photo=photo,
+    if view.photo:
+        src = url_for("public.photo", name=view.photo, _external=True)
+        photo = (src, view.photo_caption or "", view.photo_credit or "")
+        enclosure = (src, view.photo_length, view.photo_type)
+    html = feeds.content_html(view.paragraphs, notice=notice, photo=photo,
                               notice_link=(original, _("Russian original")) if notice else None)
     return feeds.FeedItem(
-        guid=view["guid"], title=view["title"], url=url, published=clock.parse_time(view["published_at"]),
-        updated=clock.parse_time(view["text_updated_at"]), content_html=html,
-        summary=feeds.summary(view["paragraphs"]), category=view["category"], labels=labels, enclosure=enclosure,
+        guid=view.guid, title=view.title, url=url, published=clock.parse_time(view.published_at),
+        updated=clock.parse_time(view.text_updated_at), content_html=html,
+        summary=feeds.summary(view.paragraphs), category=view.category, labels=labels, enclosure=enclosure,
     )

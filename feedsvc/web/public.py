@@ -100,8 +100,8 @@ def release(lang: str, release_id: int, slug: str | None = None):
     db = get_db()
     row = releases.get_public_release(db, release_id)  # not found: 404, withdrawn: 410 (web.domain_error)
     view = releases.localized(row, releases.translations_of(db, release_id).get(lang), lang)
-    if slug != view["slug"]:
-        return redirect(url_for("public.release", lang=lang, release_id=release_id, slug=view["slug"]), 301)
+    if slug != view.slug:
+        return redirect(url_for("public.release", lang=lang, release_id=release_id, slug=view.slug), 301)
     return render_template("public/release.html", lang=lang, release=view)
 
 
