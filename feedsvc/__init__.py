@@ -21,7 +21,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     else:
         app.config.from_mapping(test_config)
     check_config(app.config, default_config(app.instance_path))
-    os.makedirs(app.instance_path, exist_ok=True)
+    make_private_folder(app.instance_path)
     os.makedirs(app.config["UPLOAD_FOLDER"], exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret(app.instance_path)
@@ -166,6 +166,18 @@ def default_models_dir(instance_path: str) -> str:
     if (PROJECT_ROOT / "pyproject.toml").is_file() and (PROJECT_ROOT / "feedsvc").is_dir():
         return str(PROJECT_ROOT / "models")
     return os.path.join(instance_path, "models")
+
+
+def make_private_folder(path: str) -> None:
+    """Create the instance folder as 0700 (database, key, uploads inside), whatever the umask.
+
+    An existing folder is tightened only when it was just made: an operator's own permissions on a
+    folder made before (or owned by another account) are theirs to keep.
+    """
+    if os.path.isdir(path):
+        return
+    os.makedirs(path, exist_ok=True)
+    os.chmod(path, 0o700)
 
 
 def instance_secret(instance_path: str) -> str:
