@@ -67,6 +67,17 @@ def site_config(values: dict[str, str]) -> str:
     return string.Template(CONFIG.read_text()).safe_substitute(values)
 
 
+def terminate(process: subprocess.Popen) -> None:
+    """SIGTERM (nginx: fast shutdown; gunicorn: graceful), then SIGKILL to its process group if it lingers."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
 class Proxy:
     """nginx with the project's configuration in front of ``upstream``, everything under ``prefix``."""
 
@@ -98,14 +109,8 @@ class Proxy:
         return False
 
     def stop(self) -> None:
-        """Fast shutdown (SIGTERM), the whole process group if it lingers."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
+        """Stop nginx (see terminate)."""
+        terminate(self.process)
 
 
 class Gunicorn:
@@ -139,14 +144,8 @@ class Gunicorn:
                           f"gunicorn never logged {count} request(s) for {path}")
 
     def stop(self) -> None:
-        """Graceful stop of the master and its workers."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
+        """Stop the master and its workers (see terminate)."""
+        terminate(self.process)
 
 
 @pytest.fixture(scope="module")
