@@ -15,10 +15,14 @@ import string
 import subprocess
 import sys
 import time
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from feedsvc import releases
+from feedsvc.storage import connect
 from tests.conftest import wait_until
 from tests.test_reliability import Session
 from tests.test_reliability import free_port
@@ -239,6 +243,32 @@ def test_feed_is_served_from_the_cache_then_revalidated_with_its_etag(site):
     polls = web.logged("/en/feed.atom", len(reached_app))
     assert len(polls) == len(reached_app), (statuses, polls)  # answers from the cache never reached gunicorn
     assert polls[0].startswith("GET /en/feed.atom 200") and polls[-1].startswith("GET /en/feed.atom 304"), polls
+
+
+def test_a_changed_feed_reaches_readers_once_its_copy_expires(site):
+    proxy, _, app = site
+
+    def ru_feed() -> tuple[str, bytes]:
+        """Cache status and body of one poll of the Russian RSS feed."""
+        status, headers, body = request(proxy.port, "GET", "/ru/feed.rss")
+        assert status == 200
+        return headers["x-cache-status"], body
+
+    wait_until(lambda: ru_feed()[0] == "HIT", "the feed was never answered from the cache")
+    title = "Новый пресс-релиз после кэша"
+    db = connect(app.config["DATABASE"])
+    releases.create_release(db, title=title, body="Текст.", publish=True,
+                            published_at=datetime(2026, 11, 30, 9, 0, tzinfo=UTC))
+    db.close()
+    wait_until(lambda: title.encode() in ru_feed()[1], "the new release never reached the feed")
+
+    def new_copy_cached() -> bool:
+        """Whether a poll was a cache hit, asserting that no poll goes back to the old document."""
+        status, body = ru_feed()
+        assert title.encode() in body, f"an old copy was served ({status}) after the new one"
+        return status == "HIT"
+
+    wait_until(new_copy_cached, "no cached copy of the new feed")
 
 
 def test_admin_pages_are_never_cached(site):
