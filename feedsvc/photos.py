@@ -74,7 +74,8 @@ def pixels_only(image: Image.Image, mode: str | None) -> Image.Image:
     """
     alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
     image = to_srgb(image, "RGBA" if alpha else "RGB")
-    target = mode or (image.mode if image.mode in ("RGB", "RGBA", "L") else "RGBA" if alpha else "RGB")
+    kept = ("RGB", "RGBA", "L", "1", "I;16")  # what PNG stores as decoded (16-bit grey stays 16-bit)
+    target = mode or (image.mode if image.mode in kept else "RGBA" if alpha else "RGB")
     if image.mode != target:
         image = image.convert(target)
     return Image.frombytes(image.mode, image.size, image.tobytes())
