@@ -171,8 +171,8 @@ def default_models_dir(instance_path: str) -> str:
 def make_private_folder(path: str) -> None:
     """Create the instance folder as 0700 (database, key, uploads inside), whatever the umask.
 
-    An existing folder is tightened only when it was just made: an operator's own permissions on a
-    folder made before (or owned by another account) are theirs to keep.
+    An existing folder is left as it is: permissions an operator chose (or a folder owned by another
+    account) are theirs to keep; the database files inside are made 0600 on open (storage.connect).
     """
     if os.path.isdir(path):
         return
