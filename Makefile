@@ -1,6 +1,7 @@
 # feedsvc: `make run` starts the service with demo data, `make test` runs the whole suite.
 # POSIX make (tested with GNU make 4.3). Everything lives in .venv; nothing is installed globally
-# except Debian's chromium and chromium-driver for the browser tests (`make browser-deps`).
+# except Debian's chromium and chromium-driver for the browser tests (`make browser-deps`) and nginx for the
+# production front's tests (`make deploy-deps`).
 
 PYTHON = python3
 VENV = .venv
@@ -9,8 +10,9 @@ TORCH = torch==2.13.0
 PYTEST_ARGS =
 CHROMIUM = /usr/bin/chromium
 CHROMEDRIVER = /usr/bin/chromedriver
+NGINX = /usr/sbin/nginx
 
-.PHONY: install run test browser-deps
+.PHONY: install run test browser-deps deploy-deps
 
 install: $(VENV)/.installed
 
@@ -35,5 +37,15 @@ browser-deps:
 		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; \
 	fi
 
-test: install browser-deps
+# Debian's nginx, only the binary: tests/test_deploy.py runs it with its own configuration (no system daemon).
+deploy-deps:
+	@if [ -x $(NGINX) ]; then \
+		echo "nginx is installed"; \
+	else \
+		if [ "$$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y nginx; \
+	fi
+
+test: install browser-deps deploy-deps
 	$(VENV)/bin/pytest -q $(PYTEST_ARGS)

@@ -21,7 +21,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     else:
         app.config.from_mapping(test_config)
     check_config(app.config, default_config(app.instance_path))
-    os.makedirs(app.instance_path, exist_ok=True)
+    make_private_folder(app.instance_path)
     os.makedirs(app.config["UPLOAD_FOLDER"], exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret(app.instance_path)
@@ -43,6 +43,18 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_blueprints(app)
     register_commands(app)
     return app
+
+
+def make_private_folder(path: str) -> None:
+    """Create the instance folder as 0700 (database, key, uploads inside), whatever the umask.
+
+    An existing folder is left as it is: permissions an operator chose (or a folder owned by another
+    account) are theirs to keep; the database files inside are made 0600 on open (storage.connect).
+    """
+    if os.path.isdir(path):
+        return
+    os.makedirs(path, exist_ok=True)
+    os.chmod(path, 0o700)
 
 
 def instance_secret(instance_path: str) -> str:

@@ -66,7 +66,7 @@ def default_config(instance_path: str) -> dict:
         "PUBLISH_POLICY": {lang: "checked" for lang in TARGET_LANGUAGES},
         # The translation worker and the engine (README, Translation): WORKER_LEASE_SECONDS, ENGINE_BEAM_SIZE…,
         # their defaults are the settings classes' own.
-        **settings_defaults("WORKER", WorkerSettings, skip={"models_dir", "source_lang", "publish_policy"}),
+        **settings_defaults("WORKER", WorkerSettings, skip={"source_lang"}),
         **settings_defaults("ENGINE", EngineSettings),
     }
 
@@ -74,7 +74,7 @@ def default_config(instance_path: str) -> dict:
 def settings_defaults(prefix: str, settings_class, skip: frozenset | set = frozenset()) -> dict:
     """PREFIX_FIELD: default, for every field of a settings dataclass (the one place its defaults live)."""
     return {f"{prefix}_{field.name.upper()}": field.default for field in dataclasses.fields(settings_class)
-            if field.name not in skip}
+            if field.name not in skip and field.default is not dataclasses.MISSING}
 
 
 def from_config(config, prefix: str, settings_class, **given):

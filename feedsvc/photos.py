@@ -1,4 +1,4 @@
-"""Release photos: verified and re-encoded with Pillow, so only real images are kept and EXIF is gone."""
+"""Release photos: verified and re-encoded with Pillow, so only real images are kept and only pixels leave."""
 
 import io
 import os
@@ -6,6 +6,7 @@ import uuid
 import warnings
 
 from PIL import Image
+from PIL import ImageCms
 from PIL import UnidentifiedImageError
 from sqlite_utils import Database
 
@@ -55,15 +56,48 @@ def read_image(data: bytes, max_pixels: int) -> Image.Image:
 
 
 def encode(image: Image.Image, fmt: str) -> bytes:
-    """Re-encode without metadata: a fresh file holds pixels only (no EXIF, no GPS)."""
+    """Re-encode pixels only: no EXIF, XMP, ICC profile, comment or text chunk survives (see pixels_only)."""
+    clean = pixels_only(image, "RGB" if fmt == "JPEG" else None)
     out = io.BytesIO()
     if fmt == "JPEG":
-        image.convert("RGB").save(out, "JPEG", quality=88, optimize=True)
+        clean.save(out, "JPEG", quality=88, optimize=True)
     elif fmt == "PNG":
-        image.save(out, "PNG", optimize=True)
+        clean.save(out, "PNG", optimize=True)
     else:
-        image.save(out, "WEBP", quality=85)
+        clean.save(out, "WEBP", quality=85)
     return out.getvalue()
+
+
+def pixels_only(image: Image.Image, mode: str | None) -> Image.Image:
+    """A new image holding only the pixels, in sRGB, with an empty ``info``.
+
+    Pillow's savers fall back to ``image.info`` for a JPEG comment, a PNG's ICC profile and more, so
+    saving the decoded image would carry them over; a fresh image built from the raw pixels has none.
+    """
+    alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+    image = to_srgb(image, "RGBA" if alpha else "RGB")
+    kept = ("RGB", "RGBA", "L", "1", "I;16")  # what PNG stores as decoded (16-bit grey stays 16-bit)
+    target = mode or (image.mode if image.mode in kept else "RGBA" if alpha else "RGB")
+    if image.mode != target:
+        image = image.convert(target)
+    return Image.frombytes(image.mode, image.size, image.tobytes())
+
+
+def to_srgb(image: Image.Image, mode: str) -> Image.Image:
+    """Convert colours to sRGB when the image carries an ICC profile, so dropping the profile keeps its look.
+
+    A profile littlecms cannot read or apply to these pixels is dropped as it is: it described nothing usable.
+    """
+    icc = image.info.get("icc_profile")
+    if not icc:
+        return image
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if image.mode not in ("RGB", "RGBA", "CMYK", "L"):
+            image = image.convert(mode)
+        return ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode=mode)
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return image
 
 
 def save_photo(data: bytes, folder: str, *, max_bytes: int, max_pixels: int) -> dict:

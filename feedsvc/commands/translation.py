@@ -104,10 +104,12 @@ def models_cli() -> None:
 @models_cli.command("list")
 def list_command() -> None:
     """Installed packages, and the route each target language will use."""
-    installed = packages.list_packages(models_dir())
+    installed, broken = packages.scan_packages(models_dir())
     click.echo(f"Models folder: {models_dir()}")
     if not installed:
         click.echo("  (no packages installed)")
+    for problem in broken:
+        click.echo(f"  damaged, skipped: {problem.error} (repair it, or: feedsvc models remove {problem.name})")
     for package in installed:
         demo = "  [demo model: not for real text]" if package.demo else ""
         tokens = "".join(f"  {k}={getattr(package, k)!r}" for k in ("source_prefix", "source_suffix", "target_prefix")

@@ -15,6 +15,10 @@ from feedsvc.text import one_line
 from feedsvc.translation.protect import GlossaryTerm
 
 COLUMNS = ("ru", "en", "kk")
+# A spreadsheet runs a cell that begins with one of these as a formula (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# The export's mark: a cell beginning with these (after any ' added before) got one ' more; import takes it off.
+ESCAPED = re.compile(r"'+[=+\-@\t\r]")
 
 
 class BadGlossary(InvalidInput):
@@ -74,7 +78,7 @@ def parse_csv(text: str) -> list[dict]:
         for number, row in enumerate(reader, start=2):
             if not (row.get("ru") or "").strip():
                 raise BadGlossary(f"line {number}: the ru column is empty")
-            rows.append({c: (row.get(c) or "").strip() for c in COLUMNS})
+            rows.append({c: unescape_cell(row.get(c) or "").strip() for c in COLUMNS})
     except csv.Error as exc:
         raise BadGlossary(f"not a readable CSV file ({exc})") from exc
     return rows
@@ -95,8 +99,23 @@ def export_csv(db: Database) -> str:
     writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180; quotes fields holding a bare CR
     writer.writerow(COLUMNS)
     for term in load_terms(db):
-        writer.writerow([term.source, term.targets.get("en", ""), term.targets.get("kk", "")])
+        writer.writerow([escape_cell(term.source), escape_cell(term.targets.get("en", "")),
+                         escape_cell(term.targets.get("kk", ""))])
     return out.getvalue()
+
+
+def escape_cell(text: str) -> str:
+    """A cell a spreadsheet shows as text: ' before a formula start (=, +, -, @, tab, CR), OWASP's way.
+
+    Text that already begins with quotes before such a character gets one more quote too, so that
+    unescape_cell can take exactly one off and every text comes back as it was.
+    """
+    return "'" + text if text.startswith(FORMULA_STARTS) or ESCAPED.match(text) else text
+
+
+def unescape_cell(text: str) -> str:
+    """Undo escape_cell: one leading ' comes off only where quotes are followed by a formula start."""
+    return text[1:] if ESCAPED.match(text) else text
 
 
 def get_term(db: Database, term_id: int) -> GlossaryTerm:

@@ -27,6 +27,12 @@ RESERVED_NAMES = {"demo"}
 # Argos reads sentencepiece.model; a package whose output pieces come from another model (OPUS-MT's target.spm)
 # carries that one under this name, and feedsvc's engine decodes with it.
 TARGET_SPM = "target_sentencepiece.model"
+# metadata.json is a few hundred bytes; a larger one is refused before it is read or parsed.
+MAX_METADATA_BYTES = 64 * 1024
+# What the fields may hold: anything else would break sorting, routing, pages or the worker's model loading.
+LANGUAGE_CODE = re.compile(r"[A-Za-z]{2,3}(?:[_-][A-Za-z0-9]{2,8}){0,2}")
+VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,31}")
+MAX_TOKENS_CHARS = 200
 
 
 class InvalidPackage(InvalidInput):
@@ -79,33 +85,110 @@ class Route:
         return "→".join(codes) + " (" + ", ".join(s.key for s in self.steps) + ")"
 
 
+@dataclass(frozen=True)
+class BrokenPackage:
+    """A folder in models/ that cannot be used as a package, why, and its state (to report it once per change)."""
+
+    name: str
+    path: Path
+    error: str
+    state: tuple = ()
+
+    @property
+    def key(self) -> str:
+        """How `models remove` names it: the folder name."""
+        return self.name
+
+
 def read_package(path: Path) -> PackageInfo:
-    """Read one unpacked package folder's metadata."""
+    """Read and check one unpacked package folder's metadata."""
+    meta = read_metadata(path)
+    return PackageInfo(
+        name=path.name, path=path, from_code=meta["from_code"], to_code=meta["to_code"],
+        version=meta.get("package_version", "0"), source_prefix=meta.get("source_prefix", ""),
+        source_suffix=meta.get("source_suffix", ""), target_prefix=meta.get("target_prefix", ""),
+        demo=meta.get("feedsvc_demo", False) is True,
+    )
+
+
+def read_metadata(path: Path) -> dict:
+    """A package folder's metadata.json as a checked dict; a file over the size limit is not even read."""
+    file = path / "metadata.json"
     try:
-        meta = json.loads((path / "metadata.json").read_text(encoding="utf-8"))
-        return PackageInfo(
-            name=path.name, path=path, from_code=meta["from_code"], to_code=meta["to_code"],
-            version=str(meta.get("package_version", "0")), source_prefix=meta.get("source_prefix", ""),
-            source_suffix=meta.get("source_suffix", ""), target_prefix=meta.get("target_prefix", ""),
-            demo=bool(meta.get("feedsvc_demo", False)),
-        )
-    except (OSError, ValueError, KeyError) as exc:
+        if file.stat().st_size > MAX_METADATA_BYTES:
+            raise InvalidPackage(f"{path.name}: metadata.json is larger than {MAX_METADATA_BYTES // 1024} KiB")
+        meta = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        if isinstance(exc, InvalidPackage):
+            raise
         raise InvalidPackage(f"{path.name}: unreadable metadata.json ({exc})") from exc
+    problem = metadata_problem(meta)
+    if problem:
+        raise InvalidPackage(f"{path.name}: metadata.json: {problem}")
+    return meta
+
+
+def metadata_problem(meta) -> str | None:
+    """What is wrong with a parsed metadata.json (types, lengths, characters), or None."""
+    if not isinstance(meta, dict):
+        return "not a JSON object"
+    checks = [("from_code", LANGUAGE_CODE, True), ("to_code", LANGUAGE_CODE, True),
+              ("package_version", VERSION, False)]
+    for key, pattern, required in checks:
+        value = meta.get(key)
+        if value is None and not required:
+            continue
+        if not isinstance(value, str) or not pattern.fullmatch(value):
+            return f"{key} must be text like {'ru' if pattern is LANGUAGE_CODE else '1.9'} (got {shorten(value)})"
+    for key in ("source_prefix", "source_suffix", "target_prefix"):
+        value = meta.get(key, "")
+        if not isinstance(value, str) or len(value) > MAX_TOKENS_CHARS or not value.isprintable():
+            return f"{key} must be text of at most {MAX_TOKENS_CHARS} characters (got {shorten(value)})"
+    return None
+
+
+def shorten(value) -> str:
+    """A value's repr cut to a length fit for one line of a page or a log."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def list_packages(models_dir: str | Path) -> list[PackageInfo]:
-    """Every installed translation package, sorted by language pair."""
+    """Every usable installed translation package, sorted by language pair (damaged folders skipped)."""
+    return scan_packages(models_dir)[0]
+
+
+def scan_packages(models_dir: str | Path) -> tuple[list[PackageInfo], list[BrokenPackage]]:
+    """The usable packages, sorted by language pair, and the damaged package folders with their errors.
+
+    One damaged folder (copied in by hand, or installed by an older feedsvc) must not stop the
+    listing, the models page or the worker: it is set aside and shown instead.
+    """
     root = Path(models_dir)
     if not root.is_dir():
-        return []
-    found = []
+        return [], []
+    found, broken = [], []
     for child in sorted(root.iterdir()):
-        if child.is_dir() and (child / "metadata.json").is_file() and (child / "model").is_dir():
-            try:
-                found.append(read_package(child))
-            except InvalidPackage:
-                continue
-    return sorted(found, key=lambda p: (p.from_code, p.to_code, p.name))
+        if not child.is_dir() or child.name.startswith(".") or child.name in RESERVED_NAMES:
+            continue
+        try:
+            if not (child / "model").is_dir():
+                raise InvalidPackage(f"{child.name}: no model/ folder")
+            found.append(read_package(child))
+        except InvalidPackage as exc:
+            broken.append(BrokenPackage(child.name, child, str(exc), folder_state(child)))
+    return sorted(found, key=lambda p: (p.from_code, p.to_code, p.name)), broken
+
+
+def folder_state(path: Path) -> tuple:
+    """Modification times of a folder and its metadata.json: they change when someone repairs or replaces it."""
+    times = []
+    for item in (path, path / "metadata.json"):
+        try:
+            times.append(item.stat().st_mtime_ns)
+        except OSError:
+            times.append(None)
+    return tuple(times)
 
 
 def version_key(version: str) -> tuple[int, ...]:
@@ -170,6 +253,9 @@ def check_archive(archive: zipfile.ZipFile, max_unpacked: int = MAX_UNPACKED_BYT
     names = {info.filename.rstrip("/") for info in members}
     if f"{top}/metadata.json" not in names:
         raise InvalidPackage("no metadata.json in the package")
+    if archive.getinfo(f"{top}/metadata.json").file_size > MAX_METADATA_BYTES:
+        # The header's size may lie: read_metadata checks the extracted file again before parsing it.
+        raise InvalidPackage(f"metadata.json is larger than {MAX_METADATA_BYTES // 1024} KiB")
     if not any(n.startswith(f"{top}/model/") for n in names):
         raise InvalidPackage("no model/ folder in the package")
     return top
@@ -242,11 +328,12 @@ def remove_others(models_dir: str | Path, package: PackageInfo) -> list[PackageI
     return others
 
 
-def remove(models_dir: str | Path, code: str) -> list[PackageInfo]:
-    """Remove installed packages by folder name or language pair ("ru_en" or "ru-en")."""
+def remove(models_dir: str | Path, code: str) -> list[PackageInfo | BrokenPackage]:
+    """Remove installed packages by folder name or language pair ("ru_en" or "ru-en"); damaged ones by name."""
     pair = tuple(code.replace("-", "_").split("_")) if "_" in code or "-" in code else None
-    matches = [p for p in list_packages(models_dir)
-               if p.name == code or (pair and (p.from_code, p.to_code) == pair)]
+    installed, broken = scan_packages(models_dir)
+    matches = [p for p in installed if p.name == code or (pair and (p.from_code, p.to_code) == pair)]
+    matches += [b for b in broken if b.name == code]
     if not matches:
         raise PackageNotInstalled(code)
     for package in matches:

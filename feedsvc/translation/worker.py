@@ -36,6 +36,8 @@ class WorkerSettings:
     publish_policy: dict = field(default_factory=dict)
     # Test hook: seconds to wait between translating and storing, so a test can kill us mid-job.
     pause_before_store: float = 0.0
+    # Damaged package folders already logged, by name, error and state: logged again only when they change.
+    reported: set = field(default_factory=set)
 
 
 def claim_batch(db: Database, settings: WorkerSettings, limit: int | None = None) -> list[dict]:
@@ -67,11 +69,22 @@ def _sentences(db: Database, job: dict) -> int:
 def process_batch(db: Database, batch: list[dict], translate: pipeline.TranslateFn,
                   settings: WorkerSettings) -> list[str]:
     """Do claimed jobs of one language; returns what happened to each (done, superseded, no-model, retry…)."""
-    route = packages.find_route(packages.list_packages(settings.models_dir), settings.source_lang, batch[0]["lang"])
+    route = packages.find_route(usable_packages(settings), settings.source_lang, batch[0]["lang"])
     checked = [_check(db, job, route, settings) for job in batch]
     ready = [(job, release) for job, (release, _) in zip(batch, checked, strict=True) if release is not None]
     stored = iter(_translate(db, ready, route, translate, settings) if ready else [])
     return [result or next(stored) for _, result in checked]
+
+
+def usable_packages(settings: WorkerSettings) -> list[packages.PackageInfo]:
+    """The installed packages; a damaged folder is skipped and logged once per change, not at every batch."""
+    installed, broken = packages.scan_packages(settings.models_dir)
+    for problem in broken:
+        if (problem.name, problem.error, problem.state) not in settings.reported:
+            settings.reported.add((problem.name, problem.error, problem.state))
+            log.error("package folder skipped: %s (repair it, or: feedsvc models remove %s)", problem.error,
+                      problem.name)
+    return installed
 
 
 def _check(db: Database, job: dict, route, settings: WorkerSettings) -> tuple[dict | None, str | None]:

@@ -26,12 +26,12 @@ def require_login() -> None:
 @bp.route("/")
 def index():
     """Packages, routes per target language, and the queue."""
-    installed = packages.list_packages(current_app.config["MODELS_DIR"])
+    installed, broken = packages.scan_packages(current_app.config["MODELS_DIR"])
     routes = {lang: packages.find_route(installed, "ru", lang) for lang in current_app.config["TARGET_LANGUAGES"]}
     return render_template("admin/models.html", installed=installed, routes=routes, jobs=jobs.counts(get_db()),
                            fix=packages.fix_command, models_dir=current_app.config["MODELS_DIR"],
                            counts=jobs.translation_counts(get_db()),
-                           evaluations=evaluate.latest(get_db()))
+                           evaluations=evaluate.latest(get_db()), broken=broken)
 
 
 @bp.route("/retranslate/<target:lang>", methods=["POST"])

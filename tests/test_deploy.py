@@ -1,0 +1,308 @@
+"""The production front, tested: deploy/nginx/feedsvc.conf in front of gunicorn, as the README deploys it.
+
+nginx runs as a child of the test with its own prefix, configuration, cache and logs in a temporary folder
+(``-g 'daemon off;'``), on 127.0.0.1 only; gunicorn runs with PROXY_FIX=1 behind it, as in production.
+Every wait is for an event, bounded by ``HANG_SECONDS`` only to catch a hang.
+"""
+
+import contextlib
+import getpass
+import grp
+import os
+import signal
+import socket
+import string
+import subprocess
+import sys
+import time
+from datetime import UTC
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from feedsvc import releases
+from feedsvc.storage import connect
+from tests.conftest import wait_until
+from tests.test_reliability import Session
+from tests.test_reliability import free_port
+from tests.test_reliability import make_instance
+from tests.test_reliability import request
+from tests.test_reliability import service_env
+
+ROOT = Path(__file__).resolve().parent.parent
+NGINX = "/usr/sbin/nginx"
+CONFIG = ROOT / "deploy" / "nginx" / "feedsvc.conf"
+STATIC = ROOT / "feedsvc" / "web" / "static"
+SLOW_CLIENTS = 20
+# What gunicorn logs per request: the forwarding headers the app received, as it received them.
+ACCESS_FORMAT = '%(m)s %(U)s %(s)s xff=%({x-forwarded-for}i)s xfh=%({x-forwarded-host}i)s xfp=%({x-forwarded-proto}i)s'
+MAIN_CONFIG = """\
+{user}
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 512; }}
+http {{
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    access_log {prefix}/access.log;
+    client_body_temp_path {prefix}/body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    include {prefix}/feedsvc.conf;
+    {extra}
+}}
+"""
+
+
+def missing_nginx(reason: str):
+    """Skip locally, fail under CI: CI must never pass without having run the proxy."""
+    message = f"{reason}: install Debian's nginx (`make deploy-deps`)"
+    if os.environ.get("CI"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def site_config(values: dict[str, str]) -> str:
+    """deploy/nginx/feedsvc.conf with its ${FEEDSVC_*} values filled in, as envsubst does (nginx's $vars stay)."""
+    return string.Template(CONFIG.read_text()).safe_substitute(values)
+
+
+def terminate(process: subprocess.Popen) -> None:
+    """SIGTERM (nginx: fast shutdown; gunicorn: graceful), then SIGKILL to its process group if it lingers."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+class Proxy:
+    """nginx with the project's configuration in front of ``upstream``, everything under ``prefix``."""
+
+    def __init__(self, prefix: Path, upstream: str, media: Path, extra: str = ""):
+        """Write the configuration, start nginx in the foreground and wait until it answers."""
+        if not os.access(NGINX, os.X_OK):
+            missing_nginx(f"{NGINX} is missing")
+        prefix.mkdir(parents=True, exist_ok=True)
+        self.prefix, self.port = prefix, free_port()
+        (prefix / "feedsvc.conf").write_text(site_config({
+            "FEEDSVC_LISTEN": f"127.0.0.1:{self.port}", "FEEDSVC_SERVER_NAME": "127.0.0.1 localhost",
+            "FEEDSVC_UPSTREAM": upstream, "FEEDSVC_STATIC": str(STATIC), "FEEDSVC_MEDIA": str(media),
+            "FEEDSVC_CACHE": str(prefix / "cache")}))
+        # As root, nginx's workers would switch to "nobody", who cannot read a private temporary folder.
+        user = f"user {getpass.getuser()} {grp.getgrgid(os.getgid()).gr_name};" if os.geteuid() == 0 else ""
+        (prefix / "nginx.conf").write_text(MAIN_CONFIG.format(user=user, prefix=prefix, extra=extra))
+        command = [NGINX, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", str(prefix / "error.log")]
+        checked = subprocess.run([*command, "-t"], capture_output=True, text=True)
+        assert checked.returncode == 0, checked.stderr
+        self.process = subprocess.Popen([*command, "-g", "daemon off;"], stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+        wait_until(self.answers, "nginx did not start")
+
+    def answers(self) -> bool:
+        """Whether nginx accepts connections (asserting it did not exit)."""
+        assert self.process.poll() is None, (self.prefix / "error.log").read_text()[-2000:]
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=5):
+            return True
+        return False
+
+    def stop(self) -> None:
+        """Stop nginx (see terminate)."""
+        terminate(self.process)
+
+
+class Gunicorn:
+    """gunicorn (2 sync workers) with PROXY_FIX=1, logging the forwarding headers each request brought."""
+
+    def __init__(self, app, log: Path, **config):
+        """Start it on a free loopback port and wait until it serves a page."""
+        self.port, self.log = free_port(), log
+        with open(log, "ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{self.port}",
+                 "--access-logfile", "-", "--access-logformat", ACCESS_FORMAT, "--error-logfile", "-",
+                 "feedsvc:create_app()"], env=service_env(app, PROXY_FIX=1, **config), cwd=log.parent,
+                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        wait_until(self.answers, "gunicorn did not start")
+
+    def answers(self) -> bool:
+        """Whether it answers a page (asserting it did not exit)."""
+        assert self.process.poll() is None, self.log.read_text()[-2000:]
+        with contextlib.suppress(OSError):
+            return request(self.port, "GET", "/ru/")[0] == 200
+        return False
+
+    def requests(self, path: str = "") -> list[str]:
+        """The access log's lines so far (for ``path`` only, if given)."""
+        return [line for line in self.log.read_text().splitlines() if " xff=" in line and f" {path}" in line]
+
+    def logged(self, path: str, count: int = 1) -> list[str]:
+        """The log lines of ``path`` once there are ``count`` (gunicorn logs a request after answering it)."""
+        return wait_until(lambda: lines if len(lines := self.requests(path)) >= count else None,
+                          f"gunicorn never logged {count} request(s) for {path}")
+
+    def stop(self) -> None:
+        """Stop the master and its workers (see terminate)."""
+        terminate(self.process)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """A demo instance under gunicorn behind nginx; feeds kept 2 s so a test sees them expire and revalidate."""
+    if not os.access(NGINX, os.X_OK):
+        missing_nginx(f"{NGINX} is missing")
+    folder = tmp_path_factory.mktemp("deploy")
+    app = make_instance(folder / "instance", models=False)
+    web = Gunicorn(app, folder / "gunicorn.log", FEED_MAX_AGE=2)
+    proxy = None
+    try:
+        proxy = Proxy(folder / "nginx", f"127.0.0.1:{web.port}", Path(app.config["UPLOAD_FOLDER"]))
+        yield proxy, web, app
+    finally:
+        if proxy:
+            proxy.stop()
+        web.stop()
+
+
+def still_open(sock: socket.socket) -> bool:
+    """Whether the server has neither closed this connection nor answered on it."""
+    timeout = sock.gettimeout()
+    sock.setblocking(False)
+    try:
+        return sock.recv(1, socket.MSG_PEEK) != b""
+    except BlockingIOError:
+        return True
+    finally:
+        sock.settimeout(timeout)
+
+
+def test_slow_clients_do_not_delay_a_reader(site):
+    proxy, web, _ = site
+    head = b"GET /ru/ HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: slowloris\r\n"
+    slow = [socket.create_connection(("127.0.0.1", proxy.port), timeout=30) for _ in range(SLOW_CLIENTS)]
+    try:
+        for sock in slow:  # every connection gets its header one byte per send, and stops before the end
+            for byte in head:
+                sock.send(bytes([byte]))
+        started = time.perf_counter()
+        status, _, body = request(proxy.port, "GET", "/ru/")
+        latency = time.perf_counter() - started
+        assert status == 200 and "</html>" in body.decode()
+        assert all(still_open(sock) for sock in slow), "a slow client was dropped before the reader was served"
+        assert not [line for line in web.requests() if "slowloris" in line]
+        print(f"\nreader answered in {latency * 1000:.1f} ms while {SLOW_CLIENTS} slow clients held connections")
+        for sock in slow:  # and each slow client, once its request is complete, is served too
+            sock.sendall(b"Connection: close\r\n\r\n")
+        for sock in slow:
+            assert receive_all(sock).startswith(b"HTTP/1.1 200")
+    finally:
+        for sock in slow:
+            sock.close()
+
+
+def receive_all(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection."""
+    chunks = []
+    while chunk := sock.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_clients_forwarding_headers_are_replaced_by_nginx(site):
+    proxy, web, _ = site
+    forged = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https",
+              "Forwarded": "for=203.0.113.9;host=evil.example"}
+    status, _, body = request(proxy.port, "GET", "/kk/feed.rss?forged", headers=forged)
+    assert status == 200 and b"evil.example" not in body
+    [line] = web.logged("/kk/feed.rss")
+    assert line.endswith("xff=127.0.0.1 xfh=127.0.0.1 xfp=http"), line
+
+
+def test_feed_is_served_from_the_cache_then_revalidated_with_its_etag(site):
+    proxy, web, _ = site
+
+    statuses = []
+
+    def feed_status() -> str:
+        """The cache status of one poll of the English Atom feed."""
+        status, headers, _ = request(proxy.port, "GET", "/en/feed.atom")
+        assert status == 200
+        statuses.append(headers["x-cache-status"])
+        return statuses[-1]
+
+    assert feed_status() == "MISS"
+    wait_until(lambda: feed_status() == "HIT", "a repeated poll was never answered from the cache")
+    wait_until(lambda: feed_status() == "REVALIDATED", "an expired feed was never revalidated")
+    reached_app = [status for status in statuses if status != "HIT"]
+    polls = web.logged("/en/feed.atom", len(reached_app))
+    assert len(polls) == len(reached_app), (statuses, polls)  # answers from the cache never reached gunicorn
+    assert polls[0].startswith("GET /en/feed.atom 200") and polls[-1].startswith("GET /en/feed.atom 304"), polls
+
+
+def test_a_changed_feed_reaches_readers_once_its_copy_expires(site):
+    proxy, _, app = site
+
+    def ru_feed() -> tuple[str, bytes]:
+        """Cache status and body of one poll of the Russian RSS feed."""
+        status, headers, body = request(proxy.port, "GET", "/ru/feed.rss")
+        assert status == 200
+        return headers["x-cache-status"], body
+
+    wait_until(lambda: ru_feed()[0] == "HIT", "the feed was never answered from the cache")
+    title = "Новый пресс-релиз после кэша"
+    db = connect(app.config["DATABASE"])
+    releases.create_release(db, title=title, body="Текст.", publish=True,
+                            published_at=datetime(2026, 11, 30, 9, 0, tzinfo=UTC))
+    db.close()
+    wait_until(lambda: title.encode() in ru_feed()[1], "the new release never reached the feed")
+
+    def new_copy_cached() -> bool:
+        """Whether a poll was a cache hit, asserting that no poll goes back to the old document."""
+        status, body = ru_feed()
+        assert title.encode() in body, f"an old copy was served ({status}) after the new one"
+        return status == "HIT"
+
+    wait_until(new_copy_cached, "no cached copy of the new feed")
+
+
+def test_admin_pages_are_never_cached(site):
+    proxy, _, _ = site
+    editor = Session(proxy.port)
+    editor.login()
+    for _ in range(2):
+        status, headers, body = editor.open("GET", "/admin/")
+        assert status == 200 and headers["x-cache-status"] == "BYPASS" and b"logout" in body.lower()
+    status, headers, _ = request(proxy.port, "GET", "/admin/")  # an anonymous visitor gets the login, not a copy
+    assert status == 302 and "/admin/login" in headers["location"] and headers["x-cache-status"] == "BYPASS"
+    status, headers, _ = editor.open("GET", "/en/feed.rss")  # with a session cookie, no shared copy either way
+    assert headers["x-cache-status"] == "BYPASS"
+
+
+def test_static_files_and_photos_are_served_by_nginx_compressed_where_text(site):
+    proxy, web, app = site
+    photo = "0123456789abcdef0123456789abcdef.jpg"
+    Path(app.config["UPLOAD_FOLDER"], photo).write_bytes(b"\xff\xd8 a photo")
+    Path(app.config["UPLOAD_FOLDER"], f".{photo}.part").write_bytes(b"half")
+    gzip = {"Accept-Encoding": "gzip"}
+    for path, kind in (("/static/feedsvc.css", "text/css"), ("/ru/", "text/html"),
+                       ("/ru/feed.atom", "application/atom+xml")):
+        status, headers, _ = request(proxy.port, "GET", path, headers=gzip)
+        assert (status, headers["content-encoding"]) == (200, "gzip") and headers["content-type"].startswith(kind)
+    status, headers, body = request(proxy.port, "GET", f"/media/{photo}")
+    assert (status, headers["content-type"], body) == (200, "image/jpeg", b"\xff\xd8 a photo")
+    assert headers["x-content-type-options"] == "nosniff"
+    assert request(proxy.port, "GET", f"/media/.{photo}.part")[0] == 404
+    assert web.requests("/static/") == web.requests("/media/") == []
+
+
+def test_unknown_host_names_and_methods_are_refused(site):
+    proxy, _, _ = site
+    with pytest.raises(ConnectionError):  # 444: nginx closes without an answer
+        request(proxy.port, "GET", "/ru/", headers={"Host": "evil.example"})
+    assert request(proxy.port, "DELETE", "/ru/")[0] == 405
