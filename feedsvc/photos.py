@@ -95,7 +95,7 @@ def to_srgb(image: Image.Image, mode: str) -> Image.Image:
         source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
         if image.mode not in ("RGB", "RGBA", "CMYK", "L"):
             image = image.convert(mode)
-        return ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode=mode)
+        return ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode=mode) or image
     except (ImageCms.PyCMSError, OSError, ValueError):
         return image
 
@@ -105,8 +105,9 @@ def save_photo(data: bytes, folder: str, *, max_bytes: int, max_pixels: int) -> 
     if len(data) > max_bytes:
         raise InvalidPhoto(TOO_LARGE)
     image = read_image(data, max_pixels)
-    mimetype, suffix = FORMATS[image.format]
-    encoded = encode(image, image.format)
+    kind = str(image.format)  # read_image accepts only the FORMATS
+    mimetype, suffix = FORMATS[kind]
+    encoded = encode(image, kind)
     name = uuid.uuid4().hex + suffix
     tmp = os.path.join(folder, f".{name}.part")
     try:

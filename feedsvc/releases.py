@@ -85,7 +85,7 @@ def create_release(
         **(photo or {}),
     }
     with write(db):
-        release_id = db.table("releases").insert(row).last_pk
+        release_id = int(db.table("releases").insert(row).last_pk or 0)
         for lang in languages:
             db.table("translations").insert({"release_id": release_id, "lang": lang, "updated_at": now})
         release = get_release(db, release_id)
@@ -210,20 +210,19 @@ class LocalizedRelease:
 
 def localized(release: dict, translation: dict | None, lang: str) -> LocalizedRelease:
     """The release as a reader of ``lang`` sees it: the translation when readers may see it, else the original."""
-    shown = (lang != SOURCE_LANGUAGE and translation is not None and translation["status"] in VISIBLE
-             and bool(translation["title"]))
-    text = translation if shown else release
-    translated_category = shown and bool(translation.get("category")) and bool(release["category"])
+    shown = translation if (lang != SOURCE_LANGUAGE and translation is not None
+                            and translation["status"] in VISIBLE and translation["title"]) else None
+    text = shown or release
+    category = (shown or {}).get("category") if release["category"] else None
     return LocalizedRelease(
         id=release["id"], guid=release["guid"], lang=lang, title=text["title"], body=text["body"],
-        paragraphs=split_paragraphs(text["body"]),
-        category=translation["category"] if translated_category else release["category"],
-        category_lang=lang if translated_category else SOURCE_LANGUAGE, slug=slug(release["title"]),
+        paragraphs=split_paragraphs(text["body"]), category=category or release["category"],
+        category_lang=lang if category else SOURCE_LANGUAGE, slug=slug(release["title"]),
         published_at=release["published_at"],
-        text_updated_at=max(translation["updated_at"], release["updated_at"]) if shown else release["updated_at"],
-        is_original=lang != SOURCE_LANGUAGE and not shown,
-        is_machine=shown and translation["origin"] == Origin.MACHINE,
-        is_outdated=shown and translation["status"] == TranslationStatus.OUTDATED,
+        text_updated_at=max(shown["updated_at"], release["updated_at"]) if shown else release["updated_at"],
+        is_original=lang != SOURCE_LANGUAGE and shown is None,
+        is_machine=shown is not None and shown["origin"] == Origin.MACHINE,
+        is_outdated=shown is not None and shown["status"] == TranslationStatus.OUTDATED,
         photo=release["photo"], photo_type=release["photo_type"], photo_length=release["photo_length"],
         photo_width=release["photo_width"], photo_height=release["photo_height"],
         photo_caption=release["photo_caption"] or "", photo_credit=release["photo_credit"] or "",

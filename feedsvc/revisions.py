@@ -23,7 +23,7 @@ def record(db: Database, release_id: int, lang: str, *, title: str, body: str, o
         return 0
     row = {"release_id": release_id, "lang": lang, "title": title, "body": body, "origin": origin,
            "author": author or "", "source_revision": source_revision, "created_at": created_at}
-    return db.table("revisions").insert(row).last_pk
+    return int(db.table("revisions").insert(row).last_pk or 0)
 
 
 def list_revisions(db: Database, release_id: int, lang: str) -> list[dict]:
@@ -61,7 +61,7 @@ def diff_words(old: str, new: str) -> list[tuple[str, str]]:
 def diff(old: dict, new: dict) -> dict:
     """A readable diff of two versions: the title, then paragraph by paragraph."""
     old_paragraphs, new_paragraphs = split_paragraphs(old["body"]), split_paragraphs(new["body"])
-    rows = []
+    rows: list[list[tuple[str, str]]] = []
     matcher = difflib.SequenceMatcher(a=old_paragraphs, b=new_paragraphs, autojunk=False)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op == "equal":

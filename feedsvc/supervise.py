@@ -51,12 +51,15 @@ def run(web_cmd: list[str], worker_cmd: list[str], env: dict, *, echo: Callable[
     stopping: list[int] = []
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
     web = subprocess.Popen(web_cmd, env=env)
-    worker, started, failures, next_start = subprocess.Popen(worker_cmd, env=env), time.monotonic(), 0, 0.0
-    processes = [web, worker]
+    first = subprocess.Popen(worker_cmd, env=env)
+    worker: subprocess.Popen | None = first  # None while a restart is due
+    started, failures, next_start = time.monotonic(), 0, 0.0
+    processes = [web, first]
     try:
         while not stopping and web.poll() is None:
             if worker is None and time.monotonic() >= next_start:
-                worker, started = subprocess.Popen(worker_cmd, env=env), time.monotonic()
+                worker = subprocess.Popen(worker_cmd, env=env)
+                started = time.monotonic()
                 processes.append(worker)
             elif worker is not None and worker.poll() is not None:
                 failures = 1 if time.monotonic() - started > max_delay else failures + 1

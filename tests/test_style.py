@@ -21,6 +21,13 @@ def test_the_layers_hold():
     assert "3 kept, 0 broken" in result.stdout
 
 
+def test_the_core_type_checks():
+    """mypy over the core modules listed in pyproject.toml's [tool.mypy]."""
+    mypy = shutil.which("mypy") or str(ROOT / ".venv" / "bin" / "mypy")
+    result = subprocess.run([mypy, "--no-incremental"], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+
+
 def test_every_function_in_the_package_has_a_docstring():
     import ast
 

@@ -91,7 +91,7 @@ def save_human(db: Database, release_id: int, lang: str, title: str, body: str, 
             teach(db, release, lang, (row["title"] or "", row["body"] or ""), (title, body))
             if category and category != row["category"] and release["category"]:
                 memory.store_human(db, lang, {release["category"]: category})
-    return translation_row(db, release_id, lang)
+    return translation_row(db, release_id, lang) or row
 
 
 def accept_suggestion(db: Database, release_id: int, lang: str, *, author: str, expected_version: int | None):
@@ -189,7 +189,7 @@ def review_rows(release: dict, translations: dict[str, dict], languages) -> list
         row = translations.get(lang) or {}
         columns[lang] = [row.get("title") or ""] + split_paragraphs(row.get("body") or "")
     depth = max(len(c) for c in columns.values())
-    rows = []
+    rows: list[dict] = []
     for i in range(depth):
         cells = {lang: (col[i] if i < len(col) else "") for lang, col in columns.items()}
         sentences = {lang: split_sentences(text) for lang, text in cells.items()} if i else {}

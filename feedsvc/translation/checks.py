@@ -303,10 +303,11 @@ def copy_of_other(inputs: tuple[str, ...], raw_steps: tuple[str, ...],
     for i, (source, text) in enumerate(zip(inputs, raw_steps, strict=True)):
         others = {s: score for s, score in known.get((i, normalize(text)), {}).items() if s != source}
         mine = known.get((i, normalize(text)), {}).get(source)
-        if mine is None or None in others.values():
+        scored = [score for score in others.values() if score is not None]
+        if mine is None or len(scored) < len(others):
             suspicious = len(others) >= 2
         else:
-            suspicious = any(score >= mine for score in others.values())
+            suspicious = any(score >= mine for score in scored)
         if suspicious:
             return [Finding(Flag.COPY, f"the model gave the same text for {len(others) + 1} different sentences")]
     return []
@@ -344,7 +345,7 @@ def floor_from(scores: list[float]) -> float | None:
 def context_for(db: Database, lang: str, route: Route, terms: list[GlossaryTerm],
                 outputs: list[tuple[str, ...]]) -> Context:
     """The checks' context for a batch: its route's calibration, and which sources gave each step's output."""
-    known: dict[tuple[int, str], set[str]] = {}
+    known: dict[tuple[int, str], dict[str, float | None]] = {}
     for i, step in enumerate(route.steps):
         for target, source, score in memory.sources_of(db, step.key, [s[i] for s in outputs if len(s) > i]):
             known.setdefault((i, normalize(target)), {})[source] = score

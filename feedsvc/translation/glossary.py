@@ -49,7 +49,7 @@ def save_term(db: Database, source: str, targets: dict, term_id: int | None = No
     if existing:
         db.table("glossary_terms").update(existing[0]["id"], row)
         return existing[0]["id"]
-    return db.table("glossary_terms").insert(row).last_pk
+    return int(db.table("glossary_terms").insert(row).last_pk or 0)
 
 
 def check_forms(source: str) -> None:

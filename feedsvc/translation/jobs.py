@@ -62,14 +62,14 @@ def enqueue_release(db: Database, release: dict, languages, *, only_stale: bool 
             "release_id": release["id"], "lang": lang, "source_revision": release["revision"],
             "status": Job.QUEUED, "attempts": 0, "run_after": now, "created_at": now, "updated_at": now,
         }
-        queued.append(db.table("jobs").insert(job).last_pk)
+        queued.append(int(db.table("jobs").insert(job).last_pk or 0))
         if current is None:
             db.table("translations").insert({"release_id": release["id"], "lang": lang, "updated_at": now})
         up_to_date = current is not None and current["source_revision"] == release["revision"]
         if current is not None and current["origin"] == Origin.HUMAN:
             if not up_to_date:
                 _set_status(db, release["id"], lang, Status.OUTDATED, error=None)
-        elif not (up_to_date and current["status"] == Status.MACHINE):
+        elif not (current is not None and up_to_date and current["status"] == Status.MACHINE):
             # A machine text of the current revision stays up while it is re-translated.
             _set_status(db, release["id"], lang, Status.PENDING, error=None)
     return queued

@@ -22,7 +22,7 @@ def normalize(sentence: str) -> str:
 
 def lookup(db: Database, step: str, sources: list[str]) -> dict[str, str]:
     """Known translations for ``step`` of each source (normalized) that memory has."""
-    found = {}
+    found: dict[str, str] = {}
     for chunk in _chunks(sorted({normalize(s) for s in sources})):
         marks = ",".join("?" * len(chunk))
         found.update(db.execute(f"select source, target from memory where step = ? and source in ({marks})",
@@ -32,7 +32,7 @@ def lookup(db: Database, step: str, sources: list[str]) -> dict[str, str]:
 
 def scores(db: Database, step: str, sources: list[str]) -> dict[str, float]:
     """The model scores memory kept for ``step``'s translations of these sources (where the model gave one)."""
-    found = {}
+    found: dict[str, float] = {}
     for chunk in _chunks(sorted({normalize(s) for s in sources})):
         marks = ",".join("?" * len(chunk))
         found.update(db.execute(f"select source, score from memory where step = ? and score is not null "

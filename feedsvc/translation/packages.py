@@ -182,7 +182,7 @@ def scan_packages(models_dir: str | Path) -> tuple[list[PackageInfo], list[Broke
 
 def folder_state(path: Path) -> tuple:
     """Modification times of a folder and its metadata.json: they change when someone repairs or replaces it."""
-    times = []
+    times: list[int | None] = []
     for item in (path, path / "metadata.json"):
         try:
             times.append(item.stat().st_mtime_ns)
@@ -206,7 +206,7 @@ def find_route(packages: list[PackageInfo], source: str, target: str) -> Route |
 
     Where several packages serve one pair (copied in by hand), the preferred one is used.
     """
-    by_pair = {}
+    by_pair: dict[tuple[str, str], PackageInfo] = {}
     for package in sorted(packages, key=preference, reverse=True):
         by_pair.setdefault((package.from_code, package.to_code), package)
     if (source, target) in by_pair:
@@ -332,7 +332,8 @@ def remove(models_dir: str | Path, code: str) -> list[PackageInfo | BrokenPackag
     """Remove installed packages by folder name or language pair ("ru_en" or "ru-en"); damaged ones by name."""
     pair = tuple(code.replace("-", "_").split("_")) if "_" in code or "-" in code else None
     installed, broken = scan_packages(models_dir)
-    matches = [p for p in installed if p.name == code or (pair and (p.from_code, p.to_code) == pair)]
+    matches: list[PackageInfo | BrokenPackage] = [
+        p for p in installed if p.name == code or (pair and (p.from_code, p.to_code) == pair)]
     matches += [b for b in broken if b.name == code]
     if not matches:
         raise PackageNotInstalled(code)

@@ -76,7 +76,7 @@ def run_step(db: Database, step: PackageInfo, sources: list[str],
         memory.store(db, step.key, {s: o.text for s, o in fresh.items()},
                      scores={s: o.score for s, o in fresh.items()})
         known.update({memory.normalize(s): o.text for s, o in fresh.items()})
-        scores.update({memory.normalize(s): o.score for s, o in fresh.items()})
+        scores.update({memory.normalize(s): o.score for s, o in fresh.items() if o.score is not None})
     keys = [memory.normalize(s) for s in sources]
     return [ModelOutput(known[k], scores.get(k)) for k in keys], len(misses)
 

@@ -110,7 +110,7 @@ def protect(sentence: str, terms: list[GlossaryTerm]) -> Protected:
     if compiled:
         regex, ordered = compiled
         for m in regex.finditer(sentence):
-            term = ordered[int(m.lastgroup[1:])]
+            term = ordered[int(str(m.lastgroup)[1:])]  # every alternative is a named group
             spans.append((m.start(), m.end(), Slot(m.group(0), term, opens_sentence(sentence, m.start()))))
     taken = [(s, e) for s, e, _ in spans]
     for m in LITERAL.finditer(sentence):
