@@ -26,7 +26,7 @@ $(VENV)/.installed: $(VENV)/bin/python pyproject.toml
 	touch $@
 
 run: install
-	$(VENV)/bin/feedsvc serve
+	$(VENV)/bin/feedsvc serve --demo
 
 browser-deps:
 	@if [ -x $(CHROMIUM) ] && [ -x $(CHROMEDRIVER) ]; then \

@@ -49,8 +49,16 @@ def default_config(instance_path: str) -> dict:
         "PHOTO_MAX_PIXELS": 40_000_000,
         "TITLE_MAX": 300,
         "BODY_MAX": 100_000,
+        # Failed logins: per client address, and per user name from anywhere (429 with Retry-After).
         "LOGIN_RATE_LIMIT": "10 per minute",
+        "LOGIN_USER_RATE_LIMIT": "20 per hour",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # An admin session ends this long after login, or after this long without a request.
+        "SESSION_LIFETIME_SECONDS": 12 * 3600,
+        "SESSION_IDLE_SECONDS": 3600,
         "PROXY_FIX": 0,
+        # Behind nginx: photos are sent by nginx from this internal location once the app allowed them.
+        "MEDIA_ACCEL_REDIRECT": "",
         "RATELIMIT_STORAGE_URI": "memory://",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -60,7 +68,9 @@ def default_config(instance_path: str) -> dict:
         # Rendered feeds and anonymous index pages, kept until the data changes (least recently used go first).
         "RESPONSE_CACHE_ENTRIES": 512,
         "RESPONSE_CACHE_BYTES": 32 * 1024 * 1024,
-        "WTF_CSRF_TIME_LIMIT": None,
+        "WTF_CSRF_TIME_LIMIT": 12 * 3600,  # a form's token expires with the longest session
+        # Larger glossary CSVs are imported with `feedsvc glossary import` (a web request must stay short).
+        "GLOSSARY_WEB_IMPORT_ROWS": 5000,
         # What the worker publishes per language: auto, checked (unless a sentence check flags it) or
         # reviewed (only what an editor approved). See README, "What gets published".
         "PUBLISH_POLICY": {lang: "checked" for lang in TARGET_LANGUAGES},

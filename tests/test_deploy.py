@@ -21,7 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from feedsvc import photos
 from feedsvc import releases
+from feedsvc.demo import demo_photo
 from feedsvc.storage import connect
 from tests.conftest import wait_until
 from tests.test_reliability import Session
@@ -159,7 +161,7 @@ def site(tmp_path_factory):
         missing_nginx(f"{NGINX} is missing")
     folder = tmp_path_factory.mktemp("deploy")
     app = make_instance(folder / "instance", models=False)
-    web = Gunicorn(app, folder / "gunicorn.log", FEED_MAX_AGE=2)
+    web = Gunicorn(app, folder / "gunicorn.log", FEED_MAX_AGE=2, MEDIA_ACCEL_REDIRECT="/_media/")
     proxy = None
     try:
         proxy = Proxy(folder / "nginx", f"127.0.0.1:{web.port}", Path(app.config["UPLOAD_FOLDER"]))
@@ -286,8 +288,12 @@ def test_admin_pages_are_never_cached(site):
 
 def test_static_files_and_photos_are_served_by_nginx_compressed_where_text(site):
     proxy, web, app = site
-    photo = "0123456789abcdef0123456789abcdef.jpg"
-    Path(app.config["UPLOAD_FOLDER"], photo).write_bytes(b"\xff\xd8 a photo")
+    db = connect(app.config["DATABASE"])
+    stored = photos.save_photo(demo_photo(3), app.config["UPLOAD_FOLDER"], max_bytes=10**7, max_pixels=10**7)
+    release = releases.create_release(db, title="Фото", body="Текст.", photo=stored, publish=True,
+                                      published_at=datetime(2026, 11, 20, tzinfo=UTC))
+    photo = stored["photo"]
+    content = Path(app.config["UPLOAD_FOLDER"], photo).read_bytes()
     Path(app.config["UPLOAD_FOLDER"], f".{photo}.part").write_bytes(b"half")
     gzip = {"Accept-Encoding": "gzip"}
     for path, kind in (("/static/feedsvc.css", "text/css"), ("/ru/", "text/html"),
@@ -295,10 +301,14 @@ def test_static_files_and_photos_are_served_by_nginx_compressed_where_text(site)
         status, headers, _ = request(proxy.port, "GET", path, headers=gzip)
         assert (status, headers["content-encoding"]) == (200, "gzip") and headers["content-type"].startswith(kind)
     status, headers, body = request(proxy.port, "GET", f"/media/{photo}")
-    assert (status, headers["content-type"], body) == (200, "image/jpeg", b"\xff\xd8 a photo")
-    assert headers["x-content-type-options"] == "nosniff"
+    assert (status, headers["content-type"], body) == (200, "image/jpeg", content)  # sent by nginx
+    assert headers["x-content-type-options"] == "nosniff" and "x-accel-redirect" not in headers
     assert request(proxy.port, "GET", f"/media/.{photo}.part")[0] == 404
-    assert web.requests("/static/") == web.requests("/media/") == []
+    assert request(proxy.port, "GET", f"/_media/{photo}")[0] == 404  # the internal location is not public
+    assert web.requests("/static/") == []
+    releases.set_status(db, release["id"], "withdrawn")  # the app decides: a withdrawn release's photo is gone
+    assert request(proxy.port, "GET", f"/media/{photo}")[0] == 404
+    db.close()
 
 
 def test_unknown_host_names_and_methods_are_refused(site):

@@ -211,6 +211,12 @@ def check_feeds(client, lang: str, release: dict, title: str, paragraphs: list[s
 FORM_NOW = datetime(2026, 11, 19, 8, 45, 30, tzinfo=UTC)
 
 
+@pytest.fixture(autouse=True)
+def stopped_clock(monkeypatch):
+    """The service's clock stands at FORM_NOW for every case (a date left empty means "now")."""
+    monkeypatch.setattr(clock, "now", lambda: FORM_NOW)
+
+
 def post_form(client, url, data):
     """A multipart POST the way a browser sends the admin forms."""
     return client.post(url, data=data, content_type="multipart/form-data")
@@ -232,11 +238,9 @@ def test_release_form_fields_round_trip(logged_in, db, app, title, body, categor
     token = getattr(logged_in, "_hostile_token", None) or csrf_token(logged_in, "/admin/releases/new")
     logged_in._hostile_token = token
     before = releases.count_all(db)
-    with pytest.MonkeyPatch.context() as patch:  # an empty date means "now": read from the set clock
-        patch.setattr(clock, "now", lambda: FORM_NOW)
-        response = post_form(logged_in, "/admin/releases/new", {
-            "title": title, "body": body, "category": category, "photo_caption": caption, "photo_credit": credit,
-            "published_at": published_at, "publish": "1", "csrf_token": token})
+    response = post_form(logged_in, "/admin/releases/new", {  # an empty date means "now": the set clock's
+        "title": title, "body": body, "category": category, "photo_caption": caption, "photo_credit": credit,
+        "published_at": published_at, "publish": "1", "csrf_token": token})
     assert_no_server_error(response, "POST /admin/releases/new")
     moment = parse_moment(published_at)
     valid = (filled(title, 300) and filled(body, 100_000) and optional_ok(category, 100)

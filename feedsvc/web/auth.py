@@ -10,12 +10,14 @@ from flask import g
 from flask import redirect
 from flask import render_template
 from flask import request
+from flask import session
 from flask import url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_login import login_user
 from flask_login import logout_user
 
+from feedsvc import clock
 from feedsvc.web import users
 from feedsvc.web.db import get_db
 from feedsvc.web.extensions import limiter
@@ -37,8 +39,23 @@ def load_user(user_id: str):
 
 
 def login_limit() -> str:
-    """The configured login rate limit (read per request, never at import)."""
+    """The limit on failed logins from one client (read per request, never at import)."""
     return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def login_user_limit() -> str:
+    """The limit on failed logins for one user name, from anywhere."""
+    return current_app.config["LOGIN_USER_RATE_LIMIT"]
+
+
+def login_name() -> str:
+    """The per-user limit's key: the user name tried (case and spaces folded), not the client."""
+    return "login-user:" + " ".join((request.form.get("username") or "").lower().split())
+
+
+def failed(response) -> bool:
+    """Only failed logins count: a successful one (a redirect) costs nothing."""
+    return response.status_code != 302
 
 
 def safe_next(target: str | None) -> str:
@@ -49,17 +66,32 @@ def safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(login_limit, methods=["POST"])
+@limiter.limit(login_limit, methods=["POST"], deduct_when=failed)
+@limiter.limit(login_user_limit, methods=["POST"], key_func=login_name, deduct_when=failed)
 def login():
     """Log an admin in."""
     form = LoginForm()
     if form.validate_on_submit():
         user = users.authenticate(get_db(), form.username.data, form.password.data)
         if user is not None:
+            session.permanent = True  # PERMANENT_SESSION_LIFETIME bounds it; the idle timeout is web.security's
             login_user(user)
             return redirect(safe_next(request.args.get("next")))
         flash(_("Wrong user name or password."), "error")
     return render_template("auth/login.html", form=form)
+
+
+@bp.before_app_request
+def end_idle_sessions() -> None:
+    """Log a staff member out after SESSION_IDLE_SECONDS without a request; note this request otherwise."""
+    if not current_user.is_authenticated:
+        return
+    now = clock.now().timestamp()
+    if now - session.get("seen", now) > current_app.config["SESSION_IDLE_SECONDS"]:
+        logout_user()
+        session.clear()
+        return
+    session["seen"] = now
 
 
 @bp.route("/logout", methods=["POST"])

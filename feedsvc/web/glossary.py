@@ -110,6 +110,10 @@ def import_csv():
     upload = request.files.get("file")
     try:
         text = upload.read().decode("utf-8-sig") if upload else ""
+        if text.count("\n") > current_app.config["GLOSSARY_WEB_IMPORT_ROWS"]:
+            raise glossary.BadGlossary(_("more than %(rows)s rows: import a file this large on the server with "
+                                         "`feedsvc glossary import FILE.csv`",
+                                         rows=current_app.config["GLOSSARY_WEB_IMPORT_ROWS"]))
         count = glossary.import_csv(get_db(), text)
     except (UnicodeDecodeError, glossary.BadGlossary) as exc:
         flash(_("The CSV was refused: %(reason)s", reason=str(exc)), "error")

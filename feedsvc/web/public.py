@@ -121,5 +121,7 @@ def photo(name: str):
     ).fetchone()
     if row is None:
         abort(404)
-    response = send_from_directory(current_app.config["UPLOAD_FOLDER"], name, max_age=86400)
-    return response
+    accel = current_app.config["MEDIA_ACCEL_REDIRECT"]
+    if accel:  # behind nginx (deploy/nginx/feedsvc.conf): it sends the file, the app only decides
+        return Response(headers={"X-Accel-Redirect": f"{accel.rstrip('/')}/{name}", "Content-Type": ""})
+    return send_from_directory(current_app.config["UPLOAD_FOLDER"], name, max_age=86400)

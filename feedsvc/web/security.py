@@ -1,7 +1,10 @@
 """Security headers on every response."""
 
+from datetime import timedelta
+
 from flask import Flask
 from flask import Response
+from flask import request
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -18,6 +21,15 @@ def add_headers(response: Response) -> Response:
     return response
 
 
+def no_store_for_staff(response: Response) -> Response:
+    """Admin pages and exports (drafts, the glossary, the queue) are never kept by a browser or a proxy."""
+    if request.path.startswith("/admin"):
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def init_app(app: Flask) -> None:
-    """Register the header hook."""
+    """Register the header hooks and the session's lifetime."""
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(seconds=app.config["SESSION_LIFETIME_SECONDS"])
     app.after_request(add_headers)
+    app.after_request(no_store_for_staff)

@@ -1,5 +1,6 @@
 """Admin users: storage with werkzeug password hashes and the Flask-Login glue (the CLI: commands.users)."""
 
+import functools
 import secrets
 
 from flask_login import UserMixin
@@ -68,11 +69,20 @@ def find_user(db: Database, username: str) -> dict | None:
 
 
 def authenticate(db: Database, username: str, password: str) -> User | None:
-    """The user if the password matches, else None."""
+    """The user if the password matches, else None.
+
+    An unknown name costs a hash check too (against a throwaway hash), so the time a wrong login takes
+    does not tell which user names exist.
+    """
     row = find_user(db, username)
-    if row and check_password_hash(row["password_hash"], password):
-        return User(row)
-    return None
+    matches = check_password_hash(row["password_hash"] if row else unknown_user_hash(), password)
+    return User(row) if row and matches else None
+
+
+@functools.cache
+def unknown_user_hash() -> str:
+    """A hash of a random password, made once per process, checked when the user name is unknown."""
+    return generate_password_hash(secrets.token_urlsafe(16))
 
 
 def load_user(db: Database, session_id: str) -> User | None:
