@@ -1,7 +1,6 @@
 # feedsvc: `make run` starts the service with demo data, `make test` runs the whole suite.
 # POSIX make (tested with GNU make 4.3). Everything lives in .venv; nothing is installed globally
-# except Debian's chromium and chromium-driver for the browser tests (`make browser-deps`) and nginx for the
-# production front's tests (`make deploy-deps`).
+# except the Debian programs the tests drive: chromium and chromium-driver, nginx and newsboat (`make system-deps`).
 
 PYTHON = python3
 VENV = .venv
@@ -11,8 +10,9 @@ PYTEST_ARGS =
 CHROMIUM = /usr/bin/chromium
 CHROMEDRIVER = /usr/bin/chromedriver
 NGINX = /usr/sbin/nginx
+NEWSBOAT = /usr/bin/newsboat
 
-.PHONY: install run test browser-deps deploy-deps
+.PHONY: install run test system-deps browser-deps deploy-deps reader-deps
 
 install: $(VENV)/.installed
 
@@ -28,24 +28,23 @@ $(VENV)/.installed: $(VENV)/bin/python pyproject.toml
 run: install
 	$(VENV)/bin/feedsvc serve --demo
 
-browser-deps:
-	@if [ -x $(CHROMIUM) ] && [ -x $(CHROMEDRIVER) ]; then \
-		echo "chromium and chromedriver are installed"; \
+# The Debian programs the tests drive: headless Chromium (pages), nginx (the production front, run with the
+# project's own configuration, no system daemon) and newsboat (a feed reader). Installed when one is missing.
+SYSTEM_PROGRAMS = $(CHROMIUM) $(CHROMEDRIVER) $(NGINX) $(NEWSBOAT)
+SYSTEM_PACKAGES = chromium chromium-driver nginx newsboat
+
+system-deps:
+	@missing=; for program in $(SYSTEM_PROGRAMS); do [ -x $$program ] || missing=1; done; \
+	if [ -z "$$missing" ]; then \
+		echo "chromium, chromedriver, nginx and newsboat are installed"; \
 	else \
 		if [ "$$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi; \
 		$$SUDO apt-get update && \
-		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y $(SYSTEM_PACKAGES); \
 	fi
 
-# Debian's nginx, only the binary: tests/test_deploy.py runs it with its own configuration (no system daemon).
-deploy-deps:
-	@if [ -x $(NGINX) ]; then \
-		echo "nginx is installed"; \
-	else \
-		if [ "$$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi; \
-		$$SUDO apt-get update && \
-		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y nginx; \
-	fi
+# The names the README and the tests' skip messages use.
+browser-deps deploy-deps reader-deps: system-deps
 
-test: install browser-deps deploy-deps
+test: install system-deps
 	$(VENV)/bin/pytest -q $(PYTEST_ARGS)

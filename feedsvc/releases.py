@@ -207,6 +207,24 @@ class LocalizedRelease:
     translation: dict | None
     source_lang: str = SOURCE_LANGUAGE
 
+    @property
+    def entry_id(self) -> str:
+        """This language's feed entry id (the GUID itself for the original; see entry_id())."""
+        return entry_id(self.guid, self.lang)
+
+
+def entry_id(guid: str, lang: str) -> str:
+    """The id of a release's entry in ``lang``'s feeds: a translation is another entry (RFC 4287 §4.2.6).
+
+    The original keeps the release's GUID exactly (its subscribers see nothing new); each translation gets a
+    name-based UUID (RFC 4122 v5) of that GUID and its language: the same every time, never stored.
+    """
+    if lang == SOURCE_LANGUAGE:
+        return guid
+    if guid.startswith("urn:uuid:"):
+        return f"urn:uuid:{uuid.uuid5(uuid.UUID(guid.removeprefix('urn:uuid:')), lang)}"
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{guid}#{lang}')}"
+
 
 def localized(release: dict, translation: dict | None, lang: str) -> LocalizedRelease:
     """The release as a reader of ``lang`` sees it: the translation when readers may see it, else the original."""

@@ -210,7 +210,7 @@ def test_backup_while_writing_is_one_committed_state_and_restores_identically(ap
     for lang in LANGS:
         feed = feedparser.parse(client.get(f"/{lang}/feed.atom").data)
         assert not feed.bozo
-        wanted = [r.guid for r in releases.list_published(restored_db, lang, limit=50, translated_only=True)]
+        wanted = [r.entry_id for r in releases.list_published(restored_db, lang, limit=50, translated_only=True)]
         assert [e.id for e in feed.entries] == wanted and wanted
     restored_db.close()
 

@@ -43,7 +43,7 @@ def test_every_feed_is_valid_and_in_its_own_language(client, db, lang, fmt):
     assert feed.feed.language == lang
     assert len(feed.entries) == 1
     entry = feed.entries[0]
-    assert entry.id == release["guid"]
+    assert entry.id == releases.entry_id(release["guid"], lang)  # the original keeps its GUID: see below
     expected = {"ru": release["title"], "kk": "Сенат Спикері кездесті", "en": "Senate Speaker met"}[lang]
     assert entry.title == expected
     assert entry.link.endswith(f"/{lang}/releases/{release['id']}-{releases.slug(release['title'])}")
@@ -189,3 +189,19 @@ def test_script_in_title_is_text_in_every_feed(client, db):
             entry = parse(client, lang, fmt)[1].entries[0]
             assert "<script>" in entry.title  # shown as text, not dropped
             assert "<script" not in entry.content[0].value.replace("&lt;script", "")
+
+
+def test_each_language_has_its_own_entry_ids_and_the_originals_keep_theirs(client, db):
+    first, second = make_release(db), make_release(db, title="Ещё один релиз")
+    while job := jobs.claim(db):  # both releases translated into both languages, as the worker would
+        assert jobs.complete(db, job, {"title": f"{job['lang']} {job['release_id']}", "body": "Text.",
+                                       "route": "test"})
+    ids = {}
+    for lang in LANGS:
+        for fmt in ("rss", "atom"):
+            ids[lang, fmt] = {entry.id for entry in parse(client, lang, fmt)[1].entries}
+        assert ids[lang, "rss"] == ids[lang, "atom"]  # one id per release and language, whatever the format
+    assert ids["ru", "atom"] == {first["guid"], second["guid"]}  # existing subscribers see nothing new
+    assert not ids["ru", "atom"] & ids["kk", "atom"] and not ids["kk", "atom"] & ids["en", "atom"]
+    assert len(set().union(*ids.values())) == 6  # a reader of all six feeds keeps every item
+    assert releases.entry_id(first["guid"], "kk") == releases.entry_id(first["guid"], "kk")  # stable, not stored

@@ -192,7 +192,7 @@ def check_feeds(client, lang: str, release: dict, title: str, paragraphs: list[s
         assert_no_server_error(response, f"/{lang}/feed.{fmt}")
         parsed = feedparser.parse(response.data)
         assert parsed.bozo == 0, parsed.get("bozo_exception")
-        items = [i for i in feed_items(response.data, fmt) if i["guid"] == release["guid"]]
+        items = [i for i in feed_items(response.data, fmt) if i["guid"] == releases.entry_id(release["guid"], lang)]
         assert len(items) == 1, (lang, fmt)
         item = items[0]
         assert item["title"] == title
@@ -204,7 +204,7 @@ def check_feeds(client, lang: str, release: dict, title: str, paragraphs: list[s
         if fmt == "atom" and not re.search("[\x80-\xff]", title):
             # feedparser "repairs" Latin-1 look-alikes (C1 controls become cp1252 letters, 'Â¡' becomes '¡');
             # otherwise an Atom title reads back exactly through a real feed reader too.
-            entry = next(e for e in parsed.entries if e.id == release["guid"])
+            entry = next(e for e in parsed.entries if e.id == releases.entry_id(release["guid"], lang))
             assert entry.title == title.strip()  # feedparser strips titles
 
 

@@ -71,7 +71,7 @@ def feed_item(view: dict) -> feeds.FeedItem:
     html = feeds.content_html(view.paragraphs, notice=notice, photo=photo,
                               notice_link=(original, _("Russian original")) if notice else None)
     return feeds.FeedItem(
-        guid=view.guid, title=view.title, url=url, published=clock.parse_time(view.published_at),
+        guid=view.entry_id, title=view.title, url=url, published=clock.parse_time(view.published_at),
         updated=clock.parse_time(view.text_updated_at), content_html=html,
         summary=feeds.summary(view.paragraphs), category=view.category, labels=labels, enclosure=enclosure,
     )
