@@ -1,6 +1,9 @@
 """Fixtures in the style of Flask's tutorial: a real SQLite file per test, the real test client."""
 
+import contextlib
+import os
 import socket
+import threading
 import time
 from datetime import UTC
 from datetime import datetime
@@ -136,6 +139,30 @@ def set_clock(monkeypatch):
     fixed = SetClock(datetime(2026, 11, 19, 12, 0, tzinfo=UTC))
     monkeypatch.setattr(clock, "now", fixed.now)
     return fixed
+
+
+def missing_program(reason: str, packages: str):
+    """Skip locally, fail under CI: CI must never pass without having run the Debian program a test drives."""
+    message = f"{reason}: install Debian's {packages} (`make system-deps`)"
+    if os.environ.get("CI"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@contextlib.contextmanager
+def served(app):
+    """The app served by a real threaded HTTP server on 127.0.0.1:<free port>; yields its base URL."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=HANG_SECONDS)
+        server.server_close()
 
 
 def wait_until(condition, what: str, seconds: float = HANG_SECONDS):

@@ -13,7 +13,6 @@ import io
 import os
 import shutil
 import tempfile
-import threading
 from datetime import UTC
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +23,8 @@ from PIL import ImageDraw
 
 from feedsvc.web import users
 from feedsvc.web.db import connect
+from tests.conftest import missing_program
+from tests.conftest import served
 
 pytestmark = pytest.mark.browser
 
@@ -47,28 +48,18 @@ CREDIT = "Фото: пресс-служба Сената"
 
 def missing_browser(reason: str):
     """Skip locally, fail under CI: CI must never pass without having driven a browser."""
-    message = f"{reason}: install Debian's chromium and chromium-driver (`make browser-deps`)"
-    if os.environ.get("CI"):
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
+    missing_program(reason, "chromium and chromium-driver")
 
 
 @pytest.fixture
 def live_app(app):
     """The test app (see conftest), served by a real threaded HTTP server on 127.0.0.1:<free port>."""
-    from werkzeug.serving import make_server
-
     db = connect(app.config["DATABASE"])
     users.create_user(db, USERNAME, PASSWORD)
     db.close()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    app.config["LIVE_URL"] = f"http://127.0.0.1:{server.server_port}"
-    yield app
-    server.shutdown()
-    thread.join(timeout=5)
-    server.server_close()
+    with served(app) as url:
+        app.config["LIVE_URL"] = url
+        yield app
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from feedsvc import photos
 from feedsvc import releases
 from feedsvc.demo import demo_photo
 from feedsvc.storage import connect
+from tests.conftest import missing_program
 from tests.conftest import wait_until
 from tests.test_reliability import Session
 from tests.test_reliability import free_port
@@ -60,14 +61,6 @@ http {{
 """
 
 
-def missing_nginx(reason: str):
-    """Skip locally, fail under CI: CI must never pass without having run the proxy."""
-    message = f"{reason}: install Debian's nginx (`make deploy-deps`)"
-    if os.environ.get("CI"):
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
-
-
 def site_config(values: dict[str, str]) -> str:
     """deploy/nginx/feedsvc.conf with its ${FEEDSVC_*} values filled in, as envsubst does (nginx's $vars stay)."""
     return string.Template(CONFIG.read_text()).safe_substitute(values)
@@ -90,7 +83,7 @@ class Proxy:
     def __init__(self, prefix: Path, upstream: str, media: Path, extra: str = ""):
         """Write the configuration, start nginx in the foreground and wait until it answers."""
         if not os.access(NGINX, os.X_OK):
-            missing_nginx(f"{NGINX} is missing")
+            missing_program(f"{NGINX} is missing", "nginx")
         prefix.mkdir(parents=True, exist_ok=True)
         self.prefix, self.port = prefix, free_port()
         (prefix / "feedsvc.conf").write_text(site_config({
@@ -158,7 +151,7 @@ class Gunicorn:
 def site(tmp_path_factory):
     """A demo instance under gunicorn behind nginx; feeds kept 2 s so a test sees them expire and revalidate."""
     if not os.access(NGINX, os.X_OK):
-        missing_nginx(f"{NGINX} is missing")
+        missing_program(f"{NGINX} is missing", "nginx")
     folder = tmp_path_factory.mktemp("deploy")
     app = make_instance(folder / "instance", models=False)
     web = Gunicorn(app, folder / "gunicorn.log", FEED_MAX_AGE=2, MEDIA_ACCEL_REDIRECT="/_media/")

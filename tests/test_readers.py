@@ -3,36 +3,22 @@
 import os
 import shutil
 import subprocess
-import threading
 
 import pytest
 
 from feedsvc.translation import jobs
 from tests.conftest import make_release
+from tests.conftest import missing_program
+from tests.conftest import served
 
 NEWSBOAT = shutil.which("newsboat") or "/usr/bin/newsboat"
 
 
-def missing_reader(reason: str):
-    """Skip locally, fail under CI: CI must never pass without having run the reader."""
-    message = f"{reason}: install Debian's newsboat (`make reader-deps`)"
-    if os.environ.get("CI"):
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
-
-
 @pytest.fixture
 def live_url(app):
-    """The test app served by a real threaded HTTP server on 127.0.0.1:<free port>."""
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=30)
-    server.server_close()
+    """The test app served on 127.0.0.1 for a reader to fetch."""
+    with served(app) as url:
+        yield url
 
 
 def unread(folder, urls: list[str]) -> str:
@@ -49,7 +35,7 @@ def unread(folder, urls: list[str]) -> str:
 
 def test_a_reader_of_all_six_feeds_sees_every_release_in_every_language(db, live_url, tmp_path):
     if not os.access(NEWSBOAT, os.X_OK):
-        missing_reader(f"{NEWSBOAT} is missing")
+        missing_program(f"{NEWSBOAT} is missing", "newsboat")
     for title in ("Сенат принял закон", "Спикер встретился с депутатами"):
         make_release(db, title=title)
     while job := jobs.claim(db):  # every release translated into kk and en, as the worker would
