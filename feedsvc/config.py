@@ -73,7 +73,7 @@ def default_config(instance_path: str) -> dict:
         "GLOSSARY_WEB_IMPORT_ROWS": 5000,
         # What the worker publishes per language: auto, checked (unless a sentence check flags it) or
         # reviewed (only what an editor approved). See README, "What gets published".
-        "PUBLISH_POLICY": {lang: "checked" for lang in TARGET_LANGUAGES},
+        "PUBLISH_POLICY": {},  # a language left out is "checked" (translation.checks.Policy.of)
         # The translation worker and the engine (README, Translation): WORKER_LEASE_SECONDS, ENGINE_BEAM_SIZE…,
         # their defaults are the settings classes' own.
         **settings_defaults("WORKER", WorkerSettings, skip={"source_lang"}),
@@ -126,11 +126,11 @@ def check_policy(config: dict) -> None:
         raise ConfigError(f'PUBLISH_POLICY = {given!r}: expected a mapping like {{"en": "checked", "kk": "reviewed"}}')
     policies = {}
     for lang in config["TARGET_LANGUAGES"]:
-        value = str(given.get(lang, Policy.CHECKED)).strip().lower()
-        if value not in set(Policy):
+        try:
+            policies[lang] = Policy.of(given, lang)
+        except ValueError as exc:
             raise ConfigError(f"PUBLISH_POLICY[{lang!r}] = {given.get(lang)!r}: expected one of "
-                              f"{', '.join(Policy)}")
-        policies[lang] = Policy(value)
+                              f"{', '.join(Policy)}") from exc
     unknown = sorted(set(given) - set(config["TARGET_LANGUAGES"]))
     if unknown:
         raise ConfigError(f"PUBLISH_POLICY names {', '.join(unknown)}, not a target language "

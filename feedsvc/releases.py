@@ -97,8 +97,9 @@ def create_release(
 
 def record_original(db: Database, release: dict, author: str) -> None:
     """Keep the original's current text in the revision history."""
-    revisions.record(db, release["id"], "ru", title=release["title"], body=release["body"], origin=Origin.HUMAN,
-                     author=author, source_revision=release["revision"], created_at=release["updated_at"])
+    revisions.record(db, release["id"], SOURCE_LANGUAGE, title=release["title"], body=release["body"],
+                     origin=Origin.HUMAN, author=author, source_revision=release["revision"],
+                     created_at=release["updated_at"])
 
 
 def update_release(
@@ -252,7 +253,7 @@ def list_published(db: Database, lang: str, *, limit: int, offset: int = 0,
                    translated_only: bool = False) -> list[LocalizedRelease]:
     """Published releases for ``lang``, newest first, each localized; optionally only translated ones."""
     only = ("and exists (select 1 from translations t where t.release_id = r.id and t.lang = :lang "
-            f"and t.status in {VISIBLE_SQL})") if translated_only and lang != "ru" else ""
+            f"and t.status in {VISIBLE_SQL})") if translated_only and lang != SOURCE_LANGUAGE else ""
     sql = f"""select r.* from releases r where r.status = '{ReleaseStatus.PUBLISHED}' {only}
         order by r.published_at desc, r.id desc limit :limit offset :offset"""
     rows = list(db.query(sql, {"lang": lang, "limit": limit, "offset": offset}))
@@ -262,7 +263,7 @@ def list_published(db: Database, lang: str, *, limit: int, offset: int = 0,
 def localize_rows(db: Database, rows: list[dict], lang: str) -> list[LocalizedRelease]:
     """Localize many releases with one query for their translations."""
     translations = {}
-    if lang != "ru" and rows:
+    if lang != SOURCE_LANGUAGE and rows:
         marks = ",".join("?" * len(rows))
         query = f"select * from translations where lang = ? and release_id in ({marks})"
         translations = {t["release_id"]: t for t in db.query(query, [lang, *(r["id"] for r in rows)])}
@@ -281,7 +282,7 @@ def search(db: Database, lang: str, query: str, *, limit: int = 50) -> list[Loca
     terms = " ".join(f'"{word}"' for word in words)
     if not terms:
         return []
-    if lang == "ru":
+    if lang == SOURCE_LANGUAGE:
         sql = f"""select r.* from releases_fts f join releases r on r.rowid = f.rowid
             where releases_fts match :q and r.status = '{ReleaseStatus.PUBLISHED}' order by rank limit :limit"""
     else:

@@ -25,9 +25,10 @@ from feedsvc.translation.packages import Route
 from feedsvc.translation.protect import PLACEHOLDER
 from feedsvc.translation.protect import GlossaryTerm
 from feedsvc.translation.protect import opens_sentence
+from feedsvc.translation.protect import term_matches
 
 # What a sentence's character length may be, as a share of its source's, when nothing is calibrated yet.
-DEFAULT_BAND = {"en": (0.45, 2.2), "kk": (0.45, 2.2)}
+DEFAULT_BAND = (0.45, 2.2)
 # Shorter sources vary too much in length to judge ("Фото – Е.Укибаев").
 MIN_LENGTH_CHARS = 25
 # Calibration needs this many samples before it replaces the defaults.
@@ -45,6 +46,11 @@ class Policy(StrEnum):
     AUTO = "auto"  # everything, labelled as machine translation
     CHECKED = "checked"  # what no sentence check flagged; the rest waits for an editor
     REVIEWED = "reviewed"  # nothing until an editor approves it
+
+    @classmethod
+    def of(cls, policies: dict, lang: str) -> "Policy":
+        """The policy of ``lang`` in a PUBLISH_POLICY mapping; a language it leaves out is checked."""
+        return cls(str(policies.get(lang, cls.CHECKED)).strip().lower())
 
     def holds(self, flagged: int) -> bool:
         """Whether a machine translation with ``flagged`` flagged sentences waits for an editor."""
@@ -217,8 +223,7 @@ def proper_names(source: str, terms: list[GlossaryTerm]) -> list[str]:
 
     Acronyms (РК, ООН) and initials (Е.) are left out: they are translated or too short to tell.
     """
-    taken = [(m.start(), m.end()) for term in terms if term.pattern()
-             for m in re.finditer(rf"(?<!\w)(?:{term.pattern()})(?!\w)", source, re.IGNORECASE)]
+    taken = [(start, end) for start, end, _ in term_matches(source, terms)]
     found = []
     for match in WORD.finditer(source):
         word, start = match.group(0), match.start()
@@ -243,14 +248,9 @@ def names(source: str, output: str, context: Context) -> list[Finding]:
 def glossary_forms_missing(source: str, output: str, context: Context) -> list[str]:
     """Glossary terms of the source whose form in the language is not in the output (a case ending may follow)."""
     words = [w.lower() for w in WORD.findall(output)]
-    missing = []
-    for term in context.terms:
-        form = term.targets.get(context.lang)
-        if not form or not term.pattern() or not re.search(rf"(?<!\w)(?:{term.pattern()})(?!\w)", source, re.I):
-            continue
-        if not all(any(w.startswith(part.lower()) for w in words) for part in WORD.findall(form)):
-            missing.append(form)
-    return missing
+    forms = dict.fromkeys(term.targets.get(context.lang) for _, _, term in term_matches(source, context.terms))
+    return [form for form in forms
+            if form and not all(any(w.startswith(part.lower()) for w in words) for part in WORD.findall(form))]
 
 
 def length(source: str, output: str, band: tuple[float, float]) -> list[Finding]:
@@ -327,10 +327,10 @@ def normalize(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def band_from(ratios: list[float], lang: str) -> tuple[float, float]:
+def band_from(ratios: list[float]) -> tuple[float, float]:
     """The normal length band from observed ratios (2nd–98th percentile, widened), or the default."""
     if len(ratios) < MIN_SAMPLES:
-        return DEFAULT_BAND.get(lang, (0.45, 2.2))
+        return DEFAULT_BAND
     cuts = statistics.quantiles(ratios, n=50)
     return round(cuts[0] * 0.8, 2), round(cuts[-1] * 1.25, 2)
 
@@ -342,14 +342,14 @@ def floor_from(scores: list[float]) -> float | None:
     return round(statistics.quantiles(scores, n=50)[0] - 0.05, 3)
 
 
-def context_for(db: Database, lang: str, route: Route, terms: list[GlossaryTerm],
+def context_for(db: Database, lang: str, route: Route, terms: list[GlossaryTerm], calibration: Calibration,
                 outputs: list[tuple[str, ...]]) -> Context:
-    """The checks' context for a batch: its route's calibration, and which sources gave each step's output."""
+    """The checks' context for a batch: which sources the route's models gave each step's output for."""
     known: dict[tuple[int, str], dict[str, float | None]] = {}
     for i, step in enumerate(route.steps):
         for target, source, score in memory.sources_of(db, step.key, [s[i] for s in outputs if len(s) > i]):
             known.setdefault((i, normalize(target)), {})[source] = score
-    return Context(lang, terms, calibration(db, lang, route.describe()), known)
+    return Context(lang, terms, calibration, known)
 
 
 def calibration(db: Database, lang: str, route: str) -> Calibration:
@@ -357,4 +357,4 @@ def calibration(db: Database, lang: str, route: str) -> Calibration:
     corrections = db.execute("select source, target from memory where step = ?", [memory.human_step(lang)])
     ratios = [len(target) / len(source) for source, target in corrections if len(source) >= MIN_LENGTH_CHARS]
     scores = [row[0] for row in db.execute("select score from kept_scores where route = ?", [route])]
-    return Calibration(band_from(ratios, lang), floor_from(scores))
+    return Calibration(band_from(ratios), floor_from(scores))

@@ -22,21 +22,17 @@ def normalize(sentence: str) -> str:
 
 def lookup(db: Database, step: str, sources: list[str]) -> dict[str, str]:
     """Known translations for ``step`` of each source (normalized) that memory has."""
-    found: dict[str, str] = {}
-    for chunk in _chunks(sorted({normalize(s) for s in sources})):
-        marks = ",".join("?" * len(chunk))
-        found.update(db.execute(f"select source, target from memory where step = ? and source in ({marks})",
-                                [step, *chunk]).fetchall())
-    return found
+    return {source: target for source, (target, _) in entries(db, step, sources).items()}
 
 
-def scores(db: Database, step: str, sources: list[str]) -> dict[str, float]:
-    """The model scores memory kept for ``step``'s translations of these sources (where the model gave one)."""
-    found: dict[str, float] = {}
+def entries(db: Database, step: str, sources: list[str]) -> dict[str, tuple[str, float | None]]:
+    """(translation, model score) memory has for ``step`` of each source (normalized); the score may be None."""
+    found: dict[str, tuple[str, float | None]] = {}
     for chunk in _chunks(sorted({normalize(s) for s in sources})):
         marks = ",".join("?" * len(chunk))
-        found.update(db.execute(f"select source, score from memory where step = ? and score is not null "
-                                f"and source in ({marks})", [step, *chunk]).fetchall())
+        rows = db.execute(f"select source, target, score from memory where step = ? and source in ({marks})",
+                          [step, *chunk])
+        found.update((source, (target, score)) for source, target, score in rows)
     return found
 
 

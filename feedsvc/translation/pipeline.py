@@ -68,17 +68,14 @@ def units(title: str, body: str) -> list[list[str]]:
 def run_step(db: Database, step: PackageInfo, sources: list[str],
              translate: TranslateFn) -> tuple[list[ModelOutput], int]:
     """Translate sources with one package: memory first, then one model call for the unique misses."""
-    known = memory.lookup(db, step.key, sources)
-    scores = memory.scores(db, step.key, sources)
+    known = memory.entries(db, step.key, sources)
     misses = list(dict.fromkeys(s for s in sources if memory.normalize(s) not in known))
     if misses:
         fresh = dict(zip(misses, map(as_output, translate(step, misses)), strict=True))
         memory.store(db, step.key, {s: o.text for s, o in fresh.items()},
                      scores={s: o.score for s, o in fresh.items()})
-        known.update({memory.normalize(s): o.text for s, o in fresh.items()})
-        scores.update({memory.normalize(s): o.score for s, o in fresh.items() if o.score is not None})
-    keys = [memory.normalize(s) for s in sources]
-    return [ModelOutput(known[k], scores.get(k)) for k in keys], len(misses)
+        known.update({memory.normalize(s): (o.text, o.score) for s, o in fresh.items()})
+    return [ModelOutput(*known[memory.normalize(s)]) for s in sources], len(misses)
 
 
 def translate_texts(db: Database, sentences: list[str], route: Route, lang: str, terms: list[GlossaryTerm],
@@ -95,7 +92,8 @@ def translate_texts(db: Database, sentences: list[str], route: Route, lang: str,
     usable = [term for term in terms if term.targets.get(lang)]
     protected: list[Protected] = [protect(s, usable) for s in todo]
     outputs, sent = run_route(db, route, [p.text for p in protected], translate)
-    context = checks.context_for(db, lang, route, usable, [o.steps for o in outputs])
+    calibration = checks.calibration(db, lang, route.describe())
+    context = checks.context_for(db, lang, route, usable, calibration, [o.steps for o in outputs])
     results = {s: checks.check(s, p.restore(o.text, lang), context, protected_text=p.text, raw_steps=o.steps,
                                score=o.score)
                for s, p, o in zip(todo, protected, outputs, strict=True)}
@@ -105,7 +103,7 @@ def translate_texts(db: Database, sentences: list[str], route: Route, lang: str,
     if dropped:
         log.warning("%s sentence(s) lost a placeholder; translated again unprotected", len(dropped))
         plain, extra = run_route(db, route, dropped, translate)
-        context = checks.context_for(db, lang, route, usable, [o.steps for o in plain])
+        context = checks.context_for(db, lang, route, usable, calibration, [o.steps for o in plain])
         results.update({s: checks.check(s, o.text, context, raw_steps=o.steps, score=o.score)
                         for s, o in zip(dropped, plain, strict=True)})
         sent += extra

@@ -103,15 +103,20 @@ def _term_regex(terms: list[GlossaryTerm]) -> tuple[re.Pattern, list[GlossaryTer
     return re.compile(rf"(?<!\w)(?:{groups})(?!\w)", re.IGNORECASE), ordered
 
 
+def term_matches(sentence: str, terms: list[GlossaryTerm]) -> list[tuple[int, int, GlossaryTerm]]:
+    """Where glossary terms stand in ``sentence`` (whole words, longest forms first), each with its term."""
+    compiled = _term_regex(terms)
+    if not compiled:
+        return []
+    regex, ordered = compiled
+    # Every alternative is a named group t<index into ordered>.
+    return [(m.start(), m.end(), ordered[int(str(m.lastgroup)[1:])]) for m in regex.finditer(sentence)]
+
+
 def protect(sentence: str, terms: list[GlossaryTerm]) -> Protected:
     """Replace glossary terms and literals in ``sentence`` with ``[1]``, ``[2]``… in order."""
-    spans = []
-    compiled = _term_regex(terms)
-    if compiled:
-        regex, ordered = compiled
-        for m in regex.finditer(sentence):
-            term = ordered[int(str(m.lastgroup)[1:])]  # every alternative is a named group
-            spans.append((m.start(), m.end(), Slot(m.group(0), term, opens_sentence(sentence, m.start()))))
+    spans = [(start, end, Slot(sentence[start:end], term, opens_sentence(sentence, start)))
+             for start, end, term in term_matches(sentence, terms)]
     taken = [(s, e) for s, e, _ in spans]
     for m in LITERAL.finditer(sentence):
         if not any(s < m.end() and m.start() < e for s, e in taken):

@@ -126,7 +126,7 @@ def _translate(db: Database, ready: list[tuple[dict, dict]], route, translate: p
         time.sleep(settings.pause_before_store)
     log.info("%s %s job(s): %s sentences, %s sent to the model", len(ready), lang,
              sum(outcome.sentences for outcome in outcomes), outcomes[0].sent_to_model)
-    policy = checks.Policy(settings.publish_policy.get(lang, checks.Policy.CHECKED))
+    policy = checks.Policy.of(settings.publish_policy, lang)
     return [_store(db, job, outcome, policy) for (job, _), outcome in zip(ready, outcomes, strict=True)]
 
 

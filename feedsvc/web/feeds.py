@@ -54,7 +54,7 @@ def build_feed(db, lang: str, fmt: str, state: dict) -> bytes:
     return feeds.build(meta, items)
 
 
-def feed_item(view: dict) -> feeds.FeedItem:
+def feed_item(view: releases.LocalizedRelease) -> feeds.FeedItem:
     """One localized release as a feed item, with the machine-translation label where it applies."""
     url = url_for("public.release", lang=view.lang, release_id=view.id, slug=view.slug, _external=True)
     original = url_for("public.release", lang="ru", release_id=view.id, slug=view.slug, _external=True)
