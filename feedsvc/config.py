@@ -38,6 +38,12 @@ def default_config(instance_path: str) -> dict:
         "SITE_NAMES": {"kk": "Сенат баспасөз қызметі", "en": "Senate Press Service"},
         "PUBLISHERS": {"kk": "Қазақстан Республикасы Парламенті Сенатының баспасөз қызметі",
                        "en": "Press Service of the Senate of the Parliament of the Republic of Kazakhstan"},
+        # The press office's contact for journalists (pages' footer, the contact page, every feed). The phone is
+        # written in international format; an empty value is left out. PRESS_CONTACT_NAMES: the name per language.
+        "PRESS_CONTACT_NAME": "Пресс-служба Сената",
+        "PRESS_CONTACT_NAMES": {"kk": "Сенат баспасөз қызметі", "en": "Senate Press Service"},
+        "PRESS_CONTACT_EMAIL": "press@senate.example.kz",
+        "PRESS_CONTACT_PHONE": "+7 7172 74-70-00",
         # Releases are written in SOURCE_LANGUAGE and translated into TARGET_LANGUAGES; LANGUAGES (every
         # published language: URLs, feeds) is derived from the two. Routes and queues follow them.
         "SOURCE_LANGUAGE": SOURCE_LANGUAGE,

@@ -220,6 +220,15 @@ def m011_machine_status(db: Database) -> None:
     """A machine translation's status is called what it is: "machine" (it was "done", like a finished job)."""
     db.execute("update translations set status = 'machine' where status = 'done'")
 
+
+@migrations()
+def m012_withdrawal(db: Database) -> None:
+    """When a release was withdrawn and the public reason given (the 410 page and the feeds' tombstones say both)."""
+    db.table("releases").add_column("withdrawn_at", str)
+    db.table("releases").add_column("withdrawal_reason", str)
+    db.execute("update releases set withdrawn_at = updated_at where status = 'withdrawn'")
+
+
 def migrate(db: Database) -> None:
     """Bring the schema up to date."""
     migrations.apply(db)

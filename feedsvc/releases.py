@@ -41,7 +41,12 @@ class ReleaseNotFound(NotFound):
 
 
 class ReleaseWithdrawn(Gone):
-    """The release existed but was withdrawn: its URL answers 410 Gone."""
+    """The release existed but was withdrawn: its URL answers 410 Gone, naming the release, when and why."""
+
+    def __init__(self, release: dict):
+        """Keep the release row for the page that says what was withdrawn."""
+        super().__init__(release["id"])
+        self.release = release
 
 
 def normalize_body(body: str) -> str:
@@ -139,13 +144,20 @@ def update_release(
     return release
 
 
-def set_status(db: Database, release_id: int, status: str, languages: tuple[str, ...] = TARGET_LANGUAGES) -> dict:
-    """Publish, unpublish or withdraw; publishing queues any translation not yet current."""
+def set_status(
+    db: Database, release_id: int, status: str, languages: tuple[str, ...] = TARGET_LANGUAGES, *, reason: str = ""
+) -> dict:
+    """Publish, unpublish or withdraw (recording when, and the public reason); publishing queues stale translations."""
     if status not in STATUSES:
         raise ValueError(f"unknown status {status!r}")
     release = get_release(db, release_id)
+    now = clock.utcnow()
+    withdrawn = status == ReleaseStatus.WITHDRAWN
     with write(db):
-        db.table("releases").update(release_id, {"status": status, "updated_at": clock.utcnow()})
+        db.table("releases").update(release_id, {
+            "status": status, "updated_at": now,
+            "withdrawn_at": now if withdrawn else None, "withdrawal_reason": one_line(reason) if withdrawn else None,
+        })
         release = get_release(db, release_id)
         if status == ReleaseStatus.PUBLISHED:
             jobs.enqueue_release(db, release, languages, only_stale=True)
@@ -164,7 +176,7 @@ def get_public_release(db: Database, release_id: int) -> dict:
     """A release readers may see: drafts are not found, withdrawn ones are gone."""
     release = get_release(db, release_id)
     if release["status"] == ReleaseStatus.WITHDRAWN:
-        raise ReleaseWithdrawn(release_id)
+        raise ReleaseWithdrawn(release)
     if release["status"] != ReleaseStatus.PUBLISHED:
         raise ReleaseNotFound(release_id)
     return release

@@ -168,6 +168,18 @@ def test_withdraw_through_admin_gives_410(logged_in, db, client):
     assert releases.get_release(db, release["id"])["guid"] == release["guid"]
 
 
+def test_withdrawal_records_when_and_the_public_reason(logged_in, db, set_clock):
+    release = make_release(db)
+    set_clock.advance(days=1)
+    token = csrf_token(logged_in, f"/admin/releases/{release['id']}/edit")
+    logged_in.post(f"/admin/releases/{release['id']}/withdrawn", data={"csrf_token": token, "reason": "Дубликат"})
+    withdrawn = releases.get_release(db, release["id"])
+    assert (withdrawn["withdrawn_at"], withdrawn["withdrawal_reason"]) == ("2026-11-20T12:00:00+00:00", "Дубликат")
+    releases.set_status(db, release["id"], "published")
+    republished = releases.get_release(db, release["id"])
+    assert (republished["withdrawn_at"], republished["withdrawal_reason"]) == (None, None)
+
+
 def test_admin_list_shows_translation_status_per_language(logged_in, db):
     make_release(db, title="Релиз для списка")
     html = logged_in.get("/admin/").get_data(as_text=True)

@@ -10,6 +10,7 @@ from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import render_template
+from flask import request
 from flask import send_from_directory
 from flask import url_for
 from flask_babel import gettext as _
@@ -206,9 +207,10 @@ def get_or_404(release_id: int) -> dict:
 
 @bp.route("/releases/<id:release_id>/<any(published, draft, withdrawn):status>", methods=["POST"])
 def change_status(release_id: int, status: str):
-    """Publish, unpublish or withdraw (the GUID stays reserved; feeds drop the item)."""
+    """Publish, unpublish or withdraw with an optional public reason (the GUID stays reserved)."""
     get_or_404(release_id)
-    releases.set_status(get_db(), release_id, status, tuple(current_app.config["TARGET_LANGUAGES"]))
+    reason = request.form.get("reason", "")[: current_app.config["TITLE_MAX"]]
+    releases.set_status(get_db(), release_id, status, tuple(current_app.config["TARGET_LANGUAGES"]), reason=reason)
     flash({"published": _("Release published."), "draft": _("Release moved back to drafts."),
            "withdrawn": _("Release withdrawn.")}[status], "success")
     return redirect(url_for("admin.edit_release", release_id=release_id))
