@@ -237,3 +237,15 @@ def test_upgrade_queues_translations_made_before_captions_were_translated(app, m
     en = releases.translations_of(db, 1)["en"]
     assert (en["photo_caption"], en["photo_credit"]) == ("Plenary session of the Senate 19 November 2026",
                                                          "Photo: A. Nurlanov")
+
+
+def test_typography_settings_are_checked_at_start(tmp_path):
+    from feedsvc.config import ConfigError
+    from tests.test_config import make
+
+    assert make(tmp_path, TYPOGRAPHY_DATES="off").config["TYPOGRAPHY_DATES"] is False
+    assert make(tmp_path).config["TYPOGRAPHY_QUOTES"] is Typography.quotes is True
+    with pytest.raises(ConfigError, match="TYPOGRAPHY_QUOTES = 'maybe': expected true or false"):
+        make(tmp_path, TYPOGRAPHY_QUOTES="maybe")
+    with pytest.raises(ConfigError, match="unknown setting TYPOGRAPHY_QUOTE "):
+        make(tmp_path, TYPOGRAPHY_QUOTE=False)
