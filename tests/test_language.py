@@ -2,14 +2,18 @@
 
 import html
 import re
+from datetime import UTC
+from datetime import datetime
 
 import feedparser
 import pytest
 from lxml import html as lxml_html
 
+from feedsvc import photos
 from feedsvc import releases
 from feedsvc import revisions
 from feedsvc.demo import DEMO_DIR
+from feedsvc.demo import demo_photo
 from feedsvc.demo import load_releases
 from feedsvc.translation import credits
 from feedsvc.translation import glossary
@@ -21,6 +25,7 @@ from tests.conftest import csrf_token
 from tests.test_review import drain
 from tests.test_review import edit_through_form
 from tests.test_translation import corpus
+from tests.test_translation import demo_releases
 
 CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 DEMO_CAPTION = "Пленарное заседание Сената 19.11.2026"
@@ -249,3 +254,19 @@ def test_typography_settings_are_checked_at_start(tmp_path):
         make(tmp_path, TYPOGRAPHY_QUOTES="maybe")
     with pytest.raises(ConfigError, match="unknown setting TYPOGRAPHY_QUOTE "):
         make(tmp_path, TYPOGRAPHY_QUOTE=False)
+
+
+def test_a_caption_the_checks_flag_is_held_and_flagged_on_the_review_screen(app, logged_in, db, models, terms, engine):
+    photo = photos.save_photo(demo_photo(0), app.config["UPLOAD_FOLDER"], max_bytes=10**7, max_pixels=10**7)
+    caption = "Сенатор Иванов принял участие в форуме по цифровизации"  # a name the tiny model never saw
+    release = releases.create_release(db, title=demo_releases()[2]["title"], body=demo_releases()[2]["body"],
+                                      published_at=datetime(2026, 11, 19, tzinfo=UTC), photo=photo,
+                                      photo_caption=caption, publish=True)
+    drain(app, db, engine)
+    en = releases.translations_of(db, release["id"])["en"]
+    assert en["status"] == "held" and en["flags"] >= 1  # the default policy holds flagged translations
+    page = lxml_html.fromstring(logged_in.get(f"/admin/releases/{release['id']}/review").get_data(as_text=True))
+    (row,) = page.xpath('//tr[contains(@class, "photo-row")]')
+    assert row.xpath("./td[1]")[0].text_content() == caption
+    flagged = row.xpath('./td[@lang="en"]')[0]
+    assert "flagged" in flagged.get("class") and "Иванов" in flagged.text_content()

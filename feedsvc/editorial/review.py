@@ -213,4 +213,13 @@ def review_rows(release: dict, translations: dict[str, dict], languages) -> list
                         for j in range(len(sentences["ru"])))
         else:
             rows.append(cells | {"paragraph": i, "first": True})
+    if release.get("photo"):
+        # The photo's caption and credit last, so the checks' flags show on the caption too (flag_rows).
+        photo = {lang: photo_line(translations.get(lang) or {}) for lang in languages}
+        rows.append({"ru": photo_line(release), **photo, "paragraph": depth, "first": True, "photo": True})
     return rows
+
+
+def photo_line(row: dict) -> str:
+    """A photo's caption and credit as one line of the review table."""
+    return " ".join(filter(None, (row.get("photo_caption"), row.get("photo_credit"))))
