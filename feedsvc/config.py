@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfoNotFoundError
 
 from feedsvc.errors import InvalidInput
 from feedsvc.translation.engine_settings import EngineSettings
+from feedsvc.translation.typography import Typography
 from feedsvc.translation.worker import WorkerSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -84,6 +85,9 @@ def default_config(instance_path: str) -> dict:
         # their defaults are the settings classes' own.
         **settings_defaults("WORKER", WorkerSettings, skip={"source_lang"}),
         **settings_defaults("ENGINE", EngineSettings),
+        # Target-language typography of machine translations (README, Translation): TYPOGRAPHY_QUOTES,
+        # TYPOGRAPHY_DASHES, TYPOGRAPHY_DATES, each on by default; the defaults are Typography's own.
+        **settings_defaults("TYPOGRAPHY", Typography),
     }
 
 
@@ -109,7 +113,7 @@ def check_config(config: dict, defaults: dict) -> None:
     for key, default in defaults.items():
         if default is not None and not isinstance(default, dict | list) and config.get(key) is not None:
             config[key] = _coerce(key, config[key], type(default))
-    unknown = sorted(k for k in config if k.startswith(("WORKER_", "ENGINE_")) and k not in defaults)
+    unknown = sorted(k for k in config if k.startswith(("WORKER_", "ENGINE_", "TYPOGRAPHY_")) and k not in defaults)
     if unknown:
         known = ", ".join(k for k in defaults if k.startswith(unknown[0].split("_")[0] + "_"))
         raise ConfigError(f"unknown setting {unknown[0]} (known: {known})")

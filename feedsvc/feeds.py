@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
+from typing import NamedTuple
 
 import nh3
 from feedgen.feed import FeedGenerator
@@ -46,8 +47,18 @@ class FeedItem:
     enclosure: tuple[str, int, str] | None = None  # (url, length, mimetype)
 
 
+class FeedPhoto(NamedTuple):
+    """A photo in an item's content: its texts are the item language's, or the original's (``lang``)."""
+
+    src: str
+    caption: str
+    credit: str
+    alt: str
+    lang: str
+
+
 def content_html(paragraphs: list[str], *, notice: str = "", notice_link: tuple[str, str] | None = None,
-                 photo: tuple[str, str, str] | None = None) -> str:
+                 photo: FeedPhoto | None = None) -> str:
     """Full text as safe HTML: a notice line, the photo with its caption, then the paragraphs.
 
     Everything user-written is escaped first; nh3 then guarantees only harmless tags remain.
@@ -57,10 +68,8 @@ def content_html(paragraphs: list[str], *, notice: str = "", notice_link: tuple[
         link = Markup(' <a href="{0}">{1}</a>').format(*notice_link) if notice_link else ""
         parts.append(Markup("<p><em>{0}{1}</em></p>").format(notice, link))
     if photo:
-        src, caption, credit = photo
-        # Captions and credits are written in Russian only, whatever the item's language.
-        parts.append(Markup('<figure><img src="{0}" alt="{1}"><figcaption lang="ru">{1} {2}</figcaption></figure>')
-                     .format(src, caption, credit))
+        parts.append(Markup('<figure><img src="{0.src}" alt="{0.alt}"><figcaption lang="{0.lang}">{0.caption} '
+                            '{0.credit}</figcaption></figure>').format(photo))
     parts.extend(Markup("<p>{0}</p>").format(p) for p in paragraphs)
     return nh3.clean("\n".join(str(p) for p in parts), tags=CONTENT_TAGS, attributes=CONTENT_ATTRIBUTES)
 

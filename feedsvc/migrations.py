@@ -229,6 +229,27 @@ def m012_withdrawal(db: Database) -> None:
     db.execute("update releases set withdrawn_at = updated_at where status = 'withdrawn'")
 
 
+@migrations()
+def m013_photo_translations(db: Database) -> None:
+    """A photo's caption, credit and alt text are translated with the release and kept in its history.
+
+    An empty alt text means "the caption" (an editor may set another). Releases with a photo caption or
+    credit are queued again, so their finished translations get them too (a human text gets them beside it).
+    """
+    for table in ("translations", "revisions"):
+        for column in ("photo_caption", "photo_credit", "photo_alt"):
+            db.table(table).add_column(column, str)
+    db.execute(
+        """insert into jobs (release_id, lang, source_revision, status, attempts, run_after, created_at, updated_at)
+        select t.release_id, t.lang, r.revision, 'queued', 0, r.updated_at, r.updated_at, r.updated_at
+        from translations t join releases r on r.id = t.release_id
+        where r.status = 'published' and t.title is not null
+        and (coalesce(r.photo_caption, '') != '' or coalesce(r.photo_credit, '') != '')
+        and not exists (select 1 from jobs j where j.release_id = t.release_id and j.lang = t.lang
+                        and j.status in ('queued', 'running'))"""
+    )
+
+
 def migrate(db: Database) -> None:
     """Bring the schema up to date."""
     migrations.apply(db)

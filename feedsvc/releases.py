@@ -25,13 +25,14 @@ from feedsvc.storage import write
 from feedsvc.text import clean
 from feedsvc.text import one_line
 from feedsvc.translation import jobs
+from feedsvc.translation.latin import kazakh_latin
 from feedsvc.translation.segment import split_paragraphs
 
 STATUSES = tuple(ReleaseStatus)
 # Translation statuses whose text readers see (a reviewed translation stays up when it is outdated).
 VISIBLE_SQL = sql_list(VISIBLE)
 # The fields that are translated: changing one makes a new revision.
-TRANSLATED = ("title", "body", "category")
+TRANSLATED = ("title", "body", "category", "photo_caption", "photo_credit")
 EDITABLE = ("title", "body", "category", "published_at", "photo_caption", "photo_credit")
 PHOTO_FIELDS = ("photo", "photo_type", "photo_length", "photo_width", "photo_height")
 
@@ -54,9 +55,15 @@ def normalize_body(body: str) -> str:
     return "\n\n".join(split_paragraphs(clean(body)))
 
 
-def slug(title: str) -> str:
-    """A readable Latin URL part for a title (ids, not slugs, identify releases)."""
-    return slugify(title, max_length=80, word_boundary=True) or "release"
+def slug(title: str, lang: str = SOURCE_LANGUAGE) -> str:
+    """A readable Latin URL part for a title in ``lang`` (ids, not slugs, identify releases: any other
+    slug redirects to the current one).
+
+    Kazakh is written in the 2021 Kazakh Latin alphabet first (latin.py); Russian as it always was
+    (text-unidecode), so no Russian URL changes; English is Latin already.
+    """
+    text = kazakh_latin(title) if lang == "kk" else title
+    return slugify(text, max_length=80, word_boundary=True) or "release"
 
 
 def create_release(
@@ -104,7 +111,7 @@ def record_original(db: Database, release: dict, author: str) -> None:
     """Keep the original's current text in the revision history."""
     revisions.record(db, release["id"], SOURCE_LANGUAGE, title=release["title"], body=release["body"],
                      origin=Origin.HUMAN, author=author, source_revision=release["revision"],
-                     created_at=release["updated_at"])
+                     created_at=release["updated_at"], photo=release)
 
 
 def update_release(
@@ -193,7 +200,8 @@ class LocalizedRelease:
     """A release as a reader of one language sees it: what pages, feeds and search results are made of.
 
     ``is_original`` tells templates and feeds to add the "not yet translated" notice; ``category_lang``
-    is the language the category is shown in (the original's when it has no translation).
+    and ``photo_lang`` are the languages the category and the photo's texts are shown in (the original's
+    when they have no translation). ``slug`` is this language's; ``source_slug`` the original's.
     """
 
     id: int
@@ -217,6 +225,9 @@ class LocalizedRelease:
     photo_height: int | None
     photo_caption: str
     photo_credit: str
+    photo_alt: str
+    photo_lang: str
+    source_slug: str
     translation: dict | None
     source_lang: str = SOURCE_LANGUAGE
 
@@ -245,20 +256,33 @@ def localized(release: dict, translation: dict | None, lang: str) -> LocalizedRe
                             and translation["status"] in VISIBLE and translation["title"]) else None
     text = shown or release
     category = (shown or {}).get("category") if release["category"] else None
+    photo = _photo_texts(release, shown, lang)
     return LocalizedRelease(
         id=release["id"], guid=release["guid"], lang=lang, title=text["title"], body=text["body"],
         paragraphs=split_paragraphs(text["body"]), category=category or release["category"],
-        category_lang=lang if category else SOURCE_LANGUAGE, slug=slug(release["title"]),
+        category_lang=lang if category else SOURCE_LANGUAGE, source_slug=slug(release["title"]),
+        slug=slug(text["title"], lang if shown else SOURCE_LANGUAGE), **photo,
         published_at=release["published_at"],
         text_updated_at=max(shown["updated_at"], release["updated_at"]) if shown else release["updated_at"],
         is_original=lang != SOURCE_LANGUAGE and shown is None,
         is_machine=shown is not None and shown["origin"] == Origin.MACHINE,
         is_outdated=shown is not None and shown["status"] == TranslationStatus.OUTDATED,
         photo=release["photo"], photo_type=release["photo_type"], photo_length=release["photo_length"],
-        photo_width=release["photo_width"], photo_height=release["photo_height"],
-        photo_caption=release["photo_caption"] or "", photo_credit=release["photo_credit"] or "",
-        translation=translation,
+        photo_width=release["photo_width"], photo_height=release["photo_height"], translation=translation,
     )
+
+
+def _photo_texts(release: dict, shown: dict | None, lang: str) -> dict:
+    """The photo's caption, credit and alt text as a reader of ``lang`` sees them, and their language.
+
+    The translation's when it has them (a translation made before captions were translated has none:
+    the Russian ones are shown, marked Russian); the alt text is the caption unless an editor set one.
+    """
+    source = shown if shown and (shown.get("photo_caption") or shown.get("photo_credit")) else release
+    caption = source.get("photo_caption") or ""
+    return {"photo_caption": caption, "photo_credit": source.get("photo_credit") or "",
+            "photo_alt": source.get("photo_alt") or caption,
+            "photo_lang": lang if source is shown else SOURCE_LANGUAGE}
 
 
 def list_published(db: Database, lang: str, *, limit: int, offset: int = 0,

@@ -13,16 +13,25 @@ class RevisionNotFound(NotFound):
     """No revision with that id for that release and language."""
 
 
+# A translation's photo texts, kept in its history beside the title and body.
+PHOTO_TEXTS = ("photo_caption", "photo_credit", "photo_alt")
+
+
+def photo_texts(row: dict) -> dict:
+    """The photo caption, credit and alt text of a row ("" for each it lacks)."""
+    return {key: row.get(key) or "" for key in PHOTO_TEXTS}
+
+
 def record(db: Database, release_id: int, lang: str, *, title: str, body: str, origin: str, author: str,
-           source_revision: int | None, created_at: str) -> int:
+           source_revision: int | None, created_at: str, photo: dict | None = None) -> int:
     """Keep one saved version (skipped when it repeats the latest one word for word)."""
+    photo = photo_texts(photo or {})
     latest = list(db.query(
-        "select title, body from revisions where release_id = ? and lang = ? order by id desc limit 1",
-        [release_id, lang]))
-    if latest and (latest[0]["title"], latest[0]["body"]) == (title, body):
+        "select * from revisions where release_id = ? and lang = ? order by id desc limit 1", [release_id, lang]))
+    if latest and (latest[0]["title"], latest[0]["body"], photo_texts(latest[0])) == (title, body, photo):
         return 0
     row = {"release_id": release_id, "lang": lang, "title": title, "body": body, "origin": origin,
-           "author": author or "", "source_revision": source_revision, "created_at": created_at}
+           "author": author or "", "source_revision": source_revision, "created_at": created_at, **photo}
     return int(db.table("revisions").insert(row).last_pk or 0)
 
 
@@ -70,4 +79,6 @@ def diff(old: dict, new: dict) -> dict:
         olds, news = old_paragraphs[i1:i2], new_paragraphs[j1:j2]
         for k in range(max(len(olds), len(news))):
             rows.append(diff_words(olds[k] if k < len(olds) else "", news[k] if k < len(news) else ""))
-    return {"title": diff_words(old["title"], new["title"]), "paragraphs": rows}
+    return {"title": diff_words(old["title"], new["title"]), "paragraphs": rows,
+            "photo": [diff_words(old.get(key) or "", new.get(key) or "") for key in PHOTO_TEXTS
+                      if (old.get(key) or "") != (new.get(key) or "")]}

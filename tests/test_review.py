@@ -39,8 +39,9 @@ def translated_release(app, db, engine, index=0):
     return release
 
 
-def edit_through_form(client, release_id, lang, title, body, category=None):
-    """Save a translation on the review screen, as an editor does (the category as shown unless given)."""
+def edit_through_form(client, release_id, lang, title, body, category=None, extra=None):
+    """Save a translation on the review screen, as an editor does (the category as shown unless given;
+    ``extra``: other fields, e.g. {"en-photo_caption": …})."""
     page = client.get(f"/admin/releases/{release_id}/review").get_data(as_text=True)
     shown = re.search(rf'name="{lang}-category"[^>]*value="([^"]*)"', page)
     token = re.search(rf'id="{lang}-csrf_token" name="{lang}-csrf_token" type="hidden" value="([^"]+)"', page)
@@ -48,7 +49,8 @@ def edit_through_form(client, release_id, lang, title, body, category=None):
     source = re.search(rf'id="{lang}-source_revision" name="{lang}-source_revision" type="hidden" value="(\d+)"', page)
     data = {f"{lang}-csrf_token": token.group(1), f"{lang}-version": version.group(1),
             f"{lang}-source_revision": source.group(1), f"{lang}-title": title, f"{lang}-body": body,
-            f"{lang}-category": category if category is not None else html.unescape(shown.group(1)) if shown else ""}
+            f"{lang}-category": category if category is not None else html.unescape(shown.group(1)) if shown else "",
+            **(extra or {})}
     return client.post(f"/admin/releases/{release_id}/review/{lang}", data=data), data
 
 

@@ -24,6 +24,7 @@ from feedsvc.translation import jobs
 from feedsvc.translation import memory
 from feedsvc.translation import packages
 from feedsvc.translation.engine_settings import EngineSettings
+from feedsvc.translation.typography import Typography
 from feedsvc.translation.worker import WorkerSettings
 
 
@@ -36,7 +37,8 @@ def worker_settings() -> WorkerSettings:
     """Worker settings from the app config."""
     config = current_app.config
     return from_config(config, "WORKER", WorkerSettings, models_dir=models_dir(),
-                       source_lang=config["SOURCE_LANGUAGE"], publish_policy=config["PUBLISH_POLICY"])
+                       source_lang=config["SOURCE_LANGUAGE"], publish_policy=config["PUBLISH_POLICY"],
+                       typography=from_config(config, "TYPOGRAPHY", Typography))
 
 
 def make_engine():

@@ -23,6 +23,7 @@ from feedsvc.storage import write
 from feedsvc.text import clean
 from feedsvc.text import one_line
 from feedsvc.translation import memory
+from feedsvc.translation import typography
 from feedsvc.translation.checks import SentenceCheck
 from feedsvc.translation.jobs import translation_row
 from feedsvc.translation.pipeline import units
@@ -60,11 +61,12 @@ def _current(db: Database, release_id: int, lang: str, expected_version: int | N
 
 def save_human(db: Database, release_id: int, lang: str, title: str, body: str, *, author: str,
                expected_version: int | None, source_revision: int | None = None,
-               category: str | None = None, learn: bool = True) -> dict:
+               category: str | None = None, photo: dict | None = None, learn: bool = True) -> dict:
     """Store an editor's translation: origin human, reviewed against ``source_revision``, history kept.
 
-    ``category`` None keeps the stored one. With ``learn``, sentences (and a category) the editor
-    changed are remembered as corrections and reused ahead of the model.
+    ``category`` None keeps the stored one; ``photo`` holds the photo texts to change (caption, credit,
+    alt text; an empty alt text means the caption), the others are kept. With ``learn``, sentences (and a category
+    or a caption) the editor changed are remembered as corrections and reused ahead of the model.
     """
     title, body = plain_text(title).replace("\n", " "), plain_text(body)
     if not title or not body:
@@ -74,23 +76,26 @@ def save_human(db: Database, release_id: int, lang: str, title: str, body: str, 
         row = _current(db, release_id, lang, expected_version)
         release = get_release(db, release_id)
         category = row["category"] if category is None else one_line(category)
+        photo = revisions.photo_texts(row | {k: one_line(plain_text(v or "")) for k, v in (photo or {}).items()})
         base = source_revision or release["revision"]
         status = Status.REVIEWED if base == release["revision"] else Status.OUTDATED
         db.execute(
             """update translations set title = :title, body = :body, category = :category, origin = :origin,
-            status = :status, source_revision = :base, reviewed_by = :author, reviewed_at = :now,
+            photo_caption = :photo_caption, photo_credit = :photo_credit, photo_alt = :photo_alt, status = :status,
+            source_revision = :base, reviewed_by = :author, reviewed_at = :now,
             version = version + 1, updated_at = :now, error = null, suggestion_title = null, suggestion_body = null,
             suggestion_route = null, suggestion_revision = null where release_id = :id and lang = :lang""",
             {"title": title, "body": body, "category": category, "status": status, "base": base, "author": author,
-             "now": now, "id": release_id, "lang": lang, "origin": Origin.HUMAN},
+             "now": now, "id": release_id, "lang": lang, "origin": Origin.HUMAN, **photo},
         )
         revisions.record(db, release_id, lang, title=title, body=body, origin=Origin.HUMAN, author=author,
-                         source_revision=base, created_at=now)
+                         source_revision=base, created_at=now, photo=photo)
         if learn and base == release["revision"]:
             keep_scores(db, row, (title, body))
             teach(db, release, lang, (row["title"] or "", row["body"] or ""), (title, body))
-            if category and category != row["category"] and release["category"]:
-                memory.store_human(db, lang, {release["category"]: category})
+            memory.store_human(db, lang, {release[key]: value for key, value in
+                                          (("category", category), ("photo_caption", photo["photo_caption"]))
+                                          if value and value != row[key] and release[key]})
     return translation_row(db, release_id, lang) or row
 
 
@@ -120,12 +125,21 @@ def sentence_checks(row: dict) -> list[SentenceCheck]:
 
 
 def keep_scores(db: Database, row: dict, saved: tuple[str, str]) -> int:
-    """Remember the model scores of machine sentences the editor kept word for word (the score floor's data)."""
+    """Remember the model scores of machine sentences the editor kept word for word (the score floor's data).
+
+    The model's sentence was stored in the language's typography (a rule may be off: either form counts).
+    """
     text = " ".join(saved)
     kept = [{"route": row["route"], "score": check.score} for check in sentence_checks(row)
-            if check.score is not None and check.output and check.output in text]
+            if check.score is not None and check.output
+            and any(form in text for form in stored_forms(check.output, row["lang"]))]
     db.table("kept_scores").insert_all(kept)
     return len(kept)
+
+
+def stored_forms(output: str, lang: str) -> tuple[str, str]:
+    """A model's sentence as it may be stored: as the model said it, and in the language's typography."""
+    return output.strip(), typography.apply(output, lang).strip()
 
 
 def flag_rows(rows: list[dict], translations: dict[str, dict]) -> list[dict]:
@@ -135,8 +149,8 @@ def flag_rows(rows: list[dict], translations: dict[str, dict]) -> list[dict]:
         for cells in rows:
             text = (cells.get(lang) or "").strip()
             # A sentence row is its own check; a paragraph row gathers the checks of the sentences in it.
-            mine = ([c for c in flagged if c.output.strip() == text]
-                    or [c for c in flagged if c.output and c.output in text])
+            mine = ([c for c in flagged if text in stored_forms(c.output, lang)]
+                    or [c for c in flagged if c.output and any(f in text for f in stored_forms(c.output, lang))])
             cells.setdefault("flags", {})[lang] = list(dict.fromkeys(f.reason for c in mine for f in c.findings))
     return rows
 
@@ -199,4 +213,13 @@ def review_rows(release: dict, translations: dict[str, dict], languages) -> list
                         for j in range(len(sentences["ru"])))
         else:
             rows.append(cells | {"paragraph": i, "first": True})
+    if release.get("photo"):
+        # The photo's caption and credit last, so the checks' flags show on the caption too (flag_rows).
+        photo = {lang: photo_line(translations.get(lang) or {}) for lang in languages}
+        rows.append({"ru": photo_line(release), **photo, "paragraph": depth, "first": True, "photo": True})
     return rows
+
+
+def photo_line(row: dict) -> str:
+    """A photo's caption and credit as one line of the review table."""
+    return " ".join(filter(None, (row.get("photo_caption"), row.get("photo_credit"))))

@@ -151,8 +151,8 @@ def complete(db: Database, job: dict, translation: dict, *, hold: bool = False) 
             return False
         current = translation_row(db, job["release_id"], job["lang"])
         translation = {"checks": None, "flags": 0, **translation, "title": one_line(translation["title"]),
-                       "body": clean(translation["body"]), "category": one_line(translation.get("category")),
-                       "status": Status.HELD if hold else Status.MACHINE}
+                       "body": clean(translation["body"]), "status": Status.HELD if hold else Status.MACHINE,
+                       **{key: one_line(translation.get(key)) for key in ONE_LINE}}
         if current is not None and current["origin"] == Origin.HUMAN:
             _store_suggestion(db, job, current, translation)
         else:
@@ -161,11 +161,16 @@ def complete(db: Database, job: dict, translation: dict, *, hold: bool = False) 
     return True
 
 
+# The one-line translated fields stored beside the title and body.
+ONE_LINE = ("category", "photo_caption", "photo_credit")
+
+
 def _store_machine(db: Database, job: dict, translation: dict, now: str) -> None:
     """Write a machine translation, bump its version, and keep it in the revision history."""
     db.execute(
         """update translations set title = :title, body = :body, category = :category, route = :route,
-        status = :status, checks = :checks, flags = :flags,
+        photo_caption = :photo_caption, photo_credit = :photo_credit, status = :status, checks = :checks,
+        flags = :flags,
         origin = :machine_origin, error = null, source_revision = :rev, version = version + 1, updated_at = :now,
         suggestion_title = null, suggestion_body = null, suggestion_route = null, suggestion_revision = null
         where release_id = :id and lang = :lang""",
@@ -174,11 +179,19 @@ def _store_machine(db: Database, job: dict, translation: dict, now: str) -> None
     )
     revisions.record(db, job["release_id"], job["lang"], title=translation["title"], body=translation["body"],
                      origin=Origin.MACHINE, author=translation["route"], source_revision=job["source_revision"],
-                     created_at=now)
+                     created_at=now, photo=revisions.photo_texts(translation))
 
 
 def _store_suggestion(db: Database, job: dict, current: dict, translation: dict) -> None:
-    """Keep a machine result beside a human translation (none when it says the same)."""
+    """Keep a machine result beside a human translation (none when it says the same).
+
+    A human translation made before photo captions were translated has none: it gets the machine's,
+    which beats showing the Russian one (an editor can change it on the review screen).
+    """
+    if not (current["photo_caption"] or current["photo_credit"]):
+        db.execute("update translations set photo_caption = :photo_caption, photo_credit = :photo_credit "
+                   "where release_id = :id and lang = :lang",
+                   {**translation, "id": job["release_id"], "lang": job["lang"]})
     same = (translation["title"], translation["body"]) == (current["title"], current["body"])
     status = Status.REVIEWED if current["source_revision"] == job["source_revision"] else Status.OUTDATED
     # A new suggestion is a new version: an "Accept" pressed on the previous one is refused, not applied to this.

@@ -12,6 +12,7 @@ from dataclasses import field
 from sqlite_utils import Database
 
 from feedsvc.translation import checks
+from feedsvc.translation import credits
 from feedsvc.translation import memory
 from feedsvc.translation.checks import SentenceCheck
 from feedsvc.translation.packages import PackageInfo
@@ -53,6 +54,8 @@ class Outcome:
     sentences: int
     sent_to_model: int  # for the whole batch the release was translated in
     checks: list[SentenceCheck] = field(default_factory=list)
+    photo_caption: str = ""
+    photo_credit: str = ""
 
     @property
     def flagged(self) -> int:
@@ -139,39 +142,53 @@ def translate_releases(db: Database, releases: list[dict], lang: str, route: Rou
     One call per route step keeps every core busy; a release alone would leave its last, short
     sub-batch on one core. Each outcome's ``sent_to_model`` is what the whole batch cost.
     """
-    parts = [_parts(release) for release in releases]
-    sentences = [_flatten(paragraphs, category) for paragraphs, category in parts]
+    parts = [_parts(release, lang) for release in releases]
+    sentences = [_flatten(paragraphs, extras) for paragraphs, extras, _ in parts]
     checked, sent = translate_texts(db, [s for flat in sentences for s in flat], route, lang, terms, translate)
     outcomes, position = [], 0
-    for (paragraphs, category), flat in zip(parts, sentences, strict=True):
-        outcomes.append(_rebuild(paragraphs, category, checked[position:position + len(flat)], route, sent))
+    for (paragraphs, extras, fixed), flat in zip(parts, sentences, strict=True):
+        outcomes.append(_rebuild(paragraphs, extras, fixed, checked[position:position + len(flat)], route, sent))
         position += len(flat)
     return outcomes
 
 
 def translate_release(db: Database, release: dict, lang: str, route: Route, terms: list[GlossaryTerm],
                       translate: TranslateFn) -> Outcome:
-    """Translate a release's title, body and category into ``lang``, paragraphs intact, in one batch."""
+    """Translate a release's title, body, category and photo caption and credit into ``lang``, in one batch."""
     return translate_releases(db, [release], lang, route, terms, translate)[0]
 
 
-def _parts(release: dict) -> tuple[list[list[str]], str]:
-    """A release as paragraphs of sentences (title first) and its category."""
-    return units(release["title"], release["body"]), (release.get("category") or "").strip()
+# Short one-line fields translated with the release, after its paragraphs, each as one sentence.
+EXTRAS = ("category", "photo_caption", "photo_credit")
 
 
-def _flatten(paragraphs: list[list[str]], category: str) -> list[str]:
-    """The sentences of a release in the order they are sent: paragraphs, then the category."""
-    return [s for paragraph in paragraphs for s in paragraph] + ([category] if category else [])
+def _parts(release: dict, lang: str) -> tuple[list[list[str]], dict[str, str], dict[str, str]]:
+    """A release as paragraphs of sentences (title first), its one-line fields for the model, and those
+    translated without it (a credit's label and name: see credits.py)."""
+    extras = {key: (release.get(key) or "").strip() for key in EXTRAS}
+    fixed = {}
+    if (credit := credits.localize(extras["photo_credit"], lang)) is not None:
+        fixed["photo_credit"], extras["photo_credit"] = credit, ""
+    return units(release["title"], release["body"]), extras, fixed
 
 
-def _rebuild(paragraphs: list[list[str]], category: str, checked: list[SentenceCheck], route: Route,
-             sent: int) -> Outcome:
-    """Put a release's translated sentences back into its title, paragraphs and category."""
+def _flatten(paragraphs: list[list[str]], extras: dict[str, str]) -> list[str]:
+    """The sentences of a release in the order they are sent: paragraphs, then the non-empty one-line fields."""
+    return [s for paragraph in paragraphs for s in paragraph] + [text for text in extras.values() if text]
+
+
+def _rebuild(paragraphs: list[list[str]], extras: dict[str, str], fixed: dict[str, str],
+             checked: list[SentenceCheck], route: Route, sent: int) -> Outcome:
+    """Put a release's translated sentences back into its title, paragraphs and one-line fields."""
     translated = [check.output for check in checked]
     rebuilt, position = [], 0
     for paragraph in paragraphs:
         rebuilt.append(join_paragraph(translated[position:position + len(paragraph)]))
         position += len(paragraph)
-    return Outcome(title=rebuilt[0], body="\n\n".join(rebuilt[1:]), category=translated[-1] if category else "",
+    fields = dict(fixed)
+    for key, text in extras.items():
+        if text:
+            fields[key], position = translated[position], position + 1
+    return Outcome(title=rebuilt[0], body="\n\n".join(rebuilt[1:]), category=fields.get("category", ""),
+                   photo_caption=fields.get("photo_caption", ""), photo_credit=fields.get("photo_credit", ""),
                    route=route.describe(), sentences=len(translated), sent_to_model=sent, checks=checked)

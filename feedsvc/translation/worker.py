@@ -16,6 +16,8 @@ from feedsvc.translation import glossary
 from feedsvc.translation import jobs
 from feedsvc.translation import packages
 from feedsvc.translation import pipeline
+from feedsvc.translation import typography
+from feedsvc.translation.typography import Typography
 
 log = logging.getLogger("feedsvc.worker")
 
@@ -34,6 +36,8 @@ class WorkerSettings:
     poll_seconds: float = 2.0
     # What is published without an editor, per language (README, "What gets published"); missing: checked.
     publish_policy: dict = field(default_factory=dict)
+    # The target languages' typography applied before storage (README, TYPOGRAPHY_* settings).
+    typography: Typography = field(default_factory=Typography)
     # Test hook: seconds to wait between translating and storing, so a test can kill us mid-job.
     pause_before_store: float = 0.0
     # Damaged package folders already logged, by name, error and state: logged again only when they change.
@@ -127,23 +131,32 @@ def _translate(db: Database, ready: list[tuple[dict, dict]], route, translate: p
     log.info("%s %s job(s): %s sentences, %s sent to the model", len(ready), lang,
              sum(outcome.sentences for outcome in outcomes), outcomes[0].sent_to_model)
     policy = checks.Policy.of(settings.publish_policy, lang)
-    return [_store(db, job, outcome, policy) for (job, _), outcome in zip(ready, outcomes, strict=True)]
+    return [_store(db, job, outcome, policy, settings.typography)
+            for (job, _), outcome in zip(ready, outcomes, strict=True)]
 
 
-def _store(db: Database, job: dict, outcome: pipeline.Outcome, policy: checks.Policy) -> str:
+def _store(db: Database, job: dict, outcome: pipeline.Outcome, policy: checks.Policy,
+           rules: Typography) -> str:
     """Store one job's translation with its checks, held for review where the policy says so.
 
+    The language's typography is applied here, after the checks (which compare the model's own
+    output with the source) and before storage, so editors review what readers will see.
     Returns "done", "held" (waits for an editor) or "lost" (another worker re-claimed the job meanwhile).
     """
     hold = policy.holds(outcome.flagged)
+    texts = {key: typography.apply(getattr(outcome, key), job["lang"], rules) for key in TYPESET}
     stored = jobs.complete(db, job, {
-        "title": outcome.title, "body": outcome.body, "category": outcome.category, "route": outcome.route,
+        **texts, "route": outcome.route,
         "checks": json.dumps([check.as_json() for check in outcome.checks], ensure_ascii=False),
         "flags": outcome.flagged}, hold=hold)
     if stored and outcome.flagged:
         log.info("release %s → %s: %s sentence(s) flagged (%s)", job["release_id"], job["lang"], outcome.flagged,
                  "; ".join(f.reason for check in outcome.checks for f in check.findings)[:300])
     return ("held" if hold else "done") if stored else "lost"
+
+
+# The translated fields typography is applied to (all the text a reader sees).
+TYPESET = ("title", "body", "category", "photo_caption", "photo_credit")
 
 
 def run(db: Database, translate: pipeline.TranslateFn, settings: WorkerSettings, *, once: bool,

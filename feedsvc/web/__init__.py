@@ -124,6 +124,8 @@ def lang_url(code: str, external: bool = False) -> str | None:
     if "lang" not in args or request.endpoint is None:
         return None
     args["lang"] = code
+    if "slug" in args:  # a release page: each language has its own slug (public.release)
+        args["slug"] = g.get("slugs", {}).get(code, args["slug"])
     url = url_for(request.endpoint, **args, _external=external)
     # The query is copied as it came, never passed to url_for (a "?_anchor=" must stay a parameter).
     return f"{url}?{urlencode(list(request.args.items(multi=True)))}" if request.args else url

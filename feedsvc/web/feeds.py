@@ -57,7 +57,7 @@ def build_feed(db, lang: str, fmt: str, state: dict) -> bytes:
 def feed_item(view: releases.LocalizedRelease) -> feeds.FeedItem:
     """One localized release as a feed item, with the machine-translation label where it applies."""
     url = url_for("public.release", lang=view.lang, release_id=view.id, slug=view.slug, _external=True)
-    original = url_for("public.release", lang="ru", release_id=view.id, slug=view.slug, _external=True)
+    original = url_for("public.release", lang="ru", release_id=view.id, slug=view.source_slug, _external=True)
     notice, labels, photo, enclosure = "", [], None, None
     if view.lang != "ru":
         notice = _("Machine translation.") if view.is_machine else _("Translation reviewed by the press service.")
@@ -66,7 +66,7 @@ def feed_item(view: releases.LocalizedRelease) -> feeds.FeedItem:
             notice += " " + _("The Russian original changed after this translation was reviewed.")
     if view.photo:
         src = url_for("public.photo", name=view.photo, _external=True)
-        photo = (src, view.photo_caption or "", view.photo_credit or "")
+        photo = feeds.FeedPhoto(src, view.photo_caption, view.photo_credit, view.photo_alt, view.photo_lang)
         enclosure = (src, view.photo_length, view.photo_type)
     html = feeds.content_html(view.paragraphs, notice=notice, photo=photo,
                               notice_link=(original, _("Russian original")) if notice else None)

@@ -67,11 +67,14 @@ def translation_form(title_max: int, body_max: int, prefix: str, data: dict | No
     """An editor's translation of one language, with the version it was based on (optimistic locking)."""
 
     class TranslationForm(FlaskForm):
-        """Title, category and text of one translation."""
+        """Title, category, text and photo texts of one translation."""
 
         title = StringField(_l("Title"), validators=[DataRequired(), Length(max=title_max)])
         category = StringField(_l("Category"), validators=[Optional(), Length(max=100)])
         body = TextAreaField(_l("Text"), validators=[DataRequired(), Length(max=body_max)])
+        photo_caption = StringField(_l("Photo caption"), validators=[Optional(), Length(max=500)])
+        photo_credit = StringField(_l("Photo credit"), validators=[Optional(), Length(max=200)])
+        photo_alt = StringField(_l("Photo alt text (empty: the caption)"), validators=[Optional(), Length(max=500)])
         version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
         source_revision = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
         save = SubmitField(_l("Save as reviewed"))

@@ -96,10 +96,18 @@ def published_count(db, version: int) -> int:
 @bp.route("/<lang:lang>/releases/<id:release_id>")
 @bp.route("/<lang:lang>/releases/<id:release_id>-<slug>")
 def release(lang: str, release_id: int, slug: str | None = None):
-    """One release in one language; the canonical URL carries the current slug."""
+    """One release in one language; the canonical URL carries the current slug of that language.
+
+    The id is the key: any other slug (the Russian one it had before slugs were translated, or one of
+    a title since edited) is answered 301 with the current URL.
+    """
     db = get_db()
     row = releases.get_public_release(db, release_id)  # not found: 404, withdrawn: 410 (web.domain_error)
-    view = releases.localized(row, releases.translations_of(db, release_id).get(lang), lang)
+    translations = releases.translations_of(db, release_id)
+    # The language links of the page go straight to each language's own slug (lang_url).
+    g.slugs = {code: releases.localized(row, translations.get(code), code).slug
+               for code in current_app.config["LANGUAGES"]}
+    view = releases.localized(row, translations.get(lang), lang)
     if slug != view.slug:
         return redirect(url_for("public.release", lang=lang, release_id=release_id, slug=view.slug), 301)
     return render_template("public/release.html", lang=lang, release=view)

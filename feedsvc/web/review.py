@@ -40,7 +40,7 @@ def edit_form(lang: str, row: dict, release: dict, *, use_suggestion: bool = Fal
     title, body = (row.get("suggestion_title"), row.get("suggestion_body")) if use_suggestion else (
         row.get("title"), row.get("body"))
     data = {"title": title or "", "body": body or "", "category": row.get("category") or "",
-            "version": row.get("version", 1),
+            **revisions.photo_texts(row), "version": row.get("version", 1),
             "source_revision": release["revision"]}
     return translation_form(config["TITLE_MAX"], config["BODY_MAX"], prefix=lang, data=data, formdata=formdata)
 
@@ -80,7 +80,10 @@ def save(release_id: int, lang: str):
                           author=current_user.username, expected_version=form.version.data,
                           source_revision=form.source_revision.data,
                           # Without a Russian category the field is not shown: keep what is stored.
-                          category=form.category.data if release["category"] else None)
+                          category=form.category.data if release["category"] else None,
+                          # Only the photo fields the form showed (and sent) change.
+                          photo={key: getattr(form, key).data for key in revisions.PHOTO_TEXTS
+                                 if release["photo"] and f"{lang}-{key}" in request.form})
     except review.EditConflict:
         form.form_errors.append(_("This translation was changed by someone else since you opened it. "
                                   "Your text is below; compare it with the current version and save again."))
@@ -154,7 +157,9 @@ def restore(release_id: int, lang: str, revision_id: int):
     else:
         # Judged against the original it was made for (outdated if that moved on), and never taught
         # to the memory: an old text is not a correction of today's Russian sentences.
+        photo = revisions.photo_texts(old)
         review.save_human(db, release_id, lang, old["title"], old["body"], author=current_user.username,
-                          expected_version=None, source_revision=old["source_revision"], learn=False)
+                          expected_version=None, source_revision=old["source_revision"], learn=False,
+                          photo=photo if any(photo.values()) else None)
     flash(_("Version restored."), "success")
     return redirect(url_for("review.history", release_id=release_id, lang=lang))
