@@ -139,7 +139,8 @@ def check_contact(config: dict) -> None:
         try:
             number = phonenumbers.parse(phone, None)  # no default region: the number must start with +
         except phonenumbers.NumberParseException as exc:
-            raise ConfigError(f"PRESS_CONTACT_PHONE = {phone!r}: {exc}; write it with + and the country code") from exc
+            raise ConfigError(f"PRESS_CONTACT_PHONE = {phone!r} is not a phone number in international format "
+                              "(write + and the country code, e.g. +7 7172 74-70-00)") from exc
         if not phonenumbers.is_valid_number(number):
             raise ConfigError(f"PRESS_CONTACT_PHONE = {phone!r} is not a valid phone number")
         phone = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
