@@ -1,6 +1,7 @@
 """The admin speaks the editor's language: every admin page, in Russian and Kazakh, with data in every status,
 shows no English interface word (statuses, flags, buttons, headers, flashes, form errors)."""
 
+import io
 import json
 import re
 from html.parser import HTMLParser
@@ -163,6 +164,24 @@ def test_admin_messages_and_form_errors_in_the_editors_language(app, db, logged_
         html = page.get_data(as_text=True)
         assert 'class="flash success"' in html
         assert not untranslated(html, lang, english), status
+
+
+@pytest.mark.parametrize(("lang", "form_error", "csv_error"), [
+    ("ru", "в «*» нет букв", "нет столбцов: kk (нужен заголовок ru,en,kk)"),
+    ("kk", "«*» ішінде әріп жоқ", "бағандар жоқ: kk (ru,en,kk тақырыбы керек)"),
+])
+def test_glossary_refusals_in_the_editors_language(logged_in, lang, form_error, csv_error):
+    """The glossary's reasons come from the core as marked English templates, shown translated."""
+    logged_in.environ_base["HTTP_ACCEPT_LANGUAGE"] = lang
+    token = csrf_token(logged_in, "/admin/glossary/")
+    refused = logged_in.post("/admin/glossary/", data={"csrf_token": token, "ru": "*", "en": "x"})
+    assert refused.status_code == 400 and form_error in refused.get_data(as_text=True)
+    upload = {"csrf_token": token, "file": (io.BytesIO("ru,en\nСенат,Senate\n".encode()), "g.csv")}
+    page = logged_in.post("/admin/glossary/import", data=upload, follow_redirects=True)
+    assert csv_error in page.get_data(as_text=True)
+    upload = {"csrf_token": token, "file": (io.BytesIO(b"ru,en,kk\n\xff\xfe\n"), "g.csv")}
+    page = logged_in.post("/admin/glossary/import", data=upload, follow_redirects=True)
+    assert "UTF-8" in page.get_data(as_text=True) and "codec" not in page.get_data(as_text=True)
 
 
 def test_the_check_sees_an_untranslated_word():
