@@ -18,6 +18,12 @@ TIMES = {"ru": "19 ноября 2026 г., 15:00 (Алматы, UTC+5)", "kk": "2
          "en": "19 November 2026, 15:00 (Almaty, UTC+5)"}
 
 
+def app_with(tmp_path, **settings):
+    """An app on a fresh database with these settings."""
+    return create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE": str(tmp_path / "feedsvc.db"),
+                       "UPLOAD_FOLDER": str(tmp_path / "up"), **settings})
+
+
 def time_tags(html: str) -> list[tuple[str, str]]:
     return re.findall(r'<time datetime="([^"]+)">([^<]+)</time>', html)
 
@@ -33,8 +39,7 @@ def test_release_time_in_the_pages_language_with_its_zone(client, db, lang, show
 
 def test_the_zone_follows_the_setting(tmp_path, db):
     """Another office time zone: its own city and offset, with minutes where it has them."""
-    app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE": str(tmp_path / "feedsvc.db"),
-                      "UPLOAD_FOLDER": str(tmp_path / "up"), "TIMEZONE": "Asia/Kolkata"})
+    app = app_with(tmp_path, TIMEZONE="Asia/Kolkata")
     make_release(db, published_at=PUBLISHED)
     html = app.test_client().get("/en/").get_data(as_text=True)
     assert time_tags(html)[0][1] == "19 November 2026, 15:30 (Kolkata, UTC+5:30)"
@@ -128,8 +133,7 @@ def test_contact_page_only_in_published_languages(client):
 
 
 def test_empty_phone_is_left_out(tmp_path):
-    app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE": str(tmp_path / "feedsvc.db"),
-                      "UPLOAD_FOLDER": str(tmp_path / "up"), "PRESS_CONTACT_PHONE": ""})
+    app = app_with(tmp_path, PRESS_CONTACT_PHONE="")
     html = app.test_client().get("/en/contact").get_data(as_text=True)
     assert "tel:" not in html and "mailto:press@senate.example.kz" in html
 
@@ -143,11 +147,10 @@ def test_empty_phone_is_left_out(tmp_path):
 ])
 def test_bad_contact_settings_are_refused_at_start(tmp_path, setting, value, error):
     with pytest.raises(ConfigError, match=error):
-        create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE": str(tmp_path / "feedsvc.db"), setting: value})
+        app_with(tmp_path, **{setting: value})
 
 
 def test_phone_is_written_in_international_format(tmp_path):
-    app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE": str(tmp_path / "feedsvc.db"),
-                      "UPLOAD_FOLDER": str(tmp_path / "up"), "PRESS_CONTACT_PHONE": "+77172747227"})
+    app = app_with(tmp_path, PRESS_CONTACT_PHONE="+77172747227")
     assert app.config["PRESS_CONTACT_PHONE"] == "+7 7172 74 72 27"
     assert app.config["PRESS_CONTACT_PHONE_URI"] == "tel:+7-7172-74-72-27"
