@@ -51,6 +51,11 @@ def test_admin_times_carry_the_zone_too(logged_in, db):
     assert ("2026-11-19T10:00:00+00:00", TIMES["en"]) in time_tags(html)
 
 
+def test_the_release_form_names_the_zone_its_time_is_read_in(logged_in):
+    html = logged_in.get("/admin/releases/new").get_data(as_text=True)
+    assert re.search(r'name="published_at"[^>]*>\s*<small>Almaty, UTC\+5</small>', html)
+
+
 def test_feeds_keep_rfc_dates(client, db):
     make_release(db, published_at=PUBLISHED)
     assert "<pubDate>Thu, 19 Nov 2026 10:00:00 +0000</pubDate>" in client.get("/ru/feed.rss").get_data(as_text=True)
