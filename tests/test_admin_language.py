@@ -166,6 +166,19 @@ def test_admin_messages_and_form_errors_in_the_editors_language(app, db, logged_
         assert not untranslated(html, lang, english), status
 
 
+@pytest.mark.parametrize("lang", ["ru", "kk"])
+def test_login_and_its_refusal_in_the_editors_language(client, admin, lang):
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = lang
+    english = english_words()
+    assert not untranslated(client.get("/admin/login").get_data(as_text=True), lang, english)
+    token = csrf_token(client, "/admin/login")
+    refused = client.post("/admin/login", data={"csrf_token": token, "username": admin[0], "password": "wrong"})
+    html = refused.get_data(as_text=True)
+    assert 'class="flash error"' in html and not untranslated(html, lang, english)
+    missing = client.get("/admin/nothing-here").get_data(as_text=True)
+    assert not untranslated(missing, lang, english)
+
+
 @pytest.mark.parametrize(("lang", "form_error", "csv_error"), [
     ("ru", "в «*» нет букв", "нет столбцов: kk (нужен заголовок ru,en,kk)"),
     ("kk", "«*» ішінде әріп жоқ", "бағандар жоқ: kk (ru,en,kk тақырыбы керек)"),
