@@ -5,6 +5,7 @@ Nothing here imports Flask: the app factory, the worker and the commands all rea
 
 import dataclasses
 import os
+import re
 from pathlib import Path
 from zoneinfo import ZoneInfo
 from zoneinfo import ZoneInfoNotFoundError
@@ -40,7 +41,8 @@ def default_config(instance_path: str) -> dict:
         "PUBLISHERS": {"kk": "Қазақстан Республикасы Парламенті Сенатының баспасөз қызметі",
                        "en": "Press Service of the Senate of the Parliament of the Republic of Kazakhstan"},
         # The press office's contact for journalists (pages' footer, the contact page, every feed). The phone is
-        # written in international format; an empty value is left out. PRESS_CONTACT_NAMES: the name per language.
+        # written in international format (checked at start, e.g. +7 7172 74-70-00; shown as +7 7172 74 70 00 with a
+        # tel: link); an empty value is left out. PRESS_CONTACT_NAMES: the name per language.
         "PRESS_CONTACT_NAME": "Пресс-служба Сената",
         "PRESS_CONTACT_NAMES": {"kk": "Сенат баспасөз қызметі", "en": "Senate Press Service"},
         "PRESS_CONTACT_EMAIL": "press@senate.example.kz",
@@ -121,10 +123,40 @@ def check_config(config: dict, defaults: dict) -> None:
     if config.get("SECRET_KEY") is not None:
         config["SECRET_KEY"] = str(config["SECRET_KEY"])
     check_policy(config)
+    check_contact(config)
     try:
         ZoneInfo(str(config["TIMEZONE"]))
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError(f"TIMEZONE = {config['TIMEZONE']!r} is not a time zone name (e.g. Asia/Almaty)") from exc
+
+
+def check_contact(config: dict) -> None:
+    """The press contact: a real phone number (rewritten in international format, plus its tel: URI) and an e-mail.
+
+    An empty phone or e-mail is left out of pages; a wrong one is an error at start, not a dead link.
+    """
+    import phonenumbers
+
+    phone = str(config.get("PRESS_CONTACT_PHONE") or "").strip()
+    config["PRESS_CONTACT_PHONE_URI"] = ""
+    if phone:
+        try:
+            number = phonenumbers.parse(phone, None)  # no default region: the number must start with +
+        except phonenumbers.NumberParseException as exc:
+            raise ConfigError(f"PRESS_CONTACT_PHONE = {phone!r} is not a phone number in international format "
+                              "(write + and the country code, e.g. +7 7172 74-70-00)") from exc
+        if not phonenumbers.is_valid_number(number):
+            raise ConfigError(f"PRESS_CONTACT_PHONE = {phone!r} is not a valid phone number")
+        phone = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        config["PRESS_CONTACT_PHONE_URI"] = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.RFC3966)
+    config["PRESS_CONTACT_PHONE"] = phone
+    email = str(config.get("PRESS_CONTACT_EMAIL") or "").strip()
+    if email and not re.fullmatch(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\".]+", email):
+        raise ConfigError(f"PRESS_CONTACT_EMAIL = {email!r} is not an e-mail address")
+    config["PRESS_CONTACT_EMAIL"] = email
+    if not isinstance(config.get("PRESS_CONTACT_NAMES"), dict):
+        raise ConfigError(f"PRESS_CONTACT_NAMES = {config.get('PRESS_CONTACT_NAMES')!r}: expected a mapping like "
+                          '{"en": "Senate Press Service"}')
 
 
 def check_policy(config: dict) -> None:

@@ -297,3 +297,19 @@ def test_admin_login_follows_the_browser_language(client, lang):
     assert f'<html lang="{lang}">' in html
     assert translate(lang, "User name") in html
     assert translate(lang, "Log in") in html
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_pybabel_finds_every_string_translated(tmp_path, lang):
+    """pybabel's own count (`compile --statistics`): 100 % of the messages translated, none fuzzy."""
+    import subprocess
+    import sys
+
+    pybabel = Path(sys.executable).with_name("pybabel")
+    result = subprocess.run([str(pybabel), "compile", "--statistics", "-i", str(po_path(lang)),
+                             "-o", str(tmp_path / "messages.mo"), "-l", lang],
+                            capture_output=True, text=True, check=True)
+    counts = re.search(r"(\d+) of (\d+) messages \((\d+)%\) translated", result.stderr + result.stdout)
+    assert counts, result.stderr
+    assert counts.group(1) == counts.group(2), f"pybabel: {counts.group(0)} in {lang}"
+    assert "fuzzy" not in result.stderr + result.stdout

@@ -50,12 +50,14 @@ PAYLOADS = [
 MARKUP_PAYLOADS = [p for p in PAYLOADS if "<" in p]  # "javascript:alert(3)" is fine as text, not as a URL
 ALL = " ".join(PAYLOADS)
 BODY = "\n\n".join(PAYLOADS)
-SAFE_URL = re.compile(r"^(/|#|https?://localhost/|http://localhost/)")
+# The press contact's links (config-made, checked at start) are safe schemes too: tel: and mailto: only.
+SAFE_URL = re.compile(r"^(/|#|https?://localhost/|http://localhost/|tel:\+[0-9-]+$|mailto:[^\s:<>\"']+@[^\s:<>\"']+$)")
 ALLOWED_TAGS = {
     "html", "head", "meta", "title", "link", "body", "header", "nav", "main", "footer", "a", "strong", "em", "p",
     "h1", "h2", "h3", "form", "input", "button", "article", "time", "span", "small", "figure", "figcaption", "img",
     "table", "thead", "tbody", "tr", "th", "td", "ul", "ol", "li", "label", "textarea", "div", "code", "select",
     "option", "section", "br", "del", "ins", "details", "summary", "pre", "dl", "dt", "dd", "b", "i", "abbr",
+    "address",
 }
 
 

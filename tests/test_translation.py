@@ -347,7 +347,7 @@ def test_install_from_index_downloads_with_progress(app, runner, tmp_path):
 
 def test_web_admin_models_page_shows_routes_and_demo_label(logged_in, models):
     html = logged_in.get("/admin/models/").get_data(as_text=True)
-    assert "ru→kk" in html and "pivot" in html and "demo model" in html
+    assert "ru→kk" in html and "through English" in html and "demo model" in html
 
 
 def test_glossary_cli_round_trips_csv(runner, db, tmp_path):

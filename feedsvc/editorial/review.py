@@ -143,7 +143,7 @@ def stored_forms(output: str, lang: str) -> tuple[str, str]:
 
 
 def flag_rows(rows: list[dict], translations: dict[str, dict]) -> list[dict]:
-    """Give each side-by-side row the reasons its machine sentences were flagged, per language."""
+    """Give each side-by-side row its machine sentences' flags, as (flag, reason) pairs per language."""
     for lang, row in translations.items():
         flagged = [check for check in sentence_checks(row) if check.findings]
         for cells in rows:
@@ -151,7 +151,8 @@ def flag_rows(rows: list[dict], translations: dict[str, dict]) -> list[dict]:
             # A sentence row is its own check; a paragraph row gathers the checks of the sentences in it.
             mine = ([c for c in flagged if text in stored_forms(c.output, lang)]
                     or [c for c in flagged if c.output and any(f in text for f in stored_forms(c.output, lang))])
-            cells.setdefault("flags", {})[lang] = list(dict.fromkeys(f.reason for c in mine for f in c.findings))
+            found = ((finding.flag, finding.reason) for c in mine for finding in c.findings)
+            cells.setdefault("flags", {})[lang] = list(dict.fromkeys(found))
     return rows
 
 

@@ -22,7 +22,21 @@ ESCAPED = re.compile(r"'+[=+\-@\t\r]")
 
 
 class BadGlossary(InvalidInput):
-    """A glossary CSV or term that cannot be used."""
+    """A glossary CSV or term that cannot be used.
+
+    The message is an English template marked for the catalogs (N_) and its values, so the admin shows it
+    in the editor's language (web.glossary) and the command line prints it in English.
+    """
+
+    def __init__(self, template: str, **values):
+        """Keep the template and its values; the English message is the template filled in."""
+        super().__init__(template % values if values else template)
+        self.template, self.values = template, values
+
+
+def N_(message: str) -> str:
+    """Mark an English message for the interface catalogs; it is translated where it is shown."""
+    return message
 
 
 def load_terms(db: Database) -> list[GlossaryTerm]:
@@ -36,14 +50,14 @@ def save_term(db: Database, source: str, targets: dict, term_id: int | None = No
     """Add a term or change one; the Russian forms are its identity."""
     source = "|".join(f.strip() for f in clean(source).split("|") if f.strip())
     if not source:
-        raise BadGlossary("the Russian form is empty")
+        raise BadGlossary(N_("the Russian form is empty"))
     check_forms(source)
     row = {"source": source, "en": one_line(targets.get("en")), "kk": one_line(targets.get("kk")),
            "updated_at": clock.utcnow()}
     existing = list(db.query("select id from glossary_terms where source = ?", [source]))
     if term_id is not None:
         if existing and existing[0]["id"] != term_id:
-            raise BadGlossary("another term already has these Russian forms")
+            raise BadGlossary(N_("another term already has these Russian forms"))
         db.table("glossary_terms").update(term_id, row)
         return term_id
     if existing:
@@ -57,9 +71,11 @@ def check_forms(source: str) -> None:
     for word in source.replace("|", " ").split():
         stem = word.rstrip("*")
         if not re.search(r"\w", stem):
-            raise BadGlossary(f"{word!r} has no letters: a Russian form must be words (a * only after a word)")
+            raise BadGlossary(N_("“%(word)s” has no letters: a Russian form must be words (a * only after a word)"),
+                              word=word)
         if word.endswith("*") and len(stem) < 3:
-            raise BadGlossary(f"{word!r}: a word with * needs at least 3 letters before it, or it matches too much")
+            raise BadGlossary(N_("“%(word)s”: a word with * needs at least 3 letters before it, or it matches "
+                                 "too much"), word=word)
 
 
 def delete_term(db: Database, term_id: int) -> None:
@@ -73,14 +89,15 @@ def parse_csv(text: str) -> list[dict]:
         reader = csv.DictReader(io.StringIO(text))
         missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
-            raise BadGlossary(f"missing column(s): {', '.join(missing)} (expected a header ru,en,kk)")
+            raise BadGlossary(N_("missing column(s): %(columns)s (expected a header ru,en,kk)"),
+                              columns=", ".join(missing))
         rows = []
         for number, row in enumerate(reader, start=2):
             if not (row.get("ru") or "").strip():
-                raise BadGlossary(f"line {number}: the ru column is empty")
+                raise BadGlossary(N_("line %(number)s: the ru column is empty"), number=number)
             rows.append({c: unescape_cell(row.get(c) or "").strip() for c in COLUMNS})
     except csv.Error as exc:
-        raise BadGlossary(f"not a readable CSV file ({exc})") from exc
+        raise BadGlossary(N_("not a readable CSV file (%(error)s)"), error=str(exc)) from exc
     return rows
 
 

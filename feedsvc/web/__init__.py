@@ -2,7 +2,6 @@
 
 import re
 import sqlite3
-from datetime import datetime
 from urllib.parse import urlencode
 
 from flask import Flask
@@ -11,7 +10,6 @@ from flask import g
 from flask import render_template
 from flask import request
 from flask import url_for
-from flask_babel import format_datetime
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import refresh
@@ -25,7 +23,9 @@ from werkzeug.routing import BaseConverter
 from werkzeug.routing import IntegerConverter
 
 from feedsvc import errors
-from feedsvc.states import TranslationStatus as Status
+from feedsvc import releases
+from feedsvc.web import labels
+from feedsvc.web.db import get_db
 
 LANGUAGE_NAMES = {"ru": "Русский", "kk": "Қазақша", "en": "English"}
 
@@ -62,38 +62,50 @@ def register_blueprints(app: Flask) -> None:
     app.register_error_handler(errors.FeedsvcError, domain_error)
     app.register_error_handler(sqlite3.OperationalError, storage_unavailable)
     app.context_processor(template_globals)
-    app.add_template_filter(localdt)
-    app.add_template_filter(status_label)
+    for name in ("localdt", "timetag", "status_label", "flag_label", "route_label"):
+        app.add_template_filter(getattr(labels, name))
 
 
-def status_label(status: str | None) -> str:
-    """A translation status in the interface's language (one place names them all)."""
-    labels = {Status.PENDING: _("pending"), Status.TRANSLATING: _("translating"), Status.MACHINE: _("machine"),
-              Status.HELD: _("needs review"), Status.REVIEWED: _("reviewed"), Status.OUTDATED: _("outdated"),
-              Status.FAILED: _("failed"), Status.NO_MODEL: _("no model")}
-    return labels.get(status or "", status or "—")
+def error_page(exc: HTTPException, release: dict | None = None):
+    """Every HTTP error as a page in the reader's language (the URL's, or the browser's), with a human heading.
 
-
-def localdt(value: str) -> str:
-    """A stored UTC time shown in the press office's time zone, in the page's language."""
-    return format_datetime(datetime.fromisoformat(value), "d MMMM y, HH:mm")
-
-
-def error_page(exc: HTTPException):
-    """Every HTTP error as a page in the reader's language (the URL's, or the browser's)."""
+    A withdrawn release's page (410) names the release, when it was withdrawn and the public reason.
+    """
     if request.path.startswith(("/ru/", "/kk/", "/en/")):
         g.lang = request.path[1:3]
         refresh()  # Flask-Babel caches the locale per request; the URL's language must win
-    messages = {
-        400: _("The request was not understood."),
-        404: _("There is no such page."),
-        410: _("This release has been withdrawn by the press service."),
-        413: _("The upload is too large."),
-        429: _("Too many attempts. Please wait a minute and try again."),
-        503: _("The service is temporarily unavailable. Please try again in a minute."),
+    code = exc.code or 500
+    heading, message = error_words(code, release is not None)
+    withdrawn = withdrawn_release(release) if release is not None and not g.get("storage_down") else None
+    return render_template("error.html", code=code, heading=heading, message=message, withdrawn=withdrawn), code
+
+
+def error_words(code: int, is_release: bool) -> tuple[str, str]:
+    """The heading and the sentence an error page shows, in the interface's language."""
+    words = {
+        400: (_("Bad request"), _("The request was not understood.")),
+        403: (_("Access denied"), _("This page is not open to you.")),
+        404: (_("Page not found"), _("There is no such page.")),
+        405: (_("Not allowed"), _("This page cannot be used this way.")),
+        410: ((_("Release withdrawn"), _("This release has been withdrawn by the press service.")) if is_release
+              else (_("Page removed"), _("This page has been removed."))),
+        413: (_("Upload too large"), _("The upload is too large.")),
+        429: (_("Too many attempts"), _("Too many attempts. Please wait a minute and try again.")),
+        503: (_("Service unavailable"), _("The service is temporarily unavailable. Please try again in a minute.")),
     }
-    message = messages.get(exc.code, exc.description if exc.code and exc.code < 500 else _("Server error."))
-    return render_template("error.html", code=exc.code, name=exc.name, message=message), exc.code
+    if code in words:
+        return words[code]
+    if code < 500:
+        return _("Request refused"), _("The request could not be completed.")
+    return _("Server error"), _("Server error.")
+
+
+def withdrawn_release(release: dict) -> dict:
+    """What a 410 page says of a withdrawn release: its title in the page's language, when, and why."""
+    lang = g.get("lang") or current_app.config["SOURCE_LANGUAGE"]
+    view = releases.localized(release, releases.translations_of(get_db(), release["id"]).get(lang), lang)
+    return {"title": view.title, "title_lang": current_app.config["SOURCE_LANGUAGE"] if view.is_original else lang,
+            "withdrawn_at": release.get("withdrawn_at"), "reason": release.get("withdrawal_reason")}
 
 
 # The one place where the kinds of domain error become HTTP status codes (most specific kind first).
@@ -105,7 +117,7 @@ def domain_error(exc: errors.FeedsvcError):
     """A domain error a view let through, as the error page of its kind (a bug stays a 500)."""
     for kind, http_error in STATUS_CODES:
         if isinstance(exc, kind):
-            return error_page(http_error())
+            return error_page(http_error(), getattr(exc, "release", None))
     raise exc
 
 
@@ -137,6 +149,17 @@ def site_names(lang: str) -> tuple[str, str]:
     return (config["SITE_NAMES"].get(lang, config["SITE_NAME"]), config["PUBLISHERS"].get(lang, config["PUBLISHER"]))
 
 
+def press_contact(lang: str) -> dict:
+    """The press office's contact in a language: name, phone (as written and as a tel: URI), e-mail.
+
+    The phone was checked and written in international format at start (config.check_contact).
+    """
+    config = current_app.config
+    return {"name": config["PRESS_CONTACT_NAMES"].get(lang, config["PRESS_CONTACT_NAME"]),
+            "phone": config["PRESS_CONTACT_PHONE"], "phone_uri": config["PRESS_CONTACT_PHONE_URI"],
+            "email": config["PRESS_CONTACT_EMAIL"]}
+
+
 def template_globals() -> dict:
     """Names every template may use."""
     page_lang = getattr(g, "lang", None)
@@ -144,4 +167,4 @@ def template_globals() -> dict:
     site_name, publisher = site_names(ui_lang)
     return {"language_names": LANGUAGE_NAMES, "page_lang": page_lang, "lang_url": lang_url, "ui_lang": ui_lang,
             "has_alternates": bool(page_lang and lang_url("ru")), "site_name": site_name, "publisher": publisher,
-            "storage_down": g.get("storage_down", False)}
+            "storage_down": g.get("storage_down", False), "press_contact": press_contact(ui_lang)}

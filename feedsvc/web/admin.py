@@ -21,6 +21,7 @@ from feedsvc import clock
 from feedsvc import photos
 from feedsvc import releases
 from feedsvc.translation import jobs
+from feedsvc.web import labels
 from feedsvc.web.db import get_db
 from feedsvc.web.forms import release_form
 from feedsvc.web.forms import set_hidden
@@ -47,7 +48,9 @@ def form_for(release: dict | None = None):
         moment = clock.parse_time(release["published_at"]).astimezone(ZoneInfo(config["TIMEZONE"]))
         data = {k: release[k] for k in ("title", "body", "category", "photo_caption", "photo_credit", "version")}
         data["published_at"] = moment.replace(tzinfo=None)
-    return release_form(config["TITLE_MAX"], config["BODY_MAX"], data=data)
+    form = release_form(config["TITLE_MAX"], config["BODY_MAX"], data=data)
+    form.published_at.description = labels.zone_label(local_now())  # the zone the typed time is read in
+    return form
 
 
 @bp.route("/", endpoint="releases")

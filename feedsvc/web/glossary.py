@@ -41,7 +41,7 @@ def saved(form: TermForm, term_id: int | None = None) -> bool:
     try:
         glossary.save_term(get_db(), form.ru.data, {"en": form.en.data or "", "kk": form.kk.data or ""}, term_id)
     except glossary.BadGlossary as exc:
-        form.ru.errors = [*form.ru.errors, str(exc)]
+        form.ru.errors = [*form.ru.errors, message(exc)]
         return False
     return True
 
@@ -111,12 +111,24 @@ def import_csv():
     try:
         text = upload.read().decode("utf-8-sig") if upload else ""
         if text.count("\n") > current_app.config["GLOSSARY_WEB_IMPORT_ROWS"]:
-            raise glossary.BadGlossary(_("more than %(rows)s rows: import a file this large on the server with "
-                                         "`feedsvc glossary import FILE.csv`",
-                                         rows=current_app.config["GLOSSARY_WEB_IMPORT_ROWS"]))
+            raise glossary.BadGlossary(glossary.N_("more than %(rows)s rows: import a file this large on the server "
+                                                   "with `feedsvc glossary import FILE.csv`"),
+                                       rows=current_app.config["GLOSSARY_WEB_IMPORT_ROWS"])
         count = glossary.import_csv(get_db(), text)
-    except (UnicodeDecodeError, glossary.BadGlossary) as exc:
-        flash(_("The CSV was refused: %(reason)s", reason=str(exc)), "error")
-        return redirect(url_for("glossary.index"))
+    except UnicodeDecodeError:
+        return refused_csv(_("the file is not UTF-8 text"))
+    except glossary.BadGlossary as exc:
+        return refused_csv(message(exc))
     flash(_("%(count)s terms imported.", count=count), "success")
     return redirect(url_for("glossary.index"))
+
+
+def refused_csv(reason: str):
+    """Say why the CSV was refused (nothing was imported) and go back to the glossary."""
+    flash(_("The CSV was refused: %(reason)s", reason=reason), "error")
+    return redirect(url_for("glossary.index"))
+
+
+def message(exc: glossary.BadGlossary) -> str:
+    """Why a term or CSV was refused, in the editor's language."""
+    return _(exc.template, **exc.values)

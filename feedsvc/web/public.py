@@ -13,8 +13,10 @@ from flask import session
 from flask import url_for
 from flask_login import current_user
 
+from feedsvc import clock
 from feedsvc import releases
 from feedsvc.states import ReleaseStatus
+from feedsvc.web import labels
 from feedsvc.web.cache import cached
 from feedsvc.web.cache import current_state
 from feedsvc.web.cache import set_last_modified
@@ -119,6 +121,13 @@ def search(lang: str):
     query = request.args.get("q", "").strip()[:200]
     results = releases.search(get_db(), lang, query) if query else []
     return render_template("public/search.html", lang=lang, query=query, results=results)
+
+
+@bp.route("/<lang:lang>/contact")
+def contact(lang: str):
+    """The press office's contact for journalists, in the page's language, and the time zone pages use."""
+    zone = labels.zone_label(labels.local_moment(clock.utcnow()))
+    return render_template("public/contact.html", lang=lang, zone=zone)
 
 
 @bp.route("/media/<name>")

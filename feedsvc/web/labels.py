@@ -1,0 +1,95 @@
+"""The interface's words for the stored vocabularies and its dates: one place names every status and flag.
+
+Tables store English keys (feedsvc.states, translation.checks.Flag); staff and readers see these labels,
+in the page's language. Times are shown in the press office's time zone, written as each language writes
+dates, with the zone beside them, so a reader abroad never meets an unexplained time.
+"""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import get_timezone_location
+from flask import current_app
+from flask_babel import format_datetime
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from markupsafe import Markup
+
+from feedsvc.states import JobStatus
+from feedsvc.states import Origin
+from feedsvc.states import ReleaseStatus
+from feedsvc.states import TranslationStatus
+from feedsvc.translation.checks import Flag
+
+# How each language writes a date and time (CLDR's own "long" patterns differ from the press norms:
+# Kazakh writes "2026 жылғы 19 қараша", Russian "19 ноября 2026 г.", and a 24-hour clock everywhere).
+DATE_PATTERNS = {"ru": "d MMMM y 'г.'", "kk": "y 'жылғы' d MMMM", "en": "d MMMM y"}
+DEFAULT_DATE_PATTERN = "d MMMM y"
+
+
+def status_labels() -> dict[str, str]:
+    """Every status of every vocabulary (release, translation, job, origin) in the interface's language.
+
+    The vocabularies share some values ("failed", "no-model", "machine"); they mean the same to staff.
+    """
+    return {
+        ReleaseStatus.DRAFT: _("draft"), ReleaseStatus.PUBLISHED: _("published"),
+        ReleaseStatus.WITHDRAWN: _("withdrawn"),
+        TranslationStatus.PENDING: _("pending"), TranslationStatus.TRANSLATING: _("translating"),
+        TranslationStatus.MACHINE: _("machine"), TranslationStatus.HELD: _("needs review"),
+        TranslationStatus.REVIEWED: _("reviewed"), TranslationStatus.OUTDATED: _("outdated"),
+        TranslationStatus.FAILED: _("failed"), TranslationStatus.NO_MODEL: _("no model"),
+        JobStatus.QUEUED: _("queued"), JobStatus.RUNNING: _("running"), JobStatus.DONE: _("done"),
+        JobStatus.SUPERSEDED: _("superseded"), Origin.HUMAN: _("human"),
+    }
+
+
+def status_label(status: str | None) -> str:
+    """A stored status (of a release, translation or job) or origin, in the interface's language."""
+    return status_labels().get(status or "", status or "—")
+
+
+def flag_label(flag: str) -> str:
+    """The name of a sentence check's flag, in the interface's language."""
+    labels = {Flag.PLACEHOLDERS: _("placeholders"), Flag.LITERALS: _("numbers and links"), Flag.NAMES: _("names"),
+              Flag.LENGTH: _("length"), Flag.REPETITION: _("repetition"), Flag.UNTRANSLATED: _("untranslated"),
+              Flag.COPY: _("same output for different sentences"), Flag.QUOTES: _("quotes"),
+              Flag.SCORE: _("low model score")}
+    return labels.get(flag, flag)
+
+
+def route_label(kind: str) -> str:
+    """How a language is reached: directly, or through English."""
+    return {"direct": _("direct"), "pivot": _("through English")}.get(kind, kind)
+
+
+def zone_label(moment: datetime) -> str:
+    """The time zone beside a time: the zone's city in the page's language and its UTC offset (Almaty, UTC+5)."""
+    city = get_timezone_location(moment.tzinfo, locale=get_locale(), return_city=True)
+    minutes = int(moment.utcoffset().total_seconds() // 60)  # type: ignore[union-attr]
+    hours, rest = divmod(abs(minutes), 60)
+    offset = "" if minutes == 0 else f"{'+' if minutes > 0 else '−'}{hours}" + (f":{rest:02d}" if rest else "")
+    return f"{city}, UTC{offset}"
+
+
+def local_moment(value: str) -> datetime:
+    """A stored UTC time in the press office's time zone."""
+    return datetime.fromisoformat(value).astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
+
+
+def localdt(value: str) -> str:
+    """A stored UTC time as the page's language writes it, with the zone: 19 November 2026, 15:00 (Almaty, UTC+5)."""
+    moment = local_moment(value)
+    return f"{format_datetime(moment, date_pattern() + ', HH:mm')} ({zone_label(moment)})"
+
+
+def date_pattern() -> str:
+    """The date pattern of the interface's language."""
+    return DATE_PATTERNS.get(str(get_locale()), DEFAULT_DATE_PATTERN)
+
+
+def timetag(value: str | None) -> Markup:
+    """A stored time as <time datetime="ISO">, its text as localdt writes it (machines read the ISO value)."""
+    if not value:
+        return Markup("—")
+    return Markup('<time datetime="{}">{}</time>').format(value, localdt(value))
