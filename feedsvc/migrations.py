@@ -220,6 +220,15 @@ def m011_machine_status(db: Database) -> None:
     """A machine translation's status is called what it is: "machine" (it was "done", like a finished job)."""
     db.execute("update translations set status = 'machine' where status = 'done'")
 
+
+@migrations()
+def m016_photo_sizes(db: Database) -> None:
+    """The sizes made of a release's photo (JSON: name, type, width, height, length), served with srcset.
+
+    Photos stored before this have none until `feedsvc photo-sizes` makes them; their pages show the original.
+    """
+    db.table("releases").add_column("photo_sizes", str)
+
 def migrate(db: Database) -> None:
     """Bring the schema up to date."""
     migrations.apply(db)
