@@ -150,7 +150,8 @@ def html_get_urls(app, db) -> list[str]:
     """Every GET page of the URL map, filled in (admin and public)."""
     urls = []
     for rule in app.url_map.iter_rules():
-        if "GET" not in rule.methods or rule.endpoint in ("static", "public.photo", "admin.photo", "feeds.feed", "seo.favicon"):
+        if "GET" not in rule.methods or rule.endpoint in (
+                "static", "public.photo", "admin.photo", "feeds.feed", "seo.favicon"):
             continue
         url = fill_rule(app, db, rule)
         if url:

@@ -50,6 +50,7 @@ def favicon():
 def sitemap_index():
     """The sitemap index: every language's sitemap files, with when each last changed."""
     def build() -> bytes:
+        """The index document."""
         files = [(url_for("seo.sitemap", lang=lang, number=number, _external=True), sitemaps.latest(pages))
                  for lang, files in language_files().items() for number, pages in enumerate(files, 1)]
         return sitemaps.sitemap_index(files)
@@ -60,6 +61,7 @@ def sitemap_index():
 def sitemap(lang: str, number: int):
     """One language's sitemap file (the protocol's 50,000 URLs at most in each)."""
     def build() -> bytes:
+        """The file's document, or nothing past the last file."""
         files = language_files()[lang]
         if number > len(files):
             return b""
@@ -115,8 +117,8 @@ def site_description(lang: str) -> str:
 
 def page_meta(lang: str, title: str, canonical: str, *, noindex: bool = False) -> dict:
     """The description of a page that is not a release (front pages, search): a website card, no article."""
-    return {"title": title, "description": site_description(lang), "canonical": canonical, "noindex": noindex, "type": "website",
-            "locale": OG_LOCALES.get(lang, lang), "locale_alternates": alternate_locales(lang, None),
+    return {"title": title, "description": site_description(lang), "canonical": canonical, "noindex": noindex,
+            "type": "website", "locale": OG_LOCALES.get(lang, lang), "locale_alternates": alternate_locales(lang, None),
             "image": icon_image(), "json_ld": None}
 
 
