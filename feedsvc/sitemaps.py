@@ -27,20 +27,20 @@ class Page:
     alternates: tuple[tuple[str, str], ...]  # (hreflang, url), x-default included
 
 
-def release_pages(rows: Iterable[dict], lang: str, source_lang: str,
-                  url: Callable[[str, dict], str]) -> list[Page]:
-    """The pages of ``lang``: each release readable in it, with the URL ``url(lang, row)`` gives.
+def release_pages(rows: Iterable[dict], languages: list[str], source_lang: str,
+                  url: Callable[[str, dict], str]) -> dict[str, list[Page]]:
+    """Each language's pages: every release readable in it, with the URL ``url(lang, row)`` gives.
 
     ``rows`` come from ``releases.readable_languages``: ``languages`` maps each language a release can be
-    read in to when its text last changed.
+    read in to when its text last changed. Each URL is built once and shared by the pages that list it.
     """
-    pages = []
+    pages: dict[str, list[Page]] = {lang: [] for lang in languages}
     for row in rows:
-        if lang not in row["languages"]:
-            continue
-        alternates = [(code, url(code, row)) for code in row["languages"]]
-        alternates.append(("x-default", url(source_lang, row)))
-        pages.append(Page(url(lang, row), row["languages"][lang], tuple(alternates)))
+        readable = [lang for lang in languages if lang in row["languages"]]
+        urls = {lang: url(lang, row) for lang in readable}
+        alternates = (*urls.items(), ("x-default", urls[source_lang]))
+        for lang in readable:
+            pages[lang].append(Page(urls[lang], row["languages"][lang], alternates))
     return pages
 
 

@@ -3,6 +3,7 @@
 
 import os
 
+import cachetools
 from flask import Blueprint
 from flask import Response
 from flask import current_app
@@ -29,6 +30,8 @@ ICON, ICON_SIZE = "icons/icon-512.png", 512
 DESCRIPTION_CHARS = 160
 # The photo shown in the page column is at most 50rem (800 CSS px) wide.
 PHOTO_SIZES_ATTR = "(min-width: 52rem) 50rem, calc(100vw - 2rem)"
+# Titles whose slugs the sitemaps remember (about the number of releases a large archive has).
+SLUGS_KEPT = 100_000
 
 
 @bp.route("/robots.txt")
@@ -83,26 +86,38 @@ def xml_response(what, build) -> Response:
 
 
 def language_files() -> dict[str, list[list[sitemaps.Page]]]:
-    """Each language's pages (its front page first, then its releases, oldest first) split into files."""
+    """Each language's pages (its front page first, then its releases, oldest first) split into files;
+    built once per data change and host (every sitemap file and the index share them)."""
+    state = current_app.extensions["feedsvc"]
+    version, host = current_state()["version"], request.host_url
+    known = state.get("sitemap_files")
+    if known is None or known[:2] != (version, host):
+        known = state["sitemap_files"] = (version, host, build_language_files())
+    return known[2]
+
+
+def build_language_files() -> dict[str, list[list[sitemaps.Page]]]:
+    """Read the published releases and lay out every language's sitemap files."""
     config = current_app.config
-    rows = releases.readable_languages(get_db())
     languages, source = config["LANGUAGES"], config["SOURCE_LANGUAGE"]
+
+    # Slugs are remembered between builds: slugifying every title again after each change costs seconds.
+    slugs = current_app.extensions["feedsvc"].setdefault("sitemap_slugs", cachetools.LRUCache(SLUGS_KEPT))
 
     def release_url(lang: str, row: dict) -> str:
         """A release's page in a language."""
-        return url_for("public.release", lang=lang, release_id=row["id"], slug=releases.slug(row["title"]),
-                       _external=True)
+        if row["title"] not in slugs:
+            slugs[row["title"]] = releases.slug(row["title"])
+        return url_for("public.release", lang=lang, release_id=row["id"], slug=slugs[row["title"]], _external=True)
 
     def home_url(lang: str) -> str:
         """A language's front page."""
         return url_for("public.index", lang=lang, _external=True)
 
-    files = {}
-    for lang in languages:
-        pages = sitemaps.release_pages(rows, lang, source, release_url)
-        home = sitemaps.home_page(languages, source, lang, home_url, sitemaps.latest(pages))
-        files[lang] = sitemaps.split([home, *pages])
-    return files
+    pages = sitemaps.release_pages(releases.readable_languages(get_db()), languages, source, release_url)
+    return {lang: sitemaps.split([sitemaps.home_page(languages, source, lang, home_url,
+                                                     sitemaps.latest(pages[lang])), *pages[lang]])
+            for lang in languages}
 
 
 def absolute_static(filename: str) -> str:
