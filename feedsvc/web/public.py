@@ -111,7 +111,9 @@ def release(lang: str, release_id: int, slug: str | None = None):
     if slug != view.slug:
         return redirect(url_for("public.release", lang=lang, release_id=release_id, slug=view.slug), 301)
     shown = releases.shown_languages(row, translations, current_app.config["LANGUAGES"])
-    return render_template("public/release.html", lang=lang, release=view, shown_languages=shown,
+    # A pending translation's page shows the original and names it canonical: it declares no language versions.
+    alternates = [] if view.is_original else shown
+    return render_template("public/release.html", lang=lang, release=view, shown_languages=alternates,
                            meta=seo.release_meta(view, shown))
 
 
