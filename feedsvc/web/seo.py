@@ -28,8 +28,8 @@ OG_LOCALES = {"ru": "ru_RU", "kk": "kk_KZ", "en": "en_US"}
 ICON, ICON_SIZE = "icons/icon-512.png", 512
 # A release's description: its lead, cut where search engines cut snippets.
 DESCRIPTION_CHARS = 160
-# The photo shown in the page column is at most 50rem (800 CSS px) wide.
-PHOTO_SIZES_ATTR = "(min-width: 52rem) 50rem, calc(100vw - 2rem)"
+# The page column is 50rem (800 CSS px) wide, less on narrow screens; a photo is never shown wider than itself.
+COLUMN_PX = 800
 # Titles whose slugs the sitemaps remember (about the number of releases a large archive has).
 SLUGS_KEPT = 100_000
 
@@ -214,5 +214,7 @@ def picture(view: releases.LocalizedRelease) -> dict:
                for kind, sizes in by_type.items()}
     fallback = by_type.get("image/jpeg", [])
     default = fallback[len(fallback) // 2] if fallback else None  # a middle width for browsers without srcset
-    return {"webp": srcsets.get("image/webp"), "jpeg": srcsets.get("image/jpeg"), "sizes": PHOTO_SIZES_ATTR,
+    shown = min(view.photo_width or COLUMN_PX, COLUMN_PX)
+    return {"webp": srcsets.get("image/webp"), "jpeg": srcsets.get("image/jpeg"),
+            "sizes": f"min({shown}px, calc(100vw - 2rem))",
             "src": url_for("public.photo", name=default["name"] if default else view.photo)}
