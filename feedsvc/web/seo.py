@@ -158,13 +158,12 @@ def release_meta(view: releases.LocalizedRelease, shown: list[str]) -> dict:
     a large card with its photo, and a NewsArticle linked to its original or its translations."""
     text_lang = view.source_lang if view.is_original else view.lang
     canonical = release_url(view, text_lang)
-    image = photo_image(view) or icon_image()
-    return {"title": view.title, "description": feeds.summary(view.paragraphs, DESCRIPTION_CHARS),
-            "canonical": canonical,
-            "noindex": False, "type": "article", "locale": OG_LOCALES.get(text_lang, text_lang),
-            "locale_alternates": alternate_locales(text_lang, shown), "image": image,
-            "published": view.published_at, "modified": view.text_updated_at,
-            "json_ld": news_article(view, text_lang, canonical, shown, image)}
+    meta = {"title": view.title, "description": feeds.summary(view.paragraphs, DESCRIPTION_CHARS),
+            "canonical": canonical, "noindex": False, "type": "article", "image": photo_image(view) or icon_image(),
+            "locale": OG_LOCALES.get(text_lang, text_lang), "locale_alternates": alternate_locales(text_lang, shown),
+            "published": view.published_at, "modified": view.text_updated_at}
+    meta["json_ld"] = news_article(view, text_lang, shown, meta)
+    return meta
 
 
 def photo_image(view: releases.LocalizedRelease) -> dict | None:
@@ -177,24 +176,22 @@ def photo_image(view: releases.LocalizedRelease) -> dict | None:
             "height": widest["height"], "alt": view.photo_caption, "large": True}
 
 
-def news_article(view: releases.LocalizedRelease, text_lang: str, canonical: str, shown: list[str],
-                 image: dict) -> dict:
+def news_article(view: releases.LocalizedRelease, text_lang: str, shown: list[str], meta: dict) -> dict:
     """schema.org NewsArticle of the text shown, with the link between the original and its translations."""
-    publisher = site_names(text_lang)[1]
-    organization = {"@type": "Organization", "name": publisher, "url": url_for("public.index", lang=text_lang,
-                                                                                   _external=True),
-                    "logo": {"@type": "ImageObject", "url": absolute_static(ICON), "width": ICON_SIZE,
-                             "height": ICON_SIZE}}
+    logo = {"@type": "ImageObject", "url": absolute_static(ICON), "width": ICON_SIZE, "height": ICON_SIZE}
+    organization = {"@type": "Organization", "name": site_names(text_lang)[1], "logo": logo,
+                    "url": url_for("public.index", lang=text_lang, _external=True)}
+    canonical = meta["canonical"]
     article = {"@context": "https://schema.org", "@type": "NewsArticle", "@id": canonical, "url": canonical,
                "mainEntityOfPage": canonical, "headline": view.title, "inLanguage": text_lang,
-               "description": feeds.summary(view.paragraphs, DESCRIPTION_CHARS),
-               "datePublished": view.published_at, "dateModified": view.text_updated_at,
-               "image": [image["url"]], "publisher": organization, "author": organization}
+               "description": meta["description"], "datePublished": meta["published"],
+               "dateModified": meta["modified"], "image": [meta["image"]["url"]], "publisher": organization,
+               "author": organization}
     translations = [work(view, lang) for lang in shown if lang != text_lang]
-    if text_lang == view.source_lang and translations:
-        article["workTranslation"] = translations
-    elif text_lang != view.source_lang:
+    if text_lang != view.source_lang:
         article["translationOfWork"] = work(view, view.source_lang)
+    elif translations:
+        article["workTranslation"] = translations
     return article
 
 
