@@ -152,12 +152,19 @@ def make_sizes(image: Image.Image, folder: str) -> list[dict]:
         height = max(1, round(base.height * width / base.width))
         scaled = base if width == base.width else base.resize((width, height), Image.Resampling.LANCZOS)
         for fmt in SIZE_FORMATS:
-            data = encode(scaled, fmt)
+            data = encode(on_white(scaled) if fmt == "JPEG" else scaled, fmt)
             mimetype, suffix = FORMATS[fmt]
             name = hashlib.sha256(data).hexdigest()[:32] + suffix
             store_file(folder, name, data)
             sizes.append({"name": name, "type": mimetype, "width": width, "height": height, "length": len(data)})
     return sizes
+
+
+def on_white(image: Image.Image) -> Image.Image:
+    """A transparent image laid on white, for a format without transparency (else its hidden pixels show)."""
+    if image.mode != "RGBA":
+        return image
+    return Image.alpha_composite(Image.new("RGBA", image.size, (255, 255, 255, 255)), image)
 
 
 def add_missing_sizes(db: Database, folder: str, max_pixels: int) -> list[str]:

@@ -321,3 +321,16 @@ def test_print_stylesheet_hides_navigation_and_prints_the_address(client, db):
     for selector in ("header.site", "footer.site", "nav", "form.search"):
         assert selector in hidden
     assert f'<div class="print-only">{page_url(release, "ru")}</div>' in html
+
+
+def test_transparent_photo_keeps_transparency_in_webp_and_lies_on_white_in_jpeg(app):
+    image = Image.new("RGBA", (600, 400), (10, 20, 30, 0))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    for size in photos.sizes_of(store(app, out.getvalue())["photo_sizes"]):
+        with Image.open(f"{app.config['UPLOAD_FOLDER']}/{size['name']}") as stored:
+            pixel = stored.getpixel((5, 5))
+        if size["type"] == "image/jpeg":
+            assert pixel == (255, 255, 255)  # white, not the colour hidden under the transparency
+        else:
+            assert pixel[3] == 0  # still transparent
