@@ -250,6 +250,14 @@ def m013_photo_translations(db: Database) -> None:
     )
 
 
+@migrations()
+def m016_photo_sizes(db: Database) -> None:
+    """The sizes made of a release's photo (JSON: name, type, width, height, length), served with srcset.
+
+    Photos stored before this have none until `feedsvc photo-sizes` makes them; their pages show the original.
+    """
+    db.table("releases").add_column("photo_sizes", str)
+
 def migrate(db: Database) -> None:
     """Bring the schema up to date."""
     migrations.apply(db)

@@ -1,7 +1,10 @@
 """Release photos: verified and re-encoded with Pillow, so only real images are kept and only pixels leave."""
 
+import hashlib
 import io
+import json
 import os
+import sqlite3
 import uuid
 import warnings
 
@@ -12,8 +15,13 @@ from sqlite_utils import Database
 
 from feedsvc import clock
 from feedsvc.errors import InvalidInput
+from feedsvc.storage import write
 
 FORMATS = {"JPEG": ("image/jpeg", ".jpg"), "PNG": ("image/png", ".png"), "WEBP": ("image/webp", ".webp")}
+# Widths made once at upload, never wider than the photo: phones, the page column (800 CSS px) on
+# ordinary and on high-density screens, and share cards. Each in WebP, with a JPEG for older readers.
+SIZE_WIDTHS = (480, 960, 1600)
+SIZE_FORMATS = ("WEBP", "JPEG")
 
 
 class InvalidPhoto(InvalidInput):
@@ -101,7 +109,7 @@ def to_srgb(image: Image.Image, mode: str) -> Image.Image:
 
 
 def save_photo(data: bytes, folder: str, *, max_bytes: int, max_pixels: int) -> dict:
-    """Check, re-encode and store an uploaded photo; returns the release's photo fields."""
+    """Check, re-encode and store an uploaded photo and its sizes; returns the release's photo fields."""
     if len(data) > max_bytes:
         raise InvalidPhoto(TOO_LARGE)
     image = read_image(data, max_pixels)
@@ -109,17 +117,74 @@ def save_photo(data: bytes, folder: str, *, max_bytes: int, max_pixels: int) -> 
     mimetype, suffix = FORMATS[kind]
     encoded = encode(image, kind)
     name = uuid.uuid4().hex + suffix
+    store_file(folder, name, encoded)
+    try:
+        sizes = make_sizes(image, folder)
+    except BaseException:
+        delete_photo(folder, name)
+        raise
+    return {"photo": name, "photo_type": mimetype, "photo_length": len(encoded),
+            "photo_width": image.width, "photo_height": image.height, "photo_sizes": json.dumps(sizes)}
+
+
+def store_file(folder: str, name: str, data: bytes) -> None:
+    """Write a file under its final name atomically (a crash leaves at most a ".part" file, never half a photo)."""
     tmp = os.path.join(folder, f".{name}.part")
     try:
         with open(tmp, "wb") as fh:
-            fh.write(encoded)
-        # Rename is atomic: a crash leaves at most a ".part" file, never a half photo under a real name.
+            fh.write(data)
         os.replace(tmp, os.path.join(folder, name))
     except BaseException:
         delete_photo(folder, os.path.basename(tmp))  # a full disk must not leave half a file behind
         raise
-    return {"photo": name, "photo_type": mimetype, "photo_length": len(encoded),
-            "photo_width": image.width, "photo_height": image.height}
+
+
+def make_sizes(image: Image.Image, folder: str) -> list[dict]:
+    """Store each of SIZE_WIDTHS (at most the photo's width) in SIZE_FORMATS; returns them, narrowest first.
+
+    Names are the content's hash (32 hex digits, as the original's): the same bytes always have the same
+    name and a name never gets other bytes, so readers may keep them for a year (``immutable``).
+    """
+    alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+    base = pixels_only(image, "RGBA" if alpha else "RGB")
+    sizes = []
+    for width in sorted({min(width, base.width) for width in SIZE_WIDTHS}):
+        height = max(1, round(base.height * width / base.width))
+        scaled = base if width == base.width else base.resize((width, height), Image.Resampling.LANCZOS)
+        for fmt in SIZE_FORMATS:
+            data = encode(on_white(scaled) if fmt == "JPEG" else scaled, fmt)
+            mimetype, suffix = FORMATS[fmt]
+            name = hashlib.sha256(data).hexdigest()[:32] + suffix
+            store_file(folder, name, data)
+            sizes.append({"name": name, "type": mimetype, "width": width, "height": height, "length": len(data)})
+    return sizes
+
+
+def on_white(image: Image.Image) -> Image.Image:
+    """A transparent image laid on white, for a format without transparency (else its hidden pixels show)."""
+    if image.mode != "RGBA":
+        return image
+    return Image.alpha_composite(Image.new("RGBA", image.size, (255, 255, 255, 255)), image)
+
+
+def add_missing_sizes(db: Database, folder: str, max_pixels: int) -> list[str]:
+    """Make the sizes of every stored photo that has none yet (photos uploaded before sizes existed).
+
+    Returns the photos done. A photo file that is missing or unreadable is left as it is: its page keeps
+    showing the original.
+    """
+    done = []
+    for row in list(db.query("select id, photo from releases where photo is not null and photo_sizes is null")):
+        try:
+            with open(os.path.join(folder, row["photo"]), "rb") as fh:
+                image = read_image(fh.read(), max_pixels)
+        except (OSError, InvalidPhoto):
+            continue
+        sizes = json.dumps(make_sizes(image, folder))
+        with write(db):
+            db.execute("update releases set photo_sizes = ? where id = ?", [sizes, row["id"]])
+        done.append(row["photo"])
+    return done
 
 
 def delete_photo(folder: str, name: str | None) -> None:
@@ -129,6 +194,22 @@ def delete_photo(folder: str, name: str | None) -> None:
             os.remove(os.path.join(folder, name))
         except FileNotFoundError:
             pass
+
+
+def delete_stored(db: Database, folder: str, fields: dict | None) -> None:
+    """Remove a photo and its sizes (a release's or save_photo's photo fields) that no release references.
+
+    Sizes are named by their content, so the same photo uploaded twice shares them. When the database
+    cannot be read, the files stay for ``cleanup_uploads``.
+    """
+    fields = fields or {}
+    try:
+        referenced = referenced_photos(db)
+    except sqlite3.Error:
+        return
+    for name in [fields.get("photo"), *(size["name"] for size in sizes_of(fields.get("photo_sizes")))]:
+        if name not in referenced:
+            delete_photo(folder, name)
 
 
 def orphans(folder: str, referenced: set[str], min_age_seconds: float) -> list[str]:
@@ -152,8 +233,17 @@ GRACE_SECONDS = 3600
 
 
 def referenced_photos(db: Database) -> set[str]:
-    """Every photo file name a release (any status, withdrawn included) points to."""
-    return {row["photo"] for row in db.query("select photo from releases where photo is not null")}
+    """Every photo file name a release (any status, withdrawn included) points to, its sizes included."""
+    names = set()
+    for row in db.query("select photo, photo_sizes from releases where photo is not null"):
+        names.add(row["photo"])
+        names.update(size["name"] for size in sizes_of(row["photo_sizes"]))
+    return names
+
+
+def sizes_of(stored: str | None) -> list[dict]:
+    """A release's stored ``photo_sizes`` as a list (empty for a photo without sizes)."""
+    return json.loads(stored) if stored else []
 
 
 def cleanup_uploads(db: Database, folder: str, min_age_seconds: float = GRACE_SECONDS,

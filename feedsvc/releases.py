@@ -10,6 +10,7 @@ from sqlite_utils import Database
 from sqlite_utils.db import NotFoundError
 
 from feedsvc import clock
+from feedsvc import photos
 from feedsvc import revisions
 from feedsvc.config import SOURCE_LANGUAGE
 from feedsvc.config import TARGET_LANGUAGES
@@ -34,7 +35,7 @@ VISIBLE_SQL = sql_list(VISIBLE)
 # The fields that are translated: changing one makes a new revision.
 TRANSLATED = ("title", "body", "category", "photo_caption", "photo_credit")
 EDITABLE = ("title", "body", "category", "published_at", "photo_caption", "photo_credit")
-PHOTO_FIELDS = ("photo", "photo_type", "photo_length", "photo_width", "photo_height")
+PHOTO_FIELDS = ("photo", "photo_type", "photo_length", "photo_width", "photo_height", "photo_sizes")
 
 
 class ReleaseNotFound(NotFound):
@@ -229,6 +230,7 @@ class LocalizedRelease:
     photo_lang: str
     source_slug: str
     translation: dict | None
+    photo_sizes: tuple[dict, ...] = ()
     source_lang: str = SOURCE_LANGUAGE
 
     @property
@@ -269,6 +271,7 @@ def localized(release: dict, translation: dict | None, lang: str) -> LocalizedRe
         is_outdated=shown is not None and shown["status"] == TranslationStatus.OUTDATED,
         photo=release["photo"], photo_type=release["photo_type"], photo_length=release["photo_length"],
         photo_width=release["photo_width"], photo_height=release["photo_height"], translation=translation,
+        photo_sizes=tuple(photos.sizes_of(release.get("photo_sizes"))),
     )
 
 
@@ -327,6 +330,38 @@ def search(db: Database, lang: str, query: str, *, limit: int = 50) -> list[Loca
             where translations_fts match :q and t.lang = :lang and t.status in {VISIBLE_SQL}
             and r.status = '{ReleaseStatus.PUBLISHED}' order by rank limit :limit"""
     return localize_rows(db, list(db.query(sql, {"q": terms, "lang": lang, "limit": limit})), lang)
+
+
+def readable_languages(db: Database) -> list[dict]:
+    """Every published release (oldest first) with ``languages``: each language readers can read it in
+    (the original, and each translation ``localized`` would show) mapped to when that text last changed,
+    and ``titles``: the title shown in each of those languages (its slug is made of it)."""
+    sql = f"""select r.id, r.title, r.updated_at, t.lang, t.title as translated_title,
+        t.updated_at as translated_at from releases r
+        left join translations t on t.release_id = r.id and t.status in {VISIBLE_SQL} and coalesce(t.title, '') != ''
+        where r.status = '{ReleaseStatus.PUBLISHED}' order by r.id, t.lang"""
+    found: dict[int, dict] = {}
+    for row in db.query(sql):
+        release = found.setdefault(row["id"], {"id": row["id"], "titles": {SOURCE_LANGUAGE: row["title"]},
+                                               "languages": {SOURCE_LANGUAGE: row["updated_at"]}})
+        if row["lang"]:
+            release["languages"][row["lang"]] = max(row["updated_at"], row["translated_at"])
+            release["titles"][row["lang"]] = row["translated_title"]
+    return list(found.values())
+
+
+def shown_languages(release: dict, translations: dict[str, dict], languages: list[str]) -> list[str]:
+    """The languages a release can be read in: the original's, and each whose translation readers see."""
+    return [lang for lang in languages if lang == SOURCE_LANGUAGE
+            or not localized(release, translations.get(lang), lang).is_original]
+
+
+def photo_is_public(db: Database, name: str) -> bool:
+    """Whether a stored photo file (a photo or one of its sizes) belongs to a published release."""
+    sql = f"""select 1 from releases r where r.status = '{ReleaseStatus.PUBLISHED}' and (r.photo = :name
+        or (instr(r.photo_sizes, :name) and exists (select 1 from json_each(r.photo_sizes) s
+                                                     where json_extract(s.value, '$.name') = :name)))"""
+    return db.execute(sql, {"name": name}).fetchone() is not None
 
 
 def list_all(db: Database) -> list[dict]:

@@ -216,6 +216,8 @@ def test_admin_publishes_a_release_with_a_photo_and_readers_see_it(live_app, chr
     page.wait.until(lambda d: d.execute_script("return arguments[0].complete", img))
     assert chrome.execute_script("return arguments[0].naturalWidth", img) == 320
     assert chrome.execute_script("return arguments[0].naturalHeight", img) == 200
+    # the browser took the WebP size from the <picture>'s srcset (made at upload, sent for a year)
+    assert chrome.execute_script("return arguments[0].currentSrc", img).endswith(".webp")
     assert img.get_attribute("alt") == CAPTION
     caption = page.find("article.release figcaption")
     assert CAPTION in caption.text

@@ -8,6 +8,7 @@ Every wait is for an event, bounded by ``HANG_SECONDS`` only to catch a hang.
 import contextlib
 import getpass
 import grp
+import http.client
 import os
 import signal
 import socket
@@ -15,6 +16,7 @@ import string
 import subprocess
 import sys
 import time
+import zlib
 from datetime import UTC
 from datetime import datetime
 from pathlib import Path
@@ -290,18 +292,45 @@ def test_static_files_and_photos_are_served_by_nginx_compressed_where_text(site)
     Path(app.config["UPLOAD_FOLDER"], f".{photo}.part").write_bytes(b"half")
     gzip = {"Accept-Encoding": "gzip"}
     for path, kind in (("/static/feedsvc.css", "text/css"), ("/ru/", "text/html"),
-                       ("/ru/feed.atom", "application/atom+xml")):
-        status, headers, _ = request(proxy.port, "GET", path, headers=gzip)
+                       ("/ru/feed.atom", "application/atom+xml"), ("/kk/feed.rss", "application/rss+xml"),
+                       ("/sitemaps/ru-1.xml", "application/xml")):
+        status, headers, body = request(proxy.port, "GET", path, headers=gzip)
         assert (status, headers["content-encoding"]) == (200, "gzip") and headers["content-type"].startswith(kind)
+        assert "Accept-Encoding" in ", ".join(header_values(proxy.port, path, "Vary", gzip))
+        assert zlib.decompress(body, 31)  # really gzip
+        status, headers, _ = request(proxy.port, "GET", path)  # a client that does not ask gets it plain
+        assert status == 200 and "content-encoding" not in headers
+    immutable = "public, max-age=31536000, immutable"
     status, headers, body = request(proxy.port, "GET", f"/media/{photo}")
     assert (status, headers["content-type"], body) == (200, "image/jpeg", content)  # sent by nginx
     assert headers["x-content-type-options"] == "nosniff" and "x-accel-redirect" not in headers
+    assert header_values(proxy.port, f"/media/{photo}", "Cache-Control") == [immutable]  # one, not the app's too
+    sizes = photos.sizes_of(stored["photo_sizes"])
+    for size in sizes:  # the responsive sizes, likewise sent by nginx and kept for a year
+        status, headers, body = request(proxy.port, "GET", f"/media/{size['name']}")
+        assert (status, headers["content-type"], headers["cache-control"]) == (200, size["type"], immutable)
+        assert body == Path(app.config["UPLOAD_FOLDER"], size["name"]).read_bytes()
+    status, headers, body = request(proxy.port, "GET", "/favicon.ico")
+    assert (status, body) == (200, (STATIC / "icons" / "favicon.ico").read_bytes())
     assert request(proxy.port, "GET", f"/media/.{photo}.part")[0] == 404
     assert request(proxy.port, "GET", f"/_media/{photo}")[0] == 404  # the internal location is not public
     assert web.requests("/static/") == []
     releases.set_status(db, release["id"], "withdrawn")  # the app decides: a withdrawn release's photo is gone
     assert request(proxy.port, "GET", f"/media/{photo}")[0] == 404
+    assert [request(proxy.port, "GET", f"/media/{size['name']}")[0] for size in sizes] == [404] * len(sizes)
     db.close()
+
+
+def header_values(port: int, path: str, name: str, headers: dict | None = None) -> list[str]:
+    """Every line of a response header (``request`` keeps one line per name)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        response = conn.getresponse()
+        response.read()
+        return response.msg.get_all(name) or []
+    finally:
+        conn.close()
 
 
 def test_unknown_host_names_and_methods_are_refused(site):

@@ -75,6 +75,13 @@ def test_stored_photo_carries_no_metadata_and_still_decodes(tmp_path, fmt):
         assert (image.format, image.size) == (fmt, (64, 48))
         assert not {"icc_profile", "exif", "comment", "xmp", "XML:com.adobe.xmp"} & set(image.info)
         assert not image.getexif()
+    sizes = photos.sizes_of(saved["photo_sizes"])
+    assert {size["type"] for size in sizes} == {"image/webp", "image/jpeg"}
+    for size in sizes:  # the responsive sizes are made from the pixels alone too
+        data = (tmp_path / size["name"]).read_bytes()
+        assert [marker for marker in MARKERS if marker in data] == [], size
+        with Image.open(io.BytesIO(data)) as image:
+            assert not {"icc_profile", "exif", "comment", "xmp", "XML:com.adobe.xmp"} & set(image.info)
 
 
 def linear_rgb_profile() -> bytes:

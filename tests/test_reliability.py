@@ -617,15 +617,23 @@ def test_orphan_photos_are_removed_by_cleanup_uploads(app, db, runner, tmp_path)
 
     kept = photos.save_photo(demo_photo(0), str(uploads), max_bytes=10**7, max_pixels=10**7)
     make_release(db, photo=kept)
-    orphan = photos.save_photo(demo_photo(1), str(uploads), max_bytes=10**7, max_pixels=10**7)["photo"]
+    orphan = photos.save_photo(demo_photo(1), str(uploads), max_bytes=10**7, max_pixels=10**7)
     (uploads / ".dead.jpg.part").write_bytes(b"half")
-    young = photos.save_photo(demo_photo(2), str(uploads), max_bytes=10**7, max_pixels=10**7)["photo"]
+    young = photos.save_photo(demo_photo(2), str(uploads), max_bytes=10**7, max_pixels=10**7)
     old = time.time() - 7200
-    for name in (orphan, ".dead.jpg.part", kept["photo"]):
+    for name in (*stored_files(orphan), ".dead.jpg.part", *stored_files(kept)):
         os.utime(uploads / name, (old, old))
     result = runner.invoke(args=["cleanup-uploads"])  # default grace period: 1 hour
     assert result.exit_code == 0, result.output
-    assert files_in(uploads) == sorted([kept["photo"], young])  # the young one may be an upload in flight
+    # the kept photo with its sizes, and the young one with its sizes (it may be an upload in flight)
+    assert files_in(uploads) == sorted([*stored_files(kept), *stored_files(young)])
+
+
+def stored_files(fields: dict) -> list[str]:
+    """A stored photo's file and its sizes' files."""
+    from feedsvc import photos
+
+    return [fields["photo"], *(size["name"] for size in photos.sizes_of(fields["photo_sizes"]))]
 
 
 # --- read-only database, full disk --------------------------------------------------------------------------------

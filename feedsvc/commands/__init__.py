@@ -30,6 +30,7 @@ def register(app: Flask) -> None:
 
     for command in (db.init_db_command, users.users_cli, importer.import_command, demo.demo_command,
                     serve.serve_command, backup.backup_command, maintenance.cleanup_uploads_command,
+                    maintenance.photo_sizes_command,
                     translation.worker_command, translation.retranslate_command, translation.models_cli,
                     translation.glossary_cli, translation.review_queue_command):
         app.cli.add_command(command)

@@ -20,3 +20,14 @@ def cleanup_uploads_command(min_age: int, dry_run: bool) -> None:
     for name in names:
         click.echo(f"{'would delete' if dry_run else 'deleted'} {name}")
     click.echo(f"{len(names)} orphan file(s) {'found' if dry_run else 'removed'}.")
+
+
+@click.command("photo-sizes")
+@with_appcontext
+def photo_sizes_command() -> None:
+    """Make the responsive sizes (WebP and JPEG) of photos stored before sizes were made at upload."""
+    db = connect(current_app.config["DATABASE"])
+    done = photos.add_missing_sizes(db, current_app.config["UPLOAD_FOLDER"], current_app.config["PHOTO_MAX_PIXELS"])
+    for name in done:
+        click.echo(f"sizes made for {name}")
+    click.echo(f"{len(done)} photo(s) given their sizes.")

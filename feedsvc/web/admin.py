@@ -129,7 +129,7 @@ def save_new(form, photo: dict | None):
             get_db(), **fields_from(form), photo=photo, publish=bool(form.publish.data),
             languages=tuple(current_app.config["TARGET_LANGUAGES"]), author=current_user.username)
     except sqlite3.Error:
-        photos.delete_photo(current_app.config["UPLOAD_FOLDER"], (photo or {}).get("photo"))
+        photos.delete_stored(get_db(), current_app.config["UPLOAD_FOLDER"], photo)
         return storage_error(form, None)
     flash(_("Release saved.") if not form.publish.data else _("Release published."), "success")
     return redirect(url_for("admin.edit_release", release_id=release["id"]))
@@ -156,7 +156,6 @@ def edit_release(release_id: int):
 def save_edit(db, release: dict, form, photo: dict | None):
     """Store an edit, replacing or removing the photo; the old file goes only after the commit."""
     changes = fields_from(form, release)
-    old_photo = release["photo"]
     if photo:
         changes.update(photo)
     elif form.remove_photo.data:
@@ -165,13 +164,13 @@ def save_edit(db, release: dict, form, photo: dict | None):
         releases.update_release(db, release["id"], changes, tuple(current_app.config["TARGET_LANGUAGES"]),
                                 author=current_user.username, expected_version=form.version.data)
     except releases.EditConflict:
-        photos.delete_photo(current_app.config["UPLOAD_FOLDER"], (photo or {}).get("photo"))
+        photos.delete_stored(db, current_app.config["UPLOAD_FOLDER"], photo)
         return edit_conflict(form, release["id"])
     except sqlite3.Error:
-        photos.delete_photo(current_app.config["UPLOAD_FOLDER"], (photo or {}).get("photo"))
+        photos.delete_stored(db, current_app.config["UPLOAD_FOLDER"], photo)
         return storage_error(form, release)
-    if old_photo and (photo or form.remove_photo.data):
-        photos.delete_photo(current_app.config["UPLOAD_FOLDER"], old_photo)
+    if photo or form.remove_photo.data:
+        photos.delete_stored(db, current_app.config["UPLOAD_FOLDER"], release)
     if form.publish.data and release["status"] != "published":
         releases.set_status(db, release["id"], "published", tuple(current_app.config["TARGET_LANGUAGES"]))
     flash(_("Release saved."), "success")

@@ -11,18 +11,24 @@ from flask import request
 from flask import send_from_directory
 from flask import session
 from flask import url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from feedsvc import clock
 from feedsvc import releases
 from feedsvc.states import ReleaseStatus
 from feedsvc.web import labels
+from feedsvc.web import lang_url
+from feedsvc.web import seo
+from feedsvc.web import site_names
 from feedsvc.web.cache import cached
 from feedsvc.web.cache import current_state
 from feedsvc.web.cache import set_last_modified
 from feedsvc.web.db import get_db
 
 bp = Blueprint("public", __name__)
+# Photos and their sizes: a year (the longest HTTP caches are asked to keep anything), never revalidated.
+MEDIA_MAX_AGE = 365 * 24 * 3600
 
 
 @bp.url_value_preprocessor
@@ -83,7 +89,9 @@ def render_index(lang: str, page: int, state: dict) -> str:
     if page > pages:
         abort(404)
     items = releases.list_published(db, lang, limit=size, offset=(page - 1) * size)
-    return render_template("public/index.html", lang=lang, items=items, page=page, pages=pages)
+    canonical = url_for("public.index", lang=lang, page=page if page > 1 else None, _external=True)
+    meta = seo.page_meta(lang, f"{_('Press releases')} · {site_names(lang)[0]}", canonical)
+    return render_template("public/index.html", lang=lang, items=items, page=page, pages=pages, meta=meta)
 
 
 def published_count(db, version: int) -> int:
@@ -112,7 +120,11 @@ def release(lang: str, release_id: int, slug: str | None = None):
     view = releases.localized(row, translations.get(lang), lang)
     if slug != view.slug:
         return redirect(url_for("public.release", lang=lang, release_id=release_id, slug=view.slug), 301)
-    return render_template("public/release.html", lang=lang, release=view)
+    shown = releases.shown_languages(row, translations, current_app.config["LANGUAGES"])
+    # A pending translation's page shows the original and names it canonical: it declares no language versions.
+    alternates = [] if view.is_original else shown
+    return render_template("public/release.html", lang=lang, release=view, shown_languages=alternates,
+                           meta=seo.release_meta(view, shown))
 
 
 @bp.route("/<lang:lang>/search")
@@ -120,7 +132,9 @@ def search(lang: str):
     """Full-text search in the language's own text."""
     query = request.args.get("q", "").strip()[:200]
     results = releases.search(get_db(), lang, query) if query else []
-    return render_template("public/search.html", lang=lang, query=query, results=results)
+    meta = seo.page_meta(lang, f"{_('Search')} · {site_names(lang)[0]}", lang_url(lang, external=True) or "",
+                         noindex=True)
+    return render_template("public/search.html", lang=lang, query=query, results=results, meta=meta)
 
 
 @bp.route("/<lang:lang>/contact")
@@ -132,13 +146,17 @@ def contact(lang: str):
 
 @bp.route("/media/<name>")
 def photo(name: str):
-    """A release photo, only while its release is published."""
-    row = get_db().execute(
-        "select 1 from releases where photo = ? and status = ?", [name, ReleaseStatus.PUBLISHED]
-    ).fetchone()
-    if row is None:
+    """A release photo or one of its sizes, only while its release is published.
+
+    A stored name never gets other bytes (a new upload is a new name; sizes are named by their content),
+    so readers and caches may keep it for a year without asking again.
+    """
+    if not releases.photo_is_public(get_db(), name):
         abort(404)
     accel = current_app.config["MEDIA_ACCEL_REDIRECT"]
     if accel:  # behind nginx (deploy/nginx/feedsvc.conf): it sends the file, the app only decides
-        return Response(headers={"X-Accel-Redirect": f"{accel.rstrip('/')}/{name}", "Content-Type": ""})
-    return send_from_directory(current_app.config["UPLOAD_FOLDER"], name, max_age=86400)
+        response = Response(headers={"X-Accel-Redirect": f"{accel.rstrip('/')}/{name}", "Content-Type": ""})
+    else:
+        response = send_from_directory(current_app.config["UPLOAD_FOLDER"], name, max_age=MEDIA_MAX_AGE)
+    response.headers["Cache-Control"] = f"public, max-age={MEDIA_MAX_AGE}, immutable"
+    return response

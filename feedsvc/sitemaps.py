@@ -1,0 +1,85 @@
+"""Sitemaps (sitemaps.org) with hreflang alternates: pure functions from release rows to XML, no request.
+
+Each language has its own sitemap files; every page lists the languages the release can be read in
+(``xhtml:link rel="alternate" hreflang``) and ``x-default`` (the original). A translation readers cannot see
+yet (pending, failed, held for review) is not a page of that language here: its URL shows the original.
+"""
+
+from collections.abc import Callable
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from lxml import etree
+
+# The protocol's limit of URLs per sitemap file (a module constant so a test can lower it).
+MAX_URLS = 50_000
+SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+XHTML_NS = "http://www.w3.org/1999/xhtml"
+NSMAP = {None: SITEMAP_NS, "xhtml": XHTML_NS}
+
+
+@dataclass(frozen=True)
+class Page:
+    """One URL of a sitemap: its language, when its text last changed, and its language versions."""
+
+    url: str
+    lastmod: str | None
+    alternates: tuple[tuple[str, str], ...]  # (hreflang, url), x-default included
+
+
+def release_pages(rows: Iterable[dict], languages: list[str], source_lang: str,
+                  url: Callable[[str, dict], str]) -> dict[str, list[Page]]:
+    """Each language's pages: every release readable in it, with the URL ``url(lang, row)`` gives.
+
+    ``rows`` come from ``releases.readable_languages``: ``languages`` maps each language a release can be
+    read in to when its text last changed. Each URL is built once and shared by the pages that list it.
+    """
+    pages: dict[str, list[Page]] = {lang: [] for lang in languages}
+    for row in rows:
+        readable = [lang for lang in languages if lang in row["languages"]]
+        urls = {lang: url(lang, row) for lang in readable}
+        alternates = (*urls.items(), ("x-default", urls[source_lang]))
+        for lang in readable:
+            pages[lang].append(Page(urls[lang], row["languages"][lang], alternates))
+    return pages
+
+
+def home_page(languages: list[str], source_lang: str, lang: str, url: Callable[[str], str],
+              lastmod: str | None) -> Page:
+    """A language's front page, with the other languages' front pages as its alternates."""
+    alternates = (*((code, url(code)) for code in languages), ("x-default", url(source_lang)))
+    return Page(url(lang), lastmod, alternates)
+
+
+def split(pages: list[Page]) -> list[list[Page]]:
+    """The pages in files of at most MAX_URLS (one file, maybe empty, when there are few)."""
+    return [pages[start:start + MAX_URLS] for start in range(0, len(pages), MAX_URLS)] or [[]]
+
+
+def urlset(pages: list[Page]) -> bytes:
+    """One sitemap file: ``<urlset>`` with a ``<url>`` per page and its hreflang alternates."""
+    root = etree.Element(f"{{{SITEMAP_NS}}}urlset", nsmap=NSMAP)
+    for page in pages:
+        node = etree.SubElement(root, f"{{{SITEMAP_NS}}}url")
+        etree.SubElement(node, f"{{{SITEMAP_NS}}}loc").text = page.url
+        if page.lastmod:
+            etree.SubElement(node, f"{{{SITEMAP_NS}}}lastmod").text = page.lastmod
+        for hreflang, href in page.alternates:
+            etree.SubElement(node, f"{{{XHTML_NS}}}link", rel="alternate", hreflang=hreflang, href=href)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def sitemap_index(files: list[tuple[str, str | None]]) -> bytes:
+    """The sitemap index: one ``<sitemap>`` per file, as ``(url, lastmod)``."""
+    root = etree.Element(f"{{{SITEMAP_NS}}}sitemapindex", nsmap={None: SITEMAP_NS})
+    for url, lastmod in files:
+        node = etree.SubElement(root, f"{{{SITEMAP_NS}}}sitemap")
+        etree.SubElement(node, f"{{{SITEMAP_NS}}}loc").text = url
+        if lastmod:
+            etree.SubElement(node, f"{{{SITEMAP_NS}}}lastmod").text = lastmod
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def latest(pages: list[Page]) -> str | None:
+    """The newest lastmod among pages (ISO UTC texts sort as times), or None."""
+    return max((page.lastmod for page in pages if page.lastmod), default=None)

@@ -1,0 +1,218 @@
+"""What search engines and link previews read: robots.txt, sitemaps, the favicon, and each page's own description
+(meta description, canonical, OpenGraph/Twitter card, schema.org JSON-LD)."""
+
+import os
+
+import cachetools
+from flask import Blueprint
+from flask import Response
+from flask import current_app
+from flask import request
+from flask import send_from_directory
+from flask import url_for
+from flask_babel import gettext as _
+
+from feedsvc import feeds
+from feedsvc import releases
+from feedsvc import sitemaps
+from feedsvc.web import site_names
+from feedsvc.web.cache import cached
+from feedsvc.web.cache import current_state
+from feedsvc.web.cache import set_last_modified
+from feedsvc.web.db import get_db
+
+bp = Blueprint("seo", __name__)
+# OpenGraph locales (language_TERRITORY) of the published languages.
+OG_LOCALES = {"ru": "ru_RU", "kk": "kk_KZ", "en": "en_US"}
+# The icon every card, publisher logo and touch icon shows (drawn by scripts/icons.py).
+ICON, ICON_SIZE = "icons/icon-512.png", 512
+# A release's description: its lead, cut where search engines cut snippets.
+DESCRIPTION_CHARS = 160
+# The page column is 50rem (800 CSS px) wide, less on narrow screens; a photo is never shown wider than itself.
+COLUMN_PX = 800
+# Titles whose slugs the sitemaps remember (about the number of releases a large archive has).
+SLUGS_KEPT = 100_000
+
+
+@bp.route("/robots.txt")
+def robots():
+    """Crawl everything public except the staff pages and search results; the sitemap index's address."""
+    lines = ["User-agent: *", "Disallow: /admin/"]
+    lines += [f"Disallow: {url_for('public.search', lang=lang)}" for lang in current_app.config["LANGUAGES"]]
+    lines += ["", f"Sitemap: {url_for('seo.sitemap_index', _external=True)}", ""]
+    return Response("\n".join(lines), mimetype="text/plain")
+
+
+@bp.route("/favicon.ico")
+def favicon():
+    """The icon browsers ask for at the root (the same file as /static/icons/favicon.ico)."""
+    return send_from_directory(os.path.join(current_app.static_folder or "", "icons"), "favicon.ico", max_age=86400)
+
+
+@bp.route("/sitemap.xml")
+def sitemap_index():
+    """The sitemap index: every language's sitemap files, with when each last changed."""
+    def build() -> bytes:
+        """The index document."""
+        files = [(url_for("seo.sitemap", lang=lang, number=number, _external=True), sitemaps.latest(pages))
+                 for lang, files in language_files().items() for number, pages in enumerate(files, 1)]
+        return sitemaps.sitemap_index(files)
+    return xml_response("index", build)
+
+
+@bp.route("/sitemaps/<lang:lang>-<int(min=1):number>.xml")
+def sitemap(lang: str, number: int):
+    """One language's sitemap file (the protocol's 50,000 URLs at most in each)."""
+    def build() -> bytes:
+        """The file's document, or nothing past the last file."""
+        files = language_files()[lang]
+        if number > len(files):
+            return b""
+        return sitemaps.urlset(files[number - 1])
+    return xml_response(("file", lang, number), build)
+
+
+def xml_response(what, build) -> Response:
+    """A sitemap document built once per data change (web.cache), with validators; empty means 404."""
+    state = current_state()
+    version, body = cached(("sitemap", what, request.host_url), state["version"], build)
+    if not body:
+        return Response(status=404)
+    response = Response(body, mimetype="application/xml")
+    response.set_etag(f"sitemap-{version}")
+    set_last_modified(response, state)
+    response.headers["Cache-Control"] = "no-cache"
+    return response.make_conditional(request)
+
+
+def language_files() -> dict[str, list[list[sitemaps.Page]]]:
+    """Each language's pages (its front page first, then its releases, oldest first) split into files;
+    built once per data change and host (every sitemap file and the index share them)."""
+    state = current_app.extensions["feedsvc"]
+    version, host = current_state()["version"], request.host_url
+    known = state.get("sitemap_files")
+    if known is None or known[:2] != (version, host):
+        known = state["sitemap_files"] = (version, host, build_language_files())
+    return known[2]
+
+
+def build_language_files() -> dict[str, list[list[sitemaps.Page]]]:
+    """Read the published releases and lay out every language's sitemap files."""
+    config = current_app.config
+    languages, source = config["LANGUAGES"], config["SOURCE_LANGUAGE"]
+
+    # Slugs are remembered between builds: slugifying every title again after each change costs seconds.
+    slugs = current_app.extensions["feedsvc"].setdefault("sitemap_slugs", cachetools.LRUCache(SLUGS_KEPT))
+
+    def release_url(lang: str, row: dict) -> str:
+        """A release's page in a language, at the slug of that language's title (the page's canonical URL)."""
+        key = (row["titles"][lang], lang)
+        if key not in slugs:
+            slugs[key] = releases.slug(*key)
+        return url_for("public.release", lang=lang, release_id=row["id"], slug=slugs[key], _external=True)
+
+    def home_url(lang: str) -> str:
+        """A language's front page."""
+        return url_for("public.index", lang=lang, _external=True)
+
+    pages = sitemaps.release_pages(releases.readable_languages(get_db()), languages, source, release_url)
+    return {lang: sitemaps.split([sitemaps.home_page(languages, source, lang, home_url,
+                                                     sitemaps.latest(pages[lang])), *pages[lang]])
+            for lang in languages}
+
+
+def absolute_static(filename: str) -> str:
+    """An absolute URL of a static file (cards and structured data need absolute addresses)."""
+    return url_for("static", filename=filename, _external=True)
+
+
+def site_description(lang: str) -> str:
+    """What the site is, in a language: the description of front pages and search."""
+    return _("%(publisher)s: official press releases in Russian, Kazakh and English.", publisher=site_names(lang)[1])
+
+
+def page_meta(lang: str, title: str, canonical: str, *, noindex: bool = False) -> dict:
+    """The description of a page that is not a release (front pages, search): a website card, no article."""
+    return {"title": title, "description": site_description(lang), "canonical": canonical, "noindex": noindex,
+            "type": "website", "locale": OG_LOCALES.get(lang, lang), "locale_alternates": alternate_locales(lang, None),
+            "image": icon_image(), "json_ld": None}
+
+
+def alternate_locales(lang: str, shown: list[str] | None) -> list[str]:
+    """The OpenGraph locales of the page's other language versions."""
+    codes = shown if shown is not None else current_app.config["LANGUAGES"]
+    return [OG_LOCALES.get(code, code) for code in codes if code != lang]
+
+
+def icon_image() -> dict:
+    """The site icon as a card image (pages without a photo)."""
+    return {"url": absolute_static(ICON), "width": ICON_SIZE, "height": ICON_SIZE, "alt": "", "large": False}
+
+
+def release_url(view: releases.LocalizedRelease, lang: str) -> str:
+    """The absolute URL of the release's page in a language."""
+    return url_for("public.release", lang=lang, release_id=view.id, slug=view.slug, _external=True)
+
+
+def release_meta(view: releases.LocalizedRelease, shown: list[str]) -> dict:
+    """A release page's description: its lead, its canonical URL (the original's while a translation is pending),
+    a large card with its photo, and a NewsArticle linked to its original or its translations."""
+    text_lang = view.source_lang if view.is_original else view.lang
+    canonical = release_url(view, text_lang)
+    meta = {"title": view.title, "description": feeds.summary(view.paragraphs, DESCRIPTION_CHARS),
+            "canonical": canonical, "noindex": False, "type": "article", "image": photo_image(view) or icon_image(),
+            "locale": OG_LOCALES.get(text_lang, text_lang), "locale_alternates": alternate_locales(text_lang, shown),
+            "published": view.published_at, "modified": view.text_updated_at}
+    meta["json_ld"] = news_article(view, text_lang, shown, meta)
+    return meta
+
+
+def photo_image(view: releases.LocalizedRelease) -> dict | None:
+    """The release's photo for cards: its widest JPEG size (every reader of cards takes JPEG), else the original."""
+    if not view.photo:
+        return None
+    jpegs = [size for size in view.photo_sizes if size["type"] == "image/jpeg"]
+    widest = jpegs[-1] if jpegs else {"name": view.photo, "width": view.photo_width, "height": view.photo_height}
+    return {"url": url_for("public.photo", name=widest["name"], _external=True), "width": widest["width"],
+            "height": widest["height"], "alt": view.photo_caption, "large": True}
+
+
+def news_article(view: releases.LocalizedRelease, text_lang: str, shown: list[str], meta: dict) -> dict:
+    """schema.org NewsArticle of the text shown, with the link between the original and its translations."""
+    logo = {"@type": "ImageObject", "url": absolute_static(ICON), "width": ICON_SIZE, "height": ICON_SIZE}
+    organization = {"@type": "Organization", "name": site_names(text_lang)[1], "logo": logo,
+                    "url": url_for("public.index", lang=text_lang, _external=True)}
+    canonical = meta["canonical"]
+    article = {"@context": "https://schema.org", "@type": "NewsArticle", "@id": canonical, "url": canonical,
+               "mainEntityOfPage": canonical, "headline": view.title, "inLanguage": text_lang,
+               "description": meta["description"], "datePublished": meta["published"],
+               "dateModified": meta["modified"], "image": [meta["image"]["url"]], "publisher": organization,
+               "author": organization}
+    translations = [work(view, lang) for lang in shown if lang != text_lang]
+    if text_lang != view.source_lang:
+        article["translationOfWork"] = work(view, view.source_lang)
+    elif translations:
+        article["workTranslation"] = translations
+    return article
+
+
+def work(view: releases.LocalizedRelease, lang: str) -> dict:
+    """A reference to the release's page in another language."""
+    url = release_url(view, lang)
+    return {"@type": "NewsArticle", "@id": url, "url": url, "inLanguage": lang}
+
+
+@bp.app_template_global()
+def picture(view: releases.LocalizedRelease) -> dict:
+    """The photo's ``srcset`` per format (WebP first, then the JPEG fallback) and the size shown by default."""
+    by_type: dict[str, list[dict]] = {}
+    for size in view.photo_sizes:
+        by_type.setdefault(size["type"], []).append(size)
+    srcsets = {kind: ", ".join(f"{url_for('public.photo', name=s['name'])} {s['width']}w" for s in sizes)
+               for kind, sizes in by_type.items()}
+    fallback = by_type.get("image/jpeg", [])
+    default = fallback[len(fallback) // 2] if fallback else None  # a middle width for browsers without srcset
+    shown = min(view.photo_width or COLUMN_PX, COLUMN_PX)
+    return {"webp": srcsets.get("image/webp"), "jpeg": srcsets.get("image/jpeg"),
+            "sizes": f"min({shown}px, calc(100vw - 2rem))",
+            "src": url_for("public.photo", name=default["name"] if default else view.photo)}

@@ -1,0 +1,336 @@
+"""What search engines and link previews read: robots.txt, sitemaps with hreflang, each page's meta, canonical,
+cards and JSON-LD, the favicon, responsive photos with immutable caching, and the print stylesheet."""
+
+import io
+import json
+from datetime import UTC
+from datetime import datetime
+from html.parser import HTMLParser
+
+import pytest
+from lxml import etree
+from PIL import Image
+
+from feedsvc import photos
+from feedsvc import releases
+from feedsvc import sitemaps
+from tests.conftest import ROOT
+from tests.conftest import make_release
+from tests.test_feeds import translate_by_hand
+
+NS = {"s": sitemaps.SITEMAP_NS, "x": sitemaps.XHTML_NS}
+LANGS = ("ru", "kk", "en")
+
+
+class Head(HTMLParser):
+    """The parts of a page search engines and previews read: meta tags, link tags, JSON-LD blocks, pictures."""
+
+    def __init__(self, html: str):
+        """Parse ``html`` at once."""
+        super().__init__(convert_charrefs=True)
+        self.meta, self.links, self.json_ld, self.tags = {}, [], [], []
+        self._in_json = False
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        """Collect meta (by name or property), links and every tag with its attributes."""
+        attrs = dict(attrs)
+        self.tags.append((tag, attrs))
+        if tag == "meta" and ("name" in attrs or "property" in attrs):
+            self.meta.setdefault(attrs.get("name") or attrs["property"], []).append(attrs["content"])
+        elif tag == "link":
+            self.links.append(attrs)
+        self._in_json = tag == "script" and attrs.get("type") == "application/ld+json"
+
+    def handle_data(self, data):
+        """Keep the text of JSON-LD blocks."""
+        if self._in_json:
+            self.json_ld.append(json.loads(data))
+
+    def handle_endtag(self, tag):
+        """A script ends."""
+        self._in_json = False
+
+    def one(self, name: str) -> str:
+        """The only value of a meta tag."""
+        [value] = self.meta[name]
+        return value
+
+    def link(self, rel: str, **attrs) -> list[str]:
+        """The hrefs of link tags with this rel (and these attributes)."""
+        return [link["href"] for link in self.links if link.get("rel") == rel
+                and all(link.get(k) == v for k, v in attrs.items())]
+
+
+def head(client, url: str) -> Head:
+    """Fetch a page (200) and parse its head."""
+    response = client.get(url)
+    assert response.status_code == 200, url
+    return Head(response.get_data(as_text=True))
+
+
+def page_url(release: dict, lang: str) -> str:
+    """A release's absolute URL in a language, as the test client's host builds it."""
+    return f"http://localhost/{lang}/releases/{release['id']}-{releases.slug(release['title'])}"
+
+
+def xml(client, url: str) -> etree._Element:
+    """Fetch and parse an XML document (200, application/xml)."""
+    response = client.get(url)
+    assert response.status_code == 200 and response.mimetype == "application/xml", url
+    return etree.fromstring(response.data)
+
+
+def sitemap_urls(client) -> dict[str, dict[str, dict]]:
+    """Every sitemap file the index lists, read: language → loc → {lastmod, alternates {hreflang: href}}."""
+    found: dict[str, dict[str, dict]] = {}
+    for loc in xml(client, "/sitemap.xml").xpath("s:sitemap/s:loc/text()", namespaces=NS):
+        lang = loc.rsplit("/", 1)[1].split("-")[0]
+        for node in xml(client, loc.removeprefix("http://localhost")).xpath("s:url", namespaces=NS):
+            alternates = {link.get("hreflang"): link.get("href") for link in node.xpath("x:link", namespaces=NS)}
+            found.setdefault(lang, {})[node.findtext("s:loc", namespaces=NS)] = {
+                "lastmod": node.findtext("s:lastmod", namespaces=NS), "alternates": alternates}
+    return found
+
+
+@pytest.fixture
+def site(db, set_clock):
+    """Releases in every state a sitemap must tell apart, created at known times."""
+    done = make_release(db, title="Сенат принял закон")
+    set_clock.advance(hours=1)
+    translate_by_hand(db, done, "kk", "Сенат заң қабылдады", "Сенат заңды қабылдады.")
+    translate_by_hand(db, done, "en", "The Senate passed a law", "The Senate passed the law today.")
+    set_clock.advance(hours=1)
+    half = make_release(db, title="Депутаты обсудили бюджет")
+    set_clock.advance(hours=1)
+    translate_by_hand(db, half, "en", "Deputies discussed the budget", "Deputies discussed it.")
+    draft = make_release(db, title="Черновик", publish=False)
+    gone = make_release(db, title="Отозванный релиз")
+    releases.set_status(db, gone["id"], "withdrawn")
+    return {"done": done, "half": half, "draft": draft, "gone": gone}
+
+
+def test_robots_txt_points_at_the_sitemap_and_keeps_crawlers_out_of_admin_and_search(client):
+    response = client.get("/robots.txt")
+    assert response.status_code == 200 and response.mimetype == "text/plain"
+    lines = response.get_data(as_text=True).splitlines()
+    assert lines[0] == "User-agent: *"
+    assert {"Disallow: /admin/", "Disallow: /ru/search", "Disallow: /kk/search", "Disallow: /en/search"} <= set(lines)
+    assert "Sitemap: http://localhost/sitemap.xml" in lines
+
+
+def test_sitemaps_list_every_readable_page_with_its_language_versions(client, db, site):
+    urls = sitemap_urls(client)
+    done, half = site["done"], site["half"]
+    assert set(urls) == set(LANGS)
+    for lang in LANGS:  # each language: its front page, and each release readable in it
+        expected = {f"http://localhost/{lang}/", page_url(done, lang)} | (
+            {page_url(half, lang)} if lang != "kk" else set())  # kk of "half" is pending: not a kk page
+        assert set(urls[lang]) == expected, lang
+        assert urls[lang][page_url(done, lang)]["alternates"] == {
+            **{code: page_url(done, code) for code in LANGS}, "x-default": page_url(done, "ru")}
+        assert urls[lang][f"http://localhost/{lang}/"]["alternates"]["x-default"] == "http://localhost/ru/"
+    assert urls["en"][page_url(half, "en")]["alternates"] == {
+        "ru": page_url(half, "ru"), "en": page_url(half, "en"), "x-default": page_url(half, "ru")}
+    every = {loc for pages in urls.values() for loc in pages}
+    assert not any(str(site[name]["id"]) + "-" in loc for name in ("draft", "gone") for loc in every)
+
+
+def test_sitemap_lastmod_is_when_that_languages_text_last_changed(client, db, site, set_clock):
+    done, half = site["done"], site["half"]
+    urls = sitemap_urls(client)
+    assert urls["ru"][page_url(done, "ru")]["lastmod"] == "2026-11-19T12:00:00+00:00"
+    assert urls["en"][page_url(done, "en")]["lastmod"] == "2026-11-19T13:00:00+00:00"  # translated an hour later
+    assert urls["en"][page_url(half, "en")]["lastmod"] == "2026-11-19T15:00:00+00:00"
+    assert urls["en"]["http://localhost/en/"]["lastmod"] == "2026-11-19T15:00:00+00:00"  # its newest page
+    set_clock.set(datetime(2026, 11, 25, 8, 0, tzinfo=UTC))
+    releases.update_release(db, done["id"], {"category": "Законы"})
+    urls = sitemap_urls(client)
+    assert urls["ru"][page_url(done, "ru")]["lastmod"] == "2026-11-25T08:00:00+00:00"
+    index = xml(client, "/sitemap.xml")
+    lastmods = index.xpath("s:sitemap/s:lastmod/text()", namespaces=NS)
+    assert "2026-11-25T08:00:00+00:00" in lastmods
+
+
+def test_sitemaps_split_into_files_past_the_limit(client, db, site, monkeypatch):
+    monkeypatch.setattr(sitemaps, "MAX_URLS", 2)
+    locs = xml(client, "/sitemap.xml").xpath("s:sitemap/s:loc/text()", namespaces=NS)
+    assert [loc for loc in locs if "/ru-" in loc] == ["http://localhost/sitemaps/ru-1.xml",
+                                                      "http://localhost/sitemaps/ru-2.xml"]  # 3 URLs
+    assert [loc for loc in locs if "/kk-" in loc] == ["http://localhost/sitemaps/kk-1.xml"]  # 2 URLs
+    sizes = [len(xml(client, f"/sitemaps/ru-{n}.xml").xpath("s:url", namespaces=NS)) for n in (1, 2)]
+    assert sizes == [2, 1]
+    assert client.get("/sitemaps/ru-3.xml").status_code == 404
+    assert client.get("/sitemaps/de-1.xml").status_code == 404
+
+
+def test_pages_carry_description_canonical_and_cards(client, db, site):
+    done = site["done"]
+    en = head(client, page_url(done, "en").removeprefix("http://localhost"))
+    assert en.one("description") == "The Senate passed the law today."  # the lead, in the page's language
+    assert en.link("canonical") == [page_url(done, "en")]
+    assert "robots" not in en.meta
+    assert en.one("og:type") == "article" and en.one("og:title") == "The Senate passed a law"
+    assert en.one("og:url") == page_url(done, "en") and en.one("og:locale") == "en_US"
+    assert sorted(en.meta["og:locale:alternate"]) == ["kk_KZ", "ru_RU"]
+    assert en.one("twitter:card") == "summary"  # no photo: the icon, as a small card
+    assert en.one("og:image") == "http://localhost/static/icons/icon-512.png"
+    assert en.link("icon") and en.link("apple-touch-icon") == ["/static/icons/apple-touch-icon.png"]
+    for lang in LANGS:
+        index = head(client, f"/{lang}/")
+        assert index.link("canonical") == [f"http://localhost/{lang}/"] and "robots" not in index.meta
+        assert "Senate" in head(client, "/en/").one("description")
+        search = head(client, f"/{lang}/search?q=закон")
+        assert search.one("robots") == "noindex, follow"
+        assert search.link("canonical") == [f"http://localhost/{lang}/search?q=%D0%B7%D0%B0%D0%BA%D0%BE%D0%BD"]
+    assert head(client, "/ru/").one("description") != head(client, "/kk/").one("description")
+
+
+def test_pending_translation_points_to_the_original(client, db, site):
+    half = site["half"]
+    kk = head(client, page_url(half, "kk").removeprefix("http://localhost"))
+    assert kk.link("canonical") == [page_url(half, "ru")]
+    assert kk.one("og:locale") == "ru_RU" and kk.one("description") == "Первый абзац «с цитатой»."
+    # a copy of the original, not a Kazakh page yet: no language versions (they belong to the canonical page)
+    assert [link for link in kk.links if link.get("hreflang")] == []
+    ru = head(client, page_url(half, "ru").removeprefix("http://localhost"))
+    assert {link["hreflang"]: link["href"] for link in ru.links if link.get("hreflang")} == {
+        "ru": page_url(half, "ru"), "en": page_url(half, "en"), "x-default": page_url(half, "ru")}
+    [article] = kk.json_ld
+    assert article["inLanguage"] == "ru" and article["url"] == page_url(half, "ru")
+
+
+def test_json_ld_links_an_original_and_its_translations(client, db, site):
+    done = site["done"]
+    [original] = head(client, page_url(done, "ru").removeprefix("http://localhost")).json_ld
+    assert original["@context"] == "https://schema.org" and original["@type"] == "NewsArticle"
+    assert original["inLanguage"] == "ru" and original["headline"] == "Сенат принял закон"
+    assert original["datePublished"] == "2026-11-19T06:30:00+00:00"
+    assert original["dateModified"] == "2026-11-19T12:00:00+00:00"
+    assert original["publisher"]["logo"]["url"] == "http://localhost/static/icons/icon-512.png"
+    assert original["publisher"]["name"].startswith("Пресс-служба Сената")
+    assert {(work["inLanguage"], work["url"]) for work in original["workTranslation"]} == {
+        ("kk", page_url(done, "kk")), ("en", page_url(done, "en"))}
+    assert "translationOfWork" not in original
+    [english] = head(client, page_url(done, "en").removeprefix("http://localhost")).json_ld
+    assert english["inLanguage"] == "en" and english["headline"] == "The Senate passed a law"
+    assert english["publisher"]["name"].startswith("Press Service of the Senate")
+    assert english["translationOfWork"] == {"@type": "NewsArticle", "@id": page_url(done, "ru"),
+                                            "url": page_url(done, "ru"), "inLanguage": "ru"}
+    assert english["dateModified"] == "2026-11-19T13:00:00+00:00"
+
+
+def test_json_ld_cannot_be_broken_out_of_by_a_title(client, db):
+    title = '</script><script>alert(1)</script> <!-- "quotes" & \u2028'
+    release = make_release(db, title=title)
+    response = client.get(f"/ru/releases/{release['id']}", follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert "<script>alert(1)" not in html and "</script><script>" not in html
+    [article] = Head(html).json_ld
+    assert article["headline"] == title.strip()
+
+
+def big_photo(width: int, height: int) -> bytes:
+    """A JPEG of this size, with some detail so sizes differ."""
+    image = Image.new("RGB", (width, height), (40, 80, 140))
+    image.paste((230, 200, 60), (width // 4, height // 4, width // 2, height // 2))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def store(app, data: bytes) -> dict:
+    """Store an upload as the admin form does."""
+    return photos.save_photo(data, app.config["UPLOAD_FOLDER"], max_bytes=10**7, max_pixels=10**8)
+
+
+def test_photo_sizes_are_made_once_never_upscaled_and_served_with_srcset(client, db, app):
+    stored = store(app, big_photo(2400, 1500))
+    sizes = photos.sizes_of(stored["photo_sizes"])
+    assert [(s["width"], s["height"], s["type"]) for s in sizes] == [
+        (w, h, kind) for w, h in ((480, 300), (960, 600), (1600, 1000)) for kind in ("image/webp", "image/jpeg")]
+    release = make_release(db, photo=stored, photo_caption="Зал заседаний")
+    page = Head(client.get(f"/ru/releases/{release['id']}", follow_redirects=True).get_data(as_text=True))
+    [source] = [attrs for tag, attrs in page.tags if tag == "source"]
+    [img] = [attrs for tag, attrs in page.tags if tag == "img"]
+    assert source["type"] == "image/webp" and img["sizes"] == source["sizes"] == "min(800px, calc(100vw - 2rem))"
+    webp = [s for s in sizes if s["type"] == "image/webp"]
+    assert source["srcset"] == ", ".join(f"/media/{s['name']} {s['width']}w" for s in webp)
+    assert [part.split()[1] for part in img["srcset"].split(", ")] == ["480w", "960w", "1600w"]
+    assert (img["width"], img["height"], img["alt"]) == ("2400", "1500", "Зал заседаний")
+    assert img["src"] == f"/media/{sizes[3]['name']}"  # the 960 px JPEG for browsers without srcset
+    for size in sizes:
+        response = client.get(f"/media/{size['name']}")
+        assert response.status_code == 200 and response.mimetype == size["type"]
+        assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        with Image.open(io.BytesIO(response.data)) as image:
+            assert image.size == (size["width"], size["height"])
+        response.close()
+    card = page.one("og:image")
+    assert card == f"http://localhost/media/{sizes[-1]['name']}" and page.one("og:image:width") == "1600"
+    assert page.one("twitter:card") == "summary_large_image" and page.one("twitter:image") == card
+    assert page.json_ld[0]["image"] == [card]
+    small = photos.sizes_of(store(app, big_photo(300, 200))["photo_sizes"])
+    assert [(s["width"], s["type"]) for s in small] == [(300, "image/webp"), (300, "image/jpeg")]  # not upscaled
+
+
+def test_withdrawn_release_photo_and_sizes_are_not_served(client, db, app):
+    stored = store(app, big_photo(1200, 800))
+    release = make_release(db, photo=stored)
+    names = [stored["photo"], *(s["name"] for s in photos.sizes_of(stored["photo_sizes"]))]
+    for name in names:
+        response = client.get(f"/media/{name}")
+        assert response.status_code == 200
+        response.close()
+    releases.set_status(db, release["id"], "withdrawn")
+    assert [client.get(f"/media/{name}").status_code for name in names] == [404] * len(names)
+    assert photos.cleanup_uploads(db, app.config["UPLOAD_FOLDER"], 0, dry_run=True) == []  # kept, not orphans
+
+
+def test_photo_sizes_command_gives_older_photos_their_sizes(runner, client, db, app):
+    stored = store(app, big_photo(1000, 500))
+    for size in photos.sizes_of(stored.pop("photo_sizes")):  # as uploaded before sizes existed
+        photos.delete_photo(app.config["UPLOAD_FOLDER"], size["name"])
+    release = make_release(db, photo=stored)
+    html = client.get(f"/ru/releases/{release['id']}", follow_redirects=True).get_data(as_text=True)
+    assert "srcset" not in html and f'src="/media/{stored["photo"]}"' in html  # the original, as before
+    result = runner.invoke(args=["photo-sizes"])
+    assert result.exit_code == 0 and "1 photo(s)" in result.output, result.output
+    sizes = photos.sizes_of(releases.get_release(db, release["id"])["photo_sizes"])
+    assert [s["width"] for s in sizes] == [480, 480, 960, 960, 1000, 1000]
+    html = client.get(f"/ru/releases/{release['id']}", follow_redirects=True).get_data(as_text=True)
+    assert f"/media/{sizes[0]['name']} 480w" in html
+    assert "0 photo(s)" in runner.invoke(args=["photo-sizes"]).output  # made once
+
+
+def test_favicon_is_served_at_the_root(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response.data == (ROOT / "feedsvc" / "web" / "static" / "icons" / "favicon.ico").read_bytes()
+    response.close()
+
+
+def test_print_stylesheet_hides_navigation_and_prints_the_address(client, db):
+    release = make_release(db)
+    html = client.get(f"/ru/releases/{release['id']}", follow_redirects=True).get_data(as_text=True)
+    [sheet] = [link for link in Head(html).links if link.get("media") == "print"]
+    response = client.get(sheet["href"])
+    css = response.get_data(as_text=True)
+    response.close()
+    hidden = css.split("{", 1)[0]
+    for selector in ("header.site", "footer.site", "nav", "form.search"):
+        assert selector in hidden
+    assert f'<div class="print-only">{page_url(release, "ru")}</div>' in html
+
+
+def test_transparent_photo_keeps_transparency_in_webp_and_lies_on_white_in_jpeg(app):
+    image = Image.new("RGBA", (600, 400), (10, 20, 30, 0))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    for size in photos.sizes_of(store(app, out.getvalue())["photo_sizes"]):
+        with Image.open(f"{app.config['UPLOAD_FOLDER']}/{size['name']}") as stored:
+            pixel = stored.getpixel((5, 5))
+        if size["type"] == "image/jpeg":
+            assert pixel == (255, 255, 255)  # white, not the colour hidden under the transparency
+        else:
+            assert pixel[3] == 0  # still transparent
