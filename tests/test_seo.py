@@ -69,9 +69,11 @@ def head(client, url: str) -> Head:
     return Head(response.get_data(as_text=True))
 
 
-def page_url(release: dict, lang: str) -> str:
-    """A release's absolute URL in a language, as the test client's host builds it."""
-    return f"http://localhost/{lang}/releases/{release['id']}-{releases.slug(release['title'])}"
+def page_url(db, release: dict, lang: str) -> str:
+    """A release's absolute URL in a language (at that language's slug), as the test client's host builds it."""
+    stored = releases.get_release(db, release["id"])
+    view = releases.localized(stored, releases.translations_of(db, release["id"]).get(lang), lang)
+    return f"http://localhost/{lang}/releases/{release['id']}-{view.slug}"
 
 
 def xml(client, url: str) -> etree._Element:
@@ -124,14 +126,14 @@ def test_sitemaps_list_every_readable_page_with_its_language_versions(client, db
     done, half = site["done"], site["half"]
     assert set(urls) == set(LANGS)
     for lang in LANGS:  # each language: its front page, and each release readable in it
-        expected = {f"http://localhost/{lang}/", page_url(done, lang)} | (
-            {page_url(half, lang)} if lang != "kk" else set())  # kk of "half" is pending: not a kk page
+        expected = {f"http://localhost/{lang}/", page_url(db, done, lang)} | (
+            {page_url(db, half, lang)} if lang != "kk" else set())  # kk of "half" is pending: not a kk page
         assert set(urls[lang]) == expected, lang
-        assert urls[lang][page_url(done, lang)]["alternates"] == {
-            **{code: page_url(done, code) for code in LANGS}, "x-default": page_url(done, "ru")}
+        assert urls[lang][page_url(db, done, lang)]["alternates"] == {
+            **{code: page_url(db, done, code) for code in LANGS}, "x-default": page_url(db, done, "ru")}
         assert urls[lang][f"http://localhost/{lang}/"]["alternates"]["x-default"] == "http://localhost/ru/"
-    assert urls["en"][page_url(half, "en")]["alternates"] == {
-        "ru": page_url(half, "ru"), "en": page_url(half, "en"), "x-default": page_url(half, "ru")}
+    assert urls["en"][page_url(db, half, "en")]["alternates"] == {
+        "ru": page_url(db, half, "ru"), "en": page_url(db, half, "en"), "x-default": page_url(db, half, "ru")}
     every = {loc for pages in urls.values() for loc in pages}
     assert not any(str(site[name]["id"]) + "-" in loc for name in ("draft", "gone") for loc in every)
 
@@ -139,14 +141,14 @@ def test_sitemaps_list_every_readable_page_with_its_language_versions(client, db
 def test_sitemap_lastmod_is_when_that_languages_text_last_changed(client, db, site, set_clock):
     done, half = site["done"], site["half"]
     urls = sitemap_urls(client)
-    assert urls["ru"][page_url(done, "ru")]["lastmod"] == "2026-11-19T12:00:00+00:00"
-    assert urls["en"][page_url(done, "en")]["lastmod"] == "2026-11-19T13:00:00+00:00"  # translated an hour later
-    assert urls["en"][page_url(half, "en")]["lastmod"] == "2026-11-19T15:00:00+00:00"
+    assert urls["ru"][page_url(db, done, "ru")]["lastmod"] == "2026-11-19T12:00:00+00:00"
+    assert urls["en"][page_url(db, done, "en")]["lastmod"] == "2026-11-19T13:00:00+00:00"  # translated an hour later
+    assert urls["en"][page_url(db, half, "en")]["lastmod"] == "2026-11-19T15:00:00+00:00"
     assert urls["en"]["http://localhost/en/"]["lastmod"] == "2026-11-19T15:00:00+00:00"  # its newest page
     set_clock.set(datetime(2026, 11, 25, 8, 0, tzinfo=UTC))
     releases.update_release(db, done["id"], {"category": "Законы"})
     urls = sitemap_urls(client)
-    assert urls["ru"][page_url(done, "ru")]["lastmod"] == "2026-11-25T08:00:00+00:00"
+    assert urls["ru"][page_url(db, done, "ru")]["lastmod"] == "2026-11-25T08:00:00+00:00"
     index = xml(client, "/sitemap.xml")
     lastmods = index.xpath("s:sitemap/s:lastmod/text()", namespaces=NS)
     assert "2026-11-25T08:00:00+00:00" in lastmods
@@ -166,12 +168,12 @@ def test_sitemaps_split_into_files_past_the_limit(client, db, site, monkeypatch)
 
 def test_pages_carry_description_canonical_and_cards(client, db, site):
     done = site["done"]
-    en = head(client, page_url(done, "en").removeprefix("http://localhost"))
+    en = head(client, page_url(db, done, "en").removeprefix("http://localhost"))
     assert en.one("description") == "The Senate passed the law today."  # the lead, in the page's language
-    assert en.link("canonical") == [page_url(done, "en")]
+    assert en.link("canonical") == [page_url(db, done, "en")]
     assert "robots" not in en.meta
     assert en.one("og:type") == "article" and en.one("og:title") == "The Senate passed a law"
-    assert en.one("og:url") == page_url(done, "en") and en.one("og:locale") == "en_US"
+    assert en.one("og:url") == page_url(db, done, "en") and en.one("og:locale") == "en_US"
     assert sorted(en.meta["og:locale:alternate"]) == ["kk_KZ", "ru_RU"]
     assert en.one("twitter:card") == "summary"  # no photo: the icon, as a small card
     assert en.one("og:image") == "http://localhost/static/icons/icon-512.png"
@@ -188,21 +190,21 @@ def test_pages_carry_description_canonical_and_cards(client, db, site):
 
 def test_pending_translation_points_to_the_original(client, db, site):
     half = site["half"]
-    kk = head(client, page_url(half, "kk").removeprefix("http://localhost"))
-    assert kk.link("canonical") == [page_url(half, "ru")]
+    kk = head(client, page_url(db, half, "kk").removeprefix("http://localhost"))
+    assert kk.link("canonical") == [page_url(db, half, "ru")]
     assert kk.one("og:locale") == "ru_RU" and kk.one("description") == "Первый абзац «с цитатой»."
     # a copy of the original, not a Kazakh page yet: no language versions (they belong to the canonical page)
     assert [link for link in kk.links if link.get("hreflang")] == []
-    ru = head(client, page_url(half, "ru").removeprefix("http://localhost"))
+    ru = head(client, page_url(db, half, "ru").removeprefix("http://localhost"))
     assert {link["hreflang"]: link["href"] for link in ru.links if link.get("hreflang")} == {
-        "ru": page_url(half, "ru"), "en": page_url(half, "en"), "x-default": page_url(half, "ru")}
+        "ru": page_url(db, half, "ru"), "en": page_url(db, half, "en"), "x-default": page_url(db, half, "ru")}
     [article] = kk.json_ld
-    assert article["inLanguage"] == "ru" and article["url"] == page_url(half, "ru")
+    assert article["inLanguage"] == "ru" and article["url"] == page_url(db, half, "ru")
 
 
 def test_json_ld_links_an_original_and_its_translations(client, db, site):
     done = site["done"]
-    [original] = head(client, page_url(done, "ru").removeprefix("http://localhost")).json_ld
+    [original] = head(client, page_url(db, done, "ru").removeprefix("http://localhost")).json_ld
     assert original["@context"] == "https://schema.org" and original["@type"] == "NewsArticle"
     assert original["inLanguage"] == "ru" and original["headline"] == "Сенат принял закон"
     assert original["datePublished"] == "2026-11-19T06:30:00+00:00"
@@ -210,13 +212,13 @@ def test_json_ld_links_an_original_and_its_translations(client, db, site):
     assert original["publisher"]["logo"]["url"] == "http://localhost/static/icons/icon-512.png"
     assert original["publisher"]["name"].startswith("Пресс-служба Сената")
     assert {(work["inLanguage"], work["url"]) for work in original["workTranslation"]} == {
-        ("kk", page_url(done, "kk")), ("en", page_url(done, "en"))}
+        ("kk", page_url(db, done, "kk")), ("en", page_url(db, done, "en"))}
     assert "translationOfWork" not in original
-    [english] = head(client, page_url(done, "en").removeprefix("http://localhost")).json_ld
+    [english] = head(client, page_url(db, done, "en").removeprefix("http://localhost")).json_ld
     assert english["inLanguage"] == "en" and english["headline"] == "The Senate passed a law"
     assert english["publisher"]["name"].startswith("Press Service of the Senate")
-    assert english["translationOfWork"] == {"@type": "NewsArticle", "@id": page_url(done, "ru"),
-                                            "url": page_url(done, "ru"), "inLanguage": "ru"}
+    assert english["translationOfWork"] == {"@type": "NewsArticle", "@id": page_url(db, done, "ru"),
+                                            "url": page_url(db, done, "ru"), "inLanguage": "ru"}
     assert english["dateModified"] == "2026-11-19T13:00:00+00:00"
 
 
@@ -320,7 +322,7 @@ def test_print_stylesheet_hides_navigation_and_prints_the_address(client, db):
     hidden = css.split("{", 1)[0]
     for selector in ("header.site", "footer.site", "nav", "form.search"):
         assert selector in hidden
-    assert f'<div class="print-only">{page_url(release, "ru")}</div>' in html
+    assert f'<div class="print-only">{page_url(db, release, "ru")}</div>' in html
 
 
 def test_transparent_photo_keeps_transparency_in_webp_and_lies_on_white_in_jpeg(app):

@@ -16,7 +16,6 @@ from flask_login import current_user
 
 from feedsvc import clock
 from feedsvc import releases
-from feedsvc.states import ReleaseStatus
 from feedsvc.web import labels
 from feedsvc.web import lang_url
 from feedsvc.web import seo

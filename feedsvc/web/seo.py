@@ -7,6 +7,7 @@ import cachetools
 from flask import Blueprint
 from flask import Response
 from flask import current_app
+from flask import g
 from flask import request
 from flask import send_from_directory
 from flask import url_for
@@ -150,8 +151,9 @@ def icon_image() -> dict:
 
 
 def release_url(view: releases.LocalizedRelease, lang: str) -> str:
-    """The absolute URL of the release's page in a language."""
-    return url_for("public.release", lang=lang, release_id=view.id, slug=view.slug, _external=True)
+    """The absolute URL of the release's page in a language, at that language's slug (``g.slugs``, which the
+    release view sets for the language links too)."""
+    return url_for("public.release", lang=lang, release_id=view.id, slug=g.slugs[lang], _external=True)
 
 
 def release_meta(view: releases.LocalizedRelease, shown: list[str]) -> dict:
