@@ -14,6 +14,7 @@ from flask import url_for
 from flask_login import current_user
 
 from feedsvc import releases
+from feedsvc import search as search_index
 from feedsvc.states import ReleaseStatus
 from feedsvc.web.cache import cached
 from feedsvc.web.cache import current_state
@@ -109,7 +110,7 @@ def release(lang: str, release_id: int, slug: str | None = None):
 def search(lang: str):
     """Full-text search in the language's own text."""
     query = request.args.get("q", "").strip()[:200]
-    results = releases.search(get_db(), lang, query) if query else []
+    results = search_index.find(get_db(), lang, query) if query else []
     return render_template("public/search.html", lang=lang, query=query, results=results)
 
 
