@@ -3,6 +3,8 @@
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from feedsvc.config import SOURCE_LANGUAGE
+
 migrations = Migrations("feedsvc")
 
 
@@ -251,12 +253,43 @@ def m013_photo_translations(db: Database) -> None:
 
 
 @migrations()
+def m015_search_stems(db: Database) -> None:
+    """Search that understands word forms: each text beside its stems and name keys, word for word.
+
+    One FTS5 table per text table, in place of m002's (same names, same tokenizer, rowid = the text's rowid):
+    title and body as written, their stems in the text's language, and their names' transliteration
+    skeletons (feedsvc.stemming). Triggers call the stemming functions that storage.connect registers,
+    so every write of a release or translation, by any process, keeps the index current. The default
+    rank weighs a title above a body, and the text itself above stems above names.
+    """
+    source_lang = f"'{SOURCE_LANGUAGE}'"
+    for table, lang, stored_lang in (("releases", source_lang, source_lang), ("translations", "new.lang", "lang")):
+        db.table(table).disable_fts()
+        db.execute(f"""CREATE VIRTUAL TABLE {table}_fts USING fts5(title, body, title_stems, body_stems,
+            title_names, body_names, tokenize='unicode61 remove_diacritics 0')""")
+        db.execute(f"INSERT INTO {table}_fts({table}_fts, rank) VALUES ('rank', 'bm25(10, 1, 5, 0.5, 2, 0.2)')")
+        row = f"""(rowid, title, body, title_stems, body_stems, title_names, body_names) VALUES (new.rowid,
+            new.title, new.body, search_stems(new.title, {lang}), search_stems(new.body, {lang}),
+            search_names(new.title), search_names(new.body))"""
+        db.execute(f"CREATE TRIGGER {table}_search_insert AFTER INSERT ON {table} BEGIN "
+                   f"INSERT INTO {table}_fts {row}; END")
+        db.execute(f"CREATE TRIGGER {table}_search_update AFTER UPDATE OF title, body ON {table} BEGIN "
+                   f"DELETE FROM {table}_fts WHERE rowid = old.rowid; INSERT INTO {table}_fts {row}; END")
+        db.execute(f"CREATE TRIGGER {table}_search_delete AFTER DELETE ON {table} BEGIN "
+                   f"DELETE FROM {table}_fts WHERE rowid = old.rowid; END")
+        db.execute(f"""INSERT INTO {table}_fts (rowid, title, body, title_stems, body_stems, title_names, body_names)
+            SELECT rowid, title, body, search_stems(title, {stored_lang}), search_stems(body, {stored_lang}),
+            search_names(title), search_names(body) FROM {table}""")
+
+
+@migrations()
 def m016_photo_sizes(db: Database) -> None:
     """The sizes made of a release's photo (JSON: name, type, width, height, length), served with srcset.
 
     Photos stored before this have none until `feedsvc photo-sizes` makes them; their pages show the original.
     """
     db.table("releases").add_column("photo_sizes", str)
+
 
 def migrate(db: Database) -> None:
     """Bring the schema up to date."""

@@ -1,6 +1,5 @@
 """The domain: create, edit, publish, withdraw and list releases. Takes a Database, imports no Flask."""
 
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -312,24 +311,6 @@ def localize_rows(db: Database, rows: list[dict], lang: str) -> list[LocalizedRe
 def count_published(db: Database) -> int:
     """How many releases are published."""
     return db.table("releases").count_where("status = ?", [ReleaseStatus.PUBLISHED])
-
-
-def search(db: Database, lang: str, query: str, *, limit: int = 50) -> list[LocalizedRelease]:
-    """Published releases matching ``query`` in ``lang``'s text (Russian originals for ru), best first."""
-    # Quoted words only: FTS5 operators, quotes and control characters in a reader's query mean nothing.
-    words = re.sub(r'[\x00-\x1f\x7f"]', " ", query).split()
-    terms = " ".join(f'"{word}"' for word in words)
-    if not terms:
-        return []
-    if lang == SOURCE_LANGUAGE:
-        sql = f"""select r.* from releases_fts f join releases r on r.rowid = f.rowid
-            where releases_fts match :q and r.status = '{ReleaseStatus.PUBLISHED}' order by rank limit :limit"""
-    else:
-        sql = f"""select r.* from translations_fts f join translations t on t.rowid = f.rowid
-            join releases r on r.id = t.release_id
-            where translations_fts match :q and t.lang = :lang and t.status in {VISIBLE_SQL}
-            and r.status = '{ReleaseStatus.PUBLISHED}' order by rank limit :limit"""
-    return localize_rows(db, list(db.query(sql, {"q": terms, "lang": lang, "limit": limit})), lang)
 
 
 def readable_languages(db: Database) -> list[dict]:

@@ -7,6 +7,8 @@ from contextlib import contextmanager
 
 from sqlite_utils import Database
 
+from feedsvc import stemming
+
 BUSY_TIMEOUT_MS = 10_000
 
 
@@ -15,11 +17,13 @@ def connect(path: str) -> Database:
 
     WAL lets feed readers go on while the worker or an admin writes; the busy timeout makes a
     writer wait for another writer instead of failing with "database is locked". Autocommit mode
-    (isolation_level None) leaves transactions to ``write()`` and ``db.atomic()``.
+    (isolation_level None) leaves transactions to ``write()`` and ``db.atomic()``. The search index's
+    functions are registered on every connection: its triggers call them on each write of a text.
     """
     create_private(path)
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False,
                            isolation_level=None)
+    stemming.register(conn)
     db = Database(conn)
     db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     db.execute("PRAGMA journal_mode = WAL")

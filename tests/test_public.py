@@ -118,8 +118,8 @@ def test_old_slug_redirects_to_canonical_url(client, db):
 def test_search_finds_in_each_language_own_text(client, db):
     release = make_release(db, title="Заседание Сената по бюджету")
     translate_by_hand(db, release, "en", "Senate budget session", "Text.")
-    assert "Заседание Сената по бюджету" in client.get("/ru/search?q=бюджету").get_data(as_text=True)
-    assert "Senate budget session" in client.get("/en/search?q=budget").get_data(as_text=True)
+    assert "Заседание Сената по <mark>бюджету</mark>" in client.get("/ru/search?q=бюджету").get_data(as_text=True)
+    assert "Senate <mark>budget</mark> session" in client.get("/en/search?q=budget").get_data(as_text=True)
     assert "Senate budget session" not in client.get("/en/search?q=бюджету").get_data(as_text=True)
     assert client.get('/ru/search?q="unbalanced').status_code == 200
 
@@ -128,7 +128,7 @@ def test_script_in_user_text_is_shown_as_text_on_pages(client, db):
     release = make_release(db, title="<script>alert(1)</script>", body="<img src=x onerror=alert(1)>",
                            category="<b>cat</b>", photo_caption='"><script>x</script>')
     for url in ("/ru/", f"/ru/releases/{release['id']}-{releases.slug(release['title'])}", "/ru/search?q=alert"):
-        html = client.get(url).get_data(as_text=True)
+        html = client.get(url).get_data(as_text=True).replace("<mark>", "").replace("</mark>", "")
         assert "<script>alert(1)</script>" not in html and "<img src=x" not in html
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 

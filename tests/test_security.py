@@ -60,6 +60,7 @@ ALLOWED_TAGS = {
     "option", "section", "br", "del", "ins", "details", "summary", "pre", "dl", "dt", "dd", "b", "i", "abbr",
     "address",
     "picture", "source",
+    "mark",  # search results mark the matching words
 }
 DATA_BLOCK = ("script", "application/ld+json")  # structured data: browsers never run it (test_seo parses it)
 

@@ -16,6 +16,7 @@ from flask_login import current_user
 
 from feedsvc import clock
 from feedsvc import releases
+from feedsvc import search as search_index
 from feedsvc.web import labels
 from feedsvc.web import lang_url
 from feedsvc.web import seo
@@ -130,7 +131,7 @@ def release(lang: str, release_id: int, slug: str | None = None):
 def search(lang: str):
     """Full-text search in the language's own text."""
     query = request.args.get("q", "").strip()[:200]
-    results = releases.search(get_db(), lang, query) if query else []
+    results = search_index.find(get_db(), lang, query) if query else []
     meta = seo.page_meta(lang, f"{_('Search')} · {site_names(lang)[0]}", lang_url(lang, external=True) or "",
                          noindex=True)
     return render_template("public/search.html", lang=lang, query=query, results=results, meta=meta)

@@ -1,0 +1,161 @@
+"""Search that understands word forms: the stemmers and name keys, and the search page on the demo data."""
+
+import json
+import re
+from datetime import datetime
+
+import pytest
+
+from feedsvc import releases
+from feedsvc import search
+from feedsvc import stemming
+from feedsvc.demo import DEMO_DIR
+from feedsvc.migrations import migrations
+from feedsvc.storage import connect
+from feedsvc.translation import worker
+from feedsvc.translation.worker import WorkerSettings
+from tests.conftest import make_release
+from tests.test_feeds import translate_by_hand
+
+
+@pytest.mark.parametrize(("form", "stem"), [
+    ("Сенат", "сенат"), ("Сенаты", "сенат"), ("Сенатты", "сенат"), ("Сенатының", "сенат"), ("Сенатқа", "сенат"),
+    ("Сенатта", "сенат"), ("Сенатына", "сенат"), ("Сенатпен", "сенат"), ("Депутаттарының", "депутат"),
+    ("депутаттар", "депутат"), ("сенаторлар", "сенатор"), ("Парламенті", "парламент"),
+    ("Парламентінің", "парламент"), ("Мәжілісінде", "мәжіліс"), ("Қазақстанда", "қазақстан"),
+    ("Қазақстанның", "қазақстан"), ("Қазақстаннан", "қазақстан"), ("Астана", "астана"), ("Астанада", "астана"),
+    ("Астанадағы", "астана"), ("Астананы", "астана"), ("заң", "заң"), ("заңды", "заң"), ("заңға", "заң"),
+    ("заңын", "заң"), ("Әшімбаевтың", "әшімбаев"), ("Ашимбаевқа", "ашимбаев"), ("отырысы", "отырыс"),
+    ("отырысында", "отырыс"), ("үшін", "үшін"),
+])
+def test_kazakh_stemmer_gives_word_forms_one_stem(form, stem):
+    assert stemming.kazakh_stem(form) == stem
+
+
+@pytest.mark.parametrize(("lang", "forms"), [
+    ("ru", ("закон", "закона", "законы", "законов")), ("ru", ("сенаторы", "сенатора", "сенатор")),
+    ("en", ("senator", "senators")), ("en", ("law", "laws")), ("kk", ("Сенат", "Сенатының", "Сенатқа")),
+])
+def test_snowball_and_kazakh_stems_join_forms(lang, forms):
+    assert len({stemming.stem(form, lang) for form in forms}) == 1
+
+
+def test_name_keys_are_one_for_every_spelling_of_a_name():
+    assert {stemming.name_key(name) for name in ("Ашимбаев", "Ashimbaev", "Ashimbayev", "Әшімбаев",
+                                                 "Ашимбаева")} == {"asmbv"}
+    assert stemming.name_key("закон") == stemming.name_key("Ким") == stemming.NO_NAME  # not names
+
+
+def test_index_columns_have_one_token_per_word_of_the_text():
+    for item in json.loads((DEMO_DIR / "releases.json").read_text(encoding="utf-8")):
+        words = stemming.TOKEN.findall(item["body"])
+        assert len(stemming.TOKEN.findall(stemming.index_stems(item["body"], "ru"))) == len(words)
+        assert len(stemming.TOKEN.findall(stemming.index_names(item["body"]))) == len(words)
+    assert stemming.index_stems(None, "kk") is None and stemming.index_names(None) is None
+
+
+@pytest.mark.parametrize(("query", "words"), [
+    ('Сенат* "закон"', [("Сенат", True), ("закон", False)]),
+    ('NEAR(a b) OR c* AND ^d - e : f {title}: "x', [("NEAR", False), ("a", False), ("b", False), ("OR", False),
+                                                   ("c", True), ("AND", False), ("d", False), ("e", False),
+                                                   ("f", False), ("title", False), ("x", False)]),
+    ("* ** ' \" () \x00 _", []),
+])
+def test_a_query_is_only_words_and_prefixes(query, words):
+    assert [(word.text, word.prefix) for word in search.parse(query)] == words
+
+
+def test_marked_words_are_counted_as_fts5_cuts_the_text():
+    assert search.marked_words("Сенат, \x01принял\x02 закон «о \x01развитии местного\x02»") == {1, 4, 5}
+
+
+def test_a_snippet_is_the_words_around_the_first_match():
+    body = " ".join(f"w{n}" for n in range(100))
+    pieces = search.snippet(body, {60, 62})
+    assert "".join(text for text, _ in pieces) == "… " + " ".join(f"w{n}" for n in range(52, 82)) + " …"
+    assert [text for text, mark in pieces if mark] == ["w60", "w62"]
+    assert search.snippet("Сенат принял закон.", set()) == [("Сенат принял закон.", False)]
+
+
+@pytest.fixture
+def demo(app, db, engine, models, terms):
+    """The demo releases and glossary, translated into Kazakh and English by the demo models through the real worker."""
+    for item in json.loads((DEMO_DIR / "releases.json").read_text(encoding="utf-8")):
+        releases.create_release(db, title=item["title"], body=item["body"], category=item.get("category", ""),
+                                published_at=datetime.fromisoformat(item["published"]), publish=True)
+    settings = WorkerSettings(models_dir=app.config["MODELS_DIR"], publish_policy={"kk": "auto", "en": "auto"})
+    assert worker.run(db, engine.translate, settings, once=True) == 8
+    return db
+
+
+def found(client, lang, query) -> list[int]:
+    """The ids of the releases a search page lists, in its order."""
+    html = client.get(f"/{lang}/search", query_string={"q": query}).get_data(as_text=True)
+    return [int(n) for n in re.findall(rf'<h2><a href="/{lang}/releases/(\d+)-', html)]
+
+
+@pytest.mark.parametrize(("lang", "query", "exact", "forms"), [
+    ("ru", "закона", [1], [1, 4]),  # «закон» in both, «закона» in the first only
+    ("en", "senator", [], [1, 2, 3, 4]),  # "senators" in 4 and 1, "Senate" (Snowball: senat) in all
+    ("ru", "Ашимбаева", [1], [1, 2, 3, 4]),  # «Ашимбаев» in the others
+    ("kk", "Сенаттың", [], [1, 2, 3, 4]),
+])
+def test_a_word_finds_its_other_forms_after_its_own(client, demo, lang, query, exact, forms):
+    ids = found(client, lang, query)
+    assert sorted(ids) == forms
+    assert sorted(ids[:len(exact)]) == exact
+
+
+@pytest.mark.parametrize("lang", ["ru", "kk", "en"])
+def test_a_name_is_found_in_any_spelling_in_every_language(client, demo, lang):
+    every = [sorted(found(client, lang, name)) for name in ("Ashimbaev", "Ashimbayev", "Ашимбаев", "Әшімбаев")]
+    assert every == [[1, 2, 3, 4]] * 4
+
+
+@pytest.mark.parametrize(("lang", "query"), [("ru", "Сенат*"), ("en", "Senat*"), ("kk", "Сенат*")])
+def test_a_trailing_star_is_a_prefix_query(client, demo, lang, query):
+    assert sorted(found(client, lang, query)) == [1, 2, 3, 4]
+    assert found(client, lang, query.rstrip("*") + "x*") == []
+
+
+def test_results_show_the_matches_marked_in_the_page_language(client, demo):
+    html = client.get("/kk/search", query_string={"q": "Ashimbaev"}).get_data(as_text=True)
+    assert "<mark>Әшімбаев</mark>" in html
+    html = client.get("/en/search", query_string={"q": "закон"}).get_data(as_text=True)
+    assert "<mark>" not in html  # the English page searches English text
+    html = client.get("/ru/search", query_string={"q": "закона"}).get_data(as_text=True)
+    assert "<mark>закон</mark> о развитии" in html and "Закон о государственных <mark>закупках</mark>" not in html
+
+
+def test_marked_text_is_escaped(client, db):
+    make_release(db, title="<script>alert(1)</script> и <b>закон</b>", body="<img src=x onerror=alert(1)> закона")
+    html = client.get("/ru/search", query_string={"q": "закон alert"}).get_data(as_text=True)
+    assert "&lt;script&gt;<mark>alert</mark>(1)&lt;/script&gt; и &lt;b&gt;<mark>закон</mark>&lt;/b&gt;" in html
+    assert "&lt;img src=x onerror=<mark>alert</mark>(1)&gt; <mark>закона</mark>" in html
+
+
+@pytest.mark.parametrize("query", ['"', "*", "Сенат**", "NEAR(Сенат закон, 2)", "{title}: x", "title:x", "^Сенат",
+                                   "Сенат AND OR NOT", "(((", "a" * 200, "Сенат* -закон", "😀*", "_*_"])
+@pytest.mark.parametrize("lang", ["ru", "kk", "en"])
+def test_fts5_syntax_in_a_query_is_harmless(client, demo, lang, query):
+    assert client.get(f"/{lang}/search", query_string={"q": query}).status_code == 200
+
+
+def test_the_index_follows_every_write(client, db):
+    release = make_release(db, title="Сенаторы обсудили бюджет", body="Текст.")
+    translate_by_hand(db, release, "en", "Senators discussed the budget", "Text.")
+    assert found(client, "ru", "бюджета") == found(client, "en", "senator") == [release["id"]]
+    releases.update_release(db, release["id"], {"title": "Сенаторы обсудили налоги"})
+    assert found(client, "ru", "бюджета") == [] and found(client, "ru", "налогов") == [release["id"]]
+    releases.set_status(db, release["id"], "withdrawn")
+    assert found(client, "ru", "налогов") == []
+
+
+def test_the_migration_indexes_existing_texts(tmp_path):
+    db = connect(str(tmp_path / "old.db"))
+    migrations.apply(db, stop_before="m015_search_stems")
+    release = make_release(db, title="Маулен Ашимбаев встретился с сенаторами")
+    migrations.apply(db)
+    hits = search.find(db, "ru", "Ashimbayev сенатор")
+    assert [(hit.release.id, hit.tier) for hit in hits] == [(release["id"], 2)]
+    assert ("Ашимбаев", True) in hits[0].title and ("сенаторами", True) in hits[0].title
