@@ -229,6 +229,42 @@ def m012_withdrawal(db: Database) -> None:
     db.execute("update releases set withdrawn_at = updated_at where status = 'withdrawn'")
 
 
+@migrations()
+def m014_feed_times(db: Database) -> None:
+    """When an entry's content last changed (feeds' ``updated``; status changes leave it alone), whether an editor
+    set the publication date (otherwise publishing a draft stamps that moment), the order of first publication
+    (``seq``: archive pages), and WebSub's pending pings.
+
+    ``websub_pending`` is written by triggers in the transaction that changes what a feed shows (a published or
+    withdrawn release: every language, ``lang = '*'``; a visible translation: its language), so no change can
+    be committed without its ping, whichever process wrote it; the worker sends them (feedsvc.websub).
+    """
+    db.table("releases").add_column("text_updated_at", str)
+    db.table("releases").add_column("date_set", int, not_null_default=1)
+    db.execute("update releases set text_updated_at = updated_at")
+    # The order of first publication: archive pages (RFC 5005) hold fixed ranges of it, so a page once full
+    # never gains or reorders entries, whatever is published, back-dated or withdrawn later.
+    db.table("releases").add_column("seq", int)
+    db.execute("""update releases set seq = (select count(*) from releases o where o.status != 'draft'
+        and (o.published_at, o.id) <= (releases.published_at, releases.id)) where status != 'draft'""")
+    db.table("releases").create_index(["seq"], unique=True)
+    db.table("websub_pending").create(
+        {"lang": str, "version": int, "pinged": int, "attempts": int, "run_after": str, "error": str},
+        pk="lang", defaults={"version": 0, "pinged": 0, "attempts": 0, "run_after": ""},
+    )
+    shown = "('published', 'withdrawn')"
+    visible = "('machine', 'reviewed', 'outdated')"
+    bump = """INSERT INTO websub_pending (lang, version) VALUES ({lang}, 1)
+        ON CONFLICT (lang) DO UPDATE SET version = version + 1;"""
+    for event, when in (("INSERT", f"NEW.status IN {shown}"), ("DELETE", f"OLD.status IN {shown}"),
+                        ("UPDATE", f"NEW.status IN {shown} OR OLD.status IN {shown}")):
+        db.execute(f"""CREATE TRIGGER websub_releases_{event.lower()} AFTER {event} ON releases WHEN {when}
+            BEGIN {bump.format(lang="'*'")} END""")
+    db.execute(f"""CREATE TRIGGER websub_translations_update AFTER UPDATE ON translations
+        WHEN NEW.status IN {visible} OR OLD.status IN {visible}
+        BEGIN {bump.format(lang="NEW.lang")} END""")
+
+
 def migrate(db: Database) -> None:
     """Bring the schema up to date."""
     migrations.apply(db)

@@ -84,7 +84,7 @@ def test_translated_feeds_carry_only_finished_translations(client, db):
 
 def test_guid_survives_edits_and_updated_moves(client, db):
     release = make_release(db)
-    db.execute("update releases set updated_at = '2026-11-20T00:00:00+00:00' where id = ?", [release["id"]])
+    db.execute("update releases set text_updated_at = '2026-11-20T00:00:00+00:00' where id = ?", [release["id"]])
     _, before = parse(client, "ru", "atom")
     releases.update_release(db, release["id"], {"title": "Новый заголовок", "body": "Новый текст."})
     _, after = parse(client, "ru", "atom")

@@ -59,7 +59,7 @@ def index(lang: str):
     state = current_state()
     if not anonymous_reader() or not set(request.args) <= {"page"}:
         return render_index(lang, page, state)
-    key = ("index", lang, request.query_string, request.host_url)
+    key = ("index", lang, request.query_string)
     version, body = cached(key, state["version"], lambda: render_index(lang, page, state).encode())
     response = Response(body, mimetype="text/html")
     response.set_etag(f"index-{lang}-{page}-{version}")
