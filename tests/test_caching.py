@@ -194,5 +194,5 @@ def test_the_cache_is_bounded(app, client, db):
     assert len(cache) == 3
     assert ("feed", "ru", "atom", clock.now().date(), "http://host7.example/") in cache  # the most recent stay
     app.config["RESPONSE_CACHE_BYTES"] = 1
-    html(client, "/ru/")
+    html(client, "/ru/?page=1", base_url="http://host7.example")
     assert len(cache) == 1  # the newest entry stays even when it alone is over the byte bound
