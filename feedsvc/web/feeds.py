@@ -121,7 +121,7 @@ def render(lang: str, fmt: str, rows: list[releases.LocalizedRelease], state: di
         rights=config["FEED_RIGHTS"].get(lang) or f"© {publisher}",
         icon=url_for("static", filename="icons/favicon.ico", _external=True),
         logo=url_for("static", filename="icons/icon-512.png", _external=True),
-        version=feedsvc_version(), hubs=config["WEBSUB_HUBS"], history=history, archived=archived,
+        version=feedsvc_version(), hubs=[] if archived else config["WEBSUB_HUBS"], history=history, archived=archived,
         tombstones=tombstones,
     )
     return feeds.build(meta, items)
