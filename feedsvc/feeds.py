@@ -188,7 +188,7 @@ def add_tombstones(root, tombstones: list[Tombstone]) -> None:
 def build_json(meta: FeedMeta, items: list[FeedItem]) -> bytes:
     """The feed as JSON Feed 1.1, with the same ids as RSS and Atom; older items through ``next_url``."""
     contact = meta.contact or Contact(meta.publisher)
-    document = {
+    document: dict[str, object] = {
         "version": JSON_FEED, "title": meta.title, "home_page_url": meta.html_url, "feed_url": meta.self_url,
         "description": meta.subtitle, "language": meta.lang, "icon": meta.logo, "favicon": meta.icon,
         "authors": [{"name": contact.name, "url": f"mailto:{contact.email}" if contact.email else meta.html_url}],

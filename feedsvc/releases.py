@@ -165,8 +165,10 @@ def set_status(
     release = get_release(db, release_id)
     now = clock.utcnow()
     withdrawn = status == ReleaseStatus.WITHDRAWN
-    changes = {"status": status, "updated_at": now, "withdrawn_at": now if withdrawn else None,
-               "withdrawal_reason": one_line(reason) if withdrawn else None}
+    changes: dict[str, str | int | None] = {
+        "status": status, "updated_at": now, "withdrawn_at": now if withdrawn else None,
+        "withdrawal_reason": one_line(reason) if withdrawn else None,
+    }
     if status == ReleaseStatus.PUBLISHED and release["status"] == ReleaseStatus.DRAFT:
         changes["text_updated_at"] = clock.stamp()
         if not release["date_set"]:
@@ -295,7 +297,8 @@ def list_published(db: Database, lang: str, *, limit: int, offset: int = 0,
                    translated_only: bool = False) -> list[LocalizedRelease]:
     """Published releases for ``lang``, newest first, each localized; optionally only translated ones."""
     sql = f"""select r.* from releases r where r.status = '{ReleaseStatus.PUBLISHED}'
-        {translated_filter(lang, translated_only)} order by r.published_at desc, r.id desc limit :limit offset :offset"""
+        {translated_filter(lang, translated_only)}
+        order by r.published_at desc, r.id desc limit :limit offset :offset"""
     rows = list(db.query(sql, {"lang": lang, "limit": limit, "offset": offset}))
     return localize_rows(db, rows, lang)
 
