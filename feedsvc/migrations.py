@@ -241,7 +241,12 @@ def m014_feed_times(db: Database) -> None:
     """
     db.table("releases").add_column("text_updated_at", str)
     db.table("releases").add_column("date_set", int, not_null_default=1)
-    db.execute("update releases set text_updated_at = updated_at")
+    # Old stamps count whole seconds, so entries stored in one second would share their feeds' ``updated``:
+    # a distinct microsecond offset per row (even for releases, odd for translations) keeps them apart.
+    spread = "substr({col}, 1, 19) || printf('.%06d', ({key} % 499999) * 2 + {odd}) || '+00:00'"
+    db.execute(f"update releases set text_updated_at = {spread.format(col='updated_at', key='id', odd=0)}")
+    db.execute(f"""update translations set updated_at = {spread.format(col='updated_at', key='rowid', odd=1)}
+        where length(updated_at) = 25""")
     # The order of first publication: archive pages (RFC 5005) hold fixed ranges of it, so a page once full
     # never gains or reorders entries, whatever is published, back-dated or withdrawn later.
     db.table("releases").add_column("seq", int)
