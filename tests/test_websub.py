@@ -13,6 +13,7 @@ from feedsvc import create_app
 from feedsvc import releases
 from feedsvc import websub
 from feedsvc.config import ConfigError
+from feedsvc.editorial import review
 from feedsvc.storage import connect
 from feedsvc.translation import jobs
 from tests.conftest import HANG_SECONDS
@@ -115,6 +116,13 @@ def test_a_failed_ping_is_retried_and_only_changes_readers_see_are_announced(hub
     assert jobs.complete(db, job, {"title": "Title", "body": "Text.", "route": "test"})
     assert websub.deliver(db, [hub.url], topics(hub_app)) == 1
     assert {url for _, url in hub.received(3)} == feed_urls([job["lang"]])
+    version = releases.translations_of(db, release["id"])[job["lang"]]["version"]
+    review.save_human(db, release["id"], job["lang"], "Reviewed", "Text.", author="editor", expected_version=version)
+    assert websub.deliver(db, [hub.url], topics(hub_app)) == 1  # an editor's review
+    assert {url for _, url in hub.received(3)} == feed_urls([job["lang"]])
+    releases.set_status(db, release["id"], "withdrawn")
+    assert websub.deliver(db, [hub.url], topics(hub_app)) == 1
+    assert {url for _, url in hub.received(9)} == feed_urls()
 
 
 def test_the_worker_announces_in_the_background_without_delaying_a_save(hub_app, hub, admin):

@@ -51,7 +51,7 @@ class SiteHost:
         """Set the canonical host and scheme, or mark a malformed Host for a 400."""
         if self.site:
             environ["wsgi.url_scheme"], environ["HTTP_HOST"] = self.site
-        elif not valid_host(environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")):
+        elif "HTTP_HOST" in environ and not valid_host(environ["HTTP_HOST"]):  # without one: the server's name
             environ[BAD_HOST] = environ.get("HTTP_HOST")
             environ["HTTP_HOST"] = "localhost"  # the 400 page's own links must still be buildable
         return self.app(environ, start_response)
