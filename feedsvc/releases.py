@@ -158,7 +158,8 @@ def set_status(
 ) -> dict:
     """Publish, unpublish or withdraw (recording when, and the public reason); publishing queues stale translations.
 
-    Publishing a draft dates it now unless an editor set its date, and its entries count as new from now.
+    Publishing a draft for the first time dates it now unless an editor set its date; its entries count as
+    changed from now.
     """
     if status not in STATUSES:
         raise ValueError(f"unknown status {status!r}")
@@ -171,7 +172,7 @@ def set_status(
     }
     if status == ReleaseStatus.PUBLISHED and release["status"] == ReleaseStatus.DRAFT:
         changes["text_updated_at"] = clock.stamp()
-        if not release["date_set"]:
+        if not release["date_set"] and release["seq"] is None:  # first publication: dated now
             changes["published_at"] = changes["text_updated_at"]
     with write(db):
         if status == ReleaseStatus.PUBLISHED and release["seq"] is None:

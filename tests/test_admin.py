@@ -291,6 +291,10 @@ def test_a_draft_is_dated_when_published_unless_an_editor_set_its_date(logged_in
         logged_in.post(f"/admin/releases/{release_id}/published", data={"csrf_token": token})
     assert releases.get_release(db, undated_id)["published_at"] == "2026-11-19T12:50:07.000005+00:00"
     assert releases.get_release(db, dated_id)["published_at"] == "2026-11-18T05:00:00+00:00"  # 10:00 in Almaty
+    set_clock.advance(minutes=5)
+    releases.set_status(db, undated_id, "draft")
+    releases.set_status(db, undated_id, "published")  # published before: it keeps its date
+    assert releases.get_release(db, undated_id)["published_at"] == "2026-11-19T12:50:07.000005+00:00"
 
 
 def test_an_edit_moves_the_date_only_when_the_date_field_changed(logged_in, db):

@@ -46,8 +46,8 @@ def form_for(release: dict | None = None):
 
 def shown_date(release: dict) -> datetime | None:
     """The date field's value for a stored release: its date in the press office's time zone, to the minute the
-    field shows; empty for a draft no editor dated (publishing stamps it)."""
-    if not release["date_set"] and release["status"] == "draft":
+    field shows; empty for a never published draft no editor dated (publishing stamps it)."""
+    if not release["date_set"] and release["seq"] is None:
         return None
     moment = clock.parse_time(release["published_at"]).astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
     return moment.replace(tzinfo=None, second=0, microsecond=0)
