@@ -127,7 +127,8 @@ def build(meta: FeedMeta, items: list[FeedItem]) -> bytes:
     describe(fg, meta)
     fg.updated(meta.updated)
     fg.lastBuildDate(meta.updated)
-    fg.generator("feedsvc", version=meta.version or None, uri=meta.html_url)
+    # Atom has a version attribute; RSS's generator is one text.
+    fg.generator("feedsvc" if meta.fmt == "atom" else f"feedsvc {meta.version}".strip(), version=meta.version or None)
     fg.link(href=meta.self_url, rel="self", type=f"application/{meta.fmt}+xml")
     # feedgen makes the last link the RSS channel <link>, which must be the HTML page.
     fg.link(href=meta.html_url, rel="alternate", type="text/html", hreflang=meta.lang)
@@ -199,6 +200,7 @@ def build_json(meta: FeedMeta, items: list[FeedItem]) -> bytes:
     if meta.hubs:
         document["hubs"] = [{"type": "WebSub", "url": hub} for hub in meta.hubs]
     document["_feedsvc"] = {"rights": meta.rights, "phone": contact.phone, "archive": meta.archived,
+                            "generator": f"feedsvc {meta.version}".strip(),
                             **{rel.replace("-", "_"): url for rel, url in meta.history.items()}}
     return json.dumps({k: v for k, v in document.items() if v != ""}, ensure_ascii=False, indent=1).encode()
 

@@ -362,7 +362,7 @@ def test_every_feed_names_the_press_contact_rights_icon_and_generator(client, db
         raw = client.get(f"/{lang}/feed.{fmt}").data
         feed = feedparser.parse(raw).feed
         assert feed.rights == rights
-        assert feed.generator == "feedsvc"
+        assert feed.generator == "feedsvc" if fmt == "atom" else feed.generator.startswith("feedsvc 0.")
         assert (feed.logo if fmt == "atom" else feed.image.href).endswith("/static/icons/icon-512.png")
         if fmt == "atom":
             assert (feed.author_detail.name, feed.author_detail.email) == (name, "press@senate.example.kz")
