@@ -74,6 +74,15 @@ def cached(key: tuple, version: int, build: Callable[[], bytes]) -> tuple[int, b
     return entry
 
 
+def per_version(name: str, version: int, compute: Callable[[], int]) -> int:
+    """A small value derived from the data (a count, a highest number), computed once per change counter."""
+    state = current_app.extensions["feedsvc"]
+    known = state.get(name)
+    if known is None or known[0] != version:
+        known = state[name] = (version, compute())
+    return known[1]
+
+
 def known_host(host_url: str) -> bool:
     """Whether responses for this host may be cached: with SITE_URL there is one host; without it (development)
     the first RESPONSE_CACHE_HOSTS hosts a process sees, so forged Host headers cannot evict the real ones."""

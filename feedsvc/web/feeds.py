@@ -22,6 +22,7 @@ from feedsvc import releases
 from feedsvc.web import site_names
 from feedsvc.web.cache import cached
 from feedsvc.web.cache import current_state
+from feedsvc.web.cache import per_version
 from feedsvc.web.cache import set_last_modified
 from feedsvc.web.db import get_db
 
@@ -54,7 +55,8 @@ def archive(lang: str, page: int, fmt: str):
     g.lang = lang
     state = current_state()
     size = current_app.config["FEED_ARCHIVE_ITEMS"]
-    newest = releases.last_seq(get_db()) // size + 1  # always open (possibly empty): the next release lands here
+    # The newest page is always open (possibly empty): the next release published lands there.
+    newest = per_version("last_seq", state["version"], lambda: releases.last_seq(get_db())) // size + 1
     if page > newest:
         abort(404)
     _version, body = cached(("archive", lang, fmt, page), state["version"],

@@ -17,6 +17,7 @@ from feedsvc import releases
 from feedsvc.states import ReleaseStatus
 from feedsvc.web.cache import cached
 from feedsvc.web.cache import current_state
+from feedsvc.web.cache import per_version
 from feedsvc.web.cache import set_last_modified
 from feedsvc.web.db import get_db
 
@@ -86,11 +87,7 @@ def render_index(lang: str, page: int, state: dict) -> str:
 
 def published_count(db, version: int) -> int:
     """How many releases are published, counted once per data change (the count reads the whole index)."""
-    state = current_app.extensions["feedsvc"]
-    known = state.get("published_count")
-    if known is None or known[0] != version:
-        known = state["published_count"] = (version, releases.count_published(db))
-    return known[1]
+    return per_version("published_count", version, lambda: releases.count_published(db))
 
 
 @bp.route("/<lang:lang>/releases/<id:release_id>")
