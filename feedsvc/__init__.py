@@ -28,9 +28,11 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from feedsvc.web import db
     from feedsvc.web import extensions
+    from feedsvc.web import hosts
     from feedsvc.web import register_blueprints
     from feedsvc.web import security
 
+    hosts.init_app(app)  # SITE_URL (or a checked Host) for every absolute URL; inside ProxyFix, so it wins
     if app.config["PROXY_FIX"]:
         # Behind nginx: trust that many proxies for the client address and scheme (rate limits, URLs).
         from werkzeug.middleware.proxy_fix import ProxyFix

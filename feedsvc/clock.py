@@ -20,6 +20,15 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(microsecond=0).isoformat()
 
 
+def stamp(moment: datetime | None = None) -> str:
+    """A moment (now by default) as ISO text to the microsecond: when a text changed, or a release was published.
+
+    Feeds date entries with it (RFC 3339 fractional seconds), so translations stored in one worker batch never
+    share an ``updated`` value. Always six digits, so these texts sort with each other and with whole-second ones.
+    """
+    return (moment or now()).astimezone(UTC).isoformat(timespec="microseconds")
+
+
 def utcnow() -> str:
     """Now, as the ISO text every table stores."""
     return iso(now())

@@ -51,7 +51,19 @@ def default_config(instance_path: str) -> dict:
         # published language: URLs, feeds) is derived from the two. Routes and queues follow them.
         "SOURCE_LANGUAGE": SOURCE_LANGUAGE,
         "TARGET_LANGUAGES": list(TARGET_LANGUAGES),
+        # The site's canonical address (https://press.example.kz): every absolute URL in feeds, pages and
+        # redirects is built from it, never from the request's Host. Required in production (README).
+        "SITE_URL": "",
+        # The subscription feeds' latest items; the archive documents (RFC 5005) hold FEED_ARCHIVE_ITEMS each,
+        # counted from the first release. Changing FEED_ARCHIVE_ITEMS renumbers every archive page.
         "FEED_ITEMS": 50,
+        "FEED_ARCHIVE_ITEMS": 50,
+        # How long a withdrawn release stays in its Atom feeds as a tombstone (RFC 6721 at:deleted-entry).
+        "FEED_TOMBSTONE_DAYS": 30,
+        # The feeds' rights statement per language; a language left out gets "© <publisher>".
+        "FEED_RIGHTS": {},
+        # WebSub hubs (URLs) every feed names and the worker pings after each change; empty: none, no network.
+        "WEBSUB_HUBS": [],
         "PAGE_SIZE": 20,
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
         "PHOTO_MAX_BYTES": 10 * 1024 * 1024,
@@ -77,6 +89,9 @@ def default_config(instance_path: str) -> dict:
         # Rendered feeds and anonymous index pages, kept until the data changes (least recently used go first).
         "RESPONSE_CACHE_ENTRIES": 512,
         "RESPONSE_CACHE_BYTES": 32 * 1024 * 1024,
+        # Without SITE_URL only this many distinct Host values get cached responses (a forged Host per request
+        # must not evict the real ones); with SITE_URL every request has the one host.
+        "RESPONSE_CACHE_HOSTS": 4,
         "WTF_CSRF_TIME_LIMIT": 12 * 3600,  # a form's token expires with the longest session
         # Larger glossary CSVs are imported with `feedsvc glossary import` (a web request must stay short).
         "GLOSSARY_WEB_IMPORT_ROWS": 5000,
@@ -124,6 +139,7 @@ def check_config(config: dict, defaults: dict) -> None:
         config["SECRET_KEY"] = str(config["SECRET_KEY"])
     check_policy(config)
     check_contact(config)
+    check_hubs(config)
     try:
         ZoneInfo(str(config["TIMEZONE"]))
     except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -157,6 +173,19 @@ def check_contact(config: dict) -> None:
     if not isinstance(config.get("PRESS_CONTACT_NAMES"), dict):
         raise ConfigError(f"PRESS_CONTACT_NAMES = {config.get('PRESS_CONTACT_NAMES')!r}: expected a mapping like "
                           '{"en": "Senate Press Service"}')
+
+
+def check_hubs(config: dict) -> None:
+    """WEBSUB_HUBS: a list of http(s) URLs (text with spaces or commas is split), usable only with SITE_URL."""
+    hubs = config.get("WEBSUB_HUBS") or []
+    if isinstance(hubs, str):
+        hubs = hubs.replace(",", " ").split()
+    bad = [hub for hub in hubs if not isinstance(hub, str) or not hub.startswith(("http://", "https://"))]
+    if bad:
+        raise ConfigError(f"WEBSUB_HUBS: {bad[0]!r} is not an http(s) URL")
+    if hubs and not config.get("SITE_URL"):
+        raise ConfigError("WEBSUB_HUBS needs SITE_URL: hubs are told the feeds' canonical URLs")
+    config["WEBSUB_HUBS"] = list(hubs)
 
 
 def check_policy(config: dict) -> None:

@@ -1,5 +1,6 @@
-"""Build RSS 2.0 and Atom 1.0 documents from localized releases: pure functions, no request."""
+"""Build RSS 2.0, Atom 1.0 and JSON Feed 1.1 documents from localized releases: pure functions, no request."""
 
+import json
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
@@ -12,8 +13,40 @@ from markupsafe import Markup
 from markupsafe import escape
 
 ATOM = "http://www.w3.org/2005/Atom"
+HISTORY = "http://purl.org/syndication/history/1.0"  # RFC 5005 (fh:archive)
+TOMBSTONES = "http://purl.org/atompub/tombstones/1.0"  # RFC 6721 (at:deleted-entry)
+JSON_FEED = "https://jsonfeed.org/version/1.1"
 CONTENT_TAGS = {"p", "figure", "figcaption", "img", "a", "em", "strong"}
 CONTENT_ATTRIBUTES = {"img": {"src", "alt", "width", "height"}, "a": {"href", "hreflang"}, "figcaption": {"lang"}}
+
+
+@dataclass
+class Contact:
+    """The press office as readers may reach it: every feed names it."""
+
+    name: str
+    email: str = ""
+    phone: str = ""
+
+    @property
+    def mailbox(self) -> str:
+        """RSS's ``managingEditor``/``webMaster`` form: "email (name)"."""
+        return f"{self.email} ({self.name})" if self.email else ""
+
+    @property
+    def tel(self) -> str:
+        """The phone as a tel: URI (RFC 3966: digits and a leading +), or empty."""
+        digits = "".join(c for c in self.phone if c.isdigit())
+        return f"tel:{'+' if self.phone.strip().startswith('+') else ''}{digits}" if digits else ""
+
+
+@dataclass
+class Tombstone:
+    """A withdrawn entry (RFC 6721): its id in this feed, when it was withdrawn, and the public reason."""
+
+    ref: str
+    when: datetime
+    comment: str = ""
 
 
 @dataclass
@@ -29,6 +62,15 @@ class FeedMeta:
     publisher: str
     updated: datetime
     alternates: list[tuple[str, str, str]] = field(default_factory=list)  # (lang, url, mimetype)
+    contact: Contact | None = None
+    rights: str = ""
+    icon: str = ""  # a small square image (favicon)
+    logo: str = ""  # a large square image
+    version: str = ""  # feedsvc's, for the generator element
+    hubs: list[str] = field(default_factory=list)  # WebSub hubs
+    history: dict[str, str] = field(default_factory=dict)  # RFC 5005 rel -> URL: current, prev-archive, next-archive
+    archived: bool = False  # an archive document (fh:archive)
+    tombstones: list[Tombstone] = field(default_factory=list)
 
 
 @dataclass
@@ -81,7 +123,9 @@ def summary(paragraphs: list[str], limit: int = 300) -> str:
 
 
 def build(meta: FeedMeta, items: list[FeedItem]) -> bytes:
-    """Render the feed as RSS 2.0 (``fmt='rss'``) or Atom 1.0 (``fmt='atom'``)."""
+    """Render the feed as RSS 2.0 (``fmt='rss'``), Atom 1.0 (``fmt='atom'``) or JSON Feed 1.1 (``fmt='json'``)."""
+    if meta.fmt == "json":
+        return build_json(meta, items)
     fg = FeedGenerator()
     fg.load_extension("dc")
     fg.id(meta.self_url)
@@ -89,37 +133,103 @@ def build(meta: FeedMeta, items: list[FeedItem]) -> bytes:
     fg.subtitle(meta.subtitle)
     fg.description(meta.subtitle)
     fg.language(meta.lang)
-    fg.author({"name": meta.publisher})
+    describe(fg, meta)
     fg.updated(meta.updated)
     fg.lastBuildDate(meta.updated)
-    fg.generator("feedsvc")
+    # Atom has a version attribute; RSS's generator is one text.
+    fg.generator("feedsvc" if meta.fmt == "atom" else f"feedsvc {meta.version}".strip(), version=meta.version or None)
     fg.link(href=meta.self_url, rel="self", type=f"application/{meta.fmt}+xml")
-    for lang, url, mimetype in meta.alternates:
-        fg.link(href=url, rel="alternate", type=mimetype, hreflang=lang)
     # feedgen makes the last link the RSS channel <link>, which must be the HTML page.
     fg.link(href=meta.html_url, rel="alternate", type="text/html", hreflang=meta.lang)
     for item in reversed(items):  # feedgen prepends entries; reversed keeps newest first
         add_entry(fg, item, meta.publisher)
     if meta.fmt == "atom":
-        return entry_links(fg.atom_str(pretty=True), items)
-    return channel_alternates(fg.rss_str(pretty=True), meta)
+        root = etree.fromstring(fg.atom_str(pretty=True))
+        entry_links(root, items)
+        add_tombstones(root, meta.tombstones)
+        return serialize(add_feed_links(root, root, meta))
+    root = etree.fromstring(fg.rss_str(pretty=True))
+    return serialize(add_feed_links(root, root.find("channel"), meta))
 
 
-def channel_alternates(rss: bytes, meta: FeedMeta) -> bytes:
-    """Add the other languages' feeds to the RSS channel as atom:link alternates with hreflang
-    (feedgen writes only the self link there)."""
-    root = etree.fromstring(rss)
-    anchor = root.find(f"channel/{{{ATOM}}}link")
-    for lang, url, mimetype in reversed(meta.alternates):
-        anchor.addnext(etree.Element(f"{{{ATOM}}}link", {"href": url, "rel": "alternate", "type": mimetype,
-                                                          "hreflang": lang}))
-    return serialize(root)
+def describe(fg: FeedGenerator, meta: FeedMeta) -> None:
+    """Who publishes the feed and how to reach them, its rights and images (Atom and RSS)."""
+    contact = meta.contact or Contact(meta.publisher)
+    fg.author({k: v for k, v in {"name": contact.name, "email": contact.email, "uri": contact.tel}.items() if v})
+    if contact.mailbox:
+        fg.managingEditor(contact.mailbox)
+        fg.webMaster(contact.mailbox)
+    if meta.rights:
+        fg.rights(meta.rights)
+    if meta.icon:
+        fg.icon(meta.icon)
+    if meta.logo:
+        fg.logo(meta.logo)
+        fg.image(url=meta.logo, title=meta.title, link=meta.html_url)
 
 
-def entry_links(atom: bytes, items: list[FeedItem]) -> bytes:
+def feed_links(meta: FeedMeta) -> list[dict[str, str]]:
+    """The feed-level atom:links feedgen does not write: the other languages, WebSub hubs, RFC 5005 history."""
+    links = [{"rel": "alternate", "href": url, "type": mimetype, "hreflang": lang} for lang, url, mimetype in
+             meta.alternates]
+    links += [{"rel": "hub", "href": hub} for hub in meta.hubs]
+    return links + [{"rel": rel, "href": url} for rel, url in meta.history.items()]
+
+
+def add_feed_links(root, parent, meta: FeedMeta):
+    """Write feed_links() after the self link (in the Atom feed or the RSS channel), and fh:archive if archived."""
+    anchor = next(link for link in parent.iterfind(f"{{{ATOM}}}link") if link.get("rel") == "self")
+    for attributes in reversed(feed_links(meta)):
+        anchor.addnext(etree.Element(f"{{{ATOM}}}link", attributes))
+    if meta.archived:
+        anchor.addnext(etree.Element(f"{{{HISTORY}}}archive", nsmap={"fh": HISTORY}))
+    return root
+
+
+def add_tombstones(root, tombstones: list[Tombstone]) -> None:
+    """Append an RFC 6721 at:deleted-entry per withdrawn entry, with the reason as at:comment."""
+    for tombstone in tombstones:
+        element = etree.SubElement(root, f"{{{TOMBSTONES}}}deleted-entry",
+                                   {"ref": tombstone.ref, "when": tombstone.when.isoformat()}, nsmap={"at": TOMBSTONES})
+        if tombstone.comment:
+            etree.SubElement(element, f"{{{TOMBSTONES}}}comment").text = tombstone.comment
+
+
+def build_json(meta: FeedMeta, items: list[FeedItem]) -> bytes:
+    """The feed as JSON Feed 1.1, with the same ids as RSS and Atom; older items through ``next_url``."""
+    contact = meta.contact or Contact(meta.publisher)
+    document: dict[str, object] = {
+        "version": JSON_FEED, "title": meta.title, "home_page_url": meta.html_url, "feed_url": meta.self_url,
+        "description": meta.subtitle, "language": meta.lang, "icon": meta.logo, "favicon": meta.icon,
+        "authors": [{"name": contact.name, "url": f"mailto:{contact.email}" if contact.email else meta.html_url}],
+        "items": [json_item(item, meta) for item in items],
+    }
+    if "prev-archive" in meta.history:
+        document["next_url"] = meta.history["prev-archive"]  # JSON Feed's "next" is the older items
+    if meta.hubs:
+        document["hubs"] = [{"type": "WebSub", "url": hub} for hub in meta.hubs]
+    document["_feedsvc"] = {"rights": meta.rights, "phone": contact.phone, "archive": meta.archived,
+                            "generator": f"feedsvc {meta.version}".strip(),
+                            **{rel.replace("-", "_"): url for rel, url in meta.history.items()}}
+    return json.dumps({k: v for k, v in document.items() if v != ""}, ensure_ascii=False, indent=1).encode()
+
+
+def json_item(item: FeedItem, meta: FeedMeta) -> dict:
+    """One JSON Feed item (attachments: the photo)."""
+    entry = {"id": item.guid, "url": item.url, "title": item.title, "content_html": item.content_html,
+             "summary": item.summary, "date_published": item.published.isoformat(),
+             "date_modified": item.updated.isoformat(), "language": meta.lang,
+             "authors": [{"name": meta.publisher}], "tags": ([item.category] if item.category else []) + item.labels}
+    if item.enclosure:
+        url, length, mimetype = item.enclosure
+        entry["image"] = url
+        entry["attachments"] = [{"url": url, "mime_type": mimetype, "size_in_bytes": length}]
+    return entry
+
+
+def entry_links(root, items: list[FeedItem]) -> None:
     """Write each Atom entry's links ourselves: feedgen 1.0 drops their rel, type and length
     (lkiesow/python-feedgen#135), which turns the photo enclosure into a second alternate link."""
-    root = etree.fromstring(atom)
     by_id = {item.guid: item for item in items}
     for entry in root.iterfind(f"{{{ATOM}}}entry"):
         item = by_id[entry.findtext(f"{{{ATOM}}}id")]
@@ -132,7 +242,6 @@ def entry_links(atom: bytes, items: list[FeedItem]) -> bytes:
         title = entry.find(f"{{{ATOM}}}title")
         for attributes in reversed(links):
             title.addnext(etree.Element(f"{{{ATOM}}}link", attributes))
-    return serialize(root)
 
 
 def serialize(root) -> bytes:

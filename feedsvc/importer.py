@@ -45,7 +45,7 @@ def import_files(db: Database, paths: list[Path], *, publish: bool, now: datetim
     parsed = [read_release_file(path, title_max=title_max, body_max=body_max) for path in paths]
     with write(db):
         return [
-            create_release(db, title=title, body=body, published_at=now, publish=publish,
+            create_release(db, title=title, body=body, published_at=now if publish else None, publish=publish,
                            languages=tuple(languages))["id"]
             for title, body in parsed
         ]

@@ -252,6 +252,46 @@ def m013_photo_translations(db: Database) -> None:
     )
 
 
+def m014_feed_times(db: Database) -> None:
+    """When an entry's content last changed (feeds' ``updated``; status changes leave it alone), whether an editor
+    set the publication date (otherwise publishing a draft stamps that moment), the order of first publication
+    (``seq``: archive pages), and WebSub's pending pings.
+
+    ``websub_pending`` is written by triggers in the transaction that changes what a feed shows (a published or
+    withdrawn release: every language, ``lang = '*'``; a visible translation: its language), so no change can
+    be committed without its ping, whichever process wrote it; the worker sends them (feedsvc.websub).
+    """
+    db.table("releases").add_column("text_updated_at", str)
+    db.table("releases").add_column("date_set", int, not_null_default=1)
+    # Old stamps count whole seconds, so entries stored in one second would share their feeds' ``updated``:
+    # a distinct microsecond offset per row (even for releases, odd for translations) keeps them apart.
+    spread = "substr({col}, 1, 19) || printf('.%06d', ({key} % 499999) * 2 + {odd}) || '+00:00'"
+    db.execute(f"update releases set text_updated_at = {spread.format(col='updated_at', key='id', odd=0)}")
+    db.execute(f"""update translations set updated_at = {spread.format(col='updated_at', key='rowid', odd=1)}
+        where length(updated_at) = 25""")
+    # The order of first publication: archive pages (RFC 5005) hold fixed ranges of it, so a page once full
+    # never gains or reorders entries, whatever is published, back-dated or withdrawn later.
+    db.table("releases").add_column("seq", int)
+    db.execute("""update releases set seq = (select count(*) from releases o where o.status != 'draft'
+        and (o.published_at, o.id) <= (releases.published_at, releases.id)) where status != 'draft'""")
+    db.table("releases").create_index(["seq"], unique=True)
+    db.table("websub_pending").create(
+        {"lang": str, "version": int, "pinged": int, "attempts": int, "run_after": str, "error": str},
+        pk="lang", defaults={"version": 0, "pinged": 0, "attempts": 0, "run_after": ""},
+    )
+    shown = "('published', 'withdrawn')"
+    visible = "('machine', 'reviewed', 'outdated')"
+    bump = """INSERT INTO websub_pending (lang, version) VALUES ({lang}, 1)
+        ON CONFLICT (lang) DO UPDATE SET version = version + 1;"""
+    for event, when in (("INSERT", f"NEW.status IN {shown}"), ("DELETE", f"OLD.status IN {shown}"),
+                        ("UPDATE", f"NEW.status IN {shown} OR OLD.status IN {shown}")):
+        db.execute(f"""CREATE TRIGGER websub_releases_{event.lower()} AFTER {event} ON releases WHEN {when}
+            BEGIN {bump.format(lang="'*'")} END""")
+    db.execute(f"""CREATE TRIGGER websub_translations_update AFTER UPDATE ON translations
+        WHEN NEW.status IN {visible} OR OLD.status IN {visible}
+        BEGIN {bump.format(lang="NEW.lang")} END""")
+
+
 @migrations()
 def m015_search_stems(db: Database) -> None:
     """Search that understands word forms: each text beside its stems and name keys, word for word.

@@ -71,7 +71,7 @@ def create_release(
     *,
     title: str,
     body: str,
-    published_at: datetime,
+    published_at: datetime | None = None,
     category: str = "",
     photo: dict | None = None,
     photo_caption: str = "",
@@ -80,23 +80,30 @@ def create_release(
     languages: tuple[str, ...] = TARGET_LANGUAGES,
     author: str = "",
 ) -> dict:
-    """Store a new release with a GUID that never changes, and a translation slot per language."""
-    now = clock.utcnow()
+    """Store a new release with a GUID that never changes, and a translation slot per language.
+
+    Without ``published_at`` the release is dated when it is published (now, if ``publish``).
+    """
+    now = clock.stamp()
     row = {
         "guid": f"urn:uuid:{uuid.uuid4()}",
         "title": one_line(title),
         "body": normalize_body(body),
         "category": one_line(category),
-        "published_at": clock.iso(published_at),
+        "published_at": clock.iso(published_at) if published_at else now,
+        "date_set": published_at is not None,
         "status": ReleaseStatus.PUBLISHED if publish else ReleaseStatus.DRAFT,
         "photo_caption": one_line(photo_caption),
         "photo_credit": one_line(photo_credit),
         "revision": 1,
         "created_at": now,
         "updated_at": now,
+        "text_updated_at": now,
         **(photo or {}),
     }
     with write(db):
+        if publish:
+            row["seq"] = next_seq(db)
         release_id = int(db.table("releases").insert(row).last_pk or 0)
         for lang in languages:
             db.table("translations").insert({"release_id": release_id, "lang": lang, "updated_at": now})
@@ -135,7 +142,9 @@ def update_release(
     text_changed = any(changes.get(k, release[k]) != release[k] for k in TRANSLATED)
     if not text_changed and all(changes.get(k, release[k]) == release[k] for k in changes):
         return release
-    changes["updated_at"] = clock.utcnow()
+    changes["updated_at"] = changes["text_updated_at"] = clock.stamp()
+    if changes.get("published_at", release["published_at"]) != release["published_at"]:
+        changes["date_set"] = True  # an editor chose this date: publishing keeps it
     changes["version"] = release["version"] + 1
     if text_changed:
         changes["revision"] = release["revision"] + 1
@@ -154,21 +163,37 @@ def update_release(
 def set_status(
     db: Database, release_id: int, status: str, languages: tuple[str, ...] = TARGET_LANGUAGES, *, reason: str = ""
 ) -> dict:
-    """Publish, unpublish or withdraw (recording when, and the public reason); publishing queues stale translations."""
+    """Publish, unpublish or withdraw (recording when, and the public reason); publishing queues stale translations.
+
+    Publishing a draft for the first time dates it now unless an editor set its date; its entries count as
+    changed from now.
+    """
     if status not in STATUSES:
         raise ValueError(f"unknown status {status!r}")
     release = get_release(db, release_id)
     now = clock.utcnow()
     withdrawn = status == ReleaseStatus.WITHDRAWN
+    changes: dict[str, str | int | None] = {
+        "status": status, "updated_at": now, "withdrawn_at": now if withdrawn else None,
+        "withdrawal_reason": one_line(reason) if withdrawn else None,
+    }
+    if status == ReleaseStatus.PUBLISHED and release["status"] == ReleaseStatus.DRAFT:
+        changes["text_updated_at"] = clock.stamp()
+        if not release["date_set"] and release["seq"] is None:  # first publication: dated now
+            changes["published_at"] = changes["text_updated_at"]
     with write(db):
-        db.table("releases").update(release_id, {
-            "status": status, "updated_at": now,
-            "withdrawn_at": now if withdrawn else None, "withdrawal_reason": one_line(reason) if withdrawn else None,
-        })
+        if status == ReleaseStatus.PUBLISHED and release["seq"] is None:
+            changes["seq"] = next_seq(db)
+        db.table("releases").update(release_id, changes)
         release = get_release(db, release_id)
         if status == ReleaseStatus.PUBLISHED:
             jobs.enqueue_release(db, release, languages, only_stale=True)
     return release
+
+
+def next_seq(db: Database) -> int:
+    """The next number in the order of first publication (archive pages are ranges of it); call inside write()."""
+    return int(db.execute("select coalesce(max(seq), 0) + 1 from releases").fetchone()[0])
 
 
 def get_release(db: Database, release_id: int) -> dict:
@@ -264,7 +289,7 @@ def localized(release: dict, translation: dict | None, lang: str) -> LocalizedRe
         category_lang=lang if category else SOURCE_LANGUAGE, source_slug=slug(release["title"]),
         slug=slug(text["title"], lang if shown else SOURCE_LANGUAGE), **photo,
         published_at=release["published_at"],
-        text_updated_at=max(shown["updated_at"], release["updated_at"]) if shown else release["updated_at"],
+        text_updated_at=max(shown["updated_at"], release["text_updated_at"]) if shown else release["text_updated_at"],
         is_original=lang != SOURCE_LANGUAGE and shown is None,
         is_machine=shown is not None and shown["origin"] == Origin.MACHINE,
         is_outdated=shown is not None and shown["status"] == TranslationStatus.OUTDATED,
@@ -287,15 +312,44 @@ def _photo_texts(release: dict, shown: dict | None, lang: str) -> dict:
             "photo_lang": lang if source is shown else SOURCE_LANGUAGE}
 
 
+def translated_filter(lang: str, translated_only: bool) -> str:
+    """The SQL condition (on releases ``r``) keeping only releases with a visible ``lang`` translation, if asked."""
+    if not translated_only or lang == SOURCE_LANGUAGE:
+        return ""
+    return f"""and exists (select 1 from translations t where t.release_id = r.id and t.lang = :lang
+        and t.status in {VISIBLE_SQL})"""
+
+
 def list_published(db: Database, lang: str, *, limit: int, offset: int = 0,
                    translated_only: bool = False) -> list[LocalizedRelease]:
     """Published releases for ``lang``, newest first, each localized; optionally only translated ones."""
-    only = ("and exists (select 1 from translations t where t.release_id = r.id and t.lang = :lang "
-            f"and t.status in {VISIBLE_SQL})") if translated_only and lang != SOURCE_LANGUAGE else ""
-    sql = f"""select r.* from releases r where r.status = '{ReleaseStatus.PUBLISHED}' {only}
+    sql = f"""select r.* from releases r where r.status = '{ReleaseStatus.PUBLISHED}'
+        {translated_filter(lang, translated_only)}
         order by r.published_at desc, r.id desc limit :limit offset :offset"""
     rows = list(db.query(sql, {"lang": lang, "limit": limit, "offset": offset}))
     return localize_rows(db, rows, lang)
+
+
+def list_by_seq(db: Database, lang: str, first: int, last: int) -> list[LocalizedRelease]:
+    """Published releases numbered ``first``..``last`` in the order of first publication (an archive page),
+    newest first; kk and en only with a visible translation, as their feeds."""
+    sql = f"""select r.* from releases r where r.status = '{ReleaseStatus.PUBLISHED}' and r.seq between :first
+        and :last {translated_filter(lang, True)} order by r.seq desc"""
+    return localize_rows(db, list(db.query(sql, {"lang": lang, "first": first, "last": last})), lang)
+
+
+def last_seq(db: Database) -> int:
+    """The highest publication number given so far (0 before the first publication)."""
+    return int(db.execute("select coalesce(max(seq), 0) from releases").fetchone()[0])
+
+
+def withdrawn_since(db: Database, lang: str, since: datetime) -> list[dict]:
+    """Releases withdrawn at or after ``since`` that ``lang``'s feeds carried, newest first: each with its
+    entry id in ``lang`` (``entry_id``), ``withdrawn_at`` and ``withdrawal_reason`` (feed tombstones)."""
+    sql = f"""select r.* from releases r where r.status = '{ReleaseStatus.WITHDRAWN}' and r.withdrawn_at >= :since
+        {translated_filter(lang, True)} order by r.withdrawn_at desc"""
+    rows = list(db.query(sql, {"lang": lang, "since": clock.iso(since)}))
+    return [{**row, "entry_id": entry_id(row["guid"], lang)} for row in rows]
 
 
 def localize_rows(db: Database, rows: list[dict], lang: str) -> list[LocalizedRelease]:
@@ -317,7 +371,7 @@ def readable_languages(db: Database) -> list[dict]:
     """Every published release (oldest first) with ``languages``: each language readers can read it in
     (the original, and each translation ``localized`` would show) mapped to when that text last changed,
     and ``titles``: the title shown in each of those languages (its slug is made of it)."""
-    sql = f"""select r.id, r.title, r.updated_at, t.lang, t.title as translated_title,
+    sql = f"""select r.id, r.title, r.text_updated_at as updated_at, t.lang, t.title as translated_title,
         t.updated_at as translated_at from releases r
         left join translations t on t.release_id = r.id and t.status in {VISIBLE_SQL} and coalesce(t.title, '') != ''
         where r.status = '{ReleaseStatus.PUBLISHED}' order by r.id, t.lang"""

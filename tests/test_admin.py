@@ -2,6 +2,8 @@
 
 import io
 import re
+from datetime import UTC
+from datetime import datetime
 
 import pytest
 from PIL import Image
@@ -274,3 +276,35 @@ def test_staff_see_a_drafts_photo_readers_do_not(logged_in, db, client, app):
         assert public.status_code == 404  # not published
     assert anonymous.get(f"/admin/media/{photo['photo']}").status_code == 302  # to the login page
     assert logged_in.get("/admin/media/no-such.jpg").status_code == 404
+
+
+def test_a_draft_is_dated_when_published_unless_an_editor_set_its_date(logged_in, db, set_clock):
+    token = csrf_token(logged_in, "/admin/releases/new")
+    form = {"title": "Черновик", "body": "Текст.", "published_at": "", "csrf_token": token, "save_draft": "1"}
+    logged_in.post("/admin/releases/new", data=form, content_type="multipart/form-data")
+    dated = dict(form, title="Датированный черновик", published_at="2026-11-18T10:00")
+    logged_in.post("/admin/releases/new", data=dated, content_type="multipart/form-data")
+    undated_id, dated_id = (row["id"] for row in db.query("select id from releases order by id"))
+    set_clock.advance(minutes=50, seconds=7, microseconds=5)  # published later (within the session)
+    for release_id in (undated_id, dated_id):
+        token = csrf_token(logged_in, f"/admin/releases/{release_id}/edit")
+        logged_in.post(f"/admin/releases/{release_id}/published", data={"csrf_token": token})
+    assert releases.get_release(db, undated_id)["published_at"] == "2026-11-19T12:50:07.000005+00:00"
+    assert releases.get_release(db, dated_id)["published_at"] == "2026-11-18T05:00:00+00:00"  # 10:00 in Almaty
+    set_clock.advance(minutes=5)
+    releases.set_status(db, undated_id, "draft")
+    releases.set_status(db, undated_id, "published")  # published before: it keeps its date
+    assert releases.get_release(db, undated_id)["published_at"] == "2026-11-19T12:50:07.000005+00:00"
+
+
+def test_an_edit_moves_the_date_only_when_the_date_field_changed(logged_in, db):
+    release = make_release(db, published_at=datetime(2026, 11, 19, 6, 30, 42, tzinfo=UTC))
+    page = logged_in.get(f"/admin/releases/{release['id']}/edit").get_data(as_text=True)
+    assert 'value="2026-11-19T11:30"' in page and "(Asia/Almaty)" in page  # the field says its time zone
+    data = edit_form_data(logged_in, release["id"], title="Новый заголовок")  # the date as the form shows it
+    assert logged_in.post(f"/admin/releases/{release['id']}/edit", data=data,
+                          content_type="multipart/form-data").status_code == 302
+    assert releases.get_release(db, release["id"])["published_at"] == "2026-11-19T06:30:42+00:00"  # seconds kept
+    data = edit_form_data(logged_in, release["id"], published_at="2026-11-19T11:31")
+    logged_in.post(f"/admin/releases/{release['id']}/edit", data=data, content_type="multipart/form-data")
+    assert releases.get_release(db, release["id"])["published_at"] == "2026-11-19T06:31:00+00:00"

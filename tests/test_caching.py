@@ -7,6 +7,7 @@ from datetime import datetime
 import feedparser
 import pytest
 
+from feedsvc import clock
 from feedsvc import create_app
 from feedsvc import releases
 from tests.conftest import make_release
@@ -184,14 +185,14 @@ def test_links_follow_the_host_and_the_query_string_of_each_request(client, db):
 
 
 def test_the_cache_is_bounded(app, client, db):
-    app.config["RESPONSE_CACHE_ENTRIES"] = 3
+    app.config.update(RESPONSE_CACHE_ENTRIES=3, RESPONSE_CACHE_HOSTS=8)
     make_release(db)
     for number in range(8):
         html(client, "/ru/", base_url=f"http://host{number}.example")
         client.get("/ru/feed.atom", base_url=f"http://host{number}.example")
     cache = app.extensions["feedsvc"]["cache"]
     assert len(cache) == 3
-    assert ("feed", "ru", "atom", "http://host7.example/") in cache  # the most recent stay
+    assert ("feed", "ru", "atom", clock.now().date(), "http://host7.example/") in cache  # the most recent stay
     app.config["RESPONSE_CACHE_BYTES"] = 1
-    html(client, "/ru/")
+    html(client, "/ru/?page=1", base_url="http://host7.example")
     assert len(cache) == 1  # the newest entry stays even when it alone is over the byte bound

@@ -1,12 +1,18 @@
 """Feeds as a feed reader sees them: parsed by feedparser, right language, stable GUIDs, 304s."""
 
+import json
+from datetime import UTC
+from datetime import datetime
 from datetime import timedelta
 
 import feedparser
 import pytest
+from lxml import etree
 
 from feedsvc import clock
 from feedsvc import releases
+from feedsvc.feeds import ATOM
+from feedsvc.feeds import TOMBSTONES
 from feedsvc.translation import jobs
 from tests.conftest import make_release
 from tests.conftest import settle
@@ -84,7 +90,7 @@ def test_translated_feeds_carry_only_finished_translations(client, db):
 
 def test_guid_survives_edits_and_updated_moves(client, db):
     release = make_release(db)
-    db.execute("update releases set updated_at = '2026-11-20T00:00:00+00:00' where id = ?", [release["id"]])
+    db.execute("update releases set text_updated_at = '2026-11-20T00:00:00+00:00' where id = ?", [release["id"]])
     _, before = parse(client, "ru", "atom")
     releases.update_release(db, release["id"], {"title": "Новый заголовок", "body": "Новый текст."})
     _, after = parse(client, "ru", "atom")
@@ -205,3 +211,164 @@ def test_each_language_has_its_own_entry_ids_and_the_originals_keep_theirs(clien
     assert not ids["ru", "atom"] & ids["kk", "atom"] and not ids["kk", "atom"] & ids["en", "atom"]
     assert len(set().union(*ids.values())) == 6  # a reader of all six feeds keeps every item
     assert releases.entry_id(first["guid"], "kk") == releases.entry_id(first["guid"], "kk")  # stable, not stored
+
+
+def translate_all(db):
+    """Translate every queued job as one worker batch would (stored one after another, within microseconds)."""
+    while job := jobs.claim(db):
+        assert jobs.complete(db, job, {"title": f"{job['lang']} {job['release_id']}", "body": "Text.",
+                                       "route": "test"})
+
+
+def json_feed(client, url):
+    """Fetch a JSON Feed and check what JSON Feed 1.1 requires (feedparser 6.0 reads no JSON Feed)."""
+    response = client.get(url)
+    assert response.status_code == 200 and response.mimetype == "application/feed+json"
+    document = json.loads(response.data)
+    assert document["version"] == "https://jsonfeed.org/version/1.1"
+    assert document["title"] and isinstance(document["items"], list)
+    for item in document["items"]:
+        assert isinstance(item["id"], str) and item["id"]
+        assert "content_html" in item or "content_text" in item
+        for attachment in item.get("attachments", []):
+            assert attachment["url"] and attachment["mime_type"]
+    return document
+
+
+def atom_updated(raw: bytes) -> list[str]:
+    """Every entry's atom:updated text (as the W3C validator compares them)."""
+    return [e.text for e in etree.fromstring(raw).iterfind(f"{{{ATOM}}}entry/{{{ATOM}}}updated")]
+
+
+def test_no_two_entries_share_updated_and_every_feed_and_archive_parses(client, db, app):
+    app.config.update(FEED_ARCHIVE_ITEMS=2)
+    for number in range(5):
+        make_release(db, title=f"Релиз {number}")
+    translate_all(db)  # ten translations stored within the same second
+    for lang in LANGS:
+        urls = [f"/{lang}/feed.{fmt}" for fmt in FORMATS] + [f"/{lang}/archive/{n}.{fmt}" for n in (1, 2, 3)
+                                                            for fmt in FORMATS]
+        for url in urls:
+            response = client.get(url)
+            parsed = feedparser.parse(response.data)
+            assert parsed.bozo == 0, (url, parsed.get("bozo_exception"))
+            if url.endswith(".atom"):
+                updated = atom_updated(response.data)
+                assert len(updated) == len(set(updated)), (url, updated)
+        assert len(atom_updated(client.get(f"/{lang}/feed.atom").data)) == 5
+        json_feed(client, f"/{lang}/feed.json")
+
+
+def test_json_feed_carries_the_same_ids_language_authors_and_photo(client, db, app):
+    from feedsvc.demo import demo_photo
+    from feedsvc.photos import save_photo
+
+    photo = save_photo(demo_photo(1), app.config["UPLOAD_FOLDER"], max_bytes=10**7, max_pixels=10**7)
+    make_release(db, photo=photo, photo_caption="Участники")
+    translate_all(db)
+    for lang in LANGS:
+        document = json_feed(client, f"/{lang}/feed.json")
+        assert document["language"] == lang and document["feed_url"] == f"http://localhost/{lang}/feed.json"
+        assert document["authors"][0]["url"] == "mailto:press@senate.example.kz"
+        assert document["icon"].endswith("/static/icons/icon-512.png")
+        atom_ids = [entry.id for entry in parse(client, lang, "atom")[1].entries]
+        assert [item["id"] for item in document["items"]] == atom_ids
+        item, = document["items"]
+        assert item["language"] == lang and item["date_modified"] and item["date_published"]
+        attachment, = item["attachments"]
+        assert (attachment["mime_type"], attachment["size_in_bytes"]) == ("image/jpeg", photo["photo_length"])
+    page = client.get("/kk/").get_data(as_text=True)
+    assert '<link rel="alternate" type="application/feed+json"' in page and "http://localhost/kk/feed.json" in page
+
+
+def history_links(raw: bytes, fmt: str) -> dict[str, str]:
+    """The RFC 5005 links of a feed document (atom:link in Atom and in the RSS channel, JSON's _feedsvc)."""
+    if fmt == "json":
+        extra = json.loads(raw)["_feedsvc"]
+        return {rel: extra[rel.replace("-", "_")] for rel in ("current", "prev-archive", "next-archive")
+                if rel.replace("-", "_") in extra}
+    return {link.get("rel"): link.get("href") for link in etree.fromstring(raw).iter(f"{{{ATOM}}}link")
+            if link.get("rel") in ("current", "prev-archive", "next-archive")}
+
+
+def entry_ids(raw: bytes, fmt: str) -> list[str]:
+    """The entry ids of a feed document in any format."""
+    if fmt == "json":
+        return [item["id"] for item in json.loads(raw)["items"]]
+    return [entry.id for entry in feedparser.parse(raw).entries]
+
+
+@pytest.mark.parametrize("fmt", (*FORMATS, "json"))
+def test_archives_walk_back_to_the_first_release_and_complete_pages_never_change(client, db, app, fmt):
+    app.config.update(FEED_ITEMS=2, FEED_ARCHIVE_ITEMS=3)
+    made = [make_release(db, title=f"Релиз {n}", published_at=datetime(2026, 11, n + 1, tzinfo=UTC))
+            for n in range(7)]
+    make_release(db, title="Черновик", publish=False)
+    releases.set_status(db, made[1]["id"], "withdrawn")
+    backdated = make_release(db, title="Задним числом", published_at=datetime(2020, 1, 1, tzinfo=UTC))
+    subscription = client.get(f"/ru/feed.{fmt}")
+    assert len(entry_ids(subscription.data, fmt)) == 2
+    url, seen, pages = history_links(subscription.data, fmt)["prev-archive"], [], {}
+    while url:
+        path = url.removeprefix("http://localhost")
+        response = client.get(path)
+        assert response.status_code == 200
+        pages[path] = response
+        seen += entry_ids(response.data, fmt)
+        links = history_links(response.data, fmt)
+        assert links["current"] == f"http://localhost/ru/feed.{fmt}"
+        url = links.get("prev-archive")
+    published = {r["guid"] for r in (*made, backdated)} - {made[1]["guid"]}
+    assert sorted(seen) == sorted(published)  # every published release exactly once
+    assert list(pages) == [f"/ru/archive/{n}.{fmt}" for n in (3, 2, 1)]
+    assert pages[f"/ru/archive/3.{fmt}"].headers["Cache-Control"] == "public, max-age=60"  # still filling
+    assert pages[f"/ru/archive/1.{fmt}"].headers["Cache-Control"] == "public, max-age=31536000"
+    if fmt != "json":
+        assert b"<fh:archive" in pages[f"/ru/archive/1.{fmt}"].data and b"fh:archive" not in subscription.data
+    make_release(db, title="Ещё один", published_at=datetime(2019, 1, 1, tzinfo=UTC))
+    for n in (1, 2):  # full pages: the same bytes (and ETag) whatever is published later
+        again = client.get(f"/ru/archive/{n}.{fmt}")
+        assert again.data == pages[f"/ru/archive/{n}.{fmt}"].data
+        assert client.get(f"/ru/archive/{n}.{fmt}", headers={"If-None-Match": again.headers["ETag"]}).status_code == 304
+    assert client.get(f"/ru/archive/5.{fmt}").status_code == 404  # 9 releases: pages 1-3 full, 4 open
+
+
+def test_a_withdrawn_release_is_a_tombstone_in_its_atom_feeds_for_the_configured_days(client, db, app, set_clock):
+    app.config["FEED_TOMBSTONE_DAYS"] = 3
+    release = make_release(db)
+    translate_all(db)
+    releases.set_status(db, release["id"], "withdrawn", reason="Опубликован по ошибке")
+    for lang in LANGS:
+        raw = client.get(f"/{lang}/feed.atom").data
+        tombstone, = etree.fromstring(raw).iterfind(f"{{{TOMBSTONES}}}deleted-entry")
+        assert tombstone.get("ref") == releases.entry_id(release["guid"], lang)
+        assert tombstone.get("when") == "2026-11-19T12:00:00+00:00"
+        assert tombstone.findtext(f"{{{TOMBSTONES}}}comment") == "Опубликован по ошибке"
+        assert feedparser.parse(raw).bozo == 0 and feedparser.parse(raw).entries == []
+        assert b"deleted-entry" not in client.get(f"/{lang}/feed.rss").data  # RSS and JSON readers just drop it
+        assert json_feed(client, f"/{lang}/feed.json")["items"] == []
+    set_clock.advance(days=3)
+    assert b"deleted-entry" in client.get("/ru/feed.atom").data
+    set_clock.advance(days=1)  # whole UTC days: gone on the fourth
+    assert b"deleted-entry" not in client.get("/ru/feed.atom").data
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_feed_names_the_press_contact_rights_icon_and_generator(client, db, app, fmt):
+    app.config["FEED_RIGHTS"] = {"en": "CC BY 4.0"}
+    make_release(db)
+    for lang, name, rights in (("ru", "Пресс-служба Сената", "© Пресс-служба Сената Парламента Республики Казахстан"),
+                               ("en", "Senate Press Service", "CC BY 4.0")):
+        raw = client.get(f"/{lang}/feed.{fmt}").data
+        feed = feedparser.parse(raw).feed
+        assert feed.rights == rights
+        assert feed.generator == "feedsvc" if fmt == "atom" else feed.generator.startswith("feedsvc 0.")
+        assert (feed.logo if fmt == "atom" else feed.image.href).endswith("/static/icons/icon-512.png")
+        if fmt == "atom":
+            assert (feed.author_detail.name, feed.author_detail.email) == (name, "press@senate.example.kz")
+            assert feed.author_detail.href == "tel:+77172747000"
+            assert feed.icon.endswith("/static/icons/favicon.ico")
+            assert feed.generator_detail.version
+        else:
+            assert f"<managingEditor>press@senate.example.kz ({name})</managingEditor>" in raw.decode()
+            assert f"<webMaster>press@senate.example.kz ({name})</webMaster>" in raw.decode()

@@ -44,4 +44,8 @@ def test_a_reader_of_all_six_feeds_sees_every_release_in_every_language(db, live
     feeds = [f"{live_url}/{lang}/feed.{fmt}" for lang in ("ru", "kk", "en") for fmt in ("rss", "atom")]
     # RSS and Atom of one language share ids (one entry per language), so a reader keeps 2 per language.
     assert unread(tmp_path, feeds) == "6 unread articles"
+    # The RFC 5005 archive pages carry the same entries with the same ids: nothing new for the reader.
+    archives = [f"{live_url}/{lang}/archive/1.{fmt}" for lang in ("ru", "kk", "en") for fmt in ("rss", "atom")]
+    assert unread(tmp_path / "archives", feeds + archives) == "6 unread articles"
+    assert unread(tmp_path / "archives-only", archives) == "6 unread articles"
     assert unread(tmp_path / "ru-en", [feeds[0], feeds[4]]) == "4 unread articles"

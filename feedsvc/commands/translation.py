@@ -66,12 +66,30 @@ def worker_command(once: bool, max_jobs: int | None) -> None:
         """One line per job handled."""
         click.echo(f"job {job['id']}: release {job['release_id']} → {job['lang']}: {result}")
 
+    sender = None if once else websub_sender()
     try:
         handled = worker.run(db, engine.translate_scored, worker_settings(), once=once, max_jobs=max_jobs,
                              on_job=report)
     except sqlite3.OperationalError as exc:  # only with --once: the long-running worker waits and retries
         raise click.ClickException(f"the database refused the worker ({exc}); the jobs stay queued") from exc
+    finally:
+        if sender:
+            sender.stop()
     click.echo(f"{handled} job(s) handled; {engine.sentences_translated} sentence(s) sent to models.")
+
+
+def websub_sender():
+    """With WEBSUB_HUBS, a started thread that announces feed changes to the hubs (feedsvc.websub); else None:
+    without hubs nothing touches the network."""
+    from feedsvc import websub
+    from feedsvc.web.feeds import topics
+
+    config = current_app.config
+    if not config["WEBSUB_HUBS"]:
+        return None
+    sender = websub.Sender(lambda: connect(config["DATABASE"]), config["WEBSUB_HUBS"], topics())
+    sender.start()
+    return sender
 
 
 @click.command("retranslate")

@@ -71,7 +71,7 @@ def save_human(db: Database, release_id: int, lang: str, title: str, body: str, 
     title, body = plain_text(title).replace("\n", " "), plain_text(body)
     if not title or not body:
         raise EmptyTranslation(lang)
-    now = clock.utcnow()
+    now = clock.stamp()
     with write(db):
         row = _current(db, release_id, lang, expected_version)
         release = get_release(db, release_id)

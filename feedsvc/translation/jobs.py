@@ -145,7 +145,7 @@ def complete(db: Database, job: dict, translation: dict, *, hold: bool = False) 
     approves it. A human translation is never overwritten: the machine result is kept beside it as a
     suggestion. Returns False (and writes nothing) when the lease was lost to another worker.
     """
-    now = clock.utcnow()
+    now = clock.stamp()  # to the microsecond: a batch's translations never share a feed ``updated``
     with write(db):
         if not holds_lease(db, job):
             return False

@@ -35,22 +35,24 @@ def require_login() -> None:
     """Every admin page needs a logged-in user."""
 
 
-def local_now() -> datetime:
-    """Now, in the press office's time zone, to the minute (the form's precision)."""
-    return clock.now().astimezone(ZoneInfo(current_app.config["TIMEZONE"])).replace(second=0, microsecond=0)
-
-
 def form_for(release: dict | None = None):
-    """The release form, filled from a stored release when editing."""
+    """The release form, filled from a stored release when editing (an empty date: dated when published)."""
     config = current_app.config
-    data = {"published_at": local_now().replace(tzinfo=None)}
+    data = {}
     if release:
-        moment = clock.parse_time(release["published_at"]).astimezone(ZoneInfo(config["TIMEZONE"]))
         data = {k: release[k] for k in ("title", "body", "category", "photo_caption", "photo_credit", "version")}
-        data["published_at"] = moment.replace(tzinfo=None)
-    form = release_form(config["TITLE_MAX"], config["BODY_MAX"], data=data)
-    form.published_at.description = labels.zone_label(local_now())  # the zone the typed time is read in
-    return form
+        data["published_at"] = shown_date(release)
+    zone = labels.zone_label(labels.local_moment(clock.utcnow()))  # the zone the typed time is read in
+    return release_form(config["TITLE_MAX"], config["BODY_MAX"], data=data, timezone=zone)
+
+
+def shown_date(release: dict) -> datetime | None:
+    """The date field's value for a stored release: its date in the press office's time zone, to the minute the
+    field shows; empty for a never published draft no editor dated (publishing stamps it)."""
+    if not release["date_set"] and release["seq"] is None:
+        return None
+    moment = clock.parse_time(release["published_at"]).astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
+    return moment.replace(tzinfo=None, second=0, microsecond=0)
 
 
 @bp.route("/", endpoint="releases")
@@ -63,17 +65,17 @@ def releases_list():
 def fields_from(form, release: dict | None = None) -> dict:
     """The form's values as release fields; the date gets the press office's time zone.
 
-    An empty date means now for a new release, and the stored date for an edit: clearing the
-    field must not move an old release to the top of the feeds.
+    An empty date means "when published" for a new release, and the stored date for an edit: clearing the
+    field must not move an old release to the top of the feeds. A date left as the form showed it keeps the
+    stored time to the second (the field shows minutes only).
     """
     fields = {
         "title": form.title.data, "body": form.body.data, "category": form.category.data or "",
         "photo_caption": form.photo_caption.data or "", "photo_credit": form.photo_credit.data or "",
     }
-    if form.published_at.data:
+    unchanged = release is not None and form.published_at.data == shown_date(release)
+    if form.published_at.data and not unchanged:
         fields["published_at"] = form.published_at.data.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
-    elif release is None:
-        fields["published_at"] = local_now()
     return fields
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 import cachetools
 from flask import Response
 from flask import current_app
+from flask import request
 
 from feedsvc import clock
 from feedsvc.storage import connect
@@ -63,18 +64,42 @@ def cached(key: tuple, version: int, build: Callable[[], bytes]) -> tuple[int, b
     never older than the version it is stored under.
     """
     cache: ResponseCache = current_app.extensions["feedsvc"]["cache"]
+    key = (*key, request.host_url)  # absolute URLs inside the body name the host (always SITE_URL's when set)
     entry = cache.get(key)
     if entry is not None and entry[0] == version:
         return entry
     entry = (version, build())  # outside the lock: a slow build never holds up cache hits
-    cache.put(key, entry, current_app.config["RESPONSE_CACHE_ENTRIES"], current_app.config["RESPONSE_CACHE_BYTES"])
+    if known_host(request.host_url):
+        cache.put(key, entry, current_app.config["RESPONSE_CACHE_ENTRIES"], current_app.config["RESPONSE_CACHE_BYTES"])
     return entry
+
+
+def per_version(name: str, version: int, compute: Callable[[], int]) -> int:
+    """A small value derived from the data (a count, a highest number), computed once per change counter."""
+    state = current_app.extensions["feedsvc"]
+    known = state.get(name)
+    if known is None or known[0] != version:
+        known = state[name] = (version, compute())
+    return known[1]
+
+
+def known_host(host_url: str) -> bool:
+    """Whether responses for this host may be cached: with SITE_URL there is one host; without it (development)
+    the first RESPONSE_CACHE_HOSTS hosts a process sees, so forged Host headers cannot evict the real ones."""
+    if current_app.config["SITE_URL"]:
+        return True
+    state = current_app.extensions["feedsvc"]
+    with state.setdefault("state_lock", threading.Lock()):
+        hosts = state.setdefault("cache_hosts", set())
+        if host_url not in hosts and len(hosts) < current_app.config["RESPONSE_CACHE_HOSTS"]:
+            hosts.add(host_url)
+        return host_url in hosts
 
 
 class ResponseCache:
     """Rendered bodies by key, each with the change counter it was built at, least recently used out first.
 
-    Bounded in entries and in bytes (the key holds the request's host, which the client chooses); the
+    Bounded in entries and in bytes (without SITE_URL the key holds the request's host, which the client chooses); the
     newest entry stays even when it alone is over the byte bound. cachetools keeps the LRU order.
     """
 

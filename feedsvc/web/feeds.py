@@ -1,8 +1,15 @@
-"""Per-language RSS and Atom feeds, built once per data change (web.cache) and answered with 304 when unchanged."""
+"""Per-language RSS, Atom and JSON feeds and their RFC 5005 archives, built once per data change (web.cache)
+and answered with 304 when unchanged."""
 
+import hashlib
+from datetime import datetime
+from datetime import timedelta
+from functools import cache
+from importlib import metadata
 
 from flask import Blueprint
 from flask import Response
+from flask import abort
 from flask import current_app
 from flask import g
 from flask import request
@@ -15,43 +22,126 @@ from feedsvc import releases
 from feedsvc.web import site_names
 from feedsvc.web.cache import cached
 from feedsvc.web.cache import current_state
+from feedsvc.web.cache import per_version
 from feedsvc.web.cache import set_last_modified
 from feedsvc.web.db import get_db
 
 bp = Blueprint("feeds", __name__)
-MIMETYPES = {"rss": "application/rss+xml", "atom": "application/atom+xml"}
+MIMETYPES = {"rss": "application/rss+xml", "atom": "application/atom+xml", "json": "application/feed+json"}
+YEAR = 365 * 24 * 3600
 
 
-@bp.route("/<lang:lang>/feed.<any(rss, atom):fmt>")
+@bp.route("/<lang:lang>/feed.<any(rss, atom, json):fmt>")
 def feed(lang: str, fmt: str):
-    """The feed, from the cache when nothing changed since it was built."""
+    """The subscription feed, from the cache when nothing changed since it was built (and the day is the same:
+    tombstones expire by the day)."""
     g.lang = lang
     state = current_state()
-    key = ("feed", lang, fmt, request.host_url)
-    version, body = cached(key, state["version"], lambda: build_feed(get_db(), lang, fmt, state))
+    today = clock.now().date()
+    key = ("feed", lang, fmt, today)
+    version, body = cached(key, state["version"], lambda: build_feed(get_db(), lang, fmt, state, today))
     response = Response(body, mimetype=MIMETYPES[fmt])
-    response.set_etag(f"{lang}-{fmt}-{version}")
+    response.set_etag(f"{lang}-{fmt}-{version}-{today.isoformat()}")
     set_last_modified(response, state)
     # the header as text: werkzeug's cache_control object costs more than the rest of a cache hit
     response.headers["Cache-Control"] = f"public, max-age={current_app.config['FEED_MAX_AGE']}"
     return response.make_conditional(request)
 
 
-def build_feed(db, lang: str, fmt: str, state: dict) -> bytes:
-    """Render the latest items for ``lang``; kk and en carry only finished translations."""
+@bp.route("/<lang:lang>/archive/<id:page>.<any(rss, atom, json):fmt>")
+def archive(lang: str, page: int, fmt: str):
+    """An RFC 5005 archive document: FEED_ARCHIVE_ITEMS releases in the order of first publication, page 1 the
+    oldest. A complete page never gains or loses a place, so it is cached for a year; the newest is short-lived."""
+    g.lang = lang
+    state = current_state()
+    size = current_app.config["FEED_ARCHIVE_ITEMS"]
+    # The newest page is always open (possibly empty): the next release published lands there.
+    newest = per_version("last_seq", state["version"], lambda: releases.last_seq(get_db())) // size + 1
+    if page > newest:
+        abort(404)
+    _version, body = cached(("archive", lang, fmt, page), state["version"],
+                            lambda: build_archive(get_db(), lang, fmt, page, newest, state))
+    response = Response(body, mimetype=MIMETYPES[fmt])
+    response.set_etag(hashlib.sha256(body).hexdigest()[:32])  # a complete page keeps its ETag across changes
+    max_age = YEAR if page < newest else current_app.config["FEED_MAX_AGE"]
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    return response.make_conditional(request)
+
+
+def build_feed(db, lang: str, fmt: str, state: dict, today) -> bytes:
+    """Render the latest items for ``lang`` (kk and en carry only finished translations), linking the newest
+    archive page; Atom also carries tombstones of releases withdrawn in the last FEED_TOMBSTONE_DAYS days."""
     rows = releases.list_published(db, lang, limit=current_app.config["FEED_ITEMS"], translated_only=True)
+    newest = releases.last_seq(db) // current_app.config["FEED_ARCHIVE_ITEMS"] + 1
+    tombstones = []
+    if fmt == "atom":
+        since = datetime.combine(today, datetime.min.time(), clock.now().tzinfo) - timedelta(
+            days=current_app.config["FEED_TOMBSTONE_DAYS"])
+        tombstones = [feeds.Tombstone(row["entry_id"], clock.parse_time(row["withdrawn_at"]),
+                                      row["withdrawal_reason"] or "")
+                      for row in releases.withdrawn_since(db, lang, since)]
+    history = {"prev-archive": archive_url(lang, fmt, newest)}
+    return render(lang, fmt, rows, state, history=history, tombstones=tombstones)
+
+
+def build_archive(db, lang: str, fmt: str, page: int, newest: int, state: dict) -> bytes:
+    """Render archive page ``page`` of ``newest``, linked to its neighbours and the subscription feed."""
+    size = current_app.config["FEED_ARCHIVE_ITEMS"]
+    rows = releases.list_by_seq(db, lang, (page - 1) * size + 1, page * size)
+    history = {"current": url_for("feeds.feed", lang=lang, fmt=fmt, _external=True)}
+    if page > 1:
+        history["prev-archive"] = archive_url(lang, fmt, page - 1)
+    if page < newest:
+        history["next-archive"] = archive_url(lang, fmt, page + 1)
+    return render(lang, fmt, rows, state, history=history, archived=True,
+                  self_url=archive_url(lang, fmt, page))
+
+
+def archive_url(lang: str, fmt: str, page: int) -> str:
+    """The absolute URL of an archive page."""
+    return url_for("feeds.archive", lang=lang, fmt=fmt, page=page, _external=True)
+
+
+def render(lang: str, fmt: str, rows: list[releases.LocalizedRelease], state: dict, *, history: dict,
+           archived: bool = False, tombstones: list[feeds.Tombstone] | None = None, self_url: str = "") -> bytes:
+    """One feed document of ``rows`` with the feed's description, contact, rights, icons and WebSub hubs."""
     items = [feed_item(row) for row in rows]
-    updated = max((i.updated for i in items), default=clock.parse_time(state["changed_at"]))
+    tombstones = tombstones or []
+    moments = [i.updated for i in items] + [t.when for t in tombstones]
+    updated = max(moments, default=clock.parse_time(state["changed_at"]))
     site_name, publisher = site_names(lang)
+    config = current_app.config
     meta = feeds.FeedMeta(
         lang=lang, fmt=fmt, title=f"{site_name} — {_('Press releases')}",
         subtitle=_("Press releases of the press service"), publisher=publisher,
-        self_url=url_for("feeds.feed", lang=lang, fmt=fmt, _external=True),
+        self_url=self_url or url_for("feeds.feed", lang=lang, fmt=fmt, _external=True),
         html_url=url_for("public.index", lang=lang, _external=True), updated=updated,
         alternates=[(other, url_for("feeds.feed", lang=other, fmt=fmt, _external=True), MIMETYPES[fmt])
-                    for other in current_app.config["LANGUAGES"] if other != lang],
+                    for other in config["LANGUAGES"] if other != lang],
+        contact=feeds.Contact(config["PRESS_CONTACT_NAMES"].get(lang, config["PRESS_CONTACT_NAME"]),
+                              config["PRESS_CONTACT_EMAIL"], config["PRESS_CONTACT_PHONE"]),
+        rights=config["FEED_RIGHTS"].get(lang) or f"© {publisher}",
+        icon=url_for("static", filename="icons/favicon.ico", _external=True),
+        logo=url_for("static", filename="icons/icon-512.png", _external=True),
+        version=feedsvc_version(), hubs=[] if archived else config["WEBSUB_HUBS"], history=history, archived=archived,
+        tombstones=tombstones,
     )
     return feeds.build(meta, items)
+
+
+@cache
+def feedsvc_version() -> str:
+    """feedsvc's installed version, for the feeds' generator element."""
+    try:
+        return metadata.version("feedsvc")
+    except metadata.PackageNotFoundError:
+        return ""
+
+
+def topics() -> dict[str, list[str]]:
+    """Every subscription feed's URL by language (what WebSub hubs are told about), in an app context."""
+    return {lang: [url_for("feeds.feed", lang=lang, fmt=fmt, _external=True) for fmt in MIMETYPES]
+            for lang in current_app.config["LANGUAGES"]}
 
 
 def feed_item(view: releases.LocalizedRelease) -> feeds.FeedItem:

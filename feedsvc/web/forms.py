@@ -35,8 +35,8 @@ def plausible_year(form, field) -> None:
         raise ValidationError(_l("Enter a date between the years 1900 and 2999."))
 
 
-def release_form(title_max: int, body_max: int, data: dict | None = None) -> FlaskForm:
-    """The upload/edit form, with the configured size limits."""
+def release_form(title_max: int, body_max: int, data: dict | None = None, timezone: str = "") -> FlaskForm:
+    """The upload/edit form, with the configured size limits and the time zone its date is in."""
 
     class ReleaseForm(FlaskForm):
         """A release as press staff type or paste it."""
@@ -46,8 +46,9 @@ def release_form(title_max: int, body_max: int, data: dict | None = None) -> Fla
             _l("Text"), validators=[DataRequired(), Length(max=body_max)],
             description=_l("Plain text; a blank line starts a new paragraph."),
         )
-        published_at = DateTimeLocalField(_l("Publication date and time"), validators=[Optional(), plausible_year],
-                                          format="%Y-%m-%dT%H:%M")
+        published_at = DateTimeLocalField(
+            _l("Publication date and time (%(timezone)s)", timezone=timezone), validators=[Optional(), plausible_year],
+            format="%Y-%m-%dT%H:%M", description=_l("Empty: the moment the release is published."))
         category = StringField(_l("Category"), validators=[Optional(), Length(max=100)])
         photo = FileField(_l("Photo (JPEG, PNG or WebP)"),
                           validators=[FileAllowed(PHOTO_EXTENSIONS, _l("Only JPEG, PNG or WebP images."))])

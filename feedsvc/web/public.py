@@ -23,6 +23,7 @@ from feedsvc.web import seo
 from feedsvc.web import site_names
 from feedsvc.web.cache import cached
 from feedsvc.web.cache import current_state
+from feedsvc.web.cache import per_version
 from feedsvc.web.cache import set_last_modified
 from feedsvc.web.db import get_db
 
@@ -67,7 +68,7 @@ def index(lang: str):
     state = current_state()
     if not anonymous_reader() or not set(request.args) <= {"page"}:
         return render_index(lang, page, state)
-    key = ("index", lang, request.query_string, request.host_url)
+    key = ("index", lang, request.query_string)
     version, body = cached(key, state["version"], lambda: render_index(lang, page, state).encode())
     response = Response(body, mimetype="text/html")
     response.set_etag(f"index-{lang}-{page}-{version}")
@@ -96,11 +97,7 @@ def render_index(lang: str, page: int, state: dict) -> str:
 
 def published_count(db, version: int) -> int:
     """How many releases are published, counted once per data change (the count reads the whole index)."""
-    state = current_app.extensions["feedsvc"]
-    known = state.get("published_count")
-    if known is None or known[0] != version:
-        known = state["published_count"] = (version, releases.count_published(db))
-    return known[1]
+    return per_version("published_count", version, lambda: releases.count_published(db))
 
 
 @bp.route("/<lang:lang>/releases/<id:release_id>")

@@ -1,0 +1,96 @@
+"""WebSub publishing: tell the configured hubs which feeds changed, from the worker process, with retries.
+
+Database triggers (migration m014) count every change that alters what a feed shows in ``websub_pending``
+(one row per language, ``*`` for all), in the same transaction as the change, whichever process made it:
+an editor's save only writes that counter, and a ping cannot be lost to a restart, because a row counts as
+sent only after every configured hub accepted every topic (``pinged`` catches up with ``version``). A hub
+that fails is asked again after 1, 2, 4… seconds (at most WEBSUB_RETRY_MAX_SECONDS).
+"""
+
+import logging
+import threading
+import urllib.request
+from collections.abc import Callable
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from sqlite_utils import Database
+
+from feedsvc import clock
+
+log = logging.getLogger(__name__)
+ALL = "*"
+RETRY_MAX_SECONDS = 300
+TIMEOUT_SECONDS = 10
+
+
+def publish(hub: str, topic: str) -> None:
+    """POST hub.mode=publish for one topic; a non-2xx answer or a network error raises."""
+    data = urlencode({"hub.mode": "publish", "hub.url": topic}).encode()
+    request = urllib.request.Request(hub, data=data, method="POST",
+                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+    with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 (configured hubs only)
+        if not 200 <= response.status < 300:
+            raise OSError(f"hub {hub} answered {response.status}")
+
+
+def due(db: Database) -> list[dict]:
+    """Languages with changes not yet announced whose retry time has come."""
+    return list(db.query("select * from websub_pending where version > pinged and run_after <= ?", [clock.utcnow()]))
+
+
+def deliver(db: Database, hubs: list[str], topics: dict[str, list[str]],
+            send: Callable[[str, str], None] = publish) -> int:
+    """Ping every hub for every feed of each language with unannounced changes; returns how many rows were sent.
+
+    A failure leaves the row pending with its next attempt scheduled; changes committed while pinging raise
+    ``version`` again, so they are announced on the next round.
+    """
+    sent = 0
+    for row in due(db):
+        langs = list(topics) if row["lang"] == ALL else [row["lang"]]
+        try:
+            for hub in hubs:
+                for lang in langs:
+                    for topic in topics.get(lang, []):
+                        send(hub, topic)
+        except OSError as exc:
+            delay = min(2 ** row["attempts"], RETRY_MAX_SECONDS)
+            log.warning("WebSub ping for %s failed (attempt %d, again in %d s): %s", row["lang"],
+                        row["attempts"] + 1, delay, exc)
+            db.execute("update websub_pending set attempts = attempts + 1, run_after = ?, error = ? where lang = ?",
+                       [clock.iso(clock.now() + timedelta(seconds=delay)), str(exc)[:500], row["lang"]])
+            continue
+        db.execute("update websub_pending set pinged = ?, attempts = 0, run_after = '', error = null where lang = ?",
+                   [row["version"], row["lang"]])
+        sent += 1
+    return sent
+
+
+class Sender(threading.Thread):
+    """The worker's background thread: deliver() every ``interval`` seconds until stopped."""
+
+    def __init__(self, connect: Callable[[], Database], hubs: list[str], topics: dict[str, list[str]],
+                 interval: float = 1.0):
+        """Prepare (not start) a sender with its own connection factory (SQLite connections stay in one thread)."""
+        super().__init__(name="websub", daemon=True)
+        self.connect, self.hubs, self.topics, self.interval = connect, hubs, topics, interval
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        """Deliver until stop(); a database error is logged and tried again next round."""
+        db = self.connect()
+        try:
+            while not self.stopped.is_set():
+                try:
+                    deliver(db, self.hubs, self.topics)
+                except Exception:  # the thread must outlive a locked or briefly unavailable database
+                    log.exception("WebSub delivery failed")
+                self.stopped.wait(self.interval)
+        finally:
+            db.close()
+
+    def stop(self) -> None:
+        """Ask the thread to end after its current round, and wait for it."""
+        self.stopped.set()
+        self.join()

@@ -1,0 +1,156 @@
+"""WebSub: feeds name the hubs, and every change readers see is announced to them in the background, with retries."""
+
+import queue
+import threading
+from http.server import BaseHTTPRequestHandler
+from http.server import ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+import feedparser
+import pytest
+
+from feedsvc import create_app
+from feedsvc import releases
+from feedsvc import websub
+from feedsvc.config import ConfigError
+from feedsvc.editorial import review
+from feedsvc.storage import connect
+from feedsvc.translation import jobs
+from tests.conftest import HANG_SECONDS
+from tests.conftest import csrf_token
+from tests.conftest import make_release
+
+SITE = "http://press.example.kz"
+
+
+class HubStub:
+    """A WebSub hub on loopback: records every publish ping; answers the queued statuses first, then 204."""
+
+    def __init__(self, statuses=()):
+        """Start serving on 127.0.0.1:<free port>."""
+        self.pings: queue.Queue = queue.Queue()
+        self.statuses = list(statuses)
+        self.gate = threading.Event()
+        self.gate.set()
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            """One publish request."""
+
+            def do_POST(self):
+                """Record the form, wait at the gate, answer."""
+                form = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
+                stub.pings.put((form["hub.mode"][0], form["hub.url"][0]))
+                assert stub.gate.wait(HANG_SECONDS)
+                self.send_response(stub.statuses.pop(0) if stub.statuses else 204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                """Quiet."""
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hub"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def received(self, count: int) -> list[tuple[str, str]]:
+        """Wait for ``count`` more pings and return them."""
+        return [self.pings.get(timeout=HANG_SECONDS) for _ in range(count)]
+
+    def close(self):
+        """Stop serving."""
+        self.gate.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def hub():
+    """A hub stub on loopback."""
+    stub = HubStub()
+    yield stub
+    stub.close()
+
+
+@pytest.fixture
+def hub_app(app, hub):
+    """The app with SITE_URL and the stub as its one hub."""
+    return create_app({**app.config, "SITE_URL": SITE, "WEBSUB_HUBS": [hub.url]})
+
+
+def feed_urls(langs=("ru", "kk", "en")) -> set[str]:
+    """Every subscription feed URL of these languages."""
+    return {f"{SITE}/{lang}/feed.{fmt}" for lang in langs for fmt in ("rss", "atom", "json")}
+
+
+def topics(app) -> dict[str, list[str]]:
+    """The topics the worker announces, as it computes them."""
+    from feedsvc.web.feeds import topics as feed_topics
+
+    with app.app_context():
+        return feed_topics()
+
+
+def test_every_feed_names_the_hub_and_itself(hub_app, db, hub):
+    make_release(db)
+    client = hub_app.test_client()
+    for fmt in ("rss", "atom"):
+        links = {(link.rel, link.href) for link in feedparser.parse(client.get(f"/kk/feed.{fmt}").data).feed.links}
+        assert {("hub", hub.url), ("self", f"{SITE}/kk/feed.{fmt}")} <= links
+    assert client.get("/kk/feed.json").json["hubs"] == [{"type": "WebSub", "url": hub.url}]
+
+
+def test_a_failed_ping_is_retried_and_only_changes_readers_see_are_announced(hub_app, db, hub, set_clock):
+    hub.statuses = [500]
+    release = make_release(db, publish=False)
+    assert websub.deliver(db, [hub.url], topics(hub_app)) == 0 and hub.pings.empty()  # a draft: no feed changed
+    releases.set_status(db, release["id"], "published")
+    assert websub.deliver(db, [hub.url], topics(hub_app)) == 0  # the hub answered 500
+    assert hub.received(1) == [("publish", f"{SITE}/ru/feed.rss")]
+    assert websub.deliver(db, [hub.url], topics(hub_app)) == 0 and hub.pings.empty()  # not before its retry time
+    set_clock.advance(seconds=1)
+    assert websub.deliver(db, [hub.url], topics(hub_app)) == 1
+    assert {url for _, url in hub.received(9)} == feed_urls()
+    assert websub.deliver(db, [hub.url], topics(hub_app)) == 0 and hub.pings.empty()  # sent once
+    job = jobs.claim(db)  # claiming changes no feed; the stored translation changes its language's feeds
+    assert websub.deliver(db, [hub.url], topics(hub_app)) == 0
+    assert jobs.complete(db, job, {"title": "Title", "body": "Text.", "route": "test"})
+    assert websub.deliver(db, [hub.url], topics(hub_app)) == 1
+    assert {url for _, url in hub.received(3)} == feed_urls([job["lang"]])
+    version = releases.translations_of(db, release["id"])[job["lang"]]["version"]
+    review.save_human(db, release["id"], job["lang"], "Reviewed", "Text.", author="editor", expected_version=version)
+    assert websub.deliver(db, [hub.url], topics(hub_app)) == 1  # an editor's review
+    assert {url for _, url in hub.received(3)} == feed_urls([job["lang"]])
+    releases.set_status(db, release["id"], "withdrawn")
+    assert websub.deliver(db, [hub.url], topics(hub_app)) == 1
+    assert {url for _, url in hub.received(9)} == feed_urls()
+
+
+def test_the_worker_announces_in_the_background_without_delaying_a_save(hub_app, hub, admin):
+    hub.gate.clear()  # the hub hangs: a save must not wait for it
+    sender = websub.Sender(lambda: connect(hub_app.config["DATABASE"]), [hub.url], topics(hub_app), interval=0.05)
+    sender.start()
+    try:
+        client = hub_app.test_client()
+        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+        client.post("/admin/login", data={"username": admin[0], "password": admin[1],
+                                          "csrf_token": csrf_token(client, "/admin/login")})
+        token = csrf_token(client, "/admin/releases/new")
+        saved = client.post("/admin/releases/new", data={"title": "Сенат", "body": "Текст.", "publish": "1",
+                                                        "csrf_token": token}, content_type="multipart/form-data")
+        assert saved.status_code == 302  # answered while the hub still holds the first ping
+        assert hub.received(1)[0][0] == "publish"
+        hub.gate.set()
+        assert {url for _, url in hub.received(8)} | {f"{SITE}/ru/feed.rss"} == feed_urls()
+    finally:
+        sender.stop()
+
+
+def test_without_hubs_the_worker_starts_no_sender_and_hubs_need_site_url(app):
+    from feedsvc.commands.translation import websub_sender
+
+    with app.app_context():
+        assert websub_sender() is None  # nothing may touch the network
+    with pytest.raises(ConfigError, match="SITE_URL"):
+        create_app({**app.config, "WEBSUB_HUBS": ["https://hub.example"]})
+    with pytest.raises(ConfigError, match="WEBSUB_HUBS"):
+        create_app({**app.config, "SITE_URL": SITE, "WEBSUB_HUBS": ["ftp://hub.example"]})
