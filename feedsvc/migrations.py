@@ -252,6 +252,7 @@ def m013_photo_translations(db: Database) -> None:
     )
 
 
+@migrations()
 def m014_feed_times(db: Database) -> None:
     """When an entry's content last changed (feeds' ``updated``; status changes leave it alone), whether an editor
     set the publication date (otherwise publishing a draft stamps that moment), the order of first publication

@@ -300,7 +300,7 @@ def test_a_draft_is_dated_when_published_unless_an_editor_set_its_date(logged_in
 def test_an_edit_moves_the_date_only_when_the_date_field_changed(logged_in, db):
     release = make_release(db, published_at=datetime(2026, 11, 19, 6, 30, 42, tzinfo=UTC))
     page = logged_in.get(f"/admin/releases/{release['id']}/edit").get_data(as_text=True)
-    assert 'value="2026-11-19T11:30"' in page and "(Asia/Almaty)" in page  # the field says its time zone
+    assert 'value="2026-11-19T11:30"' in page and "(Almaty, UTC+5)" in page  # the field says its time zone
     data = edit_form_data(logged_in, release["id"], title="Новый заголовок")  # the date as the form shows it
     assert logged_in.post(f"/admin/releases/{release['id']}/edit", data=data,
                           content_type="multipart/form-data").status_code == 302

@@ -293,7 +293,7 @@ def test_static_files_and_photos_are_served_by_nginx_compressed_where_text(site)
     gzip = {"Accept-Encoding": "gzip"}
     for path, kind in (("/static/feedsvc.css", "text/css"), ("/ru/", "text/html"),
                        ("/ru/feed.atom", "application/atom+xml"), ("/kk/feed.rss", "application/rss+xml"),
-                       ("/sitemaps/ru-1.xml", "application/xml")):
+                       ("/en/feed.json", "application/feed+json"), ("/sitemaps/ru-1.xml", "application/xml")):
         status, headers, body = request(proxy.port, "GET", path, headers=gzip)
         assert (status, headers["content-encoding"]) == (200, "gzip") and headers["content-type"].startswith(kind)
         assert "Accept-Encoding" in ", ".join(header_values(proxy.port, path, "Vary", gzip))

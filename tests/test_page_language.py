@@ -53,7 +53,7 @@ def test_admin_times_carry_the_zone_too(logged_in, db):
 
 def test_the_release_form_names_the_zone_its_time_is_read_in(logged_in):
     html = logged_in.get("/admin/releases/new").get_data(as_text=True)
-    assert re.search(r'name="published_at"[^>]*>\s*<small>Almaty, UTC\+5</small>', html)
+    assert re.search(r'<label for="published_at">[^<]*\(Almaty, UTC\+5\)</label>', html)
 
 
 def test_feeds_keep_rfc_dates(client, db):

@@ -141,17 +141,18 @@ def test_sitemaps_list_every_readable_page_with_its_language_versions(client, db
 def test_sitemap_lastmod_is_when_that_languages_text_last_changed(client, db, site, set_clock):
     done, half = site["done"], site["half"]
     urls = sitemap_urls(client)
-    assert urls["ru"][page_url(db, done, "ru")]["lastmod"] == "2026-11-19T12:00:00+00:00"
-    assert urls["en"][page_url(db, done, "en")]["lastmod"] == "2026-11-19T13:00:00+00:00"  # translated an hour later
-    assert urls["en"][page_url(db, half, "en")]["lastmod"] == "2026-11-19T15:00:00+00:00"
-    assert urls["en"]["http://localhost/en/"]["lastmod"] == "2026-11-19T15:00:00+00:00"  # its newest page
+    assert urls["ru"][page_url(db, done, "ru")]["lastmod"] == "2026-11-19T12:00:00.000000+00:00"
+    # The English text was translated an hour later.
+    assert urls["en"][page_url(db, done, "en")]["lastmod"] == "2026-11-19T13:00:00.000000+00:00"
+    assert urls["en"][page_url(db, half, "en")]["lastmod"] == "2026-11-19T15:00:00.000000+00:00"
+    assert urls["en"]["http://localhost/en/"]["lastmod"] == "2026-11-19T15:00:00.000000+00:00"  # its newest page
     set_clock.set(datetime(2026, 11, 25, 8, 0, tzinfo=UTC))
     releases.update_release(db, done["id"], {"category": "Законы"})
     urls = sitemap_urls(client)
-    assert urls["ru"][page_url(db, done, "ru")]["lastmod"] == "2026-11-25T08:00:00+00:00"
+    assert urls["ru"][page_url(db, done, "ru")]["lastmod"] == "2026-11-25T08:00:00.000000+00:00"
     index = xml(client, "/sitemap.xml")
     lastmods = index.xpath("s:sitemap/s:lastmod/text()", namespaces=NS)
-    assert "2026-11-25T08:00:00+00:00" in lastmods
+    assert "2026-11-25T08:00:00.000000+00:00" in lastmods
 
 
 def test_sitemaps_split_into_files_past_the_limit(client, db, site, monkeypatch):
@@ -208,7 +209,7 @@ def test_json_ld_links_an_original_and_its_translations(client, db, site):
     assert original["@context"] == "https://schema.org" and original["@type"] == "NewsArticle"
     assert original["inLanguage"] == "ru" and original["headline"] == "Сенат принял закон"
     assert original["datePublished"] == "2026-11-19T06:30:00+00:00"
-    assert original["dateModified"] == "2026-11-19T12:00:00+00:00"
+    assert original["dateModified"] == "2026-11-19T12:00:00.000000+00:00"
     assert original["publisher"]["logo"]["url"] == "http://localhost/static/icons/icon-512.png"
     assert original["publisher"]["name"].startswith("Пресс-служба Сената")
     assert {(work["inLanguage"], work["url"]) for work in original["workTranslation"]} == {
@@ -219,7 +220,7 @@ def test_json_ld_links_an_original_and_its_translations(client, db, site):
     assert english["publisher"]["name"].startswith("Press Service of the Senate")
     assert english["translationOfWork"] == {"@type": "NewsArticle", "@id": page_url(db, done, "ru"),
                                             "url": page_url(db, done, "ru"), "inLanguage": "ru"}
-    assert english["dateModified"] == "2026-11-19T13:00:00+00:00"
+    assert english["dateModified"] == "2026-11-19T13:00:00.000000+00:00"
 
 
 def test_json_ld_cannot_be_broken_out_of_by_a_title(client, db):
