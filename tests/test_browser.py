@@ -138,13 +138,20 @@ class Page:
         self.type("body", text)
 
     def submit_with(self, button_name: str) -> None:
-        """Click a submit button and wait until the next page (a new document) has loaded."""
-        from selenium.webdriver.support import expected_conditions as ec
+        """Click a submit button and wait until the next page (a new document) has loaded.
 
-        old_html = self.find("html")
+        The old document is marked by a script variable the new one does not have. (Waiting for the old <html>
+        element to go stale races with chromedriver: mid-navigation it may answer "Node with given id does not
+        belong to the document" instead of "stale element", and the wait gives up.)
+        """
+        from selenium.common.exceptions import WebDriverException
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        self.driver.execute_script("window.feedsvcOldPage = true")
         self.find(f'[name="{button_name}"]').click()
-        self.wait.until(ec.staleness_of(old_html))
-        self.wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
+        loaded = "return window.feedsvcOldPage === undefined && document.readyState === 'complete'"
+        WebDriverWait(self.driver, WAIT, ignored_exceptions=(WebDriverException,)).until(
+            lambda d: d.execute_script(loaded))
 
     def path(self) -> str:
         return self.driver.current_url.removeprefix(self.base)
