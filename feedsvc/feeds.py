@@ -27,17 +27,12 @@ class Contact:
     name: str
     email: str = ""
     phone: str = ""
+    tel: str = ""  # the phone as a tel: URI (RFC 3966), made once by config.check_contact
 
     @property
     def mailbox(self) -> str:
         """RSS's ``managingEditor``/``webMaster`` form: "email (name)"."""
         return f"{self.email} ({self.name})" if self.email else ""
-
-    @property
-    def tel(self) -> str:
-        """The phone as a tel: URI (RFC 3966: digits and a leading +), or empty."""
-        digits = "".join(c for c in self.phone if c.isdigit())
-        return f"tel:{'+' if self.phone.strip().startswith('+') else ''}{digits}" if digits else ""
 
 
 @dataclass

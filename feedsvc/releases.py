@@ -205,9 +205,10 @@ def get_release(db: Database, release_id: int) -> dict:
 
 
 def get_public_release(db: Database, release_id: int) -> dict:
-    """A release readers may see: drafts are not found, withdrawn ones are gone."""
+    """A release readers may see: drafts are not found, withdrawn ones are gone (a draft withdrawn before it
+    was ever published was never public: not found, so its title and reason stay unpublished)."""
     release = get_release(db, release_id)
-    if release["status"] == ReleaseStatus.WITHDRAWN:
+    if release["status"] == ReleaseStatus.WITHDRAWN and release["seq"] is not None:
         raise ReleaseWithdrawn(release)
     if release["status"] != ReleaseStatus.PUBLISHED:
         raise ReleaseNotFound(release_id)
@@ -347,7 +348,7 @@ def withdrawn_since(db: Database, lang: str, since: datetime) -> list[dict]:
     """Releases withdrawn at or after ``since`` that ``lang``'s feeds carried, newest first: each with its
     entry id in ``lang`` (``entry_id``), ``withdrawn_at`` and ``withdrawal_reason`` (feed tombstones)."""
     sql = f"""select r.* from releases r where r.status = '{ReleaseStatus.WITHDRAWN}' and r.withdrawn_at >= :since
-        {translated_filter(lang, True)} order by r.withdrawn_at desc"""
+        and r.seq is not null {translated_filter(lang, True)} order by r.withdrawn_at desc"""
     rows = list(db.query(sql, {"lang": lang, "since": clock.iso(since)}))
     return [{**row, "entry_id": entry_id(row["guid"], lang)} for row in rows]
 

@@ -353,6 +353,14 @@ def test_a_withdrawn_release_is_a_tombstone_in_its_atom_feeds_for_the_configured
     assert b"deleted-entry" not in client.get("/ru/feed.atom").data
 
 
+def test_a_draft_withdrawn_before_it_was_ever_published_stays_unknown_to_readers(client, db):
+    draft = make_release(db, title="Секретный черновик", publish=False)
+    releases.set_status(db, draft["id"], "withdrawn", reason="Не для печати")
+    assert client.get(f"/ru/releases/{draft['id']}").status_code == 404  # not a 410 naming it
+    for lang in LANGS:
+        assert b"deleted-entry" not in client.get(f"/{lang}/feed.atom").data
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_every_feed_names_the_press_contact_rights_icon_and_generator(client, db, app, fmt):
     app.config["FEED_RIGHTS"] = {"en": "CC BY 4.0"}
@@ -366,7 +374,7 @@ def test_every_feed_names_the_press_contact_rights_icon_and_generator(client, db
         assert (feed.logo if fmt == "atom" else feed.image.href).endswith("/static/icons/icon-512.png")
         if fmt == "atom":
             assert (feed.author_detail.name, feed.author_detail.email) == (name, "press@senate.example.kz")
-            assert feed.author_detail.href == "tel:+77172747000"
+            assert feed.author_detail.href == "tel:+7-7172-74-70-00"
             assert feed.icon.endswith("/static/icons/favicon.ico")
             assert feed.generator_detail.version
         else:

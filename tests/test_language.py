@@ -63,6 +63,8 @@ def test_each_typography_rule_can_be_turned_off(rules, typeset):
     ("Фото: Е.Укибаев, Ж.Щукина", "Photo: Ye. Ukibayev, Zh. Shchukina", "Фото: Е. Укибаев, Ж. Щукина"),
     ("фото Маулен Ашимбаев", "Photo: Maulen Ashimbayev", "Фото: Маулен Ашимбаев"),
     ("Фото – пресс-служба Сената", None, None),  # not a person's name: translated as text
+    ("Фото – Пресс-служба Сената", None, None),  # capitalised, still no person: the dictionary knows the words
+    ("Фото Парламента РК", None, None),
     ("А.Нурланов", None, None),  # no label: translated as text
 ])
 def test_credit_label_is_localised_and_the_name_romanized_by_bgn_pcgn_never_translated(credit, en, kk):

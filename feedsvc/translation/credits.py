@@ -8,6 +8,7 @@ translated with the release, like the caption.
 
 import re
 
+from feedsvc.translation.checks import is_personal_name
 from feedsvc.translation.latin import english_name
 from feedsvc.translation.latin import spaced_initials
 
@@ -22,9 +23,12 @@ PERSONAL = re.compile(r"^(?:[A-ZА-ЯЁӘҒҚҢӨҰҮҺІ][\w'’-]*\.?[\s,]*)+$
 def credit_name(credit: str) -> str | None:
     """The photographer's name in a credit like "Фото – А.Нурланов", or None when it is not one."""
     match = CREDIT.match(credit or "")
-    if match and PERSONAL.match(match["name"]):
-        return match["name"]
-    return None
+    if not match or not PERSONAL.match(match["name"]):
+        return None
+    # Every word longer than an initial must be a person's name by the dictionary (or one it does not know):
+    # "Пресс-служба Сената" or "Парламента РК" are capitalised too, and are translated, never romanized.
+    words = [word for word in re.split(r"[\s,.]+", match["name"]) if len(word) > 1]
+    return match["name"] if words and all(is_personal_name(word) for word in words) else None
 
 
 def localize(credit: str, lang: str) -> str | None:

@@ -157,7 +157,7 @@ def press_contact(lang: str) -> dict:
     """
     config = current_app.config
     return {"name": config["PRESS_CONTACT_NAMES"].get(lang, config["PRESS_CONTACT_NAME"]),
-            "phone": config["PRESS_CONTACT_PHONE"], "phone_uri": config["PRESS_CONTACT_PHONE_URI"],
+            "phone": config["PRESS_CONTACT_PHONE"], "tel": config["PRESS_CONTACT_PHONE_URI"],
             "email": config["PRESS_CONTACT_EMAIL"]}
 
 

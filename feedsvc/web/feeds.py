@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from feedsvc import clock
 from feedsvc import feeds
 from feedsvc import releases
+from feedsvc.web import press_contact
 from feedsvc.web import site_names
 from feedsvc.web.cache import cached
 from feedsvc.web.cache import current_state
@@ -118,8 +119,7 @@ def render(lang: str, fmt: str, rows: list[releases.LocalizedRelease], state: di
         html_url=url_for("public.index", lang=lang, _external=True), updated=updated,
         alternates=[(other, url_for("feeds.feed", lang=other, fmt=fmt, _external=True), MIMETYPES[fmt])
                     for other in config["LANGUAGES"] if other != lang],
-        contact=feeds.Contact(config["PRESS_CONTACT_NAMES"].get(lang, config["PRESS_CONTACT_NAME"]),
-                              config["PRESS_CONTACT_EMAIL"], config["PRESS_CONTACT_PHONE"]),
+        contact=feeds.Contact(**press_contact(lang)),
         rights=config["FEED_RIGHTS"].get(lang) or f"© {publisher}",
         icon=url_for("static", filename="icons/favicon.ico", _external=True),
         logo=url_for("static", filename="icons/icon-512.png", _external=True),

@@ -37,9 +37,10 @@ SLUGS_KEPT = 100_000
 
 @bp.route("/robots.txt")
 def robots():
-    """Crawl everything public except the staff pages and search results; the sitemap index's address."""
+    """Crawl everything public (search results say noindex themselves); the sitemap index's address."""
+    # Search results are not disallowed: a crawler must fetch them to read their noindex (a disallowed URL can
+    # still be indexed from links to it, without its content).
     lines = ["User-agent: *", "Disallow: /admin/"]
-    lines += [f"Disallow: {url_for('public.search', lang=lang)}" for lang in current_app.config["LANGUAGES"]]
     lines += ["", f"Sitemap: {url_for('seo.sitemap_index', _external=True)}", ""]
     return Response("\n".join(lines), mimetype="text/plain")
 
@@ -176,7 +177,7 @@ def photo_image(view: releases.LocalizedRelease) -> dict | None:
     jpegs = [size for size in view.photo_sizes if size["type"] == "image/jpeg"]
     widest = jpegs[-1] if jpegs else {"name": view.photo, "width": view.photo_width, "height": view.photo_height}
     return {"url": url_for("public.photo", name=widest["name"], _external=True), "width": widest["width"],
-            "height": widest["height"], "alt": view.photo_caption, "large": True}
+            "height": widest["height"], "alt": view.photo_alt, "large": True}
 
 
 def news_article(view: releases.LocalizedRelease, text_lang: str, shown: list[str], meta: dict) -> dict:
