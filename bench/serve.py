@@ -189,14 +189,18 @@ def build_instance(folder: Path, count: int) -> float:
 
 
 def release_paths(folder: Path, lang: str, limit: int) -> list[str]:
-    """Canonical URLs of some published releases (no redirects), spread over the archive."""
+    """Canonical URLs of some published releases (no redirects: each at its slug in ``lang``), spread over the
+    archive."""
     from feedsvc import releases
+    from feedsvc.storage import connect
 
-    conn = sqlite3.connect(folder / "feedsvc.db")
-    rows = conn.execute("select id, title from releases where status = 'published' order by id").fetchall()
-    conn.close()
-    picked = rows[:: max(1, len(rows) // limit)][:limit]
-    return [f"/{lang}/releases/{rid}-{releases.slug(title)}" for rid, title in picked]
+    db = connect(str(folder / "feedsvc.db"))
+    ids = [row["id"] for row in db.query("select id from releases where status = 'published' order by id")]
+    picked = ids[:: max(1, len(ids) // limit)][:limit]
+    views = [releases.localized(releases.get_release(db, rid), releases.translations_of(db, rid).get(lang), lang)
+             for rid in picked]
+    db.close()
+    return [f"/{lang}/releases/{view.id}-{view.slug}" for view in views]
 
 
 def server_env(folder: Path) -> dict:

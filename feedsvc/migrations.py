@@ -273,8 +273,12 @@ def m014_feed_times(db: Database) -> None:
     # The order of first publication: archive pages (RFC 5005) hold fixed ranges of it, so a page once full
     # never gains or reorders entries, whatever is published, back-dated or withdrawn later.
     db.table("releases").add_column("seq", int)
-    db.execute("""update releases set seq = (select count(*) from releases o where o.status != 'draft'
-        and (o.published_at, o.id) <= (releases.published_at, releases.id)) where status != 'draft'""")
+    db.execute("""update releases set seq = ordered.n from (select id, row_number() over (order by published_at, id)
+        as n from releases where status != 'draft') as ordered where ordered.id = releases.id""")
+    # A draft whose date is its creation time (the old form's default, to the minute) was dated by nobody:
+    # publishing it stamps the moment it is published, as for drafts made from now on.
+    db.execute("""update releases set date_set = 0 where seq is null and status = 'draft'
+        and abs(julianday(published_at) - julianday(created_at)) * 86400 < 60""")
     db.table("releases").create_index(["seq"], unique=True)
     db.table("websub_pending").create(
         {"lang": str, "version": int, "pinged": int, "attempts": int, "run_after": str, "error": str},

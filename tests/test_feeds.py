@@ -10,9 +10,11 @@ import pytest
 from lxml import etree
 
 from feedsvc import clock
+from feedsvc import migrations
 from feedsvc import releases
 from feedsvc.feeds import ATOM
 from feedsvc.feeds import TOMBSTONES
+from feedsvc.storage import connect
 from feedsvc.translation import jobs
 from tests.conftest import make_release
 from tests.conftest import settle
@@ -380,3 +382,20 @@ def test_every_feed_names_the_press_contact_rights_icon_and_generator(client, db
         else:
             assert f"<managingEditor>press@senate.example.kz ({name})</managingEditor>" in raw.decode()
             assert f"<webMaster>press@senate.example.kz ({name})</webMaster>" in raw.decode()
+
+
+def test_the_upgrade_orders_published_releases_and_lets_undated_drafts_be_dated_when_published(tmp_path):
+    db = connect(str(tmp_path / "old.db"))
+    migrations.migrations.apply(db, stop_before="m014_feed_times")
+    stored = "2026-11-19T12:00:00+00:00"
+    for guid, status, published, created in (
+            ("a", "published", "2026-11-18T09:00:00+00:00", stored),  # stored first, dated later
+            ("b", "published", "2026-11-17T09:00:00+00:00", stored),
+            ("c", "draft", "2026-11-19T12:00:00+00:00", "2026-11-19T12:00:30+00:00"),  # the form's default date
+            ("d", "draft", "2026-11-25T10:00:00+00:00", stored)):  # an editor dated it
+        db.table("releases").insert({"guid": guid, "title": guid, "body": guid, "status": status,
+                                     "published_at": published, "created_at": created, "updated_at": stored})
+    migrations.migrate(db)
+    rows = {row["guid"]: row for row in db.query("select * from releases")}
+    assert [(rows[g]["seq"], rows[g]["date_set"]) for g in "abcd"] == [(2, 1), (1, 1), (None, 0), (None, 1)]
+    assert len({row["text_updated_at"] for row in rows.values()}) == 4

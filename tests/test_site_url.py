@@ -79,10 +79,15 @@ def test_valid_hosts_are_served_without_site_url(client, db, host):
 def test_without_site_url_forged_hosts_cannot_grow_or_churn_the_cache(app, client, db):
     make_release(db)
     client.get("/ru/feed.atom")
+    client.get("/sitemaps/ru-1.xml")
     cache = app.extensions["feedsvc"]["cache"]
-    real = set(cache.entries)
+    real, layout = set(cache.entries), app.extensions["feedsvc"]["sitemap_files"]["http://localhost/"]
     for number in range(50):
-        body = client.get("/ru/feed.atom", headers={"Host": f"forged{number}.example"}).get_data(as_text=True)
+        forged = {"Host": f"forged{number}.example"}
+        body = client.get("/ru/feed.atom", headers=forged).get_data(as_text=True)
         assert f"forged{number}.example" in body  # development: links follow the request
-    assert real <= set(cache.entries)  # the real host's entry was never evicted
-    assert len(cache) <= app.config["RESPONSE_CACHE_HOSTS"]
+        assert f"forged{number}.example" in client.get("/sitemaps/ru-1.xml", headers=forged).get_data(as_text=True)
+    assert real <= set(cache.entries)  # the real host's entries were never evicted
+    assert len(cache) <= 2 * app.config["RESPONSE_CACHE_HOSTS"]
+    layouts = app.extensions["feedsvc"]["sitemap_files"]  # the sitemaps' layout, likewise
+    assert layouts["http://localhost/"] is layout and len(layouts) <= app.config["RESPONSE_CACHE_HOSTS"]

@@ -147,9 +147,9 @@ def topics() -> dict[str, list[str]]:
 def feed_item(view: releases.LocalizedRelease) -> feeds.FeedItem:
     """One localized release as a feed item, with the machine-translation label where it applies."""
     url = url_for("public.release", lang=view.lang, release_id=view.id, slug=view.slug, _external=True)
-    original = url_for("public.release", lang="ru", release_id=view.id, slug=view.source_slug, _external=True)
+    original = url_for("public.release", lang=view.source_lang, release_id=view.id, slug=view.source_slug, _external=True)
     notice, labels, photo, enclosure = "", [], None, None
-    if view.lang != "ru":
+    if view.lang != view.source_lang:
         notice = _("Machine translation.") if view.is_machine else _("Translation reviewed by the press service.")
         labels = [_("Machine translation") if view.is_machine else _("Human-reviewed translation")]
         if view.is_outdated:

@@ -19,6 +19,7 @@ from feedsvc import sitemaps
 from feedsvc.web import site_names
 from feedsvc.web.cache import cached
 from feedsvc.web.cache import current_state
+from feedsvc.web.cache import known_host
 from feedsvc.web.cache import set_last_modified
 from feedsvc.web.db import get_db
 
@@ -89,13 +90,16 @@ def xml_response(what, build) -> Response:
 
 def language_files() -> dict[str, list[list[sitemaps.Page]]]:
     """Each language's pages (its front page first, then its releases, oldest first) split into files;
-    built once per data change and host (every sitemap file and the index share them)."""
-    state = current_app.extensions["feedsvc"]
+    built once per data change and host (every sitemap file and the index share them). Only the hosts the
+    response cache keeps are remembered, so forged Host headers cannot evict the real host's layout."""
     version, host = current_state()["version"], request.host_url
-    known = state.get("sitemap_files")
-    if known is None or known[:2] != (version, host):
-        known = state["sitemap_files"] = (version, host, build_language_files())
-    return known[2]
+    layouts = current_app.extensions["feedsvc"].setdefault("sitemap_files", {})
+    known = layouts.get(host)
+    if known is None or known[0] != version:
+        known = (version, build_language_files())
+        if known_host(host):
+            layouts[host] = known
+    return known[1]
 
 
 def build_language_files() -> dict[str, list[list[sitemaps.Page]]]:
