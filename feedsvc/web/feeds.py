@@ -52,28 +52,38 @@ def feed(lang: str, fmt: str):
 @bp.route("/<lang:lang>/archive/<id:page>.<any(rss, atom, json):fmt>")
 def archive(lang: str, page: int, fmt: str):
     """An RFC 5005 archive document: FEED_ARCHIVE_ITEMS releases in the order of first publication, page 1 the
-    oldest. A complete page never gains or loses a place, so it is cached for a year; the newest is short-lived."""
+    oldest. Only complete pages are archive documents (their places never change), so each is cached for a year;
+    releases past the last complete page are in the subscription feed."""
     g.lang = lang
     state = current_state()
-    size = current_app.config["FEED_ARCHIVE_ITEMS"]
-    # The newest page is always open (possibly empty): the next release published lands there.
-    newest = per_version("last_seq", state["version"], lambda: releases.last_seq(get_db())) // size + 1
-    if page > newest:
+    complete = complete_pages(state)
+    if page > complete:
         abort(404)
     _version, body = cached(("archive", lang, fmt, page), state["version"],
-                            lambda: build_archive(get_db(), lang, fmt, page, newest, state))
+                            lambda: build_archive(get_db(), lang, fmt, page, state))
     response = Response(body, mimetype=MIMETYPES[fmt])
     response.set_etag(hashlib.sha256(body).hexdigest()[:32])  # a complete page keeps its ETag across changes
-    max_age = YEAR if page < newest else current_app.config["FEED_MAX_AGE"]
-    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    response.headers["Cache-Control"] = f"public, max-age={YEAR}"
     return response.make_conditional(request)
 
 
+def complete_pages(state: dict) -> int:
+    """How many archive pages are full: publication numbers given so far, FEED_ARCHIVE_ITEMS a page."""
+    last = per_version("last_seq", state["version"], lambda: releases.last_seq(get_db()))
+    return last // current_app.config["FEED_ARCHIVE_ITEMS"]
+
+
 def build_feed(db, lang: str, fmt: str, state: dict, today) -> bytes:
-    """Render the latest items for ``lang`` (kk and en carry only finished translations), linking the newest
-    archive page; Atom also carries tombstones of releases withdrawn in the last FEED_TOMBSTONE_DAYS days."""
-    rows = releases.list_published(db, lang, limit=current_app.config["FEED_ITEMS"], translated_only=True)
-    newest = releases.last_seq(db) // current_app.config["FEED_ARCHIVE_ITEMS"] + 1
+    """Render the latest items for ``lang`` (kk and en carry only finished translations) and every release past
+    the last complete archive page (RFC 5005: the subscription feed and the archives together hold everything),
+    linking the newest archive page; Atom also carries tombstones of releases withdrawn in the last
+    FEED_TOMBSTONE_DAYS days."""
+    complete = complete_pages(state)
+    latest = releases.list_published(db, lang, limit=current_app.config["FEED_ITEMS"], translated_only=True)
+    unarchived = releases.list_by_seq(db, lang, complete * current_app.config["FEED_ARCHIVE_ITEMS"] + 1,
+                                      releases.last_seq(db))
+    rows = sorted({row.id: row for row in (*latest, *unarchived)}.values(),
+                  key=lambda row: (row.published_at, row.id), reverse=True)
     tombstones = []
     if fmt == "atom":
         since = datetime.combine(today, datetime.min.time(), clock.now().tzinfo) - timedelta(
@@ -81,19 +91,19 @@ def build_feed(db, lang: str, fmt: str, state: dict, today) -> bytes:
         tombstones = [feeds.Tombstone(row["entry_id"], clock.parse_time(row["withdrawn_at"]),
                                       row["withdrawal_reason"] or "")
                       for row in releases.withdrawn_since(db, lang, since)]
-    history = {"prev-archive": archive_url(lang, fmt, newest)}
+    history = {"prev-archive": archive_url(lang, fmt, complete)} if complete else {}
     return render(lang, fmt, rows, state, history=history, tombstones=tombstones)
 
 
-def build_archive(db, lang: str, fmt: str, page: int, newest: int, state: dict) -> bytes:
-    """Render archive page ``page`` of ``newest``, linked to its neighbours and the subscription feed."""
+def build_archive(db, lang: str, fmt: str, page: int, state: dict) -> bytes:
+    """Render archive page ``page``, linked to its neighbours and the subscription feed."""
     size = current_app.config["FEED_ARCHIVE_ITEMS"]
     rows = releases.list_by_seq(db, lang, (page - 1) * size + 1, page * size)
     history = {"current": url_for("feeds.feed", lang=lang, fmt=fmt, _external=True)}
     if page > 1:
         history["prev-archive"] = archive_url(lang, fmt, page - 1)
-    if page < newest:
-        history["next-archive"] = archive_url(lang, fmt, page + 1)
+    # The next page even before it is full (a 404 until then): a complete page's bytes never change.
+    history["next-archive"] = archive_url(lang, fmt, page + 1)
     return render(lang, fmt, rows, state, history=history, archived=True,
                   self_url=archive_url(lang, fmt, page))
 
@@ -147,7 +157,8 @@ def topics() -> dict[str, list[str]]:
 def feed_item(view: releases.LocalizedRelease) -> feeds.FeedItem:
     """One localized release as a feed item, with the machine-translation label where it applies."""
     url = url_for("public.release", lang=view.lang, release_id=view.id, slug=view.slug, _external=True)
-    original = url_for("public.release", lang=view.source_lang, release_id=view.id, slug=view.source_slug, _external=True)
+    original = url_for("public.release", lang=view.source_lang, release_id=view.id, slug=view.source_slug,
+                       _external=True)
     notice, labels, photo, enclosure = "", [], None, None
     if view.lang != view.source_lang:
         notice = _("Machine translation.") if view.is_machine else _("Translation reviewed by the press service.")
