@@ -12,7 +12,10 @@ from lxml import etree
 from markupsafe import Markup
 from markupsafe import escape
 
+from feedsvc.config import SOURCE_LANGUAGE
+
 ATOM = "http://www.w3.org/2005/Atom"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 HISTORY = "http://purl.org/syndication/history/1.0"  # RFC 5005 (fh:archive)
 TOMBSTONES = "http://purl.org/atompub/tombstones/1.0"  # RFC 6721 (at:deleted-entry)
 JSON_FEED = "https://jsonfeed.org/version/1.1"
@@ -42,6 +45,7 @@ class Tombstone:
     ref: str
     when: datetime
     comment: str = ""
+    comment_lang: str = SOURCE_LANGUAGE
 
 
 @dataclass
@@ -186,8 +190,9 @@ def add_tombstones(root, tombstones: list[Tombstone]) -> None:
     for tombstone in tombstones:
         element = etree.SubElement(root, f"{{{TOMBSTONES}}}deleted-entry",
                                    {"ref": tombstone.ref, "when": tombstone.when.isoformat()}, nsmap={"at": TOMBSTONES})
-        if tombstone.comment:
-            etree.SubElement(element, f"{{{TOMBSTONES}}}comment").text = tombstone.comment
+        if tombstone.comment:  # the editor's words, in the original's language whatever the feed's
+            comment = etree.SubElement(element, f"{{{TOMBSTONES}}}comment", {XML_LANG: tombstone.comment_lang})
+            comment.text = tombstone.comment
 
 
 def build_json(meta: FeedMeta, items: list[FeedItem]) -> bytes:

@@ -350,6 +350,7 @@ def test_a_withdrawn_release_is_a_tombstone_in_its_atom_feeds_for_the_configured
         assert tombstone.get("ref") == releases.entry_id(release["guid"], lang)
         assert tombstone.get("when") == "2026-11-19T12:00:00+00:00"
         assert tombstone.findtext(f"{{{TOMBSTONES}}}comment") == "Опубликован по ошибке"
+        assert tombstone.find(f"{{{TOMBSTONES}}}comment").get("{http://www.w3.org/XML/1998/namespace}lang") == "ru"
         assert feedparser.parse(raw).bozo == 0 and feedparser.parse(raw).entries == []
         assert b"deleted-entry" not in client.get(f"/{lang}/feed.rss").data  # RSS and JSON readers just drop it
         assert json_feed(client, f"/{lang}/feed.json")["items"] == []
