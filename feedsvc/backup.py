@@ -22,8 +22,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from sqlite_utils import Database
+
 from feedsvc import clock
 from feedsvc.errors import FeedsvcError
+from feedsvc.photos import referenced_photos
 
 BUSY_TIMEOUT_S = 10.0
 
@@ -117,8 +120,7 @@ def copy_database(source: sqlite3.Connection, tmp: Path) -> dict:
         photos: list[str] = []
         if "releases" in tables:
             facts["releases"] = target.execute("select count(*) from releases").fetchone()[0]
-            photos = [r[0] for r in target.execute("select photo from releases where photo is not null "
-                                                   "and photo != ''")]
+            photos = sorted(name for name in referenced_photos(Database(target)) if name)  # sizes too
         facts["photo_names"] = photos
     finally:
         target.close()

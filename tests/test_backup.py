@@ -13,6 +13,7 @@ from pathlib import Path
 
 import feedparser
 import pytest
+from sqlite_utils import Database
 
 from feedsvc import create_app
 from feedsvc import photos
@@ -193,8 +194,10 @@ def test_backup_while_writing_is_one_committed_state_and_restores_identically(ap
         assert repr(copy) in states, f"{path.name} is not a committed state of the database"
         seen.append(states[repr(copy)])
         assert not Path(f"{path}-wal").exists()  # one self-contained file
-        referenced = [r[0] for r in sqlite3.connect(path).execute("select photo from releases where photo > ''")]
+        referenced = photos.referenced_photos(Database(sqlite3.connect(path)))  # the photos and their sizes
         assert referenced, "no photo in the backup: the test proves nothing about uploads"
+        originals = {r[0] for r in sqlite3.connect(path).execute("select photo from releases where photo > ''")}
+        assert referenced > originals, "no photo size in the backup: the test proves nothing about sizes"
         for name in referenced:
             assert (uploads_copy / name).read_bytes() == (uploads / name).read_bytes()
         assert not [p for p in uploads_copy.iterdir() if p.name.startswith(".")]
