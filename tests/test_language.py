@@ -1,6 +1,7 @@
 """Every word of a translated page in its language: photo texts, typography, English dates, slugs."""
 
 import html
+import json
 import re
 from datetime import UTC
 from datetime import datetime
@@ -98,7 +99,7 @@ def english_text(page: str) -> str:
     tree = lxml_html.fromstring(page)
     for element in tree.xpath('//*[@lang and not(starts-with(@lang, "en"))]'):
         element.drop_tree()
-    attributes = " ".join(tree.xpath("//@alt | //@title | //@aria-label"))
+    attributes = " ".join(tree.xpath("//@alt | //@title | //@aria-label | //meta/@content"))  # cards, description
     return tree.text_content() + " " + attributes
 
 
@@ -115,6 +116,8 @@ def test_english_pages_and_feeds_have_no_cyrillic_letter_once_translated(client,
             content = entry.content[0].value if fmt == "atom" else entry.description
             for text in (entry.title, content, entry.get("summary", ""), entry.link):
                 assert not CYRILLIC.search(text), text
+    items = client.get("/en/feed.json").get_json()["items"]
+    assert len(items) == len(demo_site) and not CYRILLIC.search(json.dumps(items, ensure_ascii=False))
 
 
 def test_photo_caption_and_credit_are_translated_with_the_release(client, db, demo_site):
