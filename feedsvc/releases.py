@@ -1,5 +1,6 @@
 """The domain: create, edit, publish, withdraw and list releases. Takes a Database, imports no Flask."""
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -55,6 +56,9 @@ def normalize_body(body: str) -> str:
     return "\n\n".join(split_paragraphs(clean(body)))
 
 
+# Slugs are remembered (sitemaps slugify every title after each change, pages on every view): about the number of
+# titles, in every language, of a large archive.
+@functools.lru_cache(maxsize=100_000)
 def slug(title: str, lang: str = SOURCE_LANGUAGE) -> str:
     """A readable Latin URL part for a title in ``lang`` (ids, not slugs, identify releases: any other
     slug redirects to the current one).
@@ -386,10 +390,10 @@ def readable_languages(db: Database) -> list[dict]:
     return list(found.values())
 
 
-def shown_languages(release: dict, translations: dict[str, dict], languages: list[str]) -> list[str]:
-    """The languages a release can be read in: the original's, and each whose translation readers see."""
-    return [lang for lang in languages if lang == SOURCE_LANGUAGE
-            or not localized(release, translations.get(lang), lang).is_original]
+def shown_languages(views: dict[str, LocalizedRelease]) -> list[str]:
+    """The languages a release can be read in (given its ``localized`` view in each language): the original's,
+    and each whose translation readers see."""
+    return [lang for lang, view in views.items() if lang == SOURCE_LANGUAGE or not view.is_original]
 
 
 def photo_is_public(db: Database, name: str) -> bool:

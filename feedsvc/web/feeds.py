@@ -26,6 +26,8 @@ from feedsvc.web.cache import current_state
 from feedsvc.web.cache import per_version
 from feedsvc.web.cache import set_last_modified
 from feedsvc.web.db import get_db
+from feedsvc.web.seo import FAVICON
+from feedsvc.web.seo import ICON
 
 bp = Blueprint("feeds", __name__)
 MIMETYPES = {"rss": "application/rss+xml", "atom": "application/atom+xml", "json": "application/feed+json"}
@@ -78,10 +80,9 @@ def build_feed(db, lang: str, fmt: str, state: dict, today) -> bytes:
     the last complete archive page (RFC 5005: the subscription feed and the archives together hold everything),
     linking the newest archive page; Atom also carries tombstones of releases withdrawn in the last
     FEED_TOMBSTONE_DAYS days."""
-    complete = complete_pages(state)
+    complete, size = complete_pages(state), current_app.config["FEED_ARCHIVE_ITEMS"]
     latest = releases.list_published(db, lang, limit=current_app.config["FEED_ITEMS"], translated_only=True)
-    unarchived = releases.list_by_seq(db, lang, complete * current_app.config["FEED_ARCHIVE_ITEMS"] + 1,
-                                      releases.last_seq(db))
+    unarchived = releases.list_by_seq(db, lang, complete * size + 1, (complete + 1) * size)  # the open page's
     rows = sorted({row.id: row for row in (*latest, *unarchived)}.values(),
                   key=lambda row: (row.published_at, row.id), reverse=True)
     tombstones = []
@@ -131,8 +132,7 @@ def render(lang: str, fmt: str, rows: list[releases.LocalizedRelease], state: di
                     for other in config["LANGUAGES"] if other != lang],
         contact=feeds.Contact(**press_contact(lang)),
         rights=config["FEED_RIGHTS"].get(lang) or f"© {publisher}",
-        icon=url_for("static", filename="icons/favicon.ico", _external=True),
-        logo=url_for("static", filename="icons/icon-512.png", _external=True),
+        icon=url_for("static", filename=FAVICON, _external=True), logo=url_for("static", filename=ICON, _external=True),
         version=feedsvc_version(), hubs=[] if archived else config["WEBSUB_HUBS"], history=history, archived=archived,
         tombstones=tombstones,
     )

@@ -111,13 +111,12 @@ def release(lang: str, release_id: int, slug: str | None = None):
     db = get_db()
     row = releases.get_public_release(db, release_id)  # not found: 404, withdrawn: 410 (web.domain_error)
     translations = releases.translations_of(db, release_id)
-    # The language links of the page go straight to each language's own slug (lang_url).
-    g.slugs = {code: releases.localized(row, translations.get(code), code).slug
-               for code in current_app.config["LANGUAGES"]}
-    view = releases.localized(row, translations.get(lang), lang)
+    views = {code: releases.localized(row, translations.get(code), code) for code in current_app.config["LANGUAGES"]}
+    view = views[lang]
     if slug != view.slug:
         return redirect(url_for("public.release", lang=lang, release_id=release_id, slug=view.slug), 301)
-    shown = releases.shown_languages(row, translations, current_app.config["LANGUAGES"])
+    g.slugs = {code: other.slug for code, other in views.items()}  # language links go to each one's own slug
+    shown = releases.shown_languages(views)
     # A pending translation's page shows the original and names it canonical: it declares no language versions.
     alternates = [] if view.is_original else shown
     return render_template("public/release.html", lang=lang, release=view, shown_languages=alternates,

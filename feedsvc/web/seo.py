@@ -1,9 +1,7 @@
 """What search engines and link previews read: robots.txt, sitemaps, the favicon, and each page's own description
 (meta description, canonical, OpenGraph/Twitter card, schema.org JSON-LD)."""
 
-import os
 
-import cachetools
 from flask import Blueprint
 from flask import Response
 from flask import current_app
@@ -28,12 +26,11 @@ bp = Blueprint("seo", __name__)
 OG_LOCALES = {"ru": "ru_RU", "kk": "kk_KZ", "en": "en_US"}
 # The icon every card, publisher logo and touch icon shows (drawn by scripts/icons.py).
 ICON, ICON_SIZE = "icons/icon-512.png", 512
+FAVICON = "icons/favicon.ico"  # also answered at /favicon.ico
 # A release's description: its lead, cut where search engines cut snippets.
 DESCRIPTION_CHARS = 160
 # The page column is 50rem (800 CSS px) wide, less on narrow screens; a photo is never shown wider than itself.
 COLUMN_PX = 800
-# Titles whose slugs the sitemaps remember (about the number of releases a large archive has).
-SLUGS_KEPT = 100_000
 
 
 @bp.route("/robots.txt")
@@ -49,7 +46,7 @@ def robots():
 @bp.route("/favicon.ico")
 def favicon():
     """The icon browsers ask for at the root (the same file as /static/icons/favicon.ico)."""
-    return send_from_directory(os.path.join(current_app.static_folder or "", "icons"), "favicon.ico", max_age=86400)
+    return send_from_directory(current_app.static_folder or "", FAVICON, max_age=86400)
 
 
 @bp.route("/sitemap.xml")
@@ -78,7 +75,7 @@ def sitemap(lang: str, number: int):
 def xml_response(what, build) -> Response:
     """A sitemap document built once per data change (web.cache), with validators; empty means 404."""
     state = current_state()
-    version, body = cached(("sitemap", what, request.host_url), state["version"], build)
+    version, body = cached(("sitemap", what), state["version"], build)  # cached() keys by host itself
     if not body:
         return Response(status=404)
     response = Response(body, mimetype="application/xml")
@@ -107,21 +104,16 @@ def build_language_files() -> dict[str, list[list[sitemaps.Page]]]:
     config = current_app.config
     languages, source = config["LANGUAGES"], config["SOURCE_LANGUAGE"]
 
-    # Slugs are remembered between builds: slugifying every title again after each change costs seconds.
-    slugs = current_app.extensions["feedsvc"].setdefault("sitemap_slugs", cachetools.LRUCache(SLUGS_KEPT))
-
-    def release_url(lang: str, row: dict) -> str:
+    def page_url(lang: str, row: dict) -> str:
         """A release's page in a language, at the slug of that language's title (the page's canonical URL)."""
-        key = (row["titles"][lang], lang)
-        if key not in slugs:
-            slugs[key] = releases.slug(*key)
-        return url_for("public.release", lang=lang, release_id=row["id"], slug=slugs[key], _external=True)
+        slug = releases.slug(row["titles"][lang], lang)
+        return url_for("public.release", lang=lang, release_id=row["id"], slug=slug, _external=True)
 
     def home_url(lang: str) -> str:
         """A language's front page."""
         return url_for("public.index", lang=lang, _external=True)
 
-    pages = sitemaps.release_pages(releases.readable_languages(get_db()), languages, source, release_url)
+    pages = sitemaps.release_pages(releases.readable_languages(get_db()), languages, source, page_url)
     return {lang: sitemaps.split([sitemaps.home_page(languages, source, lang, home_url,
                                                      sitemaps.latest(pages[lang])), *pages[lang]])
             for lang in languages}
