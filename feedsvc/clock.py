@@ -4,8 +4,10 @@ Call ``clock.now()`` through the module (never ``from feedsvc.clock import now``
 the module's ``now`` and every caller sees the set time at once.
 """
 
+import math
 from datetime import UTC
 from datetime import datetime
+from datetime import timedelta
 
 
 def now() -> datetime:
@@ -27,6 +29,16 @@ def stamp(moment: datetime | None = None) -> str:
     share an ``updated`` value. Always six digits, so these texts sort with each other and with whole-second ones.
     """
     return (moment or now()).astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def after(seconds: float) -> str:
+    """The moment ``seconds`` from now, as stored ISO text (leases, retry times)."""
+    return iso(now() + timedelta(seconds=seconds))
+
+
+def backoff(base: float, attempt: int, cap: float = math.inf) -> float:
+    """Seconds to wait before retry ``attempt`` (0 the first): ``base`` doubled each time, at most ``cap``."""
+    return min(base * 2**attempt, cap)
 
 
 def utcnow() -> str:

@@ -11,7 +11,6 @@ import logging
 import threading
 import urllib.request
 from collections.abc import Callable
-from datetime import timedelta
 from urllib.parse import urlencode
 
 from sqlite_utils import Database
@@ -55,11 +54,11 @@ def deliver(db: Database, hubs: list[str], topics: dict[str, list[str]],
                     for topic in topics.get(lang, []):
                         send(hub, topic)
         except OSError as exc:
-            delay = min(2 ** row["attempts"], RETRY_MAX_SECONDS)
+            delay = clock.backoff(1, row["attempts"], cap=RETRY_MAX_SECONDS)
             log.warning("WebSub ping for %s failed (attempt %d, again in %d s): %s", row["lang"],
                         row["attempts"] + 1, delay, exc)
             db.execute("update websub_pending set attempts = attempts + 1, run_after = ?, error = ? where lang = ?",
-                       [clock.iso(clock.now() + timedelta(seconds=delay)), str(exc)[:500], row["lang"]])
+                       [clock.after(delay), str(exc)[:500], row["lang"]])
             continue
         db.execute("update websub_pending set pinged = ?, attempts = 0, run_after = '', error = null where lang = ?",
                    [row["version"], row["lang"]])

@@ -131,7 +131,7 @@ def holds_lease(db: Database, job: dict) -> bool:
 
 def renew(db: Database, claimed: list[dict], lease_seconds: int) -> None:
     """Extend the leases of jobs still held, so a long batch is not claimed again while it runs."""
-    until = clock.iso(clock.now() + timedelta(seconds=lease_seconds))
+    until = clock.after(lease_seconds)
     with write(db):
         for job in claimed:
             db.execute("update jobs set lease_until = ? where id = ? and lease_token = ? and status = ?",
@@ -220,10 +220,10 @@ def fail(db: Database, job: dict, error: str, *, max_attempts: int = MAX_ATTEMPT
         if job["attempts"] >= max_attempts:
             _finish(db, job, Job.FAILED, error, Status.FAILED)
             return "failed"
-        delay = backoff_seconds * 2 ** (job["attempts"] - 1)
+        delay = clock.backoff(backoff_seconds, job["attempts"] - 1)
         db.table("jobs").update(job["id"], {
             "status": Job.QUEUED, "error": error, "lease_token": None,
-            "run_after": clock.iso(clock.now() + timedelta(seconds=delay)), "updated_at": clock.utcnow(),
+            "run_after": clock.after(delay), "updated_at": clock.utcnow(),
         })
         _set_status(db, job["release_id"], job["lang"], Status.PENDING, error=error, machine_only=True)
         return "retry"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from feedsvc import clock
 from feedsvc.translation import checks
 from feedsvc.translation import glossary
 from feedsvc.translation import jobs
@@ -172,7 +173,7 @@ def run(db: Database, translate: pipeline.TranslateFn, settings: WorkerSettings,
                 raise
             # A locked, full or read-only database must not end the worker: its leases keep the jobs safe.
             trouble += 1
-            delay = min(settings.poll_seconds * 2 ** trouble, 60)
+            delay = clock.backoff(settings.poll_seconds, trouble, cap=60)
             log.warning("database trouble (%s); trying again in %.0f s", exc, delay)
             time.sleep(delay)
             continue
