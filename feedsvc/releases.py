@@ -33,7 +33,7 @@ STATUSES = tuple(ReleaseStatus)
 # Translation statuses whose text readers see (a reviewed translation stays up when it is outdated).
 VISIBLE_SQL = sql_list(VISIBLE)
 # The fields that are translated: changing one makes a new revision.
-TRANSLATED = ("title", "body", "category", "photo_caption", "photo_credit")
+TRANSLATED = ("title", "body", *jobs.ONE_LINE)
 EDITABLE = ("title", "body", "category", "published_at", "photo_caption", "photo_credit")
 PHOTO_FIELDS = ("photo", "photo_type", "photo_length", "photo_width", "photo_height", "photo_sizes")
 

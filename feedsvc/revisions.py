@@ -79,6 +79,7 @@ def diff(old: dict, new: dict) -> dict:
         olds, news = old_paragraphs[i1:i2], new_paragraphs[j1:j2]
         for k in range(max(len(olds), len(news))):
             rows.append(diff_words(olds[k] if k < len(olds) else "", news[k] if k < len(news) else ""))
+    old_photo, new_photo = photo_texts(old), photo_texts(new)
     return {"title": diff_words(old["title"], new["title"]), "paragraphs": rows,
-            "photo": [diff_words(old.get(key) or "", new.get(key) or "") for key in PHOTO_TEXTS
-                      if (old.get(key) or "") != (new.get(key) or "")]}
+            "photo": [diff_words(old_photo[key], new_photo[key]) for key in PHOTO_TEXTS
+                      if old_photo[key] != new_photo[key]]}

@@ -145,12 +145,13 @@ def stored_forms(output: str, lang: str) -> tuple[str, str]:
 def flag_rows(rows: list[dict], translations: dict[str, dict]) -> list[dict]:
     """Give each side-by-side row its machine sentences' flags, as (flag, reason) pairs per language."""
     for lang, row in translations.items():
-        flagged = [check for check in sentence_checks(row) if check.findings]
+        # Each flagged sentence's stored forms, typeset once (not once per table row).
+        flagged = [(check, stored_forms(check.output, lang)) for check in sentence_checks(row) if check.findings]
         for cells in rows:
             text = (cells.get(lang) or "").strip()
             # A sentence row is its own check; a paragraph row gathers the checks of the sentences in it.
-            mine = ([c for c in flagged if text in stored_forms(c.output, lang)]
-                    or [c for c in flagged if c.output and any(f in text for f in stored_forms(c.output, lang))])
+            mine = ([c for c, forms in flagged if text in forms]
+                    or [c for c, forms in flagged if c.output and any(f in text for f in forms)])
             found = ((finding.flag, finding.reason) for c in mine for finding in c.findings)
             cells.setdefault("flags", {})[lang] = list(dict.fromkeys(found))
     return rows

@@ -161,7 +161,8 @@ def complete(db: Database, job: dict, translation: dict, *, hold: bool = False) 
     return True
 
 
-# The one-line translated fields stored beside the title and body.
+# The one-line translated fields stored beside the title and body (the pipeline translates them, the worker
+# typesets them, releases counts them as translated text: all through this one list).
 ONE_LINE = ("category", "photo_caption", "photo_credit")
 
 
@@ -179,7 +180,7 @@ def _store_machine(db: Database, job: dict, translation: dict, now: str) -> None
     )
     revisions.record(db, job["release_id"], job["lang"], title=translation["title"], body=translation["body"],
                      origin=Origin.MACHINE, author=translation["route"], source_revision=job["source_revision"],
-                     created_at=now, photo=revisions.photo_texts(translation))
+                     created_at=now, photo=translation)
 
 
 def _store_suggestion(db: Database, job: dict, current: dict, translation: dict) -> None:

@@ -8,8 +8,6 @@
 
 import re
 
-import iuliia
-
 # The 2021 Kazakh Latin alphabet; letters it has no place for (Russian loans) as Kazakh Latin writes them.
 KAZAKH_LATIN = str.maketrans({
     "а": "a", "ә": "ä", "б": "b", "в": "v", "г": "g", "ғ": "ğ", "д": "d", "е": "e", "ё": "io", "ж": "j",
@@ -29,6 +27,8 @@ def kazakh_latin(text: str) -> str:
 
 def english_name(name: str) -> str:
     """A Russian personal name romanized for English text by BGN/PCGN, initials spaced ("Ye. Ukibayev")."""
+    import iuliia  # the worker's only: pages import this module for Kazakh slugs
+
     return iuliia.BGN_PCGN.translate(spaced_initials(name))
 
 

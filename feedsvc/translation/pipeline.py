@@ -15,6 +15,7 @@ from feedsvc.translation import checks
 from feedsvc.translation import credits
 from feedsvc.translation import memory
 from feedsvc.translation.checks import SentenceCheck
+from feedsvc.translation.jobs import ONE_LINE
 from feedsvc.translation.packages import PackageInfo
 from feedsvc.translation.packages import Route
 from feedsvc.translation.protect import GlossaryTerm
@@ -159,7 +160,7 @@ def translate_release(db: Database, release: dict, lang: str, route: Route, term
 
 
 # Short one-line fields translated with the release, after its paragraphs, each as one sentence.
-EXTRAS = ("category", "photo_caption", "photo_credit")
+EXTRAS = ONE_LINE
 
 
 def _parts(release: dict, lang: str) -> tuple[list[list[str]], dict[str, str], dict[str, str]]:

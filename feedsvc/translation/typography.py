@@ -8,14 +8,15 @@ and dates as 19.11.2026 (which an American reads as an impossible month). Each r
 import re
 from dataclasses import dataclass
 
+from babel.dates import get_month_names
+
 NBSP = "\u00a0"
 # English: “double” outside, ‘single’ nested. Russian and Kazakh: «ёлочки» outside, „лапки“ nested.
 QUOTES = {"en": ("“”", "‘’"), "kk": ("«»", "„“"), "ru": ("«»", "„“")}
 # Spaced hyphens and en dashes are dashes: an em dash glued to the word before it by a non-breaking space,
 # so a line never starts with one. In English a comma before it (Russian «…», - сказал) goes: no ", —" there.
 SPACED_DASH = re.compile(r"(,?)[ \t\u00a0]+[-–—][ \t\u00a0]+")
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December")
+MONTHS = get_month_names("wide", locale="en")  # numbered 1-12
 # Russian month names in the genitive (19 ноября 2026), as a small model sometimes leaves them.
 RUSSIAN_MONTHS = ("январ", "феврал", "март", "апрел", "ма", "июн", "июл", "август", "сентябр", "октябр",
                   "ноябр", "декабр")
@@ -80,11 +81,11 @@ def english_dates(text: str) -> str:
     def numeric(match: re.Match) -> str:
         """19.11.2026 as 19 November 2026."""
         day, month, year = int(match[1]), int(match[2]), match[3]
-        return f"{day} {MONTHS[month - 1]} {year}" if 1 <= day <= 31 and 1 <= month <= 12 else match[0]
+        return f"{day} {MONTHS[month]} {year}" if 1 <= day <= 31 and 1 <= month <= 12 else match[0]
 
     def worded(match: re.Match) -> str:
         """19 ноября 2026 as 19 November 2026."""
-        month = next(i for i, stem in enumerate(RUSSIAN_MONTHS) if match[2].lower() == stem)
+        month = next(i for i, stem in enumerate(RUSSIAN_MONTHS, 1) if match[2].lower() == stem)
         return f"{int(match[1])} {MONTHS[month]} {match[3]}"
 
     return WORD_DATE.sub(worded, NUMERIC_DATE.sub(numeric, text))

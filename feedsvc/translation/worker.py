@@ -157,7 +157,7 @@ def _store(db: Database, job: dict, outcome: pipeline.Outcome, policy: checks.Po
 
 
 # The translated fields typography is applied to (all the text a reader sees).
-TYPESET = ("title", "body", "category", "photo_caption", "photo_credit")
+TYPESET = ("title", "body", *jobs.ONE_LINE)
 
 
 def run(db: Database, translate: pipeline.TranslateFn, settings: WorkerSettings, *, once: bool,
