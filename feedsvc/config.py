@@ -24,6 +24,11 @@ class ConfigError(InvalidInput):
     """A setting feedsvc cannot use (most often a FEEDSVC_* environment variable)."""
 
 
+# The settings dataclasses behind PREFIX_* settings, each with the fields that are not settings.
+SETTINGS = {"WORKER": (WorkerSettings, {"source_lang"}), "ENGINE": (EngineSettings, set()),
+            "TYPOGRAPHY": (Typography, set())}
+
+
 def default_config(instance_path: str) -> dict:
     """The embedded defaults: everything under instance/, installed models as default_models_dir() says."""
     return {
@@ -98,13 +103,10 @@ def default_config(instance_path: str) -> dict:
         # What the worker publishes per language: auto, checked (unless a sentence check flags it) or
         # reviewed (only what an editor approved). See README, "What gets published".
         "PUBLISH_POLICY": {},  # a language left out is "checked" (translation.checks.Policy.of)
-        # The translation worker and the engine (README, Translation): WORKER_LEASE_SECONDS, ENGINE_BEAM_SIZE…,
-        # their defaults are the settings classes' own.
-        **settings_defaults("WORKER", WorkerSettings, skip={"source_lang"}),
-        **settings_defaults("ENGINE", EngineSettings),
-        # Target-language typography of machine translations (README, Translation): TYPOGRAPHY_QUOTES,
-        # TYPOGRAPHY_DASHES, TYPOGRAPHY_DATES, each on by default; the defaults are Typography's own.
-        **settings_defaults("TYPOGRAPHY", Typography),
+        # The worker, the engine and the typography of machine translations (README, Translation):
+        # WORKER_LEASE_SECONDS, ENGINE_BEAM_SIZE, TYPOGRAPHY_QUOTES…; the defaults are SETTINGS classes' own.
+        **{key: value for prefix, (settings_class, skip) in SETTINGS.items()
+           for key, value in settings_defaults(prefix, settings_class, skip).items()},
     }
 
 
@@ -130,7 +132,7 @@ def check_config(config: dict, defaults: dict) -> None:
     for key, default in defaults.items():
         if default is not None and not isinstance(default, dict | list) and config.get(key) is not None:
             config[key] = _coerce(key, config[key], type(default))
-    unknown = sorted(k for k in config if k.startswith(("WORKER_", "ENGINE_", "TYPOGRAPHY_")) and k not in defaults)
+    unknown = sorted(k for k in config if k.startswith(tuple(f"{p}_" for p in SETTINGS)) and k not in defaults)
     if unknown:
         known = ", ".join(k for k in defaults if k.startswith(unknown[0].split("_")[0] + "_"))
         raise ConfigError(f"unknown setting {unknown[0]} (known: {known})")

@@ -2,7 +2,6 @@
 
 import sqlite3
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint
 from flask import abort
@@ -42,7 +41,7 @@ def form_for(release: dict | None = None):
     if release:
         data = {k: release[k] for k in ("title", "body", "category", "photo_caption", "photo_credit", "version")}
         data["published_at"] = shown_date(release)
-    zone = labels.zone_label(labels.local_moment(clock.utcnow()))  # the zone the typed time is read in
+    zone = labels.zone_label(labels.local_moment(clock.now()))  # the zone the typed time is read in
     return release_form(config["TITLE_MAX"], config["BODY_MAX"], data=data, timezone=zone)
 
 
@@ -51,7 +50,7 @@ def shown_date(release: dict) -> datetime | None:
     field shows; empty for a never published draft no editor dated (publishing stamps it)."""
     if not release["date_set"] and release["seq"] is None:
         return None
-    moment = clock.parse_time(release["published_at"]).astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
+    moment = labels.local_moment(release["published_at"])
     return moment.replace(tzinfo=None, second=0, microsecond=0)
 
 
@@ -75,7 +74,7 @@ def fields_from(form, release: dict | None = None) -> dict:
     }
     unchanged = release is not None and form.published_at.data == shown_date(release)
     if form.published_at.data and not unchanged:
-        fields["published_at"] = form.published_at.data.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
+        fields["published_at"] = form.published_at.data.replace(tzinfo=labels.office_zone())
     return fields
 
 

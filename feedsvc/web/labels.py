@@ -15,6 +15,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 
+from feedsvc import clock
 from feedsvc.states import JobStatus
 from feedsvc.states import Origin
 from feedsvc.states import ReleaseStatus
@@ -72,9 +73,14 @@ def zone_label(moment: datetime) -> str:
     return f"{city}, UTC{offset}"
 
 
-def local_moment(value: str) -> datetime:
-    """A stored UTC time in the press office's time zone."""
-    return datetime.fromisoformat(value).astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
+def office_zone() -> ZoneInfo:
+    """The press office's time zone (TIMEZONE): pages show times in it, the release form reads them in it."""
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def local_moment(value: str | datetime) -> datetime:
+    """A stored UTC time (ISO text or a moment) in the press office's time zone."""
+    return (clock.parse_time(value) if isinstance(value, str) else value).astimezone(office_zone())
 
 
 def localdt(value: str) -> str:

@@ -136,7 +136,7 @@ def search(lang: str):
 @bp.route("/<lang:lang>/contact")
 def contact(lang: str):
     """The press office's contact for journalists, in the page's language, and the time zone pages use."""
-    zone = labels.zone_label(labels.local_moment(clock.utcnow()))
+    zone = labels.zone_label(labels.local_moment(clock.now()))
     return render_template("public/contact.html", lang=lang, zone=zone)
 
 
