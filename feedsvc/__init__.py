@@ -1,14 +1,16 @@
 """feedsvc: Russian press releases, translated offline into Kazakh and English, published as pages and feeds."""
 
-import os
 import secrets
 from pathlib import Path
 
 from flask import Flask
 
+from feedsvc import photos
 from feedsvc.config import ConfigError  # noqa: F401 (part of the package's interface)
 from feedsvc.config import check_config
 from feedsvc.config import default_config
+from feedsvc.storage import PRIVATE_FOLDER
+from feedsvc.storage import make_folder
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -21,8 +23,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     else:
         app.config.from_mapping(test_config)
     check_config(app.config, default_config(app.instance_path))
-    make_private_folder(app.instance_path)
-    os.makedirs(app.config["UPLOAD_FOLDER"], exist_ok=True)
+    make_folder(app.instance_path, PRIVATE_FOLDER)
+    make_folder(app.config["UPLOAD_FOLDER"], photos.FOLDER_MODE)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret(app.instance_path)
 
@@ -45,18 +47,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_blueprints(app)
     register_commands(app)
     return app
-
-
-def make_private_folder(path: str) -> None:
-    """Create the instance folder as 0700 (database, key, uploads inside), whatever the umask.
-
-    An existing folder is left as it is: permissions an operator chose (or a folder owned by another
-    account) are theirs to keep; the database files inside are made 0600 on open (storage.connect).
-    """
-    if os.path.isdir(path):
-        return
-    os.makedirs(path, exist_ok=True)
-    os.chmod(path, 0o700)
 
 
 def instance_secret(instance_path: str) -> str:

@@ -22,6 +22,10 @@ FORMATS = {"JPEG": ("image/jpeg", ".jpg"), "PNG": ("image/png", ".png"), "WEBP":
 # ordinary and on high-density screens, and share cards. Each in WebP, with a JPEG for older readers.
 SIZE_WIDTHS = (480, 960, 1600)
 SIZE_FORMATS = ("WEBP", "JPEG")
+# The uploads folder and its files: the service account writes, its group reads, others nothing. In production the
+# folder's group is nginx's (www-data) with the setgid bit, so every new photo is nginx's to send (README "Production").
+FOLDER_MODE = 0o750
+FILE_MODE = 0o640
 
 
 class InvalidPhoto(InvalidInput):
@@ -128,10 +132,14 @@ def save_photo(data: bytes, folder: str, *, max_bytes: int, max_pixels: int) -> 
 
 
 def store_file(folder: str, name: str, data: bytes) -> None:
-    """Write a file under its final name atomically (a crash leaves at most a ".part" file, never half a photo)."""
+    """Write a file under its final name atomically (a crash leaves at most a ".part" file, never half a photo).
+
+    The file is FILE_MODE whatever the umask: nginx's workers read it through the folder's group.
+    """
     tmp = os.path.join(folder, f".{name}.part")
     try:
         with open(tmp, "wb") as fh:
+            os.fchmod(fh.fileno(), FILE_MODE)
             fh.write(data)
         os.replace(tmp, os.path.join(folder, name))
     except BaseException:

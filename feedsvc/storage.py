@@ -10,6 +10,8 @@ from sqlite_utils import Database
 from feedsvc import stemming
 
 BUSY_TIMEOUT_MS = 10_000
+# The instance folder (database, secret key, local config) and Argos's data: the service account's alone.
+PRIVATE_FOLDER = 0o700
 
 
 def connect(path: str) -> Database:
@@ -46,6 +48,18 @@ def create_private(path: str) -> None:
     except OSError:
         return  # a missing folder or a read-only disk: sqlite3.connect reports it as usual
     make_private(path)
+
+
+def make_folder(path: str, mode: int) -> None:
+    """Create a missing folder (and its parents) with exactly ``mode``, whatever the umask.
+
+    An existing folder is left as it is: permissions an operator chose (the uploads folder's group and
+    setgid bit for nginx, README "Production") are theirs to keep.
+    """
+    if os.path.isdir(path):
+        return
+    os.makedirs(path, exist_ok=True)
+    os.chmod(path, mode)
 
 
 def make_private(path: str) -> None:

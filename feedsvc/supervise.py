@@ -1,15 +1,23 @@
-"""`feedsvc serve`'s two processes, gunicorn and the translation worker: started, watched and stopped together.
+"""`feedsvc serve`'s two processes, gunicorn and the translation worker: started, watched, restarted and stopped
+together.
 
 No Flask here: the serve command builds the two command lines and hands them over.
 """
 
+import contextlib
+import os
 import signal
 import socket
 import subprocess
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
+from feedsvc import clock
 from feedsvc.errors import FeedsvcError
+
+# The longest wait before starting a process again; a process that ran longer than this counts as healthy.
+MAX_DELAY_SECONDS = 60.0
 
 
 class PortInUse(FeedsvcError, OSError):
@@ -27,6 +35,39 @@ def check_port(host: str, port: int) -> None:
                             "or choose another --port") from exc
 
 
+@dataclass
+class Child:
+    """One supervised command: its running process (None while a restart is due) and its run of failures."""
+
+    name: str
+    command: list[str]
+    process: subprocess.Popen | None = None
+    started: float = 0.0
+    failures: int = 0
+    next_start: float = 0.0
+
+    def start(self, env: dict) -> subprocess.Popen:
+        """Start the command in a process group of its own (so what it leaves behind can be found and stopped)."""
+        self.process = subprocess.Popen(self.command, env=env, start_new_session=True)
+        self.started = time.monotonic()
+        return self.process
+
+    def ended(self, max_delay: float) -> float:
+        """After the process exited: clear what it left behind and return the delay before the next start.
+
+        The delay doubles (1, 2, 4… s, clock.backoff) while the process keeps dying soon after starting,
+        up to ``max_delay``; a process that ran longer than that starts again after 1 s.
+        """
+        assert self.process is not None
+        # gunicorn's workers outlive a master killed with -9 and keep its port: stop them before a new master binds.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        self.failures = 1 if time.monotonic() - self.started > max_delay else self.failures + 1
+        delay = clock.backoff(1.0, self.failures - 1, cap=max_delay)
+        self.process, self.next_start = None, time.monotonic() + delay
+        return delay
+
+
 def stop(processes: list[subprocess.Popen], timeout: float = 30) -> None:
     """Ask each running process to stop (SIGTERM), then kill those still running after ``timeout``."""
     for process in processes:
@@ -41,38 +82,31 @@ def stop(processes: list[subprocess.Popen], timeout: float = 30) -> None:
 
 
 def run(web_cmd: list[str], worker_cmd: list[str], env: dict, *, echo: Callable[[str], None] = print,
-        poll: float = 0.5, max_delay: float = 60.0) -> int:
-    """Run both until the web server ends or we are told to stop (SIGTERM, Ctrl+C); returns an exit code.
+        poll: float = 0.5, max_delay: float = MAX_DELAY_SECONDS) -> int:
+    """Run both until we are told to stop (SIGTERM, Ctrl+C); returns the exit code (0).
 
-    A worker that dies is started again after a delay that doubles while it keeps dying (up to
-    ``max_delay``): translations resume by themselves, and the jobs it held come back with their leases.
-    A web server that ends on its own ends the service with its exit code.
+    A process that dies (gunicorn's master killed with -9, a crashed worker) is started again after a
+    delay that doubles while it keeps dying (see Child.ended): pages come back by themselves, translations
+    resume, and the jobs a dead worker held come back with their leases.
     """
     stopping: list[int] = []
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
-    web = subprocess.Popen(web_cmd, env=env)
-    first = subprocess.Popen(worker_cmd, env=env)
-    worker: subprocess.Popen | None = first  # None while a restart is due
-    started, failures, next_start = time.monotonic(), 0, 0.0
-    processes = [web, first]
+    children = [Child("web server", web_cmd), Child("translation worker", worker_cmd)]
+    for child in children:
+        child.start(env)
     try:
-        while not stopping and web.poll() is None:
-            if worker is None and time.monotonic() >= next_start:
-                worker = subprocess.Popen(worker_cmd, env=env)
-                started = time.monotonic()
-                processes.append(worker)
-            elif worker is not None and worker.poll() is not None:
-                failures = 1 if time.monotonic() - started > max_delay else failures + 1
-                delay = min(2.0 ** (failures - 1), max_delay)
-                echo(f"The translation worker exited (code {worker.returncode}); starting it again in {delay:.0f} s.")
-                worker, next_start = None, time.monotonic() + delay
+        while not stopping:
+            for child in children:
+                if child.process is None and time.monotonic() >= child.next_start:
+                    child.start(env)
+                elif child.process is not None and child.process.poll() is not None:
+                    code = child.process.returncode
+                    delay = child.ended(max_delay)
+                    echo(f"The {child.name} exited (code {code}); starting it again in {delay:.0f} s.")
             time.sleep(poll)
     except KeyboardInterrupt:
         stopping.append(signal.SIGINT)
     finally:
         signal.signal(signal.SIGTERM, previous)
-        stop(processes)
-    if stopping:
-        return 0
-    echo(f"The web server exited (code {web.returncode}); the translation worker was stopped too.")
-    return web.returncode or 1
+        stop([child.process for child in children if child.process is not None])
+    return 0

@@ -4,11 +4,15 @@ Database triggers (migration m014) count every change that alters what a feed sh
 (one row per language, ``*`` for all), in the same transaction as the change, whichever process made it:
 an editor's save only writes that counter, and a ping cannot be lost to a restart, because a row counts as
 sent only after every configured hub accepted every topic (``pinged`` catches up with ``version``). A hub
-that fails is asked again after 1, 2, 4… seconds (at most WEBSUB_RETRY_MAX_SECONDS).
+that fails in any way (refused, reset, timed out, answering bytes that are not HTTP, a non-2xx status or a
+redirect, which is never followed) is asked again after 1, 2, 4… seconds (at most RETRY_MAX_SECONDS), and its
+error is kept in the row (``websub_pending.error``) and logged as one line.
 """
 
+import http.client
 import logging
 import threading
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from urllib.parse import urlencode
@@ -16,6 +20,7 @@ from urllib.parse import urlencode
 from sqlite_utils import Database
 
 from feedsvc import clock
+from feedsvc.errors import FeedsvcError
 
 log = logging.getLogger(__name__)
 ALL = "*"
@@ -23,14 +28,40 @@ RETRY_MAX_SECONDS = 300
 TIMEOUT_SECONDS = 10
 
 
+class HubError(FeedsvcError, OSError):
+    """A hub did not accept a ping: a refusal, a reset, a timeout, bytes that are not HTTP, a non-2xx answer."""
+
+    def __init__(self, hub: str, problem: str):
+        """Keep the hub and what went wrong; the message names both, on one line."""
+        super().__init__(f"hub {hub} {problem}")
+        self.hub, self.problem = hub, problem
+
+
+class NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Refuse every redirect: a hub's 3xx is its error, never a POST sent on to a URL the hub chose."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        """Follow nothing (urllib then raises the 3xx as an HTTPError)."""
+        return None
+
+
 def publish(hub: str, topic: str) -> None:
-    """POST hub.mode=publish for one topic; a non-2xx answer or a network error raises."""
+    """POST hub.mode=publish for one topic; anything but a 2xx answer raises HubError."""
     data = urlencode({"hub.mode": "publish", "hub.url": topic}).encode()
     request = urllib.request.Request(hub, data=data, method="POST",
                                      headers={"Content-Type": "application/x-www-form-urlencoded"})
-    with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 (configured hubs only)
-        if not 200 <= response.status < 300:
-            raise OSError(f"hub {hub} answered {response.status}")
+    opener = urllib.request.build_opener(NoRedirects)
+    try:
+        with opener.open(request, timeout=TIMEOUT_SECONDS) as response:  # configured hubs only
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        moved = " (a redirect: not followed)" if 300 <= exc.code < 400 else ""
+        raise HubError(hub, f"answered {exc.code}{moved}") from exc
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        # A hub that speaks no HTTP raises http.client's errors, which are not OSErrors.
+        raise HubError(hub, f"failed: {type(exc).__name__}: {exc}"[:300]) from exc
+    if not 200 <= status < 300:
+        raise HubError(hub, f"answered {status}")
 
 
 def due(db: Database) -> list[dict]:

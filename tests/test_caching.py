@@ -194,5 +194,35 @@ def test_the_cache_is_bounded(app, client, db):
     assert len(cache) == 3
     assert ("feed", "ru", "atom", clock.now().date(), "http://host7.example/") in cache  # the most recent stay
     app.config["RESPONSE_CACHE_BYTES"] = 1
-    html(client, "/ru/?page=1", base_url="http://host7.example")
+    client.get("/en/feed.atom", base_url="http://host7.example")  # a new entry ("/ru/?page=1" is /ru/'s)
     assert len(cache) == 1  # the newest entry stays even when it alone is over the byte bound
+
+
+def test_one_page_is_one_cache_entry_however_its_query_is_spelled(app, client, db):
+    app.config.update(RESPONSE_CACHE_ENTRIES=3)
+    make_release(db)
+    feed = client.get("/en/feed.atom").data
+    html(client, "/ru/")
+    html(client, "/ru/?page=1")
+    cache = app.extensions["feedsvc"]["cache"]
+    assert [key[:3] for key in cache.entries if key[0] == "index"] == [("index", "ru", 1)]
+    before = set(cache.entries)
+    repeated = "&".join(["page=1"] * 3)
+    for query in (repeated, "page=01", "page=%EF%BC%91", "page=%D9%A1", "page=1&page=2", "page=+1"):
+        assert client.get(f"/ru/?{query}").status_code == 400, query
+    for number in range(20):  # parameters other than page: answered, never cached
+        assert client.get(f"/ru/?page=1&v={number}").status_code == 200
+    assert set(cache.entries) == before  # the variants took no entry: the feed is still there
+    assert ("feed", "en", "atom", clock.now().date(), "http://localhost/") in cache
+    assert client.get("/en/feed.atom").data == feed
+
+
+@pytest.mark.parametrize("number", ["01", "001", "%D9%A1", "%EF%BC%91", "%E0%A5%A7", "+1", "1%20"])
+def test_an_archive_or_release_number_has_one_spelling(app, client, db, number):
+    app.config["FEED_ARCHIVE_ITEMS"] = 1
+    release = make_release(db)
+    assert client.get("/ru/archive/1.rss").status_code == 200
+    assert client.get(f"/ru/releases/{release['id']}").status_code in (200, 301)
+    assert client.get(f"/ru/archive/{number}.rss").status_code == 404
+    assert client.get(f"/ru/releases/{number}").status_code == 404
+    assert len([key for key in app.extensions["feedsvc"]["cache"].entries if key[0] == "archive"]) == 1

@@ -96,6 +96,25 @@ def test_users_create_refuses_duplicates_and_short_passwords(runner, db):
     assert short.exit_code == 1 and "at least 8" in short.output
 
 
+def test_users_take_the_password_from_stdin_never_from_the_command_line(app, db, tmp_path):
+    env = {**os.environ, "FEEDSVC_DATABASE": app.config["DATABASE"], "FEEDSVC_UPLOAD_FOLDER": str(tmp_path / "up")}
+    command = [sys.executable, "-m", "feedsvc.commands", "users"]
+    created = subprocess.run([*command, "create", "anna", "--password-stdin"], input="from a pipe 123\n", env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert created.returncode == 0, created.stderr
+    assert users.authenticate(db, "anna", "from a pipe 123")
+    changed = subprocess.run([*command, "password", "anna", "--password-stdin"], input="changed by pipe\n", env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert changed.returncode == 0 and users.authenticate(db, "anna", "changed by pipe")
+    empty = subprocess.run([*command, "create", "bob", "--password-stdin"], input="", env=env, capture_output=True,
+                           text=True, timeout=60)
+    assert empty.returncode == 1 and "at least 8" in empty.stderr and "Traceback" not in empty.stderr
+    visible = subprocess.run([*command, "create", "bob", "--password", "on the command line"], env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert visible.returncode == 2 and "No such option '--password'" in visible.stderr
+    assert [row["username"] for row in db.query("select username from users")] == ["anna"]
+
+
 def test_settings_get_their_defaults_types_or_a_clear_error(tmp_path):
     base = {"TESTING": True, "DATABASE": str(tmp_path / "f.db"), "UPLOAD_FOLDER": str(tmp_path / "up")}
     app = create_app({**base, "SECRET_KEY": 20261126, "SESSION_COOKIE_SECURE": "False", "WORKER_LEASE_SECONDS": "60",

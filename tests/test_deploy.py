@@ -2,19 +2,24 @@
 
 nginx runs as a child of the test with its own prefix, configuration, cache and logs in a temporary folder
 (``-g 'daemon off;'``), on 127.0.0.1 only; gunicorn runs with PROXY_FIX=1 behind it, as in production.
-Every wait is for an event, bounded by ``HANG_SECONDS`` only to catch a hang.
+The folders are the README's layout (``Layout``): a private instance folder, and an uploads folder outside it
+whose group is nginx's. Started as root (CI), nginx's workers run as ``www-data``, as Debian runs them, and the
+app as another user; they share nothing but that group. Every wait is for an event, bounded by ``HANG_SECONDS``
+only to catch a hang.
 """
 
 import contextlib
-import getpass
 import grp
 import http.client
 import os
+import pwd
+import shutil
 import signal
 import socket
 import string
 import subprocess
 import sys
+import tempfile
 import time
 import zlib
 from datetime import UTC
@@ -30,6 +35,7 @@ from feedsvc.storage import connect
 from tests.conftest import missing_program
 from tests.conftest import wait_until
 from tests.test_reliability import Session
+from tests.test_reliability import children
 from tests.test_reliability import free_port
 from tests.test_reliability import make_instance
 from tests.test_reliability import request
@@ -40,6 +46,8 @@ NGINX = "/usr/sbin/nginx"
 CONFIG = ROOT / "deploy" / "nginx" / "feedsvc.conf"
 STATIC = ROOT / "feedsvc" / "web" / "static"
 SLOW_CLIENTS = 20
+# Debian's nginx runs its workers as this user and group (the README's uploads folder belongs to the group).
+NGINX_USER = "www-data"
 # What gunicorn logs per request: the forwarding headers the app received, as it received them.
 ACCESS_FORMAT = '%(m)s %(U)s %(s)s xff=%({x-forwarded-for}i)s xfh=%({x-forwarded-host}i)s xfp=%({x-forwarded-proto}i)s'
 MAIN_CONFIG = """\
@@ -82,7 +90,7 @@ def terminate(process: subprocess.Popen) -> None:
 class Proxy:
     """nginx with the project's configuration in front of ``upstream``, everything under ``prefix``."""
 
-    def __init__(self, prefix: Path, upstream: str, media: Path, extra: str = ""):
+    def __init__(self, prefix: Path, upstream: str, media: Path, extra: str = "", static: Path = STATIC):
         """Write the configuration, start nginx in the foreground and wait until it answers."""
         if not os.access(NGINX, os.X_OK):
             missing_program(f"{NGINX} is missing", "nginx")
@@ -90,10 +98,10 @@ class Proxy:
         self.prefix, self.port = prefix, free_port()
         (prefix / "feedsvc.conf").write_text(site_config({
             "FEEDSVC_LISTEN": f"127.0.0.1:{self.port}", "FEEDSVC_SERVER_NAME": "127.0.0.1 localhost",
-            "FEEDSVC_UPSTREAM": upstream, "FEEDSVC_STATIC": str(STATIC), "FEEDSVC_MEDIA": str(media),
+            "FEEDSVC_UPSTREAM": upstream, "FEEDSVC_STATIC": str(static), "FEEDSVC_MEDIA": str(media),
             "FEEDSVC_CACHE": str(prefix / "cache")}))
-        # As root, nginx's workers would switch to "nobody", who cannot read a private temporary folder.
-        user = f"user {getpass.getuser()} {grp.getgrgid(os.getgid()).gr_name};" if os.geteuid() == 0 else ""
+        # As root (CI), the workers switch to Debian's nginx user, as in production; otherwise they stay ours.
+        user = f"user {NGINX_USER} {nginx_group()};" if os.geteuid() == 0 else ""
         (prefix / "nginx.conf").write_text(MAIN_CONFIG.format(user=user, prefix=prefix, extra=extra))
         command = [NGINX, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", str(prefix / "error.log")]
         checked = subprocess.run([*command, "-t"], capture_output=True, text=True)
@@ -112,6 +120,48 @@ class Proxy:
     def stop(self) -> None:
         """Stop nginx (see terminate)."""
         terminate(self.process)
+
+    def worker_users(self) -> set[int]:
+        """The user ids nginx's worker processes run as (Linux /proc)."""
+        return {uid_of(pid) for pid in children(self.process.pid)}
+
+
+def nginx_group() -> str:
+    """The group of Debian's nginx user (www-data)."""
+    return grp.getgrgid(pwd.getpwnam(NGINX_USER).pw_gid).gr_name
+
+
+def uid_of(pid: int) -> int:
+    """The real user id of a process (Linux /proc)."""
+    line = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("Uid:"))
+    return int(line.split()[1])
+
+
+class Layout:
+    """The README's production folders under a temporary /srv/feedsvc: nginx's user can reach the static files
+    and the uploads (group-readable, setgid, its group) but not the instance folder (0700: database, key).
+
+    Under /tmp, not pytest's private temporary folder, which another user could not even enter.
+    """
+
+    def __init__(self):
+        """Make the folders as the README's `install -d` lines do."""
+        self.root = Path(tempfile.mkdtemp(prefix="feedsvc-srv-"))
+        self.root.chmod(0o755)  # like /srv/feedsvc: anyone may enter, what is inside decides
+        self.static = self.root / "feedsvc" / "web" / "static"
+        shutil.copytree(STATIC, self.static)  # the checkout's static files, readable by all
+        self.uploads = self.root / "uploads"
+        self.uploads.mkdir()
+        if os.geteuid() == 0:  # install -d -o feedsvc -g www-data -m 2750 /srv/feedsvc/uploads
+            os.chown(self.uploads, -1, grp.getgrnam(nginx_group()).gr_gid)
+        self.uploads.chmod(0o2750)
+        self.instance = self.root / "instance"
+        self.instance.mkdir(mode=0o700)  # what create_app makes of a missing instance folder
+        self.instance.chmod(0o700)
+
+    def remove(self) -> None:
+        """Delete the whole tree."""
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
 class Gunicorn:
@@ -154,17 +204,19 @@ def site(tmp_path_factory):
     """A demo instance under gunicorn behind nginx; feeds kept 2 s so a test sees them expire and revalidate."""
     if not os.access(NGINX, os.X_OK):
         missing_program(f"{NGINX} is missing", "nginx")
-    folder = tmp_path_factory.mktemp("deploy")
-    app = make_instance(folder / "instance", models=False)
-    web = Gunicorn(app, folder / "gunicorn.log", FEED_MAX_AGE=2, MEDIA_ACCEL_REDIRECT="/_media/")
-    proxy = None
+    folder, layout = tmp_path_factory.mktemp("deploy"), Layout()
+    proxy = web = None
     try:
-        proxy = Proxy(folder / "nginx", f"127.0.0.1:{web.port}", Path(app.config["UPLOAD_FOLDER"]))
+        app = make_instance(layout.instance, models=False, config={"UPLOAD_FOLDER": str(layout.uploads)})
+        web = Gunicorn(app, folder / "gunicorn.log", FEED_MAX_AGE=2, MEDIA_ACCEL_REDIRECT="/_media/")
+        proxy = Proxy(layout.root / "nginx", f"127.0.0.1:{web.port}", layout.uploads, static=layout.static)
         yield proxy, web, app
     finally:
         if proxy:
             proxy.stop()
-        web.stop()
+        if web:
+            web.stop()
+        layout.remove()
 
 
 def still_open(sock: socket.socket) -> bool:
@@ -338,3 +390,31 @@ def test_unknown_host_names_and_methods_are_refused(site):
     with pytest.raises(ConnectionError):  # 444: nginx closes without an answer
         request(proxy.port, "GET", "/ru/", headers={"Host": "evil.example"})
     assert request(proxy.port, "DELETE", "/ru/")[0] == 405
+
+
+def test_photos_reach_nginx_as_its_own_user_while_the_instance_stays_private(site):
+    proxy, _, app = site
+    if os.geteuid() != 0:
+        pytest.skip("nginx's workers run as another user only when nginx is started as root (as in CI)")
+    nginx = pwd.getpwnam(NGINX_USER)
+    assert proxy.worker_users() == {nginx.pw_uid} != {os.geteuid()}  # nginx reads as www-data, the app is not it
+    db = connect(app.config["DATABASE"])
+    stored = photos.save_photo(demo_photo(4), app.config["UPLOAD_FOLDER"], max_bytes=10**7, max_pixels=10**7)
+    releases.create_release(db, title="Фото за nginx", body="Текст.", photo=stored, publish=True,
+                            published_at=datetime(2026, 11, 21, tzinfo=UTC))
+    db.close()
+    names = [stored["photo"], *(size["name"] for size in photos.sizes_of(stored["photo_sizes"]))]
+    for name in names:
+        path = Path(app.config["UPLOAD_FOLDER"], name)
+        assert (path.stat().st_mode & 0o777, path.stat().st_gid) == (photos.FILE_MODE, nginx.pw_gid)
+        status, _, body = request(proxy.port, "GET", f"/media/{name}")
+        assert (status, body) == (200, path.read_bytes()), (proxy.prefix / "error.log").read_text()[-1000:]
+
+    def readable_by_nginx(path: str) -> bool:
+        """Whether nginx's user can read the file (a real process under that user, as root can start one)."""
+        return subprocess.run(["cat", path], user=nginx.pw_uid, group=nginx.pw_gid, extra_groups=[],
+                              capture_output=True).returncode == 0
+
+    assert readable_by_nginx(str(Path(app.config["UPLOAD_FOLDER"], stored["photo"])))
+    assert not readable_by_nginx(app.config["DATABASE"])  # the instance folder is 0700: database, key, config
+    assert Path(app.config["DATABASE"]).parent.stat().st_mode & 0o777 == 0o700

@@ -25,6 +25,7 @@ from feedsvc.translation import glossary
 from feedsvc.translation import packages
 from feedsvc.translation import worker
 from feedsvc.translation.worker import WorkerSettings
+from tests.conftest import HANG_SECONDS
 from tests.conftest import make_release
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -248,6 +249,42 @@ def test_oversized_metadata_is_refused_before_it_is_parsed(tmp_path, app, monkey
     (folder / "metadata.json").write_bytes(big)
     assert packages.scan_packages(app.config["MODELS_DIR"])[1][0].error.endswith("larger than 64 KiB")
     assert parsed == []
+
+
+@pytest.mark.parametrize(("text", "line"), [
+    ('ru,en,kk\nСенат*,Senate,Сенат\n"Парламент*,Parliament,Парламент\nПалата*,Chamber,Палата\n', 3),
+    ('ru,en,kk\n"Сенат" Парламента,Senate,Сенат\n', 2),
+])
+def test_a_glossary_csv_with_a_quote_left_open_is_refused_naming_its_line(db, runner, tmp_path, text, line):
+    glossary.save_term(db, "Мажилис*", {"en": "Mazhilis", "kk": "Мәжіліс"})
+    with pytest.raises(glossary.BadGlossary, match=f"^line {line}: a quote is not closed properly"):
+        glossary.import_csv(db, text)
+    path = tmp_path / "glossary.csv"
+    path.write_text(text, encoding="utf-8")
+    result = runner.invoke(args=["glossary", "import", str(path)])
+    assert result.exit_code == 1 and f"line {line}: a quote is not closed" in result.output, result.output
+    assert [term.source for term in glossary.load_terms(db)] == ["Мажилис*"]  # nothing merged, nothing lost
+
+
+def test_a_fifo_or_device_link_as_metadata_is_a_damaged_folder_not_a_hang(tmp_path, app, models):
+    root = Path(app.config["MODELS_DIR"])
+    source = next(p for p in models if p.to_code == "kk").path
+    for name in ("translate-fifo", "translate-zero"):
+        shutil.copytree(source, root / name)
+        (root / name / "metadata.json").unlink()
+    os.mkfifo(root / "translate-fifo" / "metadata.json")  # opening it for reading would wait for a writer
+    (root / "translate-zero" / "metadata.json").symlink_to("/dev/zero")  # reading it would never end
+    env = {**os.environ, "FEEDSVC_DATABASE": app.config["DATABASE"], "FEEDSVC_UPLOAD_FOLDER": str(tmp_path / "up"),
+           "FEEDSVC_MODELS_DIR": str(root), "FEEDSVC_ARGOS_HOME": app.config["ARGOS_HOME"]}
+    result = subprocess.run([sys.executable, "-m", "feedsvc.commands", "models", "list"], env=env,
+                            capture_output=True, text=True, timeout=HANG_SECONDS)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    listing = result.stdout + result.stderr
+    assert "translate-fifo: metadata.json is not a regular file" in listing, listing
+    assert "translate-zero: metadata.json is a symbolic link" in listing
+    installed, broken = packages.scan_packages(root)
+    assert {p.name for p in installed} == {p.name for p in models}
+    assert sorted(b.name for b in broken) == ["translate-fifo", "translate-zero"]
 
 
 @pytest.fixture

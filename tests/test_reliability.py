@@ -886,6 +886,46 @@ def test_serve_restarts_a_dead_worker_and_sigterm_stops_everything(app, tmp_path
             serve.wait()
 
 
+@pytest.mark.slow
+def test_serve_starts_gunicorn_again_after_its_master_is_killed(app, tmp_path):
+    port, home = free_port(), tmp_path / "home"
+    home.mkdir()
+    env = {**service_env(app), "HOME": str(home)}
+    env.pop("XDG_RUNTIME_DIR", None)  # gunicorn's control socket would go to ~/.gunicorn/gunicorn.ctl
+    with open(tmp_path / "serve.log", "ab") as log:
+        serve = subprocess.Popen([sys.executable, "-m", "feedsvc.commands", "serve", "--no-demo", "--port", str(port),
+                                  "--workers", "1"], env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
+
+    def up() -> bool:
+        """The web server answers a page."""
+        with contextlib.suppress(OSError):
+            return request(port, "GET", "/ru/", timeout=10)[0] == 200
+        return False
+
+    def masters() -> list[int]:
+        """serve's gunicorn master processes."""
+        return [pid for pid, cmd in children(serve.pid).items() if "gunicorn" in cmd]
+
+    try:
+        wait_until(up, "feedsvc serve did not come up")
+        [master] = masters()
+        assert "--no-control-socket" in children(serve.pid)[master] and not (home / ".gunicorn").exists()
+        old_workers = list(children(master))
+        os.kill(master, signal.SIGKILL)
+        again = wait_until(lambda: [pid for pid in masters() if pid != master], "gunicorn was not started again")
+        wait_until(lambda: not any(alive(pid) for pid in old_workers), "the dead master's workers stayed")
+        wait_until(up, "pages did not come back after gunicorn's master was killed")
+        assert masters() == again and serve.poll() is None
+        assert "The web server exited (code -9); starting it again" in (tmp_path / "serve.log").read_text()
+        serve.send_signal(signal.SIGTERM)
+        assert serve.wait(timeout=HANG_SECONDS) == 0
+        assert not alive(again[0]), "serve left gunicorn behind"
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+            serve.wait()
+
+
 def test_serve_on_a_busy_port_is_one_clear_error(app):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

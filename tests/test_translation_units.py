@@ -1,9 +1,11 @@
 """Segmentation, protection, memory, the job queue and package handling, each on its own."""
 
 import json
+import logging
 import re
 import sqlite3
 import stat
+import threading
 import zipfile
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import pytest
 
 from feedsvc import clock
 from feedsvc import releases
+from feedsvc.storage import connect
 from feedsvc.translation import glossary
 from feedsvc.translation import jobs
 from feedsvc.translation import memory
@@ -22,6 +25,7 @@ from feedsvc.translation.protect import protect
 from feedsvc.translation.segment import split_paragraphs
 from feedsvc.translation.segment import split_sentences
 from feedsvc.translation.worker import WorkerSettings
+from tests.conftest import HANG_SECONDS
 from tests.conftest import expire_leases
 from tests.conftest import make_release
 
@@ -278,6 +282,51 @@ def three_releases(db) -> list[dict]:
     """Three published releases with different sentences."""
     return [make_release(db, title=f"Релиз номер {n}.", body=f"Первое {n}. Второе {n}.\n\nТретье {n}.")
             for n in ("один", "два", "три")]
+
+
+def test_a_worker_that_meets_a_locked_database_mid_batch_gives_its_jobs_back_at_once(app, models, set_clock):
+    """The clock stands still: leases never run out, so only jobs given back can be translated again."""
+    db = connect(app.config["DATABASE"])
+    three_releases(db)
+    db.execute("PRAGMA busy_timeout = 100")  # the worker's writes give up quickly while another writer holds on
+    blocker = sqlite3.connect(app.config["DATABASE"], isolation_level=None, check_same_thread=False)
+    trouble, calls, outcomes = threading.Event(), [], []
+    model = fake_model(calls)
+
+    def translate(step, sentences):
+        """The model, during whose first call another process starts a long write transaction."""
+        if not calls:
+            blocker.execute("BEGIN IMMEDIATE")
+        return model(step, sentences)
+
+    class Watch(logging.Handler):
+        """Signals the worker's report of database trouble."""
+
+        def emit(self, record):
+            if record.getMessage().startswith("database trouble"):
+                trouble.set()
+
+    watch = Watch()
+    logging.getLogger("feedsvc.worker").addHandler(watch)
+    thread = threading.Thread(target=lambda: outcomes.append(worker.run(
+        db, translate, worker_settings(app, poll_seconds=0.01), once=False, max_jobs=6)), daemon=True)
+    try:
+        thread.start()
+        assert trouble.wait(HANG_SECONDS), "the worker never met the locked database"
+        leased = list(db.query("select id from jobs where status = 'running'"))
+        assert len(leased) == 3  # a whole batch of one language, held while the database is locked
+        blocker.execute("ROLLBACK")
+        thread.join(HANG_SECONDS)
+        assert outcomes == [6], "jobs stayed leased after the database was free again"
+        assert [row["attempts"] for row in db.query("select attempts from jobs order by id")] == [1] * 6
+        assert {row["status"] for row in db.query("select status from translations")} == {"machine"}
+    finally:
+        logging.getLogger("feedsvc.worker").removeHandler(watch)
+        if blocker.in_transaction:
+            blocker.execute("ROLLBACK")
+        blocker.close()
+        thread.join(HANG_SECONDS)
+        db.close()
 
 
 def test_worker_translates_due_jobs_of_a_language_in_one_model_call(app, db, models):

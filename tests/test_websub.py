@@ -1,6 +1,7 @@
 """WebSub: feeds name the hubs, and every change readers see is announced to them in the background, with retries."""
 
 import queue
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler
 from http.server import ThreadingHTTPServer
@@ -9,6 +10,7 @@ from urllib.parse import parse_qs
 import feedparser
 import pytest
 
+from feedsvc import clock
 from feedsvc import create_app
 from feedsvc import releases
 from feedsvc import websub
@@ -154,3 +156,71 @@ def test_without_hubs_the_worker_starts_no_sender_and_hubs_need_site_url(app):
         create_app({**app.config, "WEBSUB_HUBS": ["https://hub.example"]})
     with pytest.raises(ConfigError, match="WEBSUB_HUBS"):
         create_app({**app.config, "SITE_URL": SITE, "WEBSUB_HUBS": ["ftp://hub.example"]})
+
+
+class RawHub:
+    """A 'hub' on loopback that answers every connection with the same raw bytes (not HTTP, or a bare redirect)."""
+
+    def __init__(self, answer: bytes):
+        """Listen on 127.0.0.1:<free port> and answer in a thread; each request's first bytes are queued."""
+        self.answer, self.requests = answer, queue.Queue()
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/hub"
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        """Answer until the socket is closed."""
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                self.requests.put(read_request(conn))
+                conn.sendall(self.answer)
+
+    def close(self):
+        """Stop listening."""
+        self.sock.close()
+
+
+def read_request(conn: socket.socket) -> bytes:
+    """One whole HTTP request (headers, then Content-Length bytes), so closing after it resets nothing."""
+    data = b""
+    while b"\r\n\r\n" not in data and (chunk := conn.recv(65536)):
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                   if line.lower().startswith(b"content-length:")), 0)
+    while len(body) < length and (chunk := conn.recv(65536)):
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
+@pytest.mark.parametrize(("answer", "recorded"), [
+    (b"\x16\x03\x01\x00\xa5garbage that is not HTTP\r\n\r\n", "BadStatusLine"),
+    (b"", "RemoteDisconnected"),
+    (b"HTTP/1.1 302 Found\r\nLocation: {target}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+     "answered 302 (a redirect: not followed)"),
+])
+def test_a_broken_or_redirecting_hub_is_retried_with_backoff_and_its_error_recorded(hub_app, db, hub, set_clock,
+                                                                                   caplog, answer, recorded):
+    raw = RawHub(answer.replace(b"{target}", hub.url.encode()))  # the redirect points at a real hub
+    try:
+        make_release(db)
+        announce = {"ru": [f"{SITE}/ru/feed.rss"]}
+        waits = []
+        for attempt in range(3):
+            with caplog.at_level("WARNING", logger="feedsvc.websub"):
+                assert websub.deliver(db, [raw.url], announce) == 0
+            assert raw.requests.get(timeout=HANG_SECONDS).startswith(b"POST /hub HTTP/1.1")
+            [row] = db.query("select * from websub_pending where version > pinged")
+            assert row["attempts"] == attempt + 1 and recorded in row["error"] and raw.url in row["error"]
+            waits.append((clock.parse_time(row["run_after"]) - clock.now()).total_seconds())
+            assert websub.deliver(db, [raw.url], announce) == 0 and raw.requests.empty()  # not before its time
+            set_clock.advance(seconds=waits[-1])
+        assert waits == [1, 2, 4]  # clock.backoff
+        assert [r.exc_info for r in caplog.records] == [None] * 3 and len(caplog.records) == 3  # one line each
+        assert hub.pings.empty()  # a redirect is never followed
+    finally:
+        raw.close()

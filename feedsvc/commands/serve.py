@@ -32,9 +32,21 @@ def serve_command(host: str, port: int, workers: int, demo: bool) -> None:
     elif not connect(current_app.config["DATABASE"]).table("users").count:
         click.echo("No admin yet: create one with `feedsvc users create NAME` (it asks for the password).")
     web = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"{host}:{port}",
-           "--access-logfile", "-", "feedsvc:create_app()"]
+           "--access-logfile", "-", *no_control_socket(), "feedsvc:create_app()"]
     worker = [sys.executable, "-m", "feedsvc.commands", "worker"]
     click.echo(f"feedsvc is serving on http://{host}:{port}/ (admin: http://{host}:{port}/admin/)")
     code = supervise.run(web, worker, dict(os.environ), echo=lambda line: click.echo(line, err=True))
     if code:
         raise SystemExit(code)
+
+
+def no_control_socket() -> list[str]:
+    """gunicorn's option to open no control socket, where it has one (gunicorn 25 and later).
+
+    By default such a gunicorn listens on ``$XDG_RUNTIME_DIR/gunicorn.ctl`` or ``~/.gunicorn/gunicorn.ctl``: one
+    path for every gunicorn of the account, so another instance starting or stopping takes it from this one.
+    feedsvc uses no control socket (serve restarts gunicorn itself).
+    """
+    from gunicorn.config import KNOWN_SETTINGS
+
+    return ["--no-control-socket"] if any(s.name == "control_socket_disable" for s in KNOWN_SETTINGS) else []

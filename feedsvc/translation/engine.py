@@ -10,6 +10,8 @@ that suit a small CPU, instead of Argos's one call per paragraph.
 import os
 from pathlib import Path
 
+from feedsvc.storage import PRIVATE_FOLDER
+from feedsvc.storage import make_folder
 from feedsvc.translation.engine_settings import EngineSettings
 from feedsvc.translation.packages import TARGET_SPM
 from feedsvc.translation.packages import PackageInfo
@@ -23,6 +25,7 @@ def prepare_environment(argos_home: str | Path, models_dir: str | Path) -> None:
     onnxruntime (pulled in through stanza) writes telemetry unless told not to.
     """
     base = Path(argos_home)
+    make_folder(str(base), PRIVATE_FOLDER)  # Argos's data, caches and configuration: the worker's alone
     for var, sub in (("XDG_DATA_HOME", "data"), ("XDG_CACHE_HOME", "cache"), ("XDG_CONFIG_HOME", "config")):
         os.environ.setdefault(var, str(base / sub))
         os.makedirs(os.environ[var], exist_ok=True)

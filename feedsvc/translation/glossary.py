@@ -3,6 +3,7 @@
 import csv
 import io
 import re
+from collections.abc import Iterator
 
 from sqlite_utils import Database
 
@@ -84,21 +85,39 @@ def delete_term(db: Database, term_id: int) -> None:
 
 
 def parse_csv(text: str) -> list[dict]:
-    """Rows of a glossary CSV with columns ru,en,kk; refuses missing columns and empty ru cells."""
+    """Rows of a glossary CSV with columns ru,en,kk; refuses missing columns, empty ru cells and broken quoting."""
     try:
-        reader = csv.DictReader(io.StringIO(text))
+        reader = csv.DictReader(io.StringIO(text), strict=True)
         missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise BadGlossary(N_("missing column(s): %(columns)s (expected a header ru,en,kk)"),
-                              columns=", ".join(missing))
-        rows = []
-        for number, row in enumerate(reader, start=2):
-            if not (row.get("ru") or "").strip():
-                raise BadGlossary(N_("line %(number)s: the ru column is empty"), number=number)
-            rows.append({c: unescape_cell(row.get(c) or "").strip() for c in COLUMNS})
     except csv.Error as exc:
         raise BadGlossary(N_("not a readable CSV file (%(error)s)"), error=str(exc)) from exc
+    if missing:
+        raise BadGlossary(N_("missing column(s): %(columns)s (expected a header ru,en,kk)"),
+                          columns=", ".join(missing))
+    rows = []
+    for number, row in numbered_rows(reader):
+        if not (row.get("ru") or "").strip():
+            raise BadGlossary(N_("line %(number)s: the ru column is empty"), number=number)
+        rows.append({c: unescape_cell(row.get(c) or "").strip() for c in COLUMNS})
     return rows
+
+
+def numbered_rows(reader: csv.DictReader) -> Iterator[tuple[int, dict]]:
+    """Each row with the line its record starts on; bad quoting is a BadGlossary naming that line.
+
+    csv's strict mode refuses a quote left open (the rest of the file would become one cell, one merged term)
+    and text after a closing quote; the line a record starts on is where the editor has to look.
+    """
+    while True:
+        number = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # strict: a quote never closed, or text after a closing quote
+            raise BadGlossary(N_("line %(number)s: a quote is not closed properly (%(error)s)"), number=number,
+                              error=str(exc)) from exc
+        yield number, row
 
 
 def import_csv(db: Database, text: str) -> int:

@@ -230,6 +230,24 @@ def fail(db: Database, job: dict, error: str, *, max_attempts: int = MAX_ATTEMPT
         return "retry"
 
 
+def release(db: Database, claimed: list[dict]) -> int:
+    """Give back leased jobs a worker cannot finish (its database was locked mid-batch): due again now.
+
+    Only jobs whose lease is still ours are touched (a finished job is done, a re-claimed one is another
+    worker's). The attempt is not counted: the job did not fail, the database was busy. Returns how many.
+    """
+    now, released = clock.utcnow(), 0
+    with write(db):
+        for job in claimed:
+            if holds_lease(db, job):
+                db.execute("update jobs set status = :queued, lease_token = null, run_after = :now, "
+                           "attempts = max(attempts - 1, 0), updated_at = :now where id = :id",
+                           STATES | {"now": now, "id": job["id"]})
+                _set_status(db, job["release_id"], job["lang"], Status.PENDING, error=None, machine_only=True)
+                released += 1
+    return released
+
+
 def no_model(db: Database, job: dict, message: str) -> None:
     """Park a job whose language has no route; installing a model re-queues it."""
     with write(db):

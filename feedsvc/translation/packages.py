@@ -4,6 +4,7 @@ Reading ``metadata.json`` ourselves keeps the web process (and `feedsvc models l
 torch; only the worker loads a package through argostranslate.
 """
 
+import errno
 import json
 import os
 import re
@@ -112,20 +113,39 @@ def read_package(path: Path) -> PackageInfo:
 
 
 def read_metadata(path: Path) -> dict:
-    """A package folder's metadata.json as a checked dict; a file over the size limit is not even read."""
-    file = path / "metadata.json"
+    """A package folder's metadata.json as a checked dict: a regular file of at most MAX_METADATA_BYTES, parsed."""
     try:
-        if file.stat().st_size > MAX_METADATA_BYTES:
-            raise InvalidPackage(f"{path.name}: metadata.json is larger than {MAX_METADATA_BYTES // 1024} KiB")
-        meta = json.loads(file.read_text(encoding="utf-8"))
+        meta = json.loads(read_small_file(path / "metadata.json", MAX_METADATA_BYTES).decode("utf-8"))
+    except InvalidPackage as exc:
+        raise InvalidPackage(f"{path.name}: metadata.json {exc}") from exc
     except (OSError, ValueError) as exc:
-        if isinstance(exc, InvalidPackage):
-            raise
         raise InvalidPackage(f"{path.name}: unreadable metadata.json ({exc})") from exc
     problem = metadata_problem(meta)
     if problem:
         raise InvalidPackage(f"{path.name}: metadata.json: {problem}")
     return meta
+
+
+def read_small_file(file: Path, limit: int) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes, reading at most ``limit + 1``.
+
+    Opened without following a symlink and without blocking, then checked with fstat: a FIFO named
+    metadata.json would hang a reader, a symlink to /dev/zero would fill memory, and a file that grows
+    after the check is still read only up to the limit and one byte more, which tells it is too large.
+    """
+    try:
+        fd = os.open(file, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise InvalidPackage("is a symbolic link: only a regular file is read") from exc
+        raise
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise InvalidPackage("is not a regular file (a FIFO, device or folder): only a regular file is read")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise InvalidPackage(f"is larger than {limit // 1024} KiB")
+    return data
 
 
 def metadata_problem(meta) -> str | None:

@@ -45,21 +45,26 @@ class WorkerSettings:
     reported: set = field(default_factory=set)
 
 
-def claim_batch(db: Database, settings: WorkerSettings, limit: int | None = None) -> list[dict]:
+def claim_batch(db: Database, settings: WorkerSettings, limit: int | None = None,
+                held: list[dict] | None = None) -> list[dict]:
     """Claim the next due job, then more due jobs of its language while the batch has room.
 
     Releases translated together share one model call per route step, which keeps every core
-    busy; the sentence budget keeps a batch well inside its lease.
+    busy; the sentence budget keeps a batch well inside its lease. Each claimed job is also appended
+    to ``held`` at once, so a database error halfway through still knows which leases to give back.
     """
+    held = [] if held is None else held
     claim = partial(jobs.claim, db, lease_seconds=settings.lease_seconds, max_attempts=settings.max_attempts)
     first = claim()
     if first is None:
         return []
+    held.append(first)
     batch, sentences = [first], _sentences(db, first)
     while sentences < settings.batch_sentences and (limit is None or len(batch) < limit):
         job = claim(lang=first["lang"])
         if job is None:
             break
+        held.append(job)
         batch.append(job)
         sentences += _sentences(db, job)
     return batch
@@ -162,22 +167,28 @@ TYPESET = ("title", "body", *jobs.ONE_LINE)
 
 def run(db: Database, translate: pipeline.TranslateFn, settings: WorkerSettings, *, once: bool,
         max_jobs: int | None = None, on_job=None) -> int:
-    """Work through the queue; with ``once``, stop when nothing is due. Returns jobs handled."""
-    handled, trouble = 0, 0
+    """Work through the queue; with ``once``, stop when nothing is due. Returns jobs handled.
+
+    A locked, full or read-only database must not end the worker, nor leave the rest of its batch leased
+    and idle for the whole lease: the jobs it still holds are given back as soon as the database lets it
+    write (give_back), and another worker (or this one) takes them at once.
+    """
+    handled, trouble, held = 0, 0, []
     while max_jobs is None or handled < max_jobs:
         try:
-            batch = claim_batch(db, settings, None if max_jobs is None else max_jobs - handled)
+            held = give_back(db, held)
+            batch = claim_batch(db, settings, None if max_jobs is None else max_jobs - handled, held)
             results = process_batch(db, batch, translate, settings) if batch else []
         except (sqlite3.OperationalError, OSError) as exc:
+            held = give_back(db, held)
             if once:
                 raise
-            # A locked, full or read-only database must not end the worker: its leases keep the jobs safe.
             trouble += 1
             delay = clock.backoff(settings.poll_seconds, trouble, cap=60)
             log.warning("database trouble (%s); trying again in %.0f s", exc, delay)
             time.sleep(delay)
             continue
-        trouble = 0
+        trouble, held = 0, []
         if not batch:
             if once:
                 break
@@ -188,3 +199,17 @@ def run(db: Database, translate: pipeline.TranslateFn, settings: WorkerSettings,
             if on_job:
                 on_job(job, result)
     return handled
+
+
+def give_back(db: Database, held: list[dict]) -> list[dict]:
+    """Release the leases of jobs a failed batch still holds; returns those still to release (database busy)."""
+    if not held:
+        return []
+    try:
+        released = jobs.release(db, held)
+    except (sqlite3.OperationalError, OSError) as exc:
+        log.warning("could not give back %s leased job(s) yet (%s)", len(held), exc)
+        return held
+    if released:
+        log.info("gave back %s leased job(s) after database trouble", released)
+    return []

@@ -36,7 +36,13 @@ def language_converter(codes) -> type[BaseConverter]:
 
 
 class IdConverter(IntegerConverter):
-    """A database id: a positive integer SQLite can hold, so a 30-digit id is a 404, not an overflow."""
+    """A database id: a positive integer SQLite can hold, so a 30-digit id is a 404, not an overflow.
+
+    Only its one spelling matches (ASCII digits, no leading zero): werkzeug's ``\\d+`` would also take
+    ``01``, ``١`` or ``１`` as 1, each a separate URL of the same page for caches (nginx keeps an archive a year).
+    """
+
+    regex = r"[1-9][0-9]{0,18}"
 
     def __init__(self, url_map, **kwargs):
         """An integer converter bounded to SQLite's rowid range."""

@@ -49,9 +49,14 @@ def root():
 
 
 def page_number() -> int:
-    """The ?page= parameter: a positive whole number, else 400."""
-    raw = request.args.get("page", "1")
-    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1 or len(raw) > 6:
+    """The ?page= parameter: one positive whole number in ASCII digits without a leading zero, else 400.
+
+    One spelling per page (a repeated ``page`` is ambiguous, ``01`` is 1 spelled otherwise), so a page's cached
+    body and its links never carry another spelling.
+    """
+    given = request.args.getlist("page") or ["1"]
+    raw = given[0]
+    if len(given) > 1 or not (raw.isascii() and raw.isdigit()) or raw.startswith("0") or len(raw) > 6:
         abort(400)
     return int(raw)
 
@@ -62,13 +67,15 @@ def index(lang: str):
 
     Pages show admin navigation (and flashed messages) to logged-in staff, so only anonymous
     responses with nothing flashed go through the cache, and only they carry validators; any other
-    query parameter than ``page`` bypasses it (the language links repeat the query string).
+    query parameter than ``page`` bypasses it (the language links repeat the query string). The cache
+    key is the parsed page number, never the query's text: ``?page=01`` or ``?page=1&page=1`` cannot
+    each take an entry (and push the feeds out of the cache).
     """
     page = page_number()
     state = current_state()
     if not anonymous_reader() or not set(request.args) <= {"page"}:
         return render_index(lang, page, state)
-    key = ("index", lang, request.query_string)
+    key = ("index", lang, page)
     version, body = cached(key, state["version"], lambda: render_index(lang, page, state).encode())
     response = Response(body, mimetype="text/html")
     response.set_etag(f"index-{lang}-{page}-{version}")
