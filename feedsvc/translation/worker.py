@@ -173,7 +173,8 @@ def run(db: Database, translate: pipeline.TranslateFn, settings: WorkerSettings,
     and idle for the whole lease: the jobs it still holds are given back as soon as the database lets it
     write (give_back), and another worker (or this one) takes them at once.
     """
-    handled, trouble, held = 0, 0, []
+    handled, trouble = 0, 0
+    held: list[dict] = []
     while max_jobs is None or handled < max_jobs:
         try:
             held = give_back(db, held)
