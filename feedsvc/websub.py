@@ -69,6 +69,12 @@ def due(db: Database) -> list[dict]:
     return list(db.query("select * from websub_pending where version > pinged and run_after <= ?", [clock.utcnow()]))
 
 
+def failing(db: Database) -> list[dict]:
+    """Announcements that failed and wait for their next try, with the hub's last error (shown to the admin)."""
+    return list(db.query("select lang, attempts, error, run_after from websub_pending "
+                         "where version > pinged and error is not null order by lang"))
+
+
 def deliver(db: Database, hubs: list[str], topics: dict[str, list[str]],
             send: Callable[[str, str], None] = publish) -> int:
     """Ping every hub for every feed of each language with unannounced changes; returns how many rows were sent.

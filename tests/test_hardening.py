@@ -19,6 +19,7 @@ from PIL import Image
 from PIL import ImageCms
 from PIL import PngImagePlugin
 
+from feedsvc import create_app
 from feedsvc import photos
 from feedsvc.storage import connect
 from feedsvc.translation import glossary
@@ -190,6 +191,39 @@ def test_database_and_its_wal_files_are_0600_and_the_instance_folder_0700_whatev
                           text=True, cwd=str(ROOT))
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == ["0o700", "0o600", "0o600", "0o600"]
+
+
+# Photos are for nginx's group (README "Production"), Argos's data for the service account alone, whatever the umask.
+MODES_SCRIPT = """
+import json, os, stat, sys
+os.umask(int(sys.argv[2], 8))
+from feedsvc import create_app, photos
+from feedsvc.demo import demo_photo
+from feedsvc.translation.engine import prepare_environment
+base = sys.argv[1]
+app = create_app({"TESTING": True, "DATABASE": os.path.join(base, "f.db"), "UPLOAD_FOLDER": os.path.join(base, "up")})
+stored = photos.save_photo(demo_photo(0), app.config["UPLOAD_FOLDER"], max_bytes=10**7, max_pixels=10**7)
+prepare_environment(os.path.join(base, "argos"), os.path.join(base, "models"))
+paths = [app.config["UPLOAD_FOLDER"], os.path.join(app.config["UPLOAD_FOLDER"], stored["photo"]),
+         os.path.join(base, "argos")]
+print(json.dumps([oct(stat.S_IMODE(os.stat(path).st_mode)) for path in paths]))
+"""
+
+
+@pytest.mark.parametrize("umask", ["000", "022", "077"])
+def test_uploads_are_0750_with_0640_photos_and_argos_data_0700_whatever_the_umask(tmp_path, umask):
+    done = subprocess.run([sys.executable, "-c", MODES_SCRIPT, str(tmp_path), umask], capture_output=True,
+                          text=True, cwd=str(ROOT))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [oct(photos.FOLDER_MODE), oct(photos.FILE_MODE), "0o700"]
+
+
+def test_an_uploads_folder_the_operator_made_keeps_its_group_and_mode(tmp_path):
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    uploads.chmod(0o2750)  # README: install -d -g www-data -m 2750
+    create_app({"TESTING": True, "DATABASE": str(tmp_path / "f.db"), "UPLOAD_FOLDER": str(uploads)})
+    assert mode(uploads) == 0o2750
 
 
 def test_an_existing_world_readable_database_is_made_private_on_open(tmp_path):

@@ -903,7 +903,8 @@ def test_serve_starts_gunicorn_again_after_its_master_is_killed(app, tmp_path):
         return False
 
     def masters() -> list[int]:
-        """serve's gunicorn master processes."""
+        """serve's gunicorn master processes (asserting that serve itself still runs)."""
+        assert serve.poll() is None, (tmp_path / "serve.log").read_text()[-2000:]
         return [pid for pid, cmd in children(serve.pid).items() if "gunicorn" in cmd]
 
     try:

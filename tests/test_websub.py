@@ -202,9 +202,10 @@ def read_request(conn: socket.socket) -> bytes:
     (b"", "RemoteDisconnected"),
     (b"HTTP/1.1 302 Found\r\nLocation: {target}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
      "answered 302 (a redirect: not followed)"),
-])
+], ids=["not-http", "closed-unanswered", "redirect"])
 def test_a_broken_or_redirecting_hub_is_retried_with_backoff_and_its_error_recorded(hub_app, db, hub, set_clock,
-                                                                                   caplog, answer, recorded):
+                                                                                   caplog, logged_in, answer,
+                                                                                   recorded):
     raw = RawHub(answer.replace(b"{target}", hub.url.encode()))  # the redirect points at a real hub
     try:
         make_release(db)
@@ -222,5 +223,7 @@ def test_a_broken_or_redirecting_hub_is_retried_with_backoff_and_its_error_recor
         assert waits == [1, 2, 4]  # clock.backoff
         assert [r.exc_info for r in caplog.records] == [None] * 3 and len(caplog.records) == 3  # one line each
         assert hub.pings.empty()  # a redirect is never followed
+        page = logged_in.get("/admin/").get_data(as_text=True)  # the admin sees it too
+        assert "failed 3 time(s)" in page and recorded in page
     finally:
         raw.close()

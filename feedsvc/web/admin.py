@@ -19,6 +19,7 @@ from flask_login import login_required
 from feedsvc import clock
 from feedsvc import photos
 from feedsvc import releases
+from feedsvc import websub
 from feedsvc.translation import jobs
 from feedsvc.web import labels
 from feedsvc.web.db import get_db
@@ -58,7 +59,8 @@ def shown_date(release: dict) -> datetime | None:
 def releases_list():
     """Every release with its status and each language's translation status."""
     db = get_db()
-    return render_template("admin/releases.html", rows=releases.list_all(db), jobs=jobs.counts(db))
+    return render_template("admin/releases.html", rows=releases.list_all(db), jobs=jobs.counts(db),
+                           websub_failing=websub.failing(db))
 
 
 def fields_from(form, release: dict | None = None) -> dict:
