@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 from sqlite_utils import Database
 
-from feedsvc import stemming
+from feedsvc.text import stemming
 
 BUSY_TIMEOUT_MS = 10_000
 # The instance folder (database, secret key, local config) and Argos's data: the service account's alone.

@@ -19,13 +19,13 @@ from PIL import Image
 from PIL import ImageCms
 from PIL import PngImagePlugin
 
-from feedsvc import create_app
 from feedsvc import photos
+from feedsvc.modelstore import packages
+from feedsvc.settings import WorkerSettings
 from feedsvc.storage import connect
 from feedsvc.translation import glossary
-from feedsvc.translation import packages
 from feedsvc.translation import worker
-from feedsvc.translation.worker import WorkerSettings
+from feedsvc.web import create_app
 from tests.conftest import HANG_SECONDS
 from tests.conftest import make_release
 
@@ -174,7 +174,7 @@ import flask
 os.umask(0)
 original = flask.Flask.__init__
 flask.Flask.__init__ = lambda self, *a, **k: original(self, *a, **{**k, "instance_path": sys.argv[1]})
-from feedsvc import create_app
+from feedsvc.web import create_app
 from feedsvc.storage import connect
 app = create_app({"TESTING": True, "DATABASE": os.path.join(sys.argv[1], "feedsvc.db")})
 db = connect(app.config["DATABASE"])
@@ -197,8 +197,9 @@ def test_database_and_its_wal_files_are_0600_and_the_instance_folder_0700_whatev
 MODES_SCRIPT = """
 import json, os, stat, sys
 os.umask(int(sys.argv[2], 8))
-from feedsvc import create_app, photos
+from feedsvc import photos
 from feedsvc.demo import demo_photo
+from feedsvc.web import create_app
 from feedsvc.translation.engine import prepare_environment
 base = sys.argv[1]
 app = create_app({"TESTING": True, "DATABASE": os.path.join(base, "f.db"), "UPLOAD_FOLDER": os.path.join(base, "up")})
