@@ -218,11 +218,13 @@ def test_one_page_is_one_cache_entry_however_its_query_is_spelled(app, client, d
 
 
 @pytest.mark.parametrize("number", ["01", "001", "%D9%A1", "%EF%BC%91", "%E0%A5%A7", "+1", "1%20"])
-def test_an_archive_or_release_number_has_one_spelling(app, client, db, number):
+def test_an_archive_release_or_sitemap_number_has_one_spelling(app, client, db, number):
     app.config["FEED_ARCHIVE_ITEMS"] = 1
     release = make_release(db)
     assert client.get("/ru/archive/1.rss").status_code == 200
     assert client.get(f"/ru/releases/{release['id']}").status_code in (200, 301)
     assert client.get(f"/ru/archive/{number}.rss").status_code == 404
     assert client.get(f"/ru/releases/{number}").status_code == 404
+    assert client.get("/sitemaps/ru-1.xml").status_code == 200
+    assert client.get(f"/sitemaps/ru-{number}.xml").status_code == 404
     assert len([key for key in app.extensions["feedsvc"]["cache"].entries if key[0] == "archive"]) == 1

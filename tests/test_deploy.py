@@ -320,6 +320,20 @@ def test_a_changed_feed_reaches_readers_once_its_copy_expires(site):
     wait_until(new_copy_cached, "no cached copy of the new feed")
 
 
+def test_a_feed_is_one_cache_entry_whatever_its_query_string(site):
+    proxy, _, _ = site
+    polls = iter(range(10**6))
+
+    def fresh_query_status() -> str:
+        """The cache status of a poll with a query string never sent before (a cache-busting reader)."""
+        status, headers, body = request(proxy.port, "GET", f"/kk/feed.json?utm_source=bot{next(polls)}")
+        assert status == 200 and b'"items"' in body
+        return headers["x-cache-status"]
+
+    wait_until(lambda: fresh_query_status() == "HIT", "every new query string reached the app")
+    assert request(proxy.port, "GET", "/ru/archive/01.rss")[0] == 404  # and an archive number has one spelling
+
+
 def test_admin_pages_are_never_cached(site):
     proxy, _, _ = site
     editor = Session(proxy.port)

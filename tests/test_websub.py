@@ -227,3 +227,12 @@ def test_a_broken_or_redirecting_hub_is_retried_with_backoff_and_its_error_recor
         assert "failed 3 time(s)" in page and recorded in page
     finally:
         raw.close()
+
+
+def test_a_hub_that_refuses_the_connection_is_a_hub_error(set_clock):
+    with socket.socket() as closed:  # bound, never listening: connections to it are refused
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}/hub"
+        with pytest.raises(websub.HubError, match="refused") as refused:
+            websub.publish(url, f"{SITE}/ru/feed.rss")
+    assert refused.value.hub == url

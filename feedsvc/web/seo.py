@@ -60,7 +60,7 @@ def sitemap_index():
     return xml_response("index", build)
 
 
-@bp.route("/sitemaps/<lang:lang>-<int(min=1):number>.xml")
+@bp.route("/sitemaps/<lang:lang>-<id:number>.xml")  # one spelling per number (web.IdConverter)
 def sitemap(lang: str, number: int):
     """One language's sitemap file (the protocol's 50,000 URLs at most in each)."""
     def build() -> bytes:
