@@ -30,6 +30,7 @@ import pytest
 
 from feedsvc import photos
 from feedsvc import releases
+from feedsvc.commands.serve import no_control_socket
 from feedsvc.demo import demo_photo
 from feedsvc.storage import connect
 from tests.conftest import missing_program
@@ -174,6 +175,7 @@ class Gunicorn:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{self.port}",
                  "--access-logfile", "-", "--access-logformat", ACCESS_FORMAT, "--error-logfile", "-",
+                 *no_control_socket(),
                  "feedsvc.web:create_app()"], env=service_env(app, PROXY_FIX=1, **config), cwd=log.parent,
                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         wait_until(self.answers, "gunicorn did not start")

@@ -32,6 +32,7 @@ from PIL import Image
 
 from feedsvc import jobs
 from feedsvc import releases
+from feedsvc.commands.serve import no_control_socket
 from feedsvc.demo import DEMO_DIR
 from feedsvc.demo import demo_photo
 from feedsvc.demo import install_demo_models
@@ -112,7 +113,8 @@ class Web:
         self.logfile = open(log, "ab")  # noqa: SIM115 (closed in stop/kill)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{self.port}",
-             "--access-logfile", "-", "--error-logfile", "-", "--timeout", "60", "feedsvc.web:create_app()"],
+             "--access-logfile", "-", "--error-logfile", "-", "--timeout", "60", *no_control_socket(),
+             "feedsvc.web:create_app()"],
             env=service_env(app), cwd=log.parent, stdout=self.logfile, stderr=subprocess.STDOUT,
             start_new_session=True)
         wait_until(self.answers, "gunicorn did not start")
