@@ -150,14 +150,15 @@ def run(db: Database, translate: pipeline.TranslateFn, settings: WorkerSettings,
     write (give_back), and another worker (or this one) takes them at once.
     """
     handled, trouble = 0, 0
-    held: list[dict] = []
+    owed: list[dict] = []  # leases of failed batches not given back yet (the database was still busy)
     while max_jobs is None or handled < max_jobs:
+        claimed: list[dict] = []
         try:
-            held = give_back(db, held)
-            batch = claim_batch(db, settings, None if max_jobs is None else max_jobs - handled, held)
+            owed = give_back(db, owed)
+            batch = claim_batch(db, settings, None if max_jobs is None else max_jobs - handled, claimed)
             results = process_batch(db, batch, translate, settings) if batch else []
         except (sqlite3.OperationalError, OSError) as exc:
-            held = give_back(db, held)
+            owed = give_back(db, owed + claimed)
             if once:
                 raise
             trouble += 1
@@ -165,7 +166,7 @@ def run(db: Database, translate: pipeline.TranslateFn, settings: WorkerSettings,
             log.warning("database trouble (%s); trying again in %.0f s", exc, delay)
             time.sleep(delay)
             continue
-        trouble, held = 0, []
+        trouble = 0
         if not batch:
             if once:
                 break
