@@ -9,7 +9,6 @@ from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import render_template
-from flask import request
 from flask import send_from_directory
 from flask import url_for
 from flask_babel import gettext as _
@@ -23,10 +22,10 @@ from feedsvc import releases
 from feedsvc.translation import jobs
 from feedsvc.web import labels
 from feedsvc.web.db import get_db
-from feedsvc.web.kept import keeps_text
 from feedsvc.web.forms import StatusForm
 from feedsvc.web.forms import release_form
 from feedsvc.web.forms import set_hidden
+from feedsvc.web.kept import keeps_text
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
