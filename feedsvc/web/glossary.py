@@ -16,10 +16,10 @@ from wtforms.validators import DataRequired
 from wtforms.validators import Length
 from wtforms.validators import Optional
 
+from feedsvc import jobs
 from feedsvc import releases
 from feedsvc.storage import write
 from feedsvc.translation import glossary
-from feedsvc.translation import jobs
 from feedsvc.web.db import get_db
 from feedsvc.web.forms import EditorForm
 from feedsvc.web.kept import keeps_text
