@@ -110,7 +110,10 @@ def expired_form(exc: CSRFError):
 
 def unauthorized():
     """Not logged in: a POST's form comes back with its text; anything else goes to the login page."""
-    return reshow("", 401) or redirect(login_url(login_manager.login_view, next_url=request.url))
+    factory = form_factory()
+    if factory is not None:
+        return logged_out(factory)
+    return redirect(login_url(login_manager.login_view, next_url=request.url))
 
 
 def init_app(app: Flask) -> None:
