@@ -24,6 +24,7 @@ from flask import Flask
 from flask import current_app
 from flask import flash
 from flask import g
+from flask import get_flashed_messages
 from flask import make_response
 from flask import redirect
 from flask import render_template
@@ -70,15 +71,16 @@ def reshow(message: str, status: int):
     factory = form_factory()
     if factory is None:
         return None
-    end_expired_sessions()  # a CSRF error is raised before the session's limits are applied
-    if not current_user.is_authenticated:
-        return logged_out(factory)
-    g.kept_reason = message
-    flash(message, "error")
     try:
+        end_expired_sessions()  # a CSRF error is raised before the session's limits are applied
+        if not current_user.is_authenticated:
+            return logged_out(factory)
+        g.kept_reason = message
+        flash(message, "error")
         response = make_response(current_app.view_functions[request.endpoint](**request.view_args))
     except (sqlite3.Error, FeedsvcError, HTTPException):
-        return None  # the page itself cannot be shown now (the release is gone, the database cannot be read)
+        get_flashed_messages()  # the page cannot be shown now (the database cannot be read, the release is gone)
+        return None
     response.status_code = status
     return response
 
