@@ -189,24 +189,28 @@ def make_sizes(image: Image.Image, folder: str) -> list[dict]:
     alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
     base = pixels_only(image, "RGBA" if alpha else "RGB")
     sizes: list[dict] = []
+    created: list[str] = []
     try:
         for width in sorted({min(width, base.width) for width in SIZE_WIDTHS}):
             height = max(1, round(base.height * width / base.width))
             scaled = base if width == base.width else base.resize((width, height), Image.Resampling.LANCZOS)
             for fmt in SIZE_FORMATS if max(width, height) <= WEBP_MAX_SIDE else ("JPEG",):
-                sizes.append(store_size(on_white(scaled) if fmt == "JPEG" else scaled, fmt, folder))
+                sizes.append(store_size(on_white(scaled) if fmt == "JPEG" else scaled, fmt, folder, created))
     except BaseException:
-        for size in sizes:  # no size file without its photo (a full disk, a failed encoding)
-            delete_photo(folder, size["name"])
+        for name in created:  # no size file without its photo (a full disk); ones another photo shares stay
+            delete_photo(folder, name)
         raise
     return sizes
 
 
-def store_size(image: Image.Image, fmt: str, folder: str) -> dict:
-    """Encode and store one size under its content's name; returns its entry in ``photo_sizes``."""
+def store_size(image: Image.Image, fmt: str, folder: str, created: list[str]) -> dict:
+    """Encode and store one size under its content's name (noted in ``created`` if no file had it yet);
+    returns its entry in ``photo_sizes``."""
     data = encode(image, fmt)
     mimetype, suffix = FORMATS[fmt]
     name = hashlib.sha256(data).hexdigest()[:32] + suffix
+    if not os.path.exists(os.path.join(folder, name)):
+        created.append(name)
     store_file(folder, name, data)
     return {"name": name, "type": mimetype, "width": image.width, "height": image.height, "length": len(data)}
 

@@ -140,3 +140,26 @@ def test_a_photo_too_slow_to_decode_is_a_form_error_on_the_release_form(app, log
     assert response.status_code == 400, html[:400]
     assert "it takes too long to decode" in html and TITLE in html
     assert files(app.config["UPLOAD_FOLDER"]) == []
+
+
+def test_a_photo_failing_midway_leaves_no_new_file_and_keeps_the_sizes_another_photo_shares(tmp_path, monkeypatch):
+    data = png(1200, 800)
+    photos.save_photo(data, str(tmp_path), max_bytes=10**7, max_pixels=MAX_PIXELS)  # a stored release's photo
+    before = files(tmp_path)
+    real_encode, calls = photos.encode, []
+
+    def disk_fills(image, fmt):
+        """Encode, until the disk is full at the fifth file."""
+        calls.append(fmt)
+        if len(calls) == 5:
+            raise OSError(28, "No space left on device")
+        return real_encode(image, fmt)
+
+    monkeypatch.setattr(photos, "encode", disk_fills)
+    with pytest.raises(OSError):
+        photos.save_photo(png(1200, 800), str(tmp_path), max_bytes=10**7, max_pixels=MAX_PIXELS)  # the same again
+    assert files(tmp_path) == before
+    calls.clear()
+    with pytest.raises(OSError):
+        photos.save_photo(png(1000, 700), str(tmp_path), max_bytes=10**7, max_pixels=MAX_PIXELS)  # a new one
+    assert files(tmp_path) == before
