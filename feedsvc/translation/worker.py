@@ -17,7 +17,6 @@ from feedsvc.translation import glossary
 from feedsvc.translation import jobs
 from feedsvc.translation import packages
 from feedsvc.translation import pipeline
-from feedsvc.translation import typography
 from feedsvc.translation.typography import Typography
 
 log = logging.getLogger("feedsvc.worker")
@@ -39,6 +38,8 @@ class WorkerSettings:
     publish_policy: dict = field(default_factory=dict)
     # The target languages' typography applied before storage (README, TYPOGRAPHY_* settings).
     typography: Typography = field(default_factory=Typography)
+    # How many hypotheses a sentence that fails a check is tried again with (README, "Try again"); 0: none.
+    hypotheses: int = 4
     # Test hook: seconds to wait between translating and storing, so a test can kill us mid-job.
     pause_before_store: float = 0.0
     # Damaged package folders already logged, by name, error and state: logged again only when they change.
@@ -111,14 +112,16 @@ def _translate(db: Database, ready: list[tuple[dict, dict]], route, translate: p
     """Translate the ready jobs' releases together and store each; a failed batch is retried job by job."""
     lang = ready[0][0]["lang"]
 
-    def translate_renewing(step, sentences: list[str]) -> list[str]:
+    def translate_renewing(step, sentences: list[str], **options) -> list:
         """The model call, after extending the batch's leases: a slow model must not lose its jobs."""
         jobs.renew(db, [job for job, _ in ready], settings.lease_seconds)
-        return translate(step, sentences)
+        return translate(step, sentences, **options)
 
+    hypotheses = settings.hypotheses if pipeline.accepts_hypotheses(translate) else 0
     try:
         outcomes = pipeline.translate_releases(db, [release for _, release in ready], lang, route,
-                                               glossary.load_terms(db), translate_renewing)
+                                               glossary.load_terms(db), translate_renewing, hypotheses=hypotheses,
+                                               rules=settings.typography)
     except Exception as exc:  # any model or data failure: retry with backoff, then visible to admins
         if len(ready) > 1:
             # One bad release must not hold back the others: find it by translating them alone.
@@ -132,24 +135,24 @@ def _translate(db: Database, ready: list[tuple[dict, dict]], route, translate: p
     log.info("%s %s job(s): %s sentences, %s sent to the model", len(ready), lang,
              sum(outcome.sentences for outcome in outcomes), outcomes[0].sent_to_model)
     policy = checks.Policy.of(settings.publish_policy, lang)
-    return [_store(db, job, outcome, policy, settings.typography)
-            for (job, _), outcome in zip(ready, outcomes, strict=True)]
+    return [_store(db, job, outcome, policy) for (job, _), outcome in zip(ready, outcomes, strict=True)]
 
 
-def _store(db: Database, job: dict, outcome: pipeline.Outcome, policy: checks.Policy,
-           rules: Typography) -> str:
+def _store(db: Database, job: dict, outcome: pipeline.Outcome, policy: checks.Policy) -> str:
     """Store one job's translation with its checks, held for review where the policy says so.
 
-    The language's typography is applied here, after the checks (which compare the model's own
-    output with the source) and before storage, so editors review what readers will see.
-    Returns "done", "held" (waits for an editor) or "lost" (another worker re-claimed the job meanwhile).
+    The pipeline has set the text in the language's typography, after the checks (which compare the
+    model's own output with the source), sentence by sentence, so each sentence's record holds what
+    readers see. Returns "done", "held" (waits for an editor) or "lost" (another worker re-claimed the job).
     """
     hold = policy.holds(outcome.flagged)
-    texts = {key: typography.apply(getattr(outcome, key), job["lang"], rules) for key in TYPESET}
+    texts = {key: getattr(outcome, key) for key in TYPESET}
     stored = jobs.complete(db, job, {
         **texts, "route": outcome.route,
         "checks": json.dumps([check.as_json() for check in outcome.checks], ensure_ascii=False),
         "flags": outcome.flagged}, hold=hold)
+    if stored and outcome.retried:
+        log.info("release %s → %s: a retry saved %s sentence(s)", job["release_id"], job["lang"], outcome.retried)
     if stored and outcome.flagged:
         log.info("release %s → %s: %s sentence(s) flagged (%s)", job["release_id"], job["lang"], outcome.flagged,
                  "; ".join(f.reason for check in outcome.checks for f in check.findings)[:300])
