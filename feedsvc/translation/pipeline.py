@@ -272,8 +272,8 @@ def run_route(db: Database, route: Route, texts: list[str],
     sent, outputs = 0, [ModelOutput(text) for text in texts]
     for step in route.steps if texts else ():
         stepped, misses = run_step(db, step, [o.text for o in outputs], translate)
-        outputs = [ModelOutput(new.text, _weakest(old.score, new.score), (*old.steps, new.text))
-                   for old, new in zip(outputs, stepped, strict=True)]
+        outputs = [ModelOutput(new.text, _weakest(old.score, new.score), (*old.steps, new.text),
+                               max(old.hypothesis, new.hypothesis)) for old, new in zip(outputs, stepped, strict=True)]
         sent += misses
     return outputs, sent
 
