@@ -31,7 +31,9 @@ from feedsvc.translation.segment import split_paragraphs
 from feedsvc.translation.segment import split_sentences
 from feedsvc.translation.typography import Typography
 
-TranslateFn = Callable[[PackageInfo, list[str]], list]
+# translate(package, sentences) -> one output per sentence; a model that can, also takes ``hypotheses=n`` and
+# then gives each sentence a list of its n best (see accepts_hypotheses).
+TranslateFn = Callable[..., list]
 log = logging.getLogger("feedsvc.translation")
 
 
@@ -139,7 +141,8 @@ class Sentence:
     def check(self, output: ModelOutput, context: checks.Context, lang: str) -> SentenceCheck:
         """The checks of one model output for this sentence."""
         result = checks.check(self.source, self.restore(output.text, lang), context,
-                              protected_text=self.protected and self.protected.text, raw_steps=output.steps,
+                              protected_text=self.protected.text if self.protected else None,
+                              raw_steps=output.steps,
                               score=output.score)
         result.hypothesis = output.hypothesis
         return result
@@ -169,7 +172,7 @@ def translate_texts(db: Database, sentences: list[str], route: Route, lang: str,
     results, outputs, sent = _first_pass(db, list(work.values()), route, lang, usable, translate)
     # A model that drops a placeholder would silently drop a name, a date or a number with it:
     # such sentences are translated again without placeholders, so nothing is lost.
-    dropped = [s for s, o in outputs.items() if work[s].protected and work[s].protected.missing(o.text)]
+    dropped = [s for s, o in outputs.items() if (p := work[s].protected) is not None and p.missing(o.text)]
     if dropped:
         log.warning("%s sentence(s) lost a placeholder; translated again unprotected", len(dropped))
         work.update({s: Sentence(s, None, work[s].heading) for s in dropped})
@@ -359,7 +362,8 @@ def _rebuild(paragraphs: list[list[str]], extras: dict[str, str], fixed: dict[st
     record marked with its place (part, index) and holding the text exactly as it is stored."""
     groups = [("title" if number == 0 else "body", len(paragraph)) for number, paragraph in enumerate(paragraphs)]
     groups += [(key, 1) for key, text in extras.items() if text]
-    texts, position, counted = {}, 0, Counter()
+    texts: dict[str, list[str]] = {}
+    position, counted = 0, Counter[str]()
     for part, size in groups:
         group = checked[position:position + size]
         _place(group, part, counted[part], lang, rules)
@@ -376,10 +380,10 @@ def _rebuild(paragraphs: list[list[str]], extras: dict[str, str], fixed: dict[st
 def _place(group: list[SentenceCheck], part: str, start: int, lang: str, rules: Typography | None) -> None:
     """Mark a paragraph's sentence records with their place, and set their text (and alternatives) in the
     language's typography, the paragraph typeset as a whole (a quotation may span its sentences)."""
-    typeset = group and rules is not None
-    outputs = typography.apply_sentences([c.output for c in group], lang, rules) if typeset else None
     for offset, check in enumerate(group):
         check.part, check.index = part, start + offset
-        if typeset:
-            check.output = outputs[offset]
-            check.alternatives = [typography.apply(text, lang, rules) for text in check.alternatives]
+    if rules is None or not group:
+        return
+    for check, text in zip(group, typography.apply_sentences([c.output for c in group], lang, rules), strict=True):
+        check.output = text
+        check.alternatives = [typography.apply(alternative, lang, rules) for alternative in check.alternatives]
