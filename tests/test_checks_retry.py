@@ -1,6 +1,8 @@
 """No false holds, and a second try before holding: the copy rule, titles, the n-best retry, the per-sentence record."""
 
+import importlib.util
 import json
+from pathlib import Path
 
 import pytest
 
@@ -227,3 +229,15 @@ def test_records_stored_before_the_new_fields_still_load():
                                            "model": "x@1", "origin": "machine"})  # other branches' fields too
     assert (newer.part, newer.index, newer.hypothesis, newer.alternatives) == ("body", 3, 2, ["A."])
     assert SentenceCheck.from_json(newer.as_json()) == newer
+
+
+def test_the_checks_benchmark_meets_its_targets_at_a_smoke_size():
+    spec = importlib.util.spec_from_file_location("bench_checks", Path(__file__).parent.parent / "bench" / "checks.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    result = bench.measure(20261201, count=bench.ERROR_EVERY)
+    assert result["broken_flagged"] >= 0.90 and result["good_flagged"] <= 0.05
+    assert result["realistic_good_flagged"] <= 0.02
+    for counts in result["realistic"].values():
+        assert counts["known: published"] == 2 * (bench.ERROR_EVERY - 1) and counts.get("known: held", 0) == 0
+        assert counts["with a new sentence: held"] == 2 and counts["wrong published"] == 0
