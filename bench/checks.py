@@ -26,19 +26,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from feedsvc import create_app  # noqa: E402
 from feedsvc import releases  # noqa: E402
 from feedsvc.demo import DEMO_DIR  # noqa: E402
 from feedsvc.demo import install_demo_models  # noqa: E402
 from feedsvc.editorial import review  # noqa: E402
+from feedsvc.settings import WorkerSettings  # noqa: E402
 from feedsvc.storage import connect  # noqa: E402
+from feedsvc.text.segment import split_paragraphs  # noqa: E402
+from feedsvc.text.segment import split_sentences  # noqa: E402
 from feedsvc.translation import checks  # noqa: E402
 from feedsvc.translation import glossary  # noqa: E402
 from feedsvc.translation import typography  # noqa: E402
 from feedsvc.translation import worker  # noqa: E402
 from feedsvc.translation.checks import Flag  # noqa: E402
-from feedsvc.translation.segment import split_paragraphs  # noqa: E402
-from feedsvc.translation.segment import split_sentences  # noqa: E402
+from feedsvc.web import create_app  # noqa: E402
 
 # New text for the demo models (written for this benchmark, in the style of the demo releases).
 UNSEEN = """Сенатор Иванов принял участие в форуме по цифровизации. Доля цифровых государственных услуг вырастет до 30%.
@@ -142,7 +143,7 @@ def import_realistic(db, engine, settings, items: list[dict], refs: dict[str, di
     return {**counts, "ids": ids}
 
 
-def instance(folder: Path, hypotheses: int = worker.WorkerSettings.hypotheses):
+def instance(folder: Path, hypotheses: int = WorkerSettings.hypotheses):
     """A fresh instance with the demo models, glossary and releases, translated by the real worker."""
     from feedsvc.translation.engine import Engine
     from feedsvc.translation.engine import prepare_environment
@@ -158,7 +159,7 @@ def instance(folder: Path, hypotheses: int = worker.WorkerSettings.hypotheses):
                                 published_at=datetime.fromisoformat(item["published"]), publish=True)
     prepare_environment(folder / "argos", folder / "models")
     engine = Engine()
-    settings = worker.WorkerSettings(models_dir=folder / "models", publish_policy={"kk": "auto", "en": "auto"},
+    settings = WorkerSettings(models_dir=folder / "models", publish_policy={"kk": "auto", "en": "auto"},
                                      hypotheses=hypotheses)
     worker.run(db, engine.translate_scored, settings, once=True)
     return app, db, engine, settings
@@ -235,10 +236,10 @@ def measure(seed: int, count: int = 30) -> dict:
     pairs = corpus()
     items = realistic_releases(pairs, count, random.Random(seed + 1))
     runs = {}
-    for hypotheses in (0, worker.WorkerSettings.hypotheses):
+    for hypotheses in (0, WorkerSettings.hypotheses):
         with tempfile.TemporaryDirectory() as tmp:
             runs[hypotheses] = model_run(Path(tmp), hypotheses, items, pairs)
-    demo_checks, realistic, new_text = runs[worker.WorkerSettings.hypotheses]
+    demo_checks, realistic, new_text = runs[WorkerSettings.hypotheses]
     samples: list[tuple[str, str, set[Flag]]] = [*realistic.pop("samples")]  # (label, kind, flags)
     for lang, check in demo_checks:
         samples.append(("good", f"demo models, demo releases ({lang})", {f.flag for f in check.findings}))

@@ -7,9 +7,11 @@ from pathlib import Path
 import pytest
 
 from feedsvc import releases
+from feedsvc.modelstore import packages
+from feedsvc.settings import Typography
+from feedsvc.settings import WorkerSettings
 from feedsvc.translation import checks
 from feedsvc.translation import memory
-from feedsvc.translation import packages
 from feedsvc.translation import pipeline
 from feedsvc.translation.checks import Calibration
 from feedsvc.translation.checks import Context
@@ -17,8 +19,6 @@ from feedsvc.translation.checks import Flag
 from feedsvc.translation.checks import SentenceCheck
 from feedsvc.translation.pipeline import ModelOutput
 from feedsvc.translation.protect import GlossaryTerm
-from feedsvc.translation.typography import Typography
-from feedsvc.translation.worker import WorkerSettings
 from feedsvc.translation.worker import run
 from tests.test_checks import UNSEEN
 from tests.test_translation_units import package
