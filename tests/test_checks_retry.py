@@ -241,3 +241,16 @@ def test_the_checks_benchmark_meets_its_targets_at_a_smoke_size():
     for counts in result["realistic"].values():
         assert counts["known: published"] == 2 * (bench.ERROR_EVERY - 1) and counts.get("known: held", 0) == 0
         assert counts["with a new sentence: held"] == 2 and counts["wrong published"] == 0
+
+
+def test_a_pivot_retry_asks_each_step_once_and_keeps_the_best_combinations(db):
+    route = packages.Route((package("ru_en", "ru", "en"), package("en_kk", "en", "kk")))
+    lists = {"Сенатор Иванов выступил.": ["The deputy spoke.", "Senator Ivanov spoke."],
+             "The deputy spoke.": ["Депутат сөйледі."], "Senator Ivanov spoke.": ["Сенатор Иванов сөйледі.",
+                                                                                   "Иванов сөйледі."]}
+    calls = []
+    result, sent = pipeline.translate_texts(db, ["Сенатор Иванов выступил."], route, "kk", [],
+                                            nbest_model(lists, calls), hypotheses=2)
+    assert (result[0].output, result[0].hypothesis, result[0].findings) == ("Сенатор Иванов сөйледі.", 1, [])
+    assert result[0].alternatives == ["Депутат сөйледі."]  # the two best combinations kept; "Иванов сөйледі." not
+    assert [hypotheses for _, hypotheses in calls] == [0, 0, 2, 2] and sent == 2 + 1 + 2

@@ -219,9 +219,10 @@ def retry(db: Database, failed: list[SentenceCheck], work: dict[str, Sentence], 
     candidates, sent = run_route_nbest(route, [w.text for w in sentences], translate, hypotheses)
     context = checks.context_for(db, lang, route, terms, checks.calibration(db, lang, route.describe()),
                                  [o.steps for options in candidates for o in options])
+    for sentence, options in zip(sentences, candidates, strict=True):
+        _know(context, sentence, options)
     results = {}
     for first, sentence, options in zip(failed, sentences, candidates, strict=True):
-        _know(context, sentence, options)
         tried = [sentence.check(option, context, lang) for option in options]
         passed = next((i for i, t in enumerate(tried) if not t.findings), None)
         chosen = first if passed is None else tried[passed]
