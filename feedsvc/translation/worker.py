@@ -132,7 +132,7 @@ def _store(db: Database, job: dict, outcome: pipeline.Outcome, policy: Policy) -
     return ("held" if hold else "done") if stored else "lost"
 
 
-# The translated fields typography is applied to (all the text a reader sees).
+# The translated fields stored, typeset by the pipeline (all the text a reader sees).
 TYPESET = ("title", "body", *jobs.ONE_LINE)
 
 
