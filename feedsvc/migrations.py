@@ -336,6 +336,14 @@ def m016_photo_sizes(db: Database) -> None:
     db.table("releases").add_column("photo_sizes", str)
 
 
+@migrations()
+def m019_memory_checked_outputs(db: Database) -> None:
+    """Which machine entries of the memory the sentence checks flagged (kept, so the model is not asked again,
+    but never taken for a known translation), and which hypothesis of the model each entry is (a retry's)."""
+    db.table("memory").add_column("flagged", int, not_null_default=0)
+    db.table("memory").add_column("hypothesis", int, not_null_default=0)
+
+
 def migrate(db: Database) -> None:
     """Bring the schema up to date."""
     migrations.apply(db)
