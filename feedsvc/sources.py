@@ -16,7 +16,6 @@ import io
 import json
 import logging
 import re
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -38,6 +37,7 @@ from feedsvc.errors import FeedsvcError
 from feedsvc.errors import InvalidInput
 from feedsvc.states import ReleaseStatus
 from feedsvc.storage import write
+from feedsvc.supervise import Periodic
 from feedsvc.text import one_line
 
 log = logging.getLogger(__name__)
@@ -448,32 +448,7 @@ def withdraw_entry(db: Database, url: str, ref: str, comment: str) -> bool:
 
 
 
-class Poller(threading.Thread):
-    """The worker's background thread: poll the due sources every ``interval`` seconds until stopped."""
-
-    def __init__(self, connect: Callable[[], Database], sources: list[dict], settings: Settings,
-                 interval: float = 30.0):
-        """Prepare (not start) a poller with its own connection factory (SQLite connections stay in one thread)."""
-        super().__init__(name="feed-sources", daemon=True)
-        self.connect, self.sources, self.settings, self.interval = connect, sources, settings, interval
-        self.stopped = threading.Event()
-        self.rounds = 0
-
-    def run(self) -> None:
-        """Poll until stop(); a database error is logged and tried again next round."""
-        db = self.connect()
-        try:
-            while not self.stopped.is_set():
-                try:
-                    poll_due(db, self.sources, self.settings)
-                except Exception:  # the thread must outlive a locked or briefly unavailable database
-                    log.exception("polling the feed sources failed")
-                self.rounds += 1
-                self.stopped.wait(self.interval)
-        finally:
-            db.close()
-
-    def stop(self) -> None:
-        """Ask the thread to end after its current round, and wait for it."""
-        self.stopped.set()
-        self.join()
+def poller(connect: Callable[[], Database], sources: list[dict], settings: Settings,
+           interval: float = 30.0) -> Periodic:
+    """The worker's background thread (not started): poll the due sources every ``interval`` seconds."""
+    return Periodic("feed-sources", connect, lambda db: poll_due(db, sources, settings), interval)

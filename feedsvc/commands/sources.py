@@ -38,11 +38,11 @@ def poll_command() -> None:
 
 
 def sources_poller():
-    """With FEED_SOURCES, a started thread that polls them (feedsvc.sources.Poller); else None: without
+    """With FEED_SOURCES, a started thread that polls them (feedsvc.sources.poller); else None: without
     sources nothing leaves the machine."""
     config = current_app.config
     if not config["FEED_SOURCES"]:
         return None
-    poller = sources.Poller(lambda: connect(config["DATABASE"]), config["FEED_SOURCES"], settings())
+    poller = sources.poller(lambda: connect(config["DATABASE"]), config["FEED_SOURCES"], settings())
     poller.start()
     return poller
