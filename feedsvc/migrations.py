@@ -337,6 +337,14 @@ def m016_photo_sizes(db: Database) -> None:
 
 
 @migrations()
+def m019_memory_checked_outputs(db: Database) -> None:
+    """Which machine entries of the memory the sentence checks flagged (kept, so the model is not asked again,
+    but never taken for a known translation), and which hypothesis of the model each entry is (a retry's)."""
+    db.table("memory").add_column("flagged", int, not_null_default=0)
+    db.table("memory").add_column("hypothesis", int, not_null_default=0)
+
+
+@migrations()
 def m024_feed_sources(db: Database) -> None:
     """The office's own feeds the worker follows (feedsvc.sources): each source's state, each entry's release.
 
