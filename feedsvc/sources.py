@@ -393,7 +393,7 @@ def store_entry(db: Database, source: dict, entry: Entry, settings: Settings) ->
         release = releases.create_release(db, **fields, published_at=entry.published, photo=photo,
                                           publish=bool(source.get("publish")), languages=settings.languages,
                                           author=source["url"])
-        db.table("releases").update(release["id"], {"original_url": entry.link or None})
+        db.table("releases").update(release["id"], {"original_url": web_link(entry.link)})
         db.table("feed_source_entries").insert({
             "source_url": source["url"], "entry_id": entry.id, "release_id": release["id"], "content_hash": digest,
             "image": entry.image, "imported_at": clock.utcnow(), "updated_at": clock.utcnow()})
@@ -411,12 +411,18 @@ def edit_entry(db: Database, source: dict, entry: Entry, known: dict, fields: di
         changes.update(entry_photo(source["url"], entry, settings) or dict.fromkeys(releases.PHOTO_FIELDS))
     with write(db):
         releases.update_release(db, known["release_id"], changes, settings.languages, author=source["url"])
-        db.table("releases").update(known["release_id"], {"original_url": entry.link or None})
+        db.table("releases").update(known["release_id"], {"original_url": web_link(entry.link)})
         db.table("feed_source_entries").update((source["url"], entry.id), {
             "content_hash": entry.content_hash(), "image": entry.image, "updated_at": clock.utcnow()})
     if old_photo:
         photos.delete_stored(db, settings.photo_folder, old_photo)
     return "edited"
+
+
+def web_link(link: str) -> str | None:
+    """The entry's link if it is an http(s) URL (pages link it: a javascript: or data: link is never kept)."""
+    parts = urlsplit(link)
+    return link if parts.scheme in ("http", "https") and parts.hostname else None
 
 
 def entry_photo(url: str, entry: Entry, settings: Settings) -> dict | None:

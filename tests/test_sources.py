@@ -307,10 +307,13 @@ def test_a_changed_entry_is_an_edit_a_missing_one_stays_and_a_tombstone_withdraw
 
 
 def test_an_entry_without_a_title_is_skipped_and_named_and_a_new_image_replaces_the_photo(app, db, site, set_clock):
-    url = site.serve("/ru/rss.xml", rss(rss_item(1, "Сенат принял закон") + rss_item(2, "")))
+    hostile_link = rss_item(3, "Сенат одобрил закон").replace("<link>{site}/ru/news/3</link>",
+                                                                "<link>javascript:alert(1)</link>")
+    url = site.serve("/ru/rss.xml", rss(rss_item(1, "Сенат принял закон") + rss_item(2, "") + hostile_link))
     following = follow(app, {"url": url, "publish": True})
     poll(following)
-    (release,) = imported(db)
+    release, scripted = imported(db)
+    assert scripted["original_url"] is None  # a javascript: link is never kept (the page would link it)
     state = source_state(db, url)
     assert "senate-news-2" in state["error"] and state["succeeded_at"] == state["checked_at"]
     old_photo = release["photo"]
