@@ -4,9 +4,11 @@ Nothing here imports Flask: the app factory, the worker and the commands all rea
 """
 
 import dataclasses
+import json
 import os
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 from zoneinfo import ZoneInfoNotFoundError
 
@@ -70,6 +72,11 @@ def default_config(instance_path: str) -> dict:
         "FEED_RIGHTS": {},
         # WebSub hubs (URLs) every feed names and the worker pings after each change; empty: none, no network.
         "WEBSUB_HUBS": [],
+        # The office's own Russian feeds (RSS, Atom, JSON Feed) the worker follows (README, "Following the
+        # office's own feed"): URLs or {"url", "publish", "category"}; empty: none, nothing leaves the machine.
+        "FEED_SOURCES": [],
+        "FEED_SOURCE_TIMEOUT": 20.0,  # seconds a source may stay silent before its fetch fails
+        "FEED_SOURCE_MAX_BYTES": 5 * 1024 * 1024,  # a larger feed document is refused
         "PAGE_SIZE": 20,
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
         "PHOTO_MAX_BYTES": 10 * 1024 * 1024,
@@ -144,6 +151,7 @@ def check_config(config: dict, defaults: dict) -> None:
     check_policy(config)
     check_contact(config)
     check_hubs(config)
+    check_sources(config)
     try:
         ZoneInfo(str(config["TIMEZONE"]))
     except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -190,6 +198,38 @@ def check_hubs(config: dict) -> None:
     if hubs and not config.get("SITE_URL"):
         raise ConfigError("WEBSUB_HUBS needs SITE_URL: hubs are told the feeds' canonical URLs")
     config["WEBSUB_HUBS"] = list(hubs)
+
+
+def check_sources(config: dict) -> None:
+    """FEED_SOURCES: a JSON list of http(s) URLs or {"url", "publish", "category"} objects, made all objects."""
+    given = config.get("FEED_SOURCES") or []
+    if isinstance(given, str):
+        try:
+            given = json.loads(given) if given.strip().startswith(("[", "{")) else given.split()
+        except ValueError as exc:
+            raise ConfigError(f"FEED_SOURCES is not valid JSON ({exc}); expected a list like "
+                              '["https://senate.example.kz/ru/rss", {"url": "…", "publish": true}]') from exc
+    if not isinstance(given, list):
+        raise ConfigError(f"FEED_SOURCES = {given!r}: expected a JSON list of URLs or objects")
+    sources = [_source(item) for item in given]
+    urls = [source["url"] for source in sources]
+    if len(set(urls)) != len(urls):
+        raise ConfigError(f"FEED_SOURCES names {next(u for u in urls if urls.count(u) > 1)} twice")
+    config["FEED_SOURCES"] = sources
+
+
+def _source(item) -> dict:
+    """One FEED_SOURCES item as {"url", "publish", "category"}, or a ConfigError naming it."""
+    source = {"url": item} if isinstance(item, str) else item
+    if not isinstance(source, dict) or set(source) - {"url", "publish", "category"}:
+        raise ConfigError(f"FEED_SOURCES: {item!r} is not a URL or an object with url, publish and category")
+    url = source.get("url")
+    parts = urlsplit(url) if isinstance(url, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"FEED_SOURCES: {url!r} is not an http(s) URL")
+    if not isinstance(source.get("publish", False), bool) or not isinstance(source.get("category", ""), str):
+        raise ConfigError(f"FEED_SOURCES: {item!r}: publish must be true or false, category a text")
+    return {"url": url, "publish": source.get("publish", False), "category": source.get("category", "")}
 
 
 def check_policy(config: dict) -> None:

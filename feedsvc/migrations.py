@@ -344,6 +344,26 @@ def m019_memory_checked_outputs(db: Database) -> None:
     db.table("memory").add_column("hypothesis", int, not_null_default=0)
 
 
+@migrations()
+def m024_feed_sources(db: Database) -> None:
+    """The office's own feeds the worker follows (feedsvc.sources): each source's state, each entry's release.
+
+    An entry is known by its source and its id (never imported twice, across restarts too), with the hash of
+    what was stored from it (a different one upstream is an edit). A release keeps its entry's link.
+    """
+    db.table("feed_sources").create(
+        {"url": str, "etag": str, "last_modified": str, "ttl": int, "checked_at": str, "succeeded_at": str,
+         "next_poll": str, "attempts": int, "error": str, "error_at": str, "imported": int, "edited": int,
+         "withdrawn": int},
+        pk="url", defaults={"next_poll": "", "attempts": 0, "imported": 0, "edited": 0, "withdrawn": 0})
+    db.table("feed_source_entries").create(
+        {"source_url": str, "entry_id": str, "release_id": int, "content_hash": str, "image": str,
+         "imported_at": str, "updated_at": str},
+        pk=("source_url", "entry_id"), foreign_keys=[("release_id", "releases", "id")])
+    db.table("feed_source_entries").create_index(["release_id"])
+    db.table("releases").add_column("original_url", str)
+
+
 def migrate(db: Database) -> None:
     """Bring the schema up to date."""
     migrations.apply(db)

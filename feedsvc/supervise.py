@@ -1,23 +1,62 @@
 """`feedsvc serve`'s two processes, gunicorn and the translation worker: started, watched, restarted and stopped
-together.
+together; and the worker's background threads (WebSub pings, feed sources), each a Periodic round.
 
 No Flask here: the serve command builds the two command lines and hands them over.
 """
 
 import contextlib
+import logging
 import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from sqlite_utils import Database
 
 from feedsvc import clock
 from feedsvc.errors import FeedsvcError
 
 # The longest wait before starting a process again; a process that ran longer than this counts as healthy.
 MAX_DELAY_SECONDS = 60.0
+
+log = logging.getLogger(__name__)
+
+
+class Periodic(threading.Thread):
+    """A background thread of the worker: ``step(db)`` every ``interval`` seconds until stopped.
+
+    It opens its own connection (SQLite connections stay in one thread); a failed round (a locked or briefly
+    unavailable database) is logged and tried again next round: the thread must outlive it.
+    """
+
+    def __init__(self, name: str, connect: Callable[[], Database], step: Callable[[Database], object],
+                 interval: float):
+        """Prepare (not start) the thread."""
+        super().__init__(name=name, daemon=True)
+        self.connect, self.step, self.interval = connect, step, interval
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        """Run rounds until stop()."""
+        db = self.connect()
+        try:
+            while not self.stopped.is_set():
+                try:
+                    self.step(db)
+                except Exception:  # the thread must outlive a locked or briefly unavailable database
+                    log.exception("%s: a round failed", self.name)
+                self.stopped.wait(self.interval)
+        finally:
+            db.close()
+
+    def stop(self) -> None:
+        """Ask the thread to end after its current round, and wait for it."""
+        self.stopped.set()
+        self.join()
 
 
 class PortInUse(FeedsvcError, OSError):

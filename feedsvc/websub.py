@@ -11,7 +11,6 @@ error is kept in the row (``websub_pending.error``) and logged as one line.
 
 import http.client
 import logging
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from sqlite_utils import Database
 
 from feedsvc import clock
 from feedsvc.errors import FeedsvcError
+from feedsvc.supervise import Periodic
 
 log = logging.getLogger(__name__)
 ALL = "*"
@@ -103,30 +103,11 @@ def deliver(db: Database, hubs: list[str], topics: dict[str, list[str]],
     return sent
 
 
-class Sender(threading.Thread):
+class Sender(Periodic):
     """The worker's background thread: deliver() every ``interval`` seconds until stopped."""
 
     def __init__(self, connect: Callable[[], Database], hubs: list[str], topics: dict[str, list[str]],
                  interval: float = 1.0):
-        """Prepare (not start) a sender with its own connection factory (SQLite connections stay in one thread)."""
-        super().__init__(name="websub", daemon=True)
-        self.connect, self.hubs, self.topics, self.interval = connect, hubs, topics, interval
-        self.stopped = threading.Event()
-
-    def run(self) -> None:
-        """Deliver until stop(); a database error is logged and tried again next round."""
-        db = self.connect()
-        try:
-            while not self.stopped.is_set():
-                try:
-                    deliver(db, self.hubs, self.topics)
-                except Exception:  # the thread must outlive a locked or briefly unavailable database
-                    log.exception("WebSub delivery failed")
-                self.stopped.wait(self.interval)
-        finally:
-            db.close()
-
-    def stop(self) -> None:
-        """Ask the thread to end after its current round, and wait for it."""
-        self.stopped.set()
-        self.join()
+        """Prepare (not start) a sender with its own connection factory."""
+        super().__init__("websub", connect, lambda db: deliver(db, hubs, topics), interval)
+        self.hubs, self.topics = hubs, topics

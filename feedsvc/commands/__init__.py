@@ -25,6 +25,7 @@ def register(app: Flask) -> None:
     from feedsvc.commands import importer
     from feedsvc.commands import maintenance
     from feedsvc.commands import serve
+    from feedsvc.commands import sources
     from feedsvc.commands import translation
     from feedsvc.commands import users
 
@@ -32,7 +33,7 @@ def register(app: Flask) -> None:
                     serve.serve_command, backup.backup_command, maintenance.cleanup_uploads_command,
                     maintenance.photo_sizes_command,
                     translation.worker_command, translation.retranslate_command, translation.models_cli,
-                    translation.glossary_cli, translation.review_queue_command):
+                    translation.glossary_cli, translation.review_queue_command, sources.sources_cli):
         app.cli.add_command(command)
 
 

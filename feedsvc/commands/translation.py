@@ -17,6 +17,7 @@ from flask.cli import with_appcontext
 
 from feedsvc import jobs
 from feedsvc import translations
+from feedsvc.commands.sources import sources_poller
 from feedsvc.config import from_config
 from feedsvc.modelstore import convert
 from feedsvc.modelstore import evaluate
@@ -68,6 +69,7 @@ def worker_command(once: bool, max_jobs: int | None) -> None:
         click.echo(f"job {job['id']}: release {job['release_id']} → {job['lang']}: {result}")
 
     sender = None if once else websub_sender()
+    poller = None if once else sources_poller()
     try:
         handled = worker.run(db, engine.translate_scored, worker_settings(), once=once, max_jobs=max_jobs,
                              on_job=report)
@@ -76,6 +78,8 @@ def worker_command(once: bool, max_jobs: int | None) -> None:
     finally:
         if sender:
             sender.stop()
+        if poller:
+            poller.stop()
     click.echo(f"{handled} job(s) handled; {engine.sentences_translated} sentence(s) sent to models.")
 
 

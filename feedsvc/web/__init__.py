@@ -118,11 +118,12 @@ def register_blueprints(app: Flask) -> None:
     from feedsvc.web import public
     from feedsvc.web import review
     from feedsvc.web import seo
+    from feedsvc.web import sources
 
     app.url_map.converters["lang"] = language_converter(app.config["LANGUAGES"])  # every published language
     app.url_map.converters["target"] = language_converter(app.config["TARGET_LANGUAGES"])  # translated ones
     app.url_map.converters["id"] = IdConverter
-    for module in (public, feeds, auth, admin, review, models, glossary, seo):
+    for module in (public, feeds, auth, admin, review, models, glossary, seo, sources):
         app.register_blueprint(module.bp)
     app.register_error_handler(HTTPException, error_page)
     app.register_error_handler(errors.FeedsvcError, domain_error)

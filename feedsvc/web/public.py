@@ -127,7 +127,7 @@ def release(lang: str, release_id: int, slug: str | None = None):
     # A pending translation's page shows the original and names it canonical: it declares no language versions.
     alternates = [] if view.is_original else shown
     return render_template("public/release.html", lang=lang, release=view, shown_languages=alternates,
-                           meta=seo.release_meta(view, shown))
+                           meta=seo.release_meta(view, shown), original=row.get("original_url"))
 
 
 @bp.route("/<lang:lang>/search")
