@@ -86,6 +86,8 @@ class FeedItem:
     category: str = ""
     labels: list[str] = field(default_factory=list)
     enclosure: tuple[str, int, str] | None = None  # (url, length, mimetype)
+    # A translation's provenance for the JSON Feed's ``_feedsvc`` object (Provenance.as_json), None for originals.
+    provenance: dict | None = None
 
 
 class FeedPhoto(NamedTuple):
@@ -224,6 +226,8 @@ def json_item(item: FeedItem, meta: FeedMeta) -> dict:
         url, length, mimetype = item.enclosure
         entry["image"] = url
         entry["attachments"] = [{"url": url, "mime_type": mimetype, "size_in_bytes": length}]
+    if item.provenance is not None:
+        entry["_feedsvc"] = {"translation": item.provenance}
     return entry
 
 

@@ -20,6 +20,7 @@ from enum import StrEnum
 from sqlite_utils import Database
 from text_unidecode import unidecode
 
+from feedsvc.states import SentenceOrigin
 from feedsvc.translation import memory
 from feedsvc.translation.packages import Route
 from feedsvc.translation.protect import PLACEHOLDER
@@ -87,6 +88,10 @@ class SentenceCheck:
     output: str
     score: float | None = None
     findings: list[Finding] = field(default_factory=list)
+    # Provenance (feedsvc.states.SentenceOrigin): an editor's decision, who made it and when.
+    origin: str = SentenceOrigin.MACHINE
+    by: str = ""
+    at: str = ""
 
     def as_json(self) -> dict:
         """The form stored in ``translations.checks``."""
@@ -96,7 +101,9 @@ class SentenceCheck:
     def from_json(cls, data: dict) -> "SentenceCheck":
         """Back from the stored form."""
         findings = [Finding(Flag(f["flag"]), f["reason"]) for f in data.get("findings", [])]
-        return cls(data["source"], data["output"], data.get("score"), findings)
+        return cls(data["source"], data["output"], data.get("score"), findings,
+                   origin=data.get("origin") or SentenceOrigin.MACHINE, by=data.get("by") or "",
+                   at=data.get("at") or "")
 
 
 @dataclass(frozen=True)

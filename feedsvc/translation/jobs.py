@@ -67,7 +67,8 @@ def enqueue_release(db: Database, release: dict, languages, *, only_stale: bool 
             db.table("translations").insert({"release_id": release["id"], "lang": lang, "updated_at": now})
         up_to_date = current is not None and current["source_revision"] == release["revision"]
         if current is not None and current["origin"] == Origin.HUMAN:
-            if not up_to_date:
+            # An editor's text held for open sentences stays held: it was never published as it is.
+            if not up_to_date and current["status"] != Status.HELD:
                 _set_status(db, release["id"], lang, Status.OUTDATED, error=None)
         elif not (current is not None and up_to_date and current["status"] == Status.MACHINE):
             # A machine text of the current revision stays up while it is re-translated.
@@ -195,6 +196,8 @@ def _store_suggestion(db: Database, job: dict, current: dict, translation: dict)
                    {**translation, "id": job["release_id"], "lang": job["lang"]})
     same = (translation["title"], translation["body"]) == (current["title"], current["body"])
     status = Status.REVIEWED if current["source_revision"] == job["source_revision"] else Status.OUTDATED
+    if current["status"] == Status.HELD:  # an editor's text with sentences still open (or taken down) stays held
+        status = Status.HELD
     # A new suggestion is a new version: an "Accept" pressed on the previous one is refused, not applied to this.
     db.execute(
         """update translations set status = :status, error = null, suggestion_title = :title,

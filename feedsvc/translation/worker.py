@@ -148,7 +148,9 @@ def _store(db: Database, job: dict, outcome: pipeline.Outcome, policy: checks.Po
     texts = {key: typography.apply(getattr(outcome, key), job["lang"], rules) for key in TYPESET}
     stored = jobs.complete(db, job, {
         **texts, "route": outcome.route,
-        "checks": json.dumps([check.as_json() for check in outcome.checks], ensure_ascii=False),
+        # Each sentence as stored (typeset), so the review screen and editors' decisions work on the stored text.
+        "checks": json.dumps([check.as_json() | {"output": typography.apply(check.output, job["lang"], rules)}
+                              for check in outcome.checks], ensure_ascii=False),
         "flags": outcome.flagged}, hold=hold)
     if stored and outcome.flagged:
         log.info("release %s → %s: %s sentence(s) flagged (%s)", job["release_id"], job["lang"], outcome.flagged,
