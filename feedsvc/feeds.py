@@ -218,10 +218,11 @@ def build_json(meta: FeedMeta, items: list[FeedItem]) -> bytes:
 
 def json_item(item: FeedItem, meta: FeedMeta) -> dict:
     """One JSON Feed item (attachments: the photo)."""
-    entry = {"id": item.guid, "url": item.url, "title": item.title, "content_html": item.content_html,
-             "summary": item.summary, "date_published": item.published.isoformat(),
-             "date_modified": item.updated.isoformat(), "language": meta.lang,
-             "authors": [{"name": meta.publisher}], "tags": ([item.category] if item.category else []) + item.labels}
+    entry: dict = {"id": item.guid, "url": item.url, "title": item.title, "content_html": item.content_html,
+                   "summary": item.summary, "date_published": item.published.isoformat(),
+                   "date_modified": item.updated.isoformat(), "language": meta.lang,
+                   "authors": [{"name": meta.publisher}],
+                   "tags": ([item.category] if item.category else []) + item.labels}
     if item.enclosure:
         url, length, mimetype = item.enclosure
         entry["image"] = url

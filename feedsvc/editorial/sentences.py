@@ -31,6 +31,7 @@ class UnpublishableText(InvalidInput):
     """Text that still holds a protected-token slot such as ``[1]``: never published, whoever sends it."""
 
     def __init__(self, sentences: list[str]):
+        """Name the sentences that hold slots."""
         self.sentences = sentences
         super().__init__(f"protected-token slots left in: {'; '.join(sentences)}")
 
