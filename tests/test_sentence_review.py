@@ -10,9 +10,11 @@ import feedparser
 import pytest
 from lxml import html as lxml_html
 
+from feedsvc import jobs
 from feedsvc import releases
+from feedsvc import translations
 from feedsvc.editorial import review
-from feedsvc.translation import jobs
+from feedsvc.text.segment import join_paragraph
 from feedsvc.translation import worker
 from feedsvc.translation.checks import Finding
 from feedsvc.translation.checks import Flag
@@ -20,7 +22,6 @@ from feedsvc.translation.checks import Policy
 from feedsvc.translation.checks import SentenceCheck
 from feedsvc.translation.pipeline import Outcome
 from feedsvc.translation.pipeline import units
-from feedsvc.translation.segment import join_paragraph
 from feedsvc.translation.typography import Typography
 from tests.conftest import csrf_token
 from tests.conftest import make_release
@@ -64,7 +65,7 @@ def store_machine(db, release: dict, lang: str, outputs: list[str], flagged=(), 
         job = jobs.claim(db)
     if alternatives:  # the model's other hypotheses, as helper "checks" stores them in the record
         result = worker._store(db, job, outcome, policy, Typography())
-        row = jobs.translation_row(db, release["id"], lang)
+        row = translations.translation_row(db, release["id"], lang)
         record = json.loads(row["checks"])
         for n, options in alternatives.items():
             record[n]["alternatives"] = options

@@ -11,29 +11,27 @@ from sqlite_utils import Database
 
 from feedsvc import clock
 from feedsvc import revisions
+from feedsvc import translations
 from feedsvc.editorial import sentences
 from feedsvc.editorial.sentences import UnpublishableText
 from feedsvc.errors import EditConflict
 from feedsvc.errors import InvalidInput
 from feedsvc.errors import NotFound
-from feedsvc.migrations import PUBLISHED_TEXTS
 from feedsvc.releases import get_release
 from feedsvc.releases import sentence_record
 from feedsvc.states import Origin
-from feedsvc.states import ReleaseStatus
 from feedsvc.states import TranslationStatus as Status
-from feedsvc.states import sql_list
 from feedsvc.storage import write
 from feedsvc.text import clean
 from feedsvc.text import one_line
+from feedsvc.text.segment import split_paragraphs
+from feedsvc.text.segment import split_sentences
 from feedsvc.translation import memory
 from feedsvc.translation import typography
 from feedsvc.translation.checks import SentenceCheck
-from feedsvc.translation.jobs import translation_row
 from feedsvc.translation.pipeline import units
 from feedsvc.translation.protect import PLACEHOLDER
-from feedsvc.translation.segment import split_paragraphs
-from feedsvc.translation.segment import split_sentences
+from feedsvc.translations import translation_row
 
 
 class NoSuggestion(NotFound):
@@ -44,8 +42,6 @@ class TranslationMissing(NotFound):
     """The release has no translation slot in that language."""
 
 
-# Statuses whose text is the published one (taking it down holds it).
-PUBLISHED = (Status.MACHINE, Status.REVIEWED, Status.OUTDATED)
 
 
 class EmptyTranslation(InvalidInput):
@@ -133,18 +129,9 @@ def store_editor(db: Database, row: dict, release: dict, fields: dict[str, str],
     sentences."""
     still_open = [] if seen_all else open_sentences(entries, row, fields)
     status = Status.HELD if still_open else Status.REVIEWED if base == release["revision"] else Status.OUTDATED
-    db.execute(
-        """update translations set title = :title, body = :body, category = :category, origin = :origin,
-        photo_caption = :photo_caption, photo_credit = :photo_credit, photo_alt = :photo_alt, status = :status,
-        source_revision = :base, reviewed_by = :author, reviewed_at = :now, checks = :checks, flags = :flags,
-        version = version + 1, updated_at = :now, error = null, suggestion_title = null, suggestion_body = null,
-        suggestion_route = null, suggestion_revision = null where release_id = :id and lang = :lang""",
-        {**fields, "status": status, "base": base, "author": author, "now": now, "id": release["id"],
-         "lang": row["lang"], "origin": Origin.HUMAN, "flags": len(still_open),
-         "checks": sentences.dumps(entries) if entries is not None else row["checks"]},
-    )
-    revisions.record(db, release["id"], row["lang"], title=fields["title"], body=fields["body"], origin=Origin.HUMAN,
-                     author=author, source_revision=base, created_at=now, photo=fields)
+    translations.store_human(db, release["id"], row["lang"], fields | {
+        "flags": len(still_open), "checks": sentences.dumps(entries) if entries is not None else row["checks"]},
+        source_revision=base, author=author, status=status, now=now)
     return still_open
 
 
@@ -183,11 +170,7 @@ def take_down(db: Database, release_id: int, lang: str, *, author: str) -> bool:
         row = _current(db, release_id, lang, None)
         if not row["published_title"]:
             return False
-        copy = ", ".join(f"published_{name} = null" for name in PUBLISHED_TEXTS)
-        db.execute(f"""update translations set {copy}, published_revision = null, published_updated = :now,
-            status = case when status in {sql_list(PUBLISHED)} then :held else status end,
-            reviewed_by = :author, reviewed_at = :now where release_id = :id and lang = :lang""",
-                   {"now": clock.stamp(), "held": Status.HELD, "author": author, "id": release_id, "lang": lang})
+        translations.take_down(db, release_id, lang, author=author, now=clock.stamp())
     return True
 
 
@@ -235,28 +218,11 @@ def stored_forms(output: str, lang: str) -> tuple[str, str]:
     return output.strip(), typography.apply(output, lang).strip()
 
 
-def waiting(db: Database, lang: str | None = None) -> list[dict]:
-    """Machine translations held for review (by the publishing policy), oldest release first."""
-    return list(db.query(
-        """select r.id, r.title, t.lang, t.origin, t.flags, t.checks, t.route, t.updated_at from translations t
-        join releases r on r.id = t.release_id where t.status = :held and r.status = :published
-        and (:lang is null or t.lang = :lang) order by r.published_at, r.id, t.lang""",
-        {"lang": lang, "held": Status.HELD, "published": ReleaseStatus.PUBLISHED}))
-
-
-# Translations of published releases that wait for an editor: held, or published but made for an older original.
-WAITING_SQL = f"""from translations t join releases r on r.id = t.release_id
-    where r.status = '{ReleaseStatus.PUBLISHED}' and (:lang is null or t.lang = :lang)
-    and (t.status in ('{Status.HELD}', '{Status.OUTDATED}')
-         or (coalesce(t.published_title, '') != '' and t.published_revision != r.revision))"""
-
-
 def queue(db: Database, lang: str | None = None, flag: str | None = None) -> list[dict]:
     """The review queue: held and outdated translations, oldest first, each with its open sentences (``open``,
     aligned pairs) and flag kinds (``kinds``); with ``flag``, only those with an open sentence of that kind."""
     found = []
-    for row in db.query(f"select t.*, r.title as release_title {WAITING_SQL} order by t.updated_at, r.id, t.lang",
-                        {"lang": lang}):
+    for row in translations.waiting(db, lang):
         entries = sentences.placed_record(db, row, get_release(db, row["release_id"]))
         pairs = [sentences.as_sentence(n, e) for n, e in enumerate(entries or [])]
         row["open"] = [pair for pair in pairs if pair.open]
@@ -268,7 +234,7 @@ def queue(db: Database, lang: str | None = None, flag: str | None = None) -> lis
 
 def queue_count(db: Database) -> int:
     """How many translations wait in the review queue (the navigation shows it)."""
-    return int(db.execute(f"select count(*) {WAITING_SQL}", {"lang": None}).fetchone()[0])
+    return translations.waiting_count(db)
 
 
 def approve_picked(db: Database, picked: list[tuple[int, str, int, int]], *, author: str) -> tuple[int, int]:

@@ -17,14 +17,14 @@ from feedsvc.releases import sentence_record
 from feedsvc.states import SentenceOrigin
 from feedsvc.text import clean
 from feedsvc.text import one_line
+from feedsvc.text.segment import join_paragraph
+from feedsvc.text.segment import split_paragraphs
+from feedsvc.text.segment import split_sentences
 from feedsvc.translation.checks import Finding
 from feedsvc.translation.checks import Flag
-from feedsvc.translation.jobs import ONE_LINE
 from feedsvc.translation.pipeline import units
 from feedsvc.translation.protect import PLACEHOLDER
-from feedsvc.translation.segment import join_paragraph
-from feedsvc.translation.segment import split_paragraphs
-from feedsvc.translation.segment import split_sentences
+from feedsvc.translations import ONE_LINE
 
 
 class UnpublishableText(InvalidInput):
