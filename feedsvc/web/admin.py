@@ -212,6 +212,9 @@ def get_or_404(release_id: int) -> dict:
 def change_status(release_id: int, status: str):
     """Publish, unpublish or withdraw with an optional public reason (the GUID stays reserved)."""
     get_or_404(release_id)
+    if status == "withdrawn" and not request.form.get("confirm"):  # a checkbox: no script needed (CSP)
+        flash(_("Tick “Withdraw this release” to confirm: readers will get a “withdrawn” page."), "error")
+        return redirect(url_for("admin.edit_release", release_id=release_id)), 303
     reason = request.form.get("reason", "")[: current_app.config["TITLE_MAX"]]
     releases.set_status(get_db(), release_id, status, tuple(current_app.config["TARGET_LANGUAGES"]), reason=reason)
     flash({"published": _("Release published."), "draft": _("Release moved back to drafts."),
