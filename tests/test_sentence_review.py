@@ -25,8 +25,6 @@ from feedsvc.translation.pipeline import units
 from feedsvc.translation.typography import Typography
 from tests.conftest import csrf_token
 from tests.conftest import make_release
-from tests.test_browser import PASSWORD
-from tests.test_browser import USERNAME
 from tests.test_browser import Page
 from tests.test_browser import chrome  # noqa: F401 (a fixture)
 from tests.test_browser import live_app  # noqa: F401 (a fixture)
@@ -304,10 +302,7 @@ def test_review_queue_filters_orders_counts_and_approves_ticked_sentences(app, l
 def test_review_screen_in_chromium(live_app, chrome, db):  # noqa: F811 (fixtures)
     release = seed(db, flagged=(1, 2))
     page = Page(chrome, live_app.config["LIVE_URL"])
-    page.open("/admin/login")
-    page.type("username", USERNAME)
-    page.type("password", PASSWORD)
-    page.submit_with("submit")
+    page.log_in()
     page.open(f"/admin/releases/{release['id']}/review")
     assert "flagged" in page.find('table[data-lang="en"] tr[data-part="body"][data-index="0"]').get_attribute("class")
     page.type("text-1", "The Senate considered the first item.")

@@ -187,16 +187,24 @@ def suggestion(release_id: int, lang: str, action: str):
     return redirect(url_for("review.show", release_id=release_id))
 
 
+def confirmed(release: dict, lang: str, refusal: str):
+    """The posted form of an action that asks for a ticked confirmation box (the CSP allows no script), and the
+    page refusing it when the box was not ticked (None when it was); a bad CSRF token is a 400."""
+    form = VersionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if request.form.get("confirm"):
+        return form, None
+    return form, render_review(release, status=400, errors={lang: [refusal]})
+
+
 @bp.route("/review/<target:lang>/approve", methods=["POST"])
 def approve(release_id: int, lang: str):
     """Publish a machine translation held for review, as it is, once the editor confirmed reading every sentence."""
     release = release_or_404(release_id)
-    form = VersionForm()
-    if not form.validate_on_submit():
-        abort(400)
-    if not request.form.get("confirm"):
-        return render_review(release, status=400, errors={lang: [_(
-            "Tick “I have read every sentence” to approve the whole translation.")]})
+    form, refused = confirmed(release, lang, _("Tick “I have read every sentence” to approve the whole translation."))
+    if refused:
+        return refused
     try:
         review.approve(get_db(), release_id, lang, author=current_user.username, expected_version=form.version.data)
     except review.EditConflict:
@@ -212,13 +220,10 @@ def approve(release_id: int, lang: str):
 def take_down(release_id: int, lang: str):
     """Take a language's published text away from readers at once, once the editor confirmed it."""
     release = release_or_404(release_id)
-    form = VersionForm()
-    if not form.validate_on_submit():
-        abort(400)
-    if not request.form.get("confirm"):
-        return render_review(release, status=400, errors={lang: [_(
-            "Tick “Take it down” to confirm: readers will see the Russian original until a new translation is "
-            "published.")]})
+    _form, refused = confirmed(release, lang, _("Tick “Take it down” to confirm: readers will see the Russian "
+                                                "original until a new translation is published."))
+    if refused:
+        return refused
     if review.take_down(get_db(), release_id, lang, author=current_user.username):
         flash(_("The published translation was taken down."), "success")
     return redirect(url_for("review.show", release_id=release_id, _anchor=f"edit-{lang}"))
