@@ -20,6 +20,7 @@ from feedsvc.errors import NotFound
 from feedsvc.releases import get_release
 from feedsvc.releases import sentence_record
 from feedsvc.states import Origin
+from feedsvc.states import SentenceOrigin
 from feedsvc.states import TranslationStatus as Status
 from feedsvc.storage import write
 from feedsvc.text import clean
@@ -119,7 +120,8 @@ def open_sentences(entries: list[dict] | None, row: dict, fields: dict[str, str]
         return [s.output or s.source for n, e in enumerate(entries) if (s := sentences.as_sentence(n, e)).open]
     text = " ".join(filter(None, fields.values()))
     return [e["output"] for e in sentence_record(row)
-            if e.get("findings") and e.get("origin", Origin.MACHINE) == Origin.MACHINE and e["output"] in text]
+            if e.get("findings") and e.get("origin", SentenceOrigin.MACHINE) == SentenceOrigin.MACHINE
+            and e["output"] in text]
 
 
 def store_editor(db: Database, row: dict, release: dict, fields: dict[str, str], entries: list[dict] | None, *,
@@ -249,7 +251,7 @@ def approve_picked(db: Database, picked: list[tuple[int, str, int, int]], *, aut
             decide_sentences(db, release_id, lang, [sentences.Decision(n) for n in numbers], author=author,
                              expected_version=version)
             approved += len(numbers)
-        except (EditConflict, NotAligned):
+        except (EditConflict, NotAligned, UnpublishableText):
             refused += 1
     return approved, refused
 

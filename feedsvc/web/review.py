@@ -17,6 +17,7 @@ from feedsvc import releases
 from feedsvc import revisions
 from feedsvc.editorial import review
 from feedsvc.editorial import sentences
+from feedsvc.states import TranslationStatus
 from feedsvc.web.db import get_db
 from feedsvc.web.forms import VersionForm
 from feedsvc.web.forms import set_hidden
@@ -122,7 +123,7 @@ def slot_error(exc: sentences.UnpublishableText) -> str:
 def saved(release_id: int, lang: str):
     """After an editor's save: published, or held with the flagged sentences still open listed."""
     row = releases.translations_of(get_db(), release_id).get(lang, {})
-    if row.get("status") == "held":
+    if row.get("status") == TranslationStatus.HELD:
         pairs = sentence_pairs(get_db(), row, releases.get_release(get_db(), release_id)) or []
         still_open = [pair.output for pair in pairs if pair.open] or [_("(see the flagged sentences)")]
         flash(ngettext("Saved, not published: %(num)s flagged sentence is still open (neither changed nor "
