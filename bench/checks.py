@@ -12,6 +12,8 @@ The score floor is calibrated as in service: an editor approves the demo release
 """
 
 import argparse
+import csv
+import io
 import json
 import random
 import re
@@ -28,10 +30,13 @@ from feedsvc import releases  # noqa: E402
 from feedsvc.demo import DEMO_DIR  # noqa: E402
 from feedsvc.demo import install_demo_models  # noqa: E402
 from feedsvc.editorial import review  # noqa: E402
-from feedsvc.modelstore import packages  # noqa: E402
+from feedsvc.settings import WorkerSettings  # noqa: E402
 from feedsvc.storage import connect  # noqa: E402
+from feedsvc.text.segment import split_paragraphs  # noqa: E402
+from feedsvc.text.segment import split_sentences  # noqa: E402
 from feedsvc.translation import checks  # noqa: E402
 from feedsvc.translation import glossary  # noqa: E402
+from feedsvc.translation import typography  # noqa: E402
 from feedsvc.translation import worker  # noqa: E402
 from feedsvc.translation.checks import Flag  # noqa: E402
 from feedsvc.web import create_app  # noqa: E402
@@ -52,7 +57,93 @@ UNSEEN = """Сенатор Иванов принял участие в фору�
 На заседании выступила председатель комитета Алия Мусина. Она призвала ускорить реформу здравоохранения."""
 
 
-def instance(folder: Path):
+# Realistic releases are built from sentences the demo models know (the corpus), in new combinations and in the
+# shapes real releases have (the title repeating the lead without its full stop, counts in numbered variants,
+# quotations, the same contact lines in every release, dates, a photographer's initials).
+VARIANTS = [  # sentences that differ only in a number (and the ending it governs)
+    ("В 2025 году Сенат принял 87 законов.", "В 2026 году Сенат принял 94 закона."),
+    ("На заседании присутствовали 45 сенаторов.", "На заседании присутствовали 48 сенаторов."),
+    ("Сенат рассмотрел 8 вопросов.", "Сенат рассмотрел 12 вопросов."),
+    ("Сенаторы одобрили 2 ратификационных закона.", "Сенаторы одобрили 3 ратификационных закона."),
+    ("Сенаторы направили 3 депутатских запроса в Правительство.",
+     "Сенаторы направили 4 депутатских запроса в Правительство."),
+    ("Закон вступит в силу с 01.01.2027.", "Закон вступит в силу с 01.07.2027."),
+]
+CONTACTS = [  # closing lines, the same in every release of their kind
+    "(Пресс-служба Сената, 74-72-27. Фото – А.Нурланов)", "(Пресс-служба Сената, 74-72-27. Фото – Е.Укибаев)",
+    "(Пресс-служба Сената, 74-72-27)", "Справки по телефону: +7 (7172) 74-72-27. Сайт Сената: https://senate.parlam.kz",
+]
+CAPTIONS = ["Пленарное заседание Сената 19.11.2026", "Встреча Председателя Сената с секретарями маслихатов",
+            "Сенаторы на пленарном заседании"]
+CATEGORIES = ["Пленарные заседания", "Встречи", "Международное сотрудничество"]
+CREDITS = ["Фото – А.Нурланов", "Фото – Е.Укибаев", "Фото – пресс-служба Сената"]
+
+
+# One realistic release in this many has a sentence the models cannot translate.
+ERROR_EVERY = 10
+
+
+def realistic_releases(pairs: list[dict], count: int, rng: random.Random) -> list[dict]:
+    """``count`` releases made of corpus sentences in the shapes of real ones (see VARIANTS, CONTACTS)."""
+    taken = {s for pair in VARIANTS for s in pair} | {s for c in CONTACTS for s in split_sentences(c)}
+    quotes = [p["ru"] for p in pairs if p["ru"].startswith("«")]
+    plain = [p["ru"] for p in pairs if p["ru"].endswith(".") and p["ru"] not in taken and p["ru"] not in quotes
+             and not p["ru"].startswith(("(", "Справки", "Сайт"))]
+    unseen = [s for p in split_paragraphs(UNSEEN) for s in split_sentences(p)]
+    out = []
+    for number in range(count):
+        lead, *more = rng.sample(plain, 4)
+        body = [" ".join([lead, *more[:2]]), " ".join(rng.choice(VARIANTS)), rng.choice(quotes), more[2],
+                rng.choice(CONTACTS)]
+        if number % ERROR_EVERY == ERROR_EVERY - 1:
+            body.insert(3, rng.choice(unseen))  # a sentence the models never saw: a real error, to be held
+        out.append({"title": lead[:-1], "body": "\n\n".join(body), "category": rng.choice(CATEGORIES),
+                    "photo_caption": rng.choice(CAPTIONS), "photo_credit": rng.choice(CREDITS),
+                    "published": f"2026-12-{1 + number % 28:02d}T10:00:00+05:00",
+                    "known": number % ERROR_EVERY != ERROR_EVERY - 1})
+    return out
+
+
+def references(pairs: list[dict], lang: str) -> dict[str, str]:
+    """Each corpus sentence's reviewed translation as the worker stores it (typeset); a sentence used as a
+    title (no full stop) gets its translation without one."""
+    typeset = {pair["ru"]: typography.apply(pair[lang], lang) for pair in pairs}
+    titles = {ru[:-1]: text[:-1] for ru, text in typeset.items() if ru.endswith(".") and text.endswith(".")}
+    return {**titles, **typeset}
+
+
+def same_text(a: str, b: str) -> bool:
+    """Whether two translations read the same (spaces of any kind alike)."""
+    return " ".join(a.replace("\u00a0", " ").split()) == " ".join(b.replace("\u00a0", " ").split())
+
+
+def import_realistic(db, engine, settings, items: list[dict], refs: dict[str, dict[str, str]]) -> dict:
+    """Import releases, let the real worker translate them (PUBLISH_POLICY checked), and count: translations
+    published and held, of releases made only of sentences the models know and of those with a new one; the
+    sentences the models got right (matching the reviewed corpus) and wrong, and
+    how many of each a check flagged; held sentences a retry saved; wrong sentences published."""
+    settings.publish_policy = {"kk": "checked", "en": "checked"}
+    ids = [releases.create_release(db, title=i["title"], body=i["body"], category=i["category"],
+                                   photo_caption=i["photo_caption"], photo_credit=i["photo_credit"],
+                                   published_at=datetime.fromisoformat(i["published"]), publish=True)["id"]
+           for i in items]
+    worker.run(db, engine.translate_scored, settings, once=True)
+    counts = Counter()
+    for release_id, item in zip(ids, items, strict=True):
+        for lang, row in releases.translations_of(db, release_id).items():
+            which = "known" if item["known"] else "with a new sentence"
+            counts[f"{which}: {'held' if row['status'] == 'held' else 'published'}"] += 1
+            for check in review.sentence_checks(row):
+                right = same_text(check.output, refs[lang].get(check.source, ""))
+                kind = "right" if right else "wrong"
+                counts[kind] += 1
+                counts[f"{kind} flagged"] += bool(check.findings)
+                counts["saved by a retry"] += bool(check.hypothesis and not check.findings)
+                counts["wrong published"] += not right and row["status"] != "held"
+    return {**counts, "ids": ids}
+
+
+def instance(folder: Path, hypotheses: int = WorkerSettings.hypotheses):
     """A fresh instance with the demo models, glossary and releases, translated by the real worker."""
     from feedsvc.translation.engine import Engine
     from feedsvc.translation.engine import prepare_environment
@@ -68,7 +159,8 @@ def instance(folder: Path):
                                 published_at=datetime.fromisoformat(item["published"]), publish=True)
     prepare_environment(folder / "argos", folder / "models")
     engine = Engine()
-    settings = worker.WorkerSettings(models_dir=folder / "models", publish_policy={"kk": "auto", "en": "auto"})
+    settings = WorkerSettings(models_dir=folder / "models", publish_policy={"kk": "auto", "en": "auto"},
+                                     hypotheses=hypotheses)
     worker.run(db, engine.translate_scored, settings, once=True)
     return app, db, engine, settings
 
@@ -117,37 +209,70 @@ def broken_variants(pair: dict, lang: str, others: list[dict], rng: random.Rando
     return out
 
 
-def measure(seed: int) -> dict:
-    """Run the checks over the labelled set; counts per flag and per kind."""
+def model_run(folder: Path, hypotheses: int, items: list[dict], pairs: list[dict]) -> tuple[list, dict, list]:
+    """The demo models through the real worker on one fresh instance: (lang, check) of the demo releases as
+    first translated, the realistic releases' counts (import_realistic), and (lang, check) of the new text."""
+    app, db, engine, settings = instance(folder, hypotheses)
+    demo_ids = [r["id"] for r in db.query("select id from releases")]
+    demo_checks = stored_checks(db, demo_ids)  # as the worker stored them, before an editor approved them
+    approve_all(db)
+    refs = {lang: references(pairs, lang) for lang in ("en", "kk")}
+    realistic = import_realistic(db, engine, settings, items, refs)
+    unseen = releases.create_release(db, title="Новые темы", body=UNSEEN, publish=True,
+                                     published_at=datetime.fromisoformat("2026-11-25T10:00:00+05:00"))
+    worker.run(db, engine.translate_scored, settings, once=True)
+    realistic["samples"] = [("good" if same_text(check.output, refs[lang].get(check.source, "")) else "broken",
+                             f"demo models, realistic releases ({lang})", {f.flag for f in check.findings})
+                            for lang, check in stored_checks(db, realistic.pop("ids"))]
+    new_text = stored_checks(db, [unseen["id"]])
+    db.close()
+    return demo_checks, realistic, new_text
+
+
+def measure(seed: int, count: int = 30) -> dict:
+    """Run the checks over the labelled set; counts per flag and per kind, and the realistic import with the
+    retry off and on."""
     rng = random.Random(seed)
-    with tempfile.TemporaryDirectory() as tmp:
-        app, db, engine, settings = instance(Path(tmp))
-        demo_ids = [r["id"] for r in db.query("select id from releases")]
-        demo_checks = stored_checks(db, demo_ids)  # as the worker stored them, before an editor approved them
-        approve_all(db)
-        unseen = releases.create_release(db, title="Новые темы", body=UNSEEN, publish=True,
-                                         published_at=datetime.fromisoformat("2026-11-25T10:00:00+05:00"))
-        worker.run(db, engine.translate_scored, settings, once=True)
-        terms = glossary.load_terms(db)
-        installed = packages.list_packages(settings.models_dir)
-        samples: list[tuple[str, str, set[Flag]]] = []  # (label, kind, flags)
-        for lang, check in demo_checks:
-            samples.append(("good", f"demo models, demo releases ({lang})", {f.flag for f in check.findings}))
-        for lang, check in stored_checks(db, [unseen["id"]]):
-            samples.append(("broken", f"demo models, new text ({lang})", {f.flag for f in check.findings}))
-        pairs = corpus()
-        for lang in ("en", "kk"):
-            route = packages.find_route(installed, "ru", lang)
-            context = checks.Context(lang, [t for t in terms if t.targets.get(lang)],
-                                     checks.calibration(db, lang, route.describe()))
-            for pair in pairs:
-                good = checks.check(pair["ru"], pair[lang], context)
-                samples.append(("good", f"reviewed corpus ({lang})", {f.flag for f in good.findings}))
-                for kind, text in broken_variants(pair, lang, pairs, rng):
-                    bad = checks.check(pair["ru"], text, context)
-                    samples.append(("broken", f"{kind} ({lang})", {f.flag for f in bad.findings}))
-        db.close()
-    return summarize(samples)
+    pairs = corpus()
+    items = realistic_releases(pairs, count, random.Random(seed + 1))
+    runs = {}
+    for hypotheses in (0, WorkerSettings.hypotheses):
+        with tempfile.TemporaryDirectory() as tmp:
+            runs[hypotheses] = model_run(Path(tmp), hypotheses, items, pairs)
+    demo_checks, realistic, new_text = runs[WorkerSettings.hypotheses]
+    samples: list[tuple[str, str, set[Flag]]] = [*realistic.pop("samples")]  # (label, kind, flags)
+    for lang, check in demo_checks:
+        samples.append(("good", f"demo models, demo releases ({lang})", {f.flag for f in check.findings}))
+    for lang, check in new_text:
+        samples.append(("broken", f"demo models, new text ({lang})", {f.flag for f in check.findings}))
+    samples += corpus_samples(pairs, rng)
+    result = summarize(samples)
+    result["realistic"] = {hypotheses: {k: v for k, v in run[1].items() if k != "samples"}
+                           for hypotheses, run in runs.items()}
+    result["new text flagged"] = {hypotheses: f"{sum(1 for _, c in run[2] if c.findings)}/{len(run[2])}"
+                                  for hypotheses, run in runs.items()}
+    realistic_good = [s for s in samples if s[1].startswith("demo models, realistic") and s[0] == "good"]
+    result["realistic_good_flagged"] = round(sum(1 for s in realistic_good if s[2]) / max(1, len(realistic_good)), 3)
+    return result
+
+
+def corpus_samples(pairs: list[dict], rng: random.Random) -> list[tuple[str, str, set[Flag]]]:
+    """The reviewed corpus translations (good) and broken variants of them, through the checks alone."""
+    from feedsvc.translation.protect import GlossaryTerm
+
+    rows = list(csv.DictReader(io.StringIO((DEMO_DIR / "glossary.csv").read_text(encoding="utf-8"))))
+    terms = [GlossaryTerm(row["ru"], {"en": row["en"], "kk": row["kk"]}) for row in rows]
+    samples = []
+    for lang in ("en", "kk"):
+        usable = [t for t in terms if t.targets.get(lang)]
+        context = checks.Context(lang, usable, checks.Calibration(checks.DEFAULT_BAND))
+        for pair in pairs:
+            good = checks.check(pair["ru"], pair[lang], context)
+            samples.append(("good", f"reviewed corpus ({lang})", {f.flag for f in good.findings}))
+            for kind, text in broken_variants(pair, lang, pairs, rng):
+                bad = checks.check(pair["ru"], text, context)
+                samples.append(("broken", f"{kind} ({lang})", {f.flag for f in bad.findings}))
+    return samples
 
 
 def summarize(samples: list[tuple[str, str, set[Flag]]]) -> dict:
@@ -176,13 +301,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=20261201)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--releases", type=int, default=30, help="realistic releases to import (default 30)")
     args = parser.parse_args()
-    result = measure(args.seed)
+    result = measure(args.seed, args.releases)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return
     print(f"broken sentences flagged: {result['broken_flagged']:.3f} of {result['broken']} (target ≥ 0.90)")
     print(f"good sentences flagged:   {result['good_flagged']:.3f} of {result['good']} (target ≤ 0.05)")
+    print(f"good sentences of the realistic releases flagged: {result['realistic_good_flagged']:.3f} (target ≤ 0.02)")
+    for hypotheses, counts in result["realistic"].items():
+        retry = f"retry with {hypotheses} hypotheses" if hypotheses else "no retry"
+        print(f"realistic releases, {retry}: translations published/held: releases the models know "
+              f"{counts.get('known: published', 0)}/{counts.get('known: held', 0)}, with a new sentence "
+              f"{counts.get('with a new sentence: published', 0)}/{counts.get('with a new sentence: held', 0)}; "
+              f"sentences right {counts.get('right', 0)} (flagged {counts.get('right flagged', 0)}), wrong "
+              f"{counts.get('wrong', 0)} (flagged {counts.get('wrong flagged', 0)}, published "
+              f"{counts.get('wrong published', 0)}); saved by a retry {counts.get('saved by a retry', 0)}")
+    for hypotheses, share in result["new text flagged"].items():
+        print(f"new text through the demo models flagged, {'retry on' if hypotheses else 'no retry'}: {share}")
     print(f"\n{'flag':14} {'flagged':>8} {'precision':>10} {'recall':>8}")
     for flag, row in result["per_flag"].items():
         print(f"{flag:14} {row['flagged']:>8} {row['precision'] if row['precision'] is not None else '—':>10} "

@@ -74,6 +74,7 @@ def default_config(instance_path: str) -> dict:
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
         "PHOTO_MAX_BYTES": 10 * 1024 * 1024,
         "PHOTO_MAX_PIXELS": 40_000_000,
+        "PHOTO_DECODE_SECONDS": 20,  # an upload that takes longer to decode is refused (under gunicorn's 30 s)
         "TITLE_MAX": 300,
         "BODY_MAX": 100_000,
         # Failed logins: per client address, and per user name from anywhere (429 with Retry-After).

@@ -336,6 +336,14 @@ def m016_photo_sizes(db: Database) -> None:
     db.table("releases").add_column("photo_sizes", str)
 
 
+@migrations()
+def m019_memory_checked_outputs(db: Database) -> None:
+    """Which machine entries of the memory the sentence checks flagged (kept, so the model is not asked again,
+    but never taken for a known translation), and which hypothesis of the model each entry is (a retry's)."""
+    db.table("memory").add_column("flagged", int, not_null_default=0)
+    db.table("memory").add_column("hypothesis", int, not_null_default=0)
+
+
 # The texts of a translation readers see, each copied to ``published_<name>`` when it is published (m020).
 PUBLISHED_TEXTS = ("title", "body", "category", "photo_caption", "photo_credit", "photo_alt", "checks", "origin")
 

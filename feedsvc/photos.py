@@ -7,6 +7,8 @@ import os
 import sqlite3
 import uuid
 import warnings
+from datetime import datetime
+from datetime import timedelta
 
 from PIL import Image
 from PIL import ImageCms
@@ -22,6 +24,12 @@ FORMATS = {"JPEG": ("image/jpeg", ".jpg"), "PNG": ("image/png", ".png"), "WEBP":
 # ordinary and on high-density screens, and share cards. Each in WebP, with a JPEG for older readers.
 SIZE_WIDTHS = (480, 960, 1600)
 SIZE_FORMATS = ("WEBP", "JPEG")
+WEBP_MAX_SIDE = 16383  # WebP cannot hold a longer side: such sizes are made as JPEG only
+JPEG_MAX_SIDE = 65535  # nor can JPEG: an image longer than this is refused
+# A progressive JPEG's decoding costs about its pixels times its scans: 200,000 scans in 9.4 MB took over 30 s.
+# Cameras and encoders write about 10.
+MAX_SCANS = 100
+DECODE_SECONDS = 20.0  # the longest an upload may take to decode (see Deadline)
 
 
 class InvalidPhoto(InvalidInput):
@@ -35,22 +43,40 @@ class InvalidPhoto(InvalidInput):
 
 # Reasons, as codes: the web layer turns them into interface text in the admin's language.
 NOT_AN_IMAGE, TOO_MANY_PIXELS, DAMAGED, TOO_LARGE = "not-an-image", "too-many-pixels", "damaged", "too-large"
+TOO_LONG, TOO_MANY_SCANS, TOO_SLOW = "too-long", "too-many-scans", "too-slow"
 
 
-def read_image(data: bytes, max_pixels: int) -> Image.Image:
-    """Open and fully decode an upload, refusing non-images and decompression bombs."""
+class Deadline(io.BytesIO):
+    """An upload's bytes that refuse to be read past a deadline (on ``feedsvc.clock``, so tests can move it).
+
+    Pillow decodes as it reads (64 KiB at a time), so a decode that takes too long stops at its next read,
+    as a refused photo, instead of holding the web worker until its timeout kills it.
+    """
+
+    def __init__(self, data: bytes, deadline: datetime):
+        """Wrap ``data``; reading fails once ``clock.now()`` is past ``deadline``."""
+        super().__init__(data)
+        self.deadline = deadline
+
+    def read(self, size: int | None = -1) -> bytes:
+        """Read on, if there is still time."""
+        if clock.now() > self.deadline:
+            raise InvalidPhoto(TOO_SLOW)
+        return super().read(size)
+
+
+def read_image(data: bytes, max_pixels: int, max_seconds: float = DECODE_SECONDS) -> Image.Image:
+    """Open and fully decode an upload, refusing non-images, decompression bombs and decodes too costly."""
     Image.MAX_IMAGE_PIXELS = max_pixels
+    deadline = clock.now() + timedelta(seconds=max_seconds)
     try:
         with warnings.catch_warnings():
             # Pillow only warns between 1x and 2x the limit; here every bomb is refused alike.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as probe:
+            with Image.open(Deadline(data, deadline)) as probe:
                 probe.verify()
-            image = Image.open(io.BytesIO(data))
-        if image.format not in FORMATS:
-            raise InvalidPhoto(NOT_AN_IMAGE)
-        if image.width * image.height > max_pixels:
-            raise InvalidPhoto(TOO_MANY_PIXELS)
+            image = Image.open(Deadline(data, deadline))
+        check_size(image, data, max_pixels)
         image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise InvalidPhoto(TOO_MANY_PIXELS) from exc
@@ -61,6 +87,20 @@ def read_image(data: bytes, max_pixels: int) -> Image.Image:
             raise
         raise InvalidPhoto(DAMAGED) from exc
     return image
+
+
+def check_size(image: Image.Image, data: bytes, max_pixels: int) -> None:
+    """Refuse, before decoding, what costs too much to decode or cannot be stored: too many pixels, a side
+    longer than JPEG holds, a JPEG of too many scans (each SOS marker starts one; a marker cannot hide in the
+    compressed data, so the count may only be too high, by the scans of an embedded thumbnail)."""
+    if image.format not in FORMATS:
+        raise InvalidPhoto(NOT_AN_IMAGE)
+    if image.width * image.height > max_pixels:
+        raise InvalidPhoto(TOO_MANY_PIXELS)
+    if max(image.size) > JPEG_MAX_SIDE:
+        raise InvalidPhoto(TOO_LONG)
+    if image.format == "JPEG" and data.count(b"\xff\xda") > MAX_SCANS:
+        raise InvalidPhoto(TOO_MANY_SCANS)
 
 
 def encode(image: Image.Image, fmt: str) -> bytes:
@@ -108,11 +148,12 @@ def to_srgb(image: Image.Image, mode: str) -> Image.Image:
         return image
 
 
-def save_photo(data: bytes, folder: str, *, max_bytes: int, max_pixels: int) -> dict:
+def save_photo(data: bytes, folder: str, *, max_bytes: int, max_pixels: int,
+               max_seconds: float = DECODE_SECONDS) -> dict:
     """Check, re-encode and store an uploaded photo and its sizes; returns the release's photo fields."""
     if len(data) > max_bytes:
         raise InvalidPhoto(TOO_LARGE)
-    image = read_image(data, max_pixels)
+    image = read_image(data, max_pixels, max_seconds)
     kind = str(image.format)  # read_image accepts only the FORMATS
     mimetype, suffix = FORMATS[kind]
     encoded = encode(image, kind)
@@ -147,17 +188,31 @@ def make_sizes(image: Image.Image, folder: str) -> list[dict]:
     """
     alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
     base = pixels_only(image, "RGBA" if alpha else "RGB")
-    sizes = []
-    for width in sorted({min(width, base.width) for width in SIZE_WIDTHS}):
-        height = max(1, round(base.height * width / base.width))
-        scaled = base if width == base.width else base.resize((width, height), Image.Resampling.LANCZOS)
-        for fmt in SIZE_FORMATS:
-            data = encode(on_white(scaled) if fmt == "JPEG" else scaled, fmt)
-            mimetype, suffix = FORMATS[fmt]
-            name = hashlib.sha256(data).hexdigest()[:32] + suffix
-            store_file(folder, name, data)
-            sizes.append({"name": name, "type": mimetype, "width": width, "height": height, "length": len(data)})
+    sizes: list[dict] = []
+    created: list[str] = []
+    try:
+        for width in sorted({min(width, base.width) for width in SIZE_WIDTHS}):
+            height = max(1, round(base.height * width / base.width))
+            scaled = base if width == base.width else base.resize((width, height), Image.Resampling.LANCZOS)
+            for fmt in SIZE_FORMATS if max(width, height) <= WEBP_MAX_SIDE else ("JPEG",):
+                sizes.append(store_size(on_white(scaled) if fmt == "JPEG" else scaled, fmt, folder, created))
+    except BaseException:
+        for name in created:  # no size file without its photo (a full disk); ones another photo shares stay
+            delete_photo(folder, name)
+        raise
     return sizes
+
+
+def store_size(image: Image.Image, fmt: str, folder: str, created: list[str]) -> dict:
+    """Encode and store one size under its content's name (noted in ``created`` if no file had it yet);
+    returns its entry in ``photo_sizes``."""
+    data = encode(image, fmt)
+    mimetype, suffix = FORMATS[fmt]
+    name = hashlib.sha256(data).hexdigest()[:32] + suffix
+    if not os.path.exists(os.path.join(folder, name)):
+        created.append(name)
+    store_file(folder, name, data)
+    return {"name": name, "type": mimetype, "width": image.width, "height": image.height, "length": len(data)}
 
 
 def on_white(image: Image.Image) -> Image.Image:

@@ -70,6 +70,8 @@ class WorkerSettings:
     publish_policy: dict = field(default_factory=dict)
     # The target languages' typography applied before storage (README, TYPOGRAPHY_* settings).
     typography: Typography = field(default_factory=Typography)
+    # How many hypotheses a sentence that fails a check is tried again with (README, "Try again"); 0: none.
+    hypotheses: int = 4
     # Test hook: seconds to wait between translating and storing, so a test can kill us mid-job.
     pause_before_store: float = 0.0
     # Damaged package folders already logged, by name, error and state: logged again only when they change.

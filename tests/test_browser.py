@@ -269,3 +269,93 @@ def test_editor_reviews_a_kazakh_translation_and_readers_see_the_reviewed_label(
     assert "Аударманы баспасөз қызметі тексерген." in notice.text
     assert page.find("article.release .notice.reviewed a").get_attribute("hreflang") == "ru"
     chrome.save_screenshot(str(tmp_path / "reviewed.png"))
+
+
+def log_in(page: Page) -> None:
+    """Log in through the real form."""
+    page.open("/admin/login")
+    page.type("username", USERNAME)
+    page.type("password", PASSWORD)
+    page.submit_with("submit")
+    assert "/login" not in page.path(), page.find("main").text
+
+
+def type_release(page: Page) -> None:
+    """Open the new release form and type a release into it."""
+    page.open("/admin/releases/new")
+    page.type("title", TITLE)
+    page.fill_body(f"{PARAGRAPH_1}\n\n{PARAGRAPH_2}")
+    page.type("category", CATEGORY)
+
+
+def assert_typed_text_shown(page: Page) -> None:
+    """The page holds everything typed."""
+    assert page.find('[name="title"]').get_attribute("value") == TITLE
+    assert page.find('[name="body"]').get_attribute("value").replace("\r\n", "\n") == f"{PARAGRAPH_1}\n\n{PARAGRAPH_2}"
+    assert page.find('[name="category"]').get_attribute("value") == CATEGORY
+
+
+def stored_titles(app) -> list[str]:
+    """The titles of the stored releases."""
+    db = connect(app.config["DATABASE"])
+    try:
+        return [row["title"] for row in db.query("select title from releases")]
+    finally:
+        db.close()
+
+
+def test_an_editor_whose_session_ended_logs_in_again_in_a_new_tab_and_the_text_is_saved(
+        live_app, chrome, set_clock, tmp_path):
+    page = Page(chrome, live_app.config["LIVE_URL"])
+    log_in(page)
+    type_release(page)
+    set_clock.advance(seconds=live_app.config["SESSION_IDLE_SECONDS"] + 60)  # typed for over an hour
+    page.submit_with("save_draft")
+    assert_typed_text_shown(page)
+    assert "Сеанс завершился, поэтому ничего не сохранено" in page.find(".flash.error").text  # the interface is Russian
+    assert stored_titles(live_app) == []
+    chrome.save_screenshot(str(tmp_path / "session-ended.png"))
+
+    form_tab = chrome.current_window_handle
+    page.find("a.relogin").click()  # the login opens in a new tab; this one keeps the text
+    page.wait.until(lambda d: len(d.window_handles) == 2)
+    chrome.switch_to.window(next(handle for handle in chrome.window_handles if handle != form_tab))
+    page.wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
+    page.type("username", USERNAME)
+    page.type("password", PASSWORD)
+    page.submit_with("submit")
+    assert "/login" not in page.path()
+    chrome.close()
+    chrome.switch_to.window(form_tab)
+
+    page.submit_with("save_draft")
+    assert "/edit" in page.path(), page.find("main").text
+    assert page.find(".flash.success").is_displayed()
+    assert stored_titles(live_app) == [TITLE]
+
+
+def test_an_editor_saving_while_the_database_is_busy_keeps_the_text_and_saves_it_again(
+        live_app, chrome, monkeypatch, tmp_path):
+    import sqlite3
+
+    import feedsvc.storage
+
+    page = Page(chrome, live_app.config["LIVE_URL"])
+    log_in(page)
+    type_release(page)
+    monkeypatch.setattr(feedsvc.storage, "BUSY_TIMEOUT_MS", 50)  # wait 50 ms for the lock, not 10 s
+    holder = sqlite3.connect(live_app.config["DATABASE"], isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another writer holds the database
+    try:
+        page.submit_with("publish")
+        assert "база данных занята, попробуйте ещё раз" in page.find(".flash.error").text  # the interface is Russian
+        assert "диск заполнен" not in page.find("main").text
+        assert_typed_text_shown(page)
+        chrome.save_screenshot(str(tmp_path / "busy.png"))
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert stored_titles(live_app) == []
+    page.submit_with("publish")
+    assert "/edit" in page.path(), page.find("main").text
+    assert stored_titles(live_app) == [TITLE]

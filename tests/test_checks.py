@@ -131,7 +131,7 @@ def test_one_output_for_two_sources_flags_the_less_sure_one():
     unsure = checks.check("Комитет провел заседание.", "The Senate adopted the law.", ctx,
                           protected_text="Комитет провел заседание.", raw_steps=("The Senate adopted the law.",))
     assert sure.findings == [] and [f.flag for f in unsure.findings] == [Flag.COPY]
-    unscored = {(0, "the senate adopted the law."): {"Сенат принял закон.": None, "Сенат принял закон!": None}}
+    unscored = {(0, "the senate adopted the law."): {"Сенат принял закон.": None, "Сенат закон принял.": None}}
     honest = checks.check("Сенат принял закон.", "The Senate adopted the law.", context(known=unscored),
                           protected_text="Сенат принял закон.", raw_steps=("The Senate adopted the law.",))
     assert honest.findings == []  # without scores, two sources may share an output

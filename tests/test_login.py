@@ -83,6 +83,23 @@ def test_sessions_end_after_the_idle_time_and_carry_a_lifetime(app, logged_in, s
     assert app.permanent_session_lifetime == timedelta(seconds=app.config["SESSION_LIFETIME_SECONDS"])
 
 
+def test_an_active_session_ends_at_the_absolute_lifetime_from_its_login(app, set_clock, logged_in):
+    lifetime, idle = app.config["SESSION_LIFETIME_SECONDS"], app.config["SESSION_IDLE_SECONDS"]
+    for _ in range(lifetime // (idle // 2)):  # a request every half idle time: never idle, for 12 hours
+        assert logged_in.get("/admin/").status_code == 200
+        set_clock.advance(seconds=idle // 2)
+    assert logged_in.get("/admin/").status_code == 200  # 12 h to the second since logging in: still on
+    set_clock.advance(seconds=1)
+    assert logged_in.get("/admin/").status_code == 302  # past 12 h since logging in, however active
+    assert logged_in.get("/admin/").status_code == 302  # and the session is gone, not only refused once
+
+
+def test_a_session_without_a_stored_login_time_ends(app, set_clock, logged_in):
+    with logged_in.session_transaction() as session:
+        del session["login_at"]  # a cookie from before the login time was stored
+    assert logged_in.get("/admin/").status_code == 302
+
+
 def test_a_glossary_too_large_for_a_request_is_sent_to_the_command_line(app, logged_in, db):
     app.config["GLOSSARY_WEB_IMPORT_ROWS"] = 3
     rows = "ru,en,kk\n" + "".join(f"термин{n},term{n},термин{n}\n" for n in range(5))

@@ -231,7 +231,7 @@ def test_history_diff_and_restore(app, logged_in, db, models, terms, engine):
     versions = revisions.list_revisions(db, release["id"], "en")
     assert [v["origin"] for v in versions] == ["human", "machine"]
     html = logged_in.get(f"/admin/releases/{release['id']}/history/en").get_data(as_text=True)
-    assert "<del>" in html and "<ins>Edited</ins>" in html
+    assert "<del>" in html and "<ins>Edited title</ins>" in html  # the whole changed title, not word by word
     token = csrf_token(logged_in, f"/admin/releases/{release['id']}/history/en")
     response = logged_in.post(f"/admin/releases/{release['id']}/history/en/{versions[1]['id']}/restore",
                               data={"csrf_token": token})

@@ -69,9 +69,16 @@ class SentenceCheck:
     """One translated sentence, its source, the model's score and what the checks found."""
 
     source: str
-    output: str
+    output: str  # exactly as stored and published (in the language's typography)
     score: float | None = None
     findings: list[Finding] = field(default_factory=list)
+    # Where the sentence stands: the field ("title", "body", "photo_caption"…) and its place in reading order there.
+    part: str = ""
+    index: int = 0
+    # Which of the model's hypotheses was taken (0: its best; more: a retry took one that passed every check).
+    hypothesis: int = 0
+    # The model's other hypotheses, restored and typeset like ``output``, for an editor to choose from.
+    alternatives: list[str] = field(default_factory=list)
     # Provenance (feedsvc.states.SentenceOrigin): an editor's decision, who made it and when.
     origin: str = SentenceOrigin.MACHINE
     by: str = ""
@@ -83,11 +90,12 @@ class SentenceCheck:
 
     @classmethod
     def from_json(cls, data: dict) -> "SentenceCheck":
-        """Back from the stored form."""
+        """Back from the stored form (rows stored before a field existed get its default)."""
         findings = [Finding(Flag(f["flag"]), f["reason"]) for f in data.get("findings", [])]
-        return cls(data["source"], data["output"], data.get("score"), findings,
-                   origin=data.get("origin") or SentenceOrigin.MACHINE, by=data.get("by") or "",
-                   at=data.get("at") or "")
+        return cls(data["source"], data["output"], data.get("score"), findings, part=data.get("part", ""),
+                   index=data.get("index", 0), hypothesis=data.get("hypothesis", 0),
+                   alternatives=list(data.get("alternatives", [])), origin=data.get("origin") or SentenceOrigin.MACHINE,
+                   by=data.get("by") or "", at=data.get("at") or "")
 
 
 @dataclass(frozen=True)
@@ -119,6 +127,7 @@ def check(source: str, output: str, context: Context, *, protected_text: str | N
     findings = []
     if protected_text is not None and raw_steps:
         findings += placeholders(protected_text, raw_steps[-1])
+    findings += slots_left(source, output)
     findings += literals(source, output)
     findings += names(source, output, context)
     findings += length(source, output, context.calibration.band)
@@ -144,6 +153,25 @@ def placeholders(protected_text: str, raw_output: str) -> list[Finding]:
     if invented:
         problems.append(f"the model made up {len(invented)} name or number slot(s) the source lacks, left empty "
                         f"({', '.join(invented)})")
+    return [Finding(Flag.PLACEHOLDERS, "; ".join(problems))] if problems else []
+
+
+# Punctuation after a space, or an empty pair: where a slot restored to nothing left a hole ("— said .").
+HOLE = re.compile(r"(?<=\S)\s+[.,;:!?](?!\w)|\(\s*\)|«\s*»|“\s*”")
+
+
+def slots_left(source: str, output: str) -> list[Finding]:
+    """A placeholder such as ``[1]`` in the text a reader would get, or the hole an empty one left.
+
+    Whatever path made the sentence (a retry without placeholders, memory, an old model), neither is
+    ever publishable; only what the source itself has is allowed.
+    """
+    problems = []
+    slots = Counter(PLACEHOLDER.findall(output)) - Counter(PLACEHOLDER.findall(source))
+    if slots:
+        problems.append(f"an unfilled name or number slot ({', '.join(f'[{n}]' for n in sorted(slots))})")
+    if len(HOLE.findall(output)) > len(HOLE.findall(source)):
+        problems.append("a word is missing before a punctuation mark (an empty name or number slot)")
     return [Finding(Flag.PLACEHOLDERS, "; ".join(problems))] if problems else []
 
 
@@ -264,10 +292,12 @@ def copy_of_other(inputs: tuple[str, ...], raw_steps: tuple[str, ...],
 
     A model that recites its training data gives one fluent sentence for many sources; the source it
     was surest of is taken for the sentence it belongs to. Without scores two sources may share an output
-    honestly ("Фото – А.Нурланов", "Фото: А.Нурланов"), so only three or more are flagged.
+    honestly ("Фото – А.Нурланов", "Фото: А.Нурланов"), so only three or more are flagged. Sources with
+    one ``sentence_key`` are one sentence, not others.
     """
     for i, (source, text) in enumerate(zip(inputs, raw_steps, strict=True)):
-        others = {s: score for s, score in known.get((i, normalize(text)), {}).items() if s != source}
+        key = sentence_key(source)
+        others = {s: score for s, score in known.get((i, normalize(text)), {}).items() if sentence_key(s) != key}
         mine = known.get((i, normalize(text)), {}).get(source)
         scored = [score for score in others.values() if score is not None]
         if mine is None or len(scored) < len(others):
@@ -277,6 +307,29 @@ def copy_of_other(inputs: tuple[str, ...], raw_steps: tuple[str, ...],
         if suspicious:
             return [Finding(Flag.COPY, f"the model gave the same text for {len(others) + 1} different sentences")]
     return []
+
+
+# A number (or its placeholder) and the words it governs: "87 законов" and "94 закона" say one thing.
+COUNTED = re.compile(r"(#)((?:\s+[^\W\d_]+){1,3})")
+
+
+@functools.lru_cache(maxsize=4096)
+def sentence_key(text: str) -> str:
+    """What a sentence says apart from case, its final punctuation and its numbers: the form copies ignore.
+
+    A title repeats its lead sentence without the full stop; contact lines and counts come in numbered
+    variants ("В 2025 году Сенат принял 87 законов." / "В 2026 году … 94 закона."): the model rightly gives
+    them one translation, so they are one sentence to the copy check. The words after a number are compared
+    by their dictionary form, since the number decides their ending.
+    """
+    text = re.sub(r"\[\s*\d+\s*\]|\d+(?:[.,]\d+)*", "#", normalize(text))
+    text = re.sub(r"[\s.!?…;:,]+$", "", text)
+    return COUNTED.sub(lambda m: m[1] + " " + " ".join(lemma(w) for w in m[2].split()), text)
+
+
+def lemma(word: str) -> str:
+    """A word's dictionary form (Russian words by pymorphy3; others as they are)."""
+    return morphology().parse(word)[0].normal_form if CYRILLIC.search(word) else word
 
 
 def quotes(source: str, output: str) -> list[Finding]:

@@ -71,8 +71,9 @@ class LoadedModel:
             tokens = tokens[len(prefix):]
         return self.target_tokenizer.decode(tokens).strip()
 
-    def translate(self, sentences: list[str]) -> list[ModelOutput]:
-        """Translate all sentences in one batched call, with scores; output order matches input order."""
+    def translate(self, sentences: list[str], hypotheses: int = 1) -> list[list[ModelOutput]]:
+        """Translate all sentences in one batched call, with scores: each sentence's ``hypotheses`` best
+        outputs, best first; output order matches input order."""
         if not sentences:
             return []
         batch = [self.encode(s) for s in sentences]
@@ -83,14 +84,16 @@ class LoadedModel:
             target_prefix=[prefix] * len(batch) if prefix else None,
             max_batch_size=self.settings.max_batch_size,
             batch_type="examples",
-            beam_size=self.settings.beam_size,
+            # The n-best list comes from the beam: it must be at least as wide as the list.
+            beam_size=max(self.settings.beam_size, hypotheses),
+            num_hypotheses=hypotheses,
             max_decoding_length=max(self.settings.max_decoding_floor,
                                     int(longest * self.settings.max_decoding_ratio)),
             replace_unknowns=True,
             return_scores=True,
         )
-        return [ModelOutput(self.decode(result.hypotheses[0]), result.scores[0] if result.scores else None)
-                for result in results]
+        return [[ModelOutput(self.decode(tokens), result.scores[rank] if result.scores else None, hypothesis=rank)
+                 for rank, tokens in enumerate(result.hypotheses)] for result in results]
 
 
 class Engine:
@@ -110,11 +113,15 @@ class Engine:
             self.loaded[info.key] = LoadedModel(info, self.settings)
         return self.loaded[info.key]
 
-    def translate_scored(self, info: PackageInfo, sentences: list[str]) -> list[ModelOutput]:
-        """Translate sentences with one package, with the model's scores, counting sentences and batches."""
+    def translate_scored(self, info: PackageInfo, sentences: list[str], hypotheses: int = 0) -> list:
+        """Translate sentences with one package, with the model's scores, counting sentences and batches.
+
+        Each sentence gets one ModelOutput; with ``hypotheses`` (a retry), a list of that many, best first.
+        """
         self.sentences_translated += len(sentences)
         self.batches += 1
-        return self.model(info).translate(sentences)
+        nbest = self.model(info).translate(sentences, max(hypotheses, 1))
+        return nbest if hypotheses else [options[0] for options in nbest]
 
     def translate(self, info: PackageInfo, sentences: list[str]) -> list[str]:
         """Translate sentences with one package (text only)."""

@@ -22,27 +22,29 @@ def normalize(sentence: str) -> str:
 
 def lookup(db: Database, step: str, sources: list[str]) -> dict[str, str]:
     """Known translations for ``step`` of each source (normalized) that memory has."""
-    return {source: target for source, (target, _) in entries(db, step, sources).items()}
+    return {source: target for source, (target, _, _) in entries(db, step, sources).items()}
 
 
-def entries(db: Database, step: str, sources: list[str]) -> dict[str, tuple[str, float | None]]:
-    """(translation, model score) memory has for ``step`` of each source (normalized); the score may be None."""
-    found: dict[str, tuple[str, float | None]] = {}
+def entries(db: Database, step: str, sources: list[str]) -> dict[str, tuple[str, float | None, int]]:
+    """(translation, model score, hypothesis) memory has for ``step`` of each source (normalized); the score may
+    be None, the hypothesis is 0 but where a retry took another one of the model's n-best list."""
+    found: dict[str, tuple[str, float | None, int]] = {}
     for chunk in _chunks(sorted({normalize(s) for s in sources})):
         marks = ",".join("?" * len(chunk))
-        rows = db.execute(f"select source, target, score from memory where step = ? and source in ({marks})",
-                          [step, *chunk])
-        found.update((source, (target, score)) for source, target, score in rows)
+        rows = db.execute(f"select source, target, score, hypothesis from memory where step = ? "
+                          f"and source in ({marks})", [step, *chunk])
+        found.update((source, (target, score, hypothesis)) for source, target, score, hypothesis in rows)
     return found
 
 
 def sources_of(db: Database, step: str, targets: list[str]) -> list[tuple[str, str, float | None]]:
-    """(target, source, score) of every machine entry of ``step`` whose output is one of ``targets``."""
+    """(target, source, score) of every machine entry of ``step`` whose output is one of ``targets`` (those the
+    checks flagged left out: a known translation is one that passed)."""
     pairs = []
     for chunk in _chunks(sorted(set(targets))):
         marks = ",".join("?" * len(chunk))
         pairs += db.execute(f"select target, source, score from memory where step = ? and origin != ? "
-                            f"and target in ({marks})", [step, HUMAN, *chunk]).fetchall()
+                            f"and not flagged and target in ({marks})", [step, HUMAN, *chunk]).fetchall()
     return pairs
 
 
@@ -83,3 +85,22 @@ def store_human(db: Database, lang: str, pairs: dict[str, str]) -> int:
             [human_step(lang), normalize(source), target.strip(), HUMAN, now],
         )
     return len(pairs)
+
+
+
+def flag(db: Database, step: str, sources: list[str]) -> None:
+    """Mark the machine entries of ``step`` for these sources as flagged by the checks."""
+    for chunk in _chunks(sorted({normalize(s) for s in sources})):
+        marks = ",".join("?" * len(chunk))
+        db.execute(f"update memory set flagged = 1 where step = ? and origin != ? and source in ({marks})",
+                   [step, HUMAN, *chunk])
+
+
+def replace_output(db: Database, step: str, source: str, target: str, score: float | None, hypothesis: int) -> None:
+    """Remember another hypothesis of the model for ``source``, one that passed the checks, in place of its best."""
+    db.execute(
+        """insert into memory (step, source, target, origin, created_at, score, hypothesis) values (?, ?, ?, ?, ?, ?, ?)
+        on conflict (step, source) do update set target = excluded.target, score = excluded.score,
+        hypothesis = excluded.hypothesis, flagged = 0 where memory.origin != ?""",
+        [step, normalize(source), target, Origin.MACHINE, clock.utcnow(), score, hypothesis, HUMAN],
+    )

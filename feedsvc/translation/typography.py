@@ -37,6 +37,17 @@ def apply(text: str, lang: str, rules: Typography = Typography()) -> str:
     return text
 
 
+# Between sentences while a paragraph is typeset as one text: no rule matches or moves it.
+SENTENCE_MARK = "\x1e"
+
+
+def apply_sentences(sentences: list[str], lang: str, rules: Typography = Typography()) -> list[str]:
+    """A paragraph's sentences in the language's typography, set as one text (a quotation may span several),
+    returned one by one so each stays what the stored paragraph holds."""
+    joined = apply(" ".join(f"{SENTENCE_MARK}{s}" for s in sentences), lang, rules)
+    return [piece.strip(" ") for piece in joined.split(SENTENCE_MARK)[1:]]
+
+
 def quotes(text: str, lang: str) -> str:
     """Russian «…» and straight "…" as the language's own quotes, the nested pair inside the outer one."""
     outer, inner = QUOTES.get(lang, QUOTES["ru"])

@@ -12,11 +12,9 @@ from feedsvc import clock
 from feedsvc import jobs
 from feedsvc.modelstore import packages
 from feedsvc.settings import Policy
-from feedsvc.settings import Typography
 from feedsvc.settings import WorkerSettings
 from feedsvc.translation import glossary
 from feedsvc.translation import pipeline
-from feedsvc.translation import typography
 
 log = logging.getLogger("feedsvc.worker")
 
@@ -87,14 +85,16 @@ def _translate(db: Database, ready: list[tuple[dict, dict]], route, translate: p
     """Translate the ready jobs' releases together and store each; a failed batch is retried job by job."""
     lang = ready[0][0]["lang"]
 
-    def translate_renewing(step, sentences: list[str]) -> list[str]:
+    def translate_renewing(step, sentences: list[str], **options) -> list:
         """The model call, after extending the batch's leases: a slow model must not lose its jobs."""
         jobs.renew(db, [job for job, _ in ready], settings.lease_seconds)
-        return translate(step, sentences)
+        return translate(step, sentences, **options)
 
+    hypotheses = settings.hypotheses if pipeline.accepts_hypotheses(translate) else 0
     try:
         outcomes = pipeline.translate_releases(db, [release for _, release in ready], lang, route,
-                                               glossary.load_terms(db), translate_renewing)
+                                               glossary.load_terms(db), translate_renewing, hypotheses=hypotheses,
+                                               rules=settings.typography)
     except Exception as exc:  # any model or data failure: retry with backoff, then visible to admins
         if len(ready) > 1:
             # One bad release must not hold back the others: find it by translating them alone.
@@ -108,33 +108,31 @@ def _translate(db: Database, ready: list[tuple[dict, dict]], route, translate: p
     log.info("%s %s job(s): %s sentences, %s sent to the model", len(ready), lang,
              sum(outcome.sentences for outcome in outcomes), outcomes[0].sent_to_model)
     policy = Policy.of(settings.publish_policy, lang)
-    return [_store(db, job, outcome, policy, settings.typography)
-            for (job, _), outcome in zip(ready, outcomes, strict=True)]
+    return [_store(db, job, outcome, policy) for (job, _), outcome in zip(ready, outcomes, strict=True)]
 
 
-def _store(db: Database, job: dict, outcome: pipeline.Outcome, policy: Policy,
-           rules: Typography) -> str:
+def _store(db: Database, job: dict, outcome: pipeline.Outcome, policy: Policy) -> str:
     """Store one job's translation with its checks, held for review where the policy says so.
 
-    The language's typography is applied here, after the checks (which compare the model's own
-    output with the source) and before storage, so editors review what readers will see.
-    Returns "done", "held" (waits for an editor) or "lost" (another worker re-claimed the job meanwhile).
+    The pipeline has set the text in the language's typography, after the checks (which compare the
+    model's own output with the source), sentence by sentence, so each sentence's record holds what
+    readers see. Returns "done", "held" (waits for an editor) or "lost" (another worker re-claimed the job).
     """
     hold = policy.holds(outcome.flagged)
-    texts = {key: typography.apply(getattr(outcome, key), job["lang"], rules) for key in TYPESET}
+    texts = {key: getattr(outcome, key) for key in TYPESET}
     stored = jobs.complete(db, job, {
         **texts, "route": outcome.route,
-        # Each sentence as stored (typeset), so the review screen and editors' decisions work on the stored text.
-        "checks": json.dumps([check.as_json() | {"output": typography.apply(check.output, job["lang"], rules)}
-                              for check in outcome.checks], ensure_ascii=False),
+        "checks": json.dumps([check.as_json() for check in outcome.checks], ensure_ascii=False),
         "flags": outcome.flagged}, hold=hold)
+    if stored and outcome.retried:
+        log.info("release %s → %s: a retry saved %s sentence(s)", job["release_id"], job["lang"], outcome.retried)
     if stored and outcome.flagged:
         log.info("release %s → %s: %s sentence(s) flagged (%s)", job["release_id"], job["lang"], outcome.flagged,
                  "; ".join(f.reason for check in outcome.checks for f in check.findings)[:300])
     return ("held" if hold else "done") if stored else "lost"
 
 
-# The translated fields typography is applied to (all the text a reader sees).
+# The translated fields stored, typeset by the pipeline (all the text a reader sees).
 TYPESET = ("title", "body", *jobs.ONE_LINE)
 
 

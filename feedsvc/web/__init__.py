@@ -117,6 +117,7 @@ def register_blueprints(app: Flask) -> None:
     from feedsvc.web import auth
     from feedsvc.web import feeds
     from feedsvc.web import glossary
+    from feedsvc.web import kept
     from feedsvc.web import models
     from feedsvc.web import public
     from feedsvc.web import queue
@@ -131,6 +132,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_error_handler(HTTPException, error_page)
     app.register_error_handler(errors.FeedsvcError, domain_error)
     app.register_error_handler(sqlite3.OperationalError, storage_unavailable)
+    kept.init_app(app)
     app.context_processor(template_globals)
     for name in ("localdt", "timetag", "status_label", "flag_label", "route_label", "origin_label",
                  "provenance_label", "outdated_label"):
@@ -186,15 +188,26 @@ STATUS_CODES = ((errors.Gone, Gone), (errors.NotFound, NotFound), (errors.Confli
 
 def domain_error(exc: errors.FeedsvcError):
     """A domain error a view let through, as the error page of its kind (a bug stays a 500)."""
+    if isinstance(exc, errors.StorageUnavailable):
+        return storage_unavailable(exc)
     for kind, http_error in STATUS_CODES:
         if isinstance(exc, kind):
             return error_page(http_error(), getattr(exc, "release", None))
     raise exc
 
 
-def storage_unavailable(exc: sqlite3.OperationalError):
-    """The database cannot be opened or written (read-only, disk full, locked too long): 503, not 500."""
+def storage_unavailable(exc: sqlite3.OperationalError | errors.StorageUnavailable):
+    """The database cannot be opened or written (read-only, disk full, locked too long): 503, not 500.
+
+    A form an editor sent comes back with the text and the reason (web.kept); any other request gets the page.
+    """
+    from feedsvc.web import kept
+
     current_app.logger.exception("database unavailable")
+    response = kept.reshow(kept.storage_message(exc.__cause__ or exc), 503)
+    if response is not None:
+        response.headers["Retry-After"] = "60"
+        return response
     g.storage_down = True  # the page must not touch the database again (e.g. to load the session's user)
     error = ServiceUnavailable(_("The service is temporarily unavailable. Please try again in a minute."))
     response, code = error_page(error)

@@ -17,13 +17,16 @@ from flask_login import current_user
 from flask_login import login_required
 
 from feedsvc import clock
+from feedsvc import errors
 from feedsvc import jobs
 from feedsvc import photos
 from feedsvc import releases
 from feedsvc.web import labels
 from feedsvc.web.db import get_db
+from feedsvc.web.forms import StatusForm
 from feedsvc.web.forms import release_form
 from feedsvc.web.forms import set_hidden
+from feedsvc.web.kept import keeps_text
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -85,8 +88,8 @@ def stored_photo(form) -> dict | None:
         return None
     config = current_app.config
     try:
-        return photos.save_photo(upload.read(), config["UPLOAD_FOLDER"],
-                                 max_bytes=config["PHOTO_MAX_BYTES"], max_pixels=config["PHOTO_MAX_PIXELS"])
+        return photos.save_photo(upload.read(), config["UPLOAD_FOLDER"], max_bytes=config["PHOTO_MAX_BYTES"],
+                                 max_pixels=config["PHOTO_MAX_PIXELS"], max_seconds=config["PHOTO_DECODE_SECONDS"])
     except photos.InvalidPhoto as exc:
         form.photo.errors = [*form.photo.errors, photo_error(exc.reason)]
         return False
@@ -99,11 +102,15 @@ def photo_error(reason: str) -> str:
         photos.TOO_MANY_PIXELS: _("it has too many pixels"),
         photos.DAMAGED: _("the image file is damaged"),
         photos.TOO_LARGE: _("the file is larger than %(mb)s MB", mb=current_app.config["PHOTO_MAX_BYTES"] // 2**20),
+        photos.TOO_LONG: _("it is longer or wider than %(px)s pixels", px=photos.JPEG_MAX_SIDE),
+        photos.TOO_MANY_SCANS: _("it is a progressive JPEG of more than %(scans)s scans", scans=photos.MAX_SCANS),
+        photos.TOO_SLOW: _("it takes too long to decode"),
     }
     return _("The photo was refused: %(reason)s.", reason=reasons.get(reason, reason))
 
 
 @bp.route("/releases/new", methods=["GET", "POST"])
+@keeps_text(form_for)
 def new_release():
     """Upload a new release: save as draft or publish."""
     form = form_for()
@@ -115,9 +122,8 @@ def submit(form, release: dict | None):
     """Store the photo, then the new or edited release; None when the photo was refused (a form error)."""
     try:
         photo = stored_photo(form)
-    except OSError:  # disk full or read-only: nothing was stored
-        current_app.logger.exception("could not store a photo")
-        return storage_error(form, release)
+    except OSError as exc:  # disk full or read-only: nothing was stored (web.kept shows the form again)
+        raise errors.StorageUnavailable("the photo could not be stored") from exc
     if photo is False:
         return None
     return save_new(form, photo) if release is None else save_edit(get_db(), release, form, photo)
@@ -129,21 +135,15 @@ def save_new(form, photo: dict | None):
         release = releases.create_release(
             get_db(), **fields_from(form), photo=photo, publish=bool(form.publish.data),
             languages=tuple(current_app.config["TARGET_LANGUAGES"]), author=current_user.username)
-    except sqlite3.Error:
+    except sqlite3.Error as exc:
         photos.delete_stored(get_db(), current_app.config["UPLOAD_FOLDER"], photo)
-        return storage_error(form, None)
+        raise errors.StorageUnavailable("the release could not be stored") from exc
     flash(_("Release saved.") if not form.publish.data else _("Release published."), "success")
     return redirect(url_for("admin.edit_release", release_id=release["id"]))
 
 
-def storage_error(form, release):
-    """The database refused the write (read-only, disk full): say so, keep what was typed."""
-    flash(_("The release could not be saved: the server could not write it (disk full or read-only). "
-            "Nothing was changed."), "error")
-    return render_template("admin/form.html", form=form, release=release), 503
-
-
 @bp.route("/releases/<id:release_id>/edit", methods=["GET", "POST"])
+@keeps_text(lambda release_id: form_for())
 def edit_release(release_id: int):
     """Edit a release; a text change re-queues its translations."""
     release = get_or_404(release_id)
@@ -167,9 +167,9 @@ def save_edit(db, release: dict, form, photo: dict | None):
     except releases.EditConflict:
         photos.delete_stored(db, current_app.config["UPLOAD_FOLDER"], photo)
         return edit_conflict(form, release["id"])
-    except sqlite3.Error:
+    except sqlite3.Error as exc:
         photos.delete_stored(db, current_app.config["UPLOAD_FOLDER"], photo)
-        return storage_error(form, release)
+        raise errors.StorageUnavailable("the release could not be stored") from exc
     if photo or form.remove_photo.data:
         photos.delete_stored(db, current_app.config["UPLOAD_FOLDER"], release)
     if form.publish.data and release["status"] != "published":
@@ -197,10 +197,11 @@ def edit_conflict(form, release_id: int):
     return edit_page(form, current, 409)
 
 
-def edit_page(form, release: dict, status: int):
+def edit_page(form, release: dict, status: int, status_form: StatusForm | None = None):
     """The edit form of a stored release, with its translations' status and the status buttons."""
     translations = releases.translations_of(get_db(), release["id"])
-    return render_template("admin/form.html", form=form, release=release, translations=translations), status
+    return render_template("admin/form.html", form=form, release=release, translations=translations,
+                           status_form=status_form or StatusForm()), status
 
 
 def get_or_404(release_id: int) -> dict:
@@ -209,13 +210,17 @@ def get_or_404(release_id: int) -> dict:
 
 
 @bp.route("/releases/<id:release_id>/<any(published, draft, withdrawn):status>", methods=["POST"])
+@keeps_text(lambda release_id, status: StatusForm())
 def change_status(release_id: int, status: str):
     """Publish, unpublish or withdraw with an optional public reason (the GUID stays reserved)."""
-    get_or_404(release_id)
+    release = get_or_404(release_id)
+    form = StatusForm()
+    if not form.validate_on_submit():  # shown again (web.kept): the reason typed stays in its field
+        return edit_page(form_for(release), release, 400, status_form=form)
     if status == "withdrawn" and not request.form.get("confirm"):  # a checkbox: no script needed (CSP)
         flash(_("Tick “Withdraw this release” to confirm: readers will get a “withdrawn” page."), "error")
         return redirect(url_for("admin.edit_release", release_id=release_id)), 303
-    reason = request.form.get("reason", "")[: current_app.config["TITLE_MAX"]]
+    reason = (form.reason.data or "")[: current_app.config["TITLE_MAX"]]
     releases.set_status(get_db(), release_id, status, tuple(current_app.config["TARGET_LANGUAGES"]), reason=reason)
     flash({"published": _("Release published."), "draft": _("Release moved back to drafts."),
            "withdrawn": _("Release withdrawn.")}[status], "success")

@@ -1,5 +1,6 @@
 """Admin login and logout."""
 
+import math
 import re
 import sqlite3
 
@@ -74,7 +75,8 @@ def login():
     if form.validate_on_submit():
         user = users.authenticate(get_db(), form.username.data, form.password.data)
         if user is not None:
-            session.permanent = True  # PERMANENT_SESSION_LIFETIME bounds it; the idle timeout is web.security's
+            session.permanent = True  # the cookie's life; the session's own limits are end_expired_sessions'
+            session["login_at"] = clock.now().timestamp()
             login_user(user)
             return redirect(safe_next(request.args.get("next")))
         flash(_("Wrong user name or password."), "error")
@@ -82,12 +84,18 @@ def login():
 
 
 @bp.before_app_request
-def end_idle_sessions() -> None:
-    """Log a staff member out after SESSION_IDLE_SECONDS without a request; note this request otherwise."""
+def end_expired_sessions() -> None:
+    """Log a staff member out after SESSION_IDLE_SECONDS without a request, or SESSION_LIFETIME_SECONDS after
+    logging in however active they are; note this request otherwise.
+
+    The cookie is signed again on every request, so its own expiry never comes for an active session: the
+    login time stored in it is what ends the session. A session without one (from before it was stored) ends.
+    """
     if not current_user.is_authenticated:
         return
-    now = clock.now().timestamp()
-    if now - session.get("seen", now) > current_app.config["SESSION_IDLE_SECONDS"]:
+    config, now = current_app.config, clock.now().timestamp()
+    idle = now - session.get("seen", now) > config["SESSION_IDLE_SECONDS"]
+    if idle or now - session.get("login_at", -math.inf) > config["SESSION_LIFETIME_SECONDS"]:
         logout_user()
         session.clear()
         return

@@ -1,5 +1,6 @@
 """Admin forms (Flask-WTF: validation and CSRF in one place)."""
 
+from flask import g
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed
@@ -29,6 +30,23 @@ class LoginForm(FlaskForm):
     submit = SubmitField(_l("Log in"))
 
 
+class EditorForm(FlaskForm):
+    """A form of an editor's text: while web.kept shows it again, it fails validation, so its view saves nothing
+    and renders it with what was posted."""
+
+    def validate(self, extra_validators=None) -> bool:
+        """Validate as usual, unless the request only shows the form again (web.kept)."""
+        if g.get("kept_reason"):
+            return False
+        return super().validate(extra_validators=extra_validators)
+
+
+class StatusForm(EditorForm):
+    """Publish, unpublish or withdraw a release; a withdrawal may give a public reason."""
+
+    reason = StringField(_l("Public reason (optional, shown on the withdrawn page)"), validators=[Optional()])
+
+
 def plausible_year(form, field) -> None:
     """Refuse dates no press release has (and that time-zone arithmetic cannot handle)."""
     if field.data and not 1900 <= field.data.year <= 2999:
@@ -38,7 +56,7 @@ def plausible_year(form, field) -> None:
 def release_form(title_max: int, body_max: int, data: dict | None = None, timezone: str = "") -> FlaskForm:
     """The upload/edit form, with the configured size limits and the time zone its date is in."""
 
-    class ReleaseForm(FlaskForm):
+    class ReleaseForm(EditorForm):
         """A release as press staff type or paste it."""
 
         title = StringField(_l("Title"), validators=[DataRequired(), Length(max=title_max)])
@@ -67,7 +85,7 @@ def translation_form(title_max: int, body_max: int, prefix: str, data: dict | No
                      formdata=None) -> FlaskForm:
     """An editor's translation of one language, with the version it was based on (optimistic locking)."""
 
-    class TranslationForm(FlaskForm):
+    class TranslationForm(EditorForm):
         """Title, category, text and photo texts of one translation."""
 
         title = StringField(_l("Title"), validators=[DataRequired(), Length(max=title_max)])

@@ -10,7 +10,6 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
-from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms import SubmitField
 from wtforms.validators import DataRequired
@@ -22,11 +21,13 @@ from feedsvc import releases
 from feedsvc.storage import write
 from feedsvc.translation import glossary
 from feedsvc.web.db import get_db
+from feedsvc.web.forms import EditorForm
+from feedsvc.web.kept import keeps_text
 
 bp = Blueprint("glossary", __name__, url_prefix="/admin/glossary")
 
 
-class TermForm(FlaskForm):
+class TermForm(EditorForm):
     """One term: Russian forms (| between forms, * for any ending) and fixed targets."""
 
     ru = StringField(_l("Russian forms"), validators=[DataRequired(), Length(max=500)],
@@ -53,6 +54,7 @@ def require_login() -> None:
 
 
 @bp.route("/", methods=["GET", "POST"])
+@keeps_text(TermForm)
 def index():
     """List terms; add one."""
     form = TermForm()
@@ -64,6 +66,7 @@ def index():
 
 
 @bp.route("/<id:term_id>", methods=["GET", "POST"])
+@keeps_text(lambda term_id: TermForm())
 def edit(term_id: int):
     """Change a term; see which releases use it."""
     db = get_db()

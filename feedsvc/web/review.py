@@ -22,6 +22,7 @@ from feedsvc.web.db import get_db
 from feedsvc.web.forms import VersionForm
 from feedsvc.web.forms import set_hidden
 from feedsvc.web.forms import translation_form
+from feedsvc.web.kept import keeps_text
 
 bp = Blueprint("review", __name__, url_prefix="/admin/releases/<id:release_id>")
 
@@ -82,6 +83,8 @@ def show(release_id: int):
 
 
 @bp.route("/review/<target:lang>", methods=["POST"])
+@keeps_text(lambda release_id, lang: translation_form(current_app.config["TITLE_MAX"], current_app.config["BODY_MAX"],
+                                                      prefix=lang))
 def save(release_id: int, lang: str):
     """Save an editor's translation as reviewed; refuse it if someone changed it meanwhile."""
     release = release_or_404(release_id)
