@@ -86,6 +86,8 @@ class FeedItem:
     category: str = ""
     labels: list[str] = field(default_factory=list)
     enclosure: tuple[str, int, str] | None = None  # (url, length, mimetype)
+    # A translation's provenance for the JSON Feed's ``_feedsvc`` object (Provenance.as_json), None for originals.
+    provenance: dict | None = None
 
 
 class FeedPhoto(NamedTuple):
@@ -216,14 +218,17 @@ def build_json(meta: FeedMeta, items: list[FeedItem]) -> bytes:
 
 def json_item(item: FeedItem, meta: FeedMeta) -> dict:
     """One JSON Feed item (attachments: the photo)."""
-    entry = {"id": item.guid, "url": item.url, "title": item.title, "content_html": item.content_html,
-             "summary": item.summary, "date_published": item.published.isoformat(),
-             "date_modified": item.updated.isoformat(), "language": meta.lang,
-             "authors": [{"name": meta.publisher}], "tags": ([item.category] if item.category else []) + item.labels}
+    entry: dict = {"id": item.guid, "url": item.url, "title": item.title, "content_html": item.content_html,
+                   "summary": item.summary, "date_published": item.published.isoformat(),
+                   "date_modified": item.updated.isoformat(), "language": meta.lang,
+                   "authors": [{"name": meta.publisher}],
+                   "tags": ([item.category] if item.category else []) + item.labels}
     if item.enclosure:
         url, length, mimetype = item.enclosure
         entry["image"] = url
         entry["attachments"] = [{"url": url, "mime_type": mimetype, "size_in_bytes": length}]
+    if item.provenance is not None:
+        entry["_feedsvc"] = {"translation": item.provenance}
     return entry
 
 

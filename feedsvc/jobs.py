@@ -65,7 +65,8 @@ def enqueue_release(db: Database, release: dict, languages, *, only_stale: bool 
             translations.create_slot(db, release["id"], lang, now)
         up_to_date = current is not None and current["source_revision"] == release["revision"]
         if current is not None and current["origin"] == Origin.HUMAN:
-            if not up_to_date:
+            # An editor's text held for open sentences stays held: it was never published as it is.
+            if not up_to_date and current["status"] != Status.HELD:
                 translations.set_status(db, release["id"], lang, Status.OUTDATED, error=None)
         elif not (current is not None and up_to_date and current["status"] == Status.MACHINE):
             # A machine text of the current revision stays up while it is re-translated.

@@ -344,6 +344,59 @@ def m019_memory_checked_outputs(db: Database) -> None:
     db.table("memory").add_column("hypothesis", int, not_null_default=0)
 
 
+# The texts of a translation readers see, each copied to ``published_<name>`` when it is published (m020).
+PUBLISHED_TEXTS = ("title", "body", "category", "photo_caption", "photo_credit", "photo_alt", "checks", "origin")
+
+
+@migrations()
+def m020_published_copy(db: Database) -> None:
+    """What readers have of each translation: the last published copy, kept until a better one is published.
+
+    A trigger copies a translation's texts (and its per-sentence record, origin, source revision and ``updated_at``)
+    to ``published_*`` whenever it is stored as published (machine, reviewed, or an editor's text of an older
+    original), whichever process wrote it; a held or pending translation leaves the copy alone, so a source edit
+    never takes the last published text away from readers. Search indexes and WebSub pings follow the copy.
+    """
+    table = db.table("translations")
+    for name in PUBLISHED_TEXTS:
+        table.add_column(f"published_{name}", str)
+    table.add_column("published_revision", int)
+    table.add_column("published_updated", str)
+    copy = ", ".join(f"published_{name} = {{row}}.{name}" for name in PUBLISHED_TEXTS)
+    copy += ", published_revision = {row}.source_revision, published_updated = {row}.updated_at"
+    published = "('machine', 'reviewed', 'outdated')"
+    db.execute(f"update translations set {copy.format(row='translations')} "
+               f"where status in {published} and coalesce(title, '') != ''")
+    differs = " or ".join(f"new.published_{name} is not new.{name}" for name in PUBLISHED_TEXTS)
+    db.execute(f"""CREATE TRIGGER translations_publish AFTER UPDATE ON translations
+        WHEN new.status in {published} and coalesce(new.title, '') != '' and ({differs})
+        BEGIN UPDATE translations SET {copy.format(row='new')} WHERE rowid = new.rowid; END""")
+    # Search finds what readers can read: the published copy, not a held text.
+    db.execute("DROP TRIGGER translations_search_insert")
+    db.execute("DROP TRIGGER translations_search_update")
+    row = """(rowid, title, body, title_stems, body_stems, title_names, body_names) VALUES (new.rowid,
+        new.published_title, new.published_body, search_stems(new.published_title, new.lang),
+        search_stems(new.published_body, new.lang), search_names(new.published_title),
+        search_names(new.published_body))"""
+    db.execute(f"CREATE TRIGGER translations_search_insert AFTER INSERT ON translations BEGIN "
+               f"INSERT INTO translations_fts {row}; END")
+    db.execute(f"CREATE TRIGGER translations_search_update AFTER UPDATE OF published_title, published_body "
+               f"ON translations BEGIN DELETE FROM translations_fts WHERE rowid = old.rowid; "
+               f"INSERT INTO translations_fts {row}; END")
+    db.execute("DELETE FROM translations_fts")
+    db.execute("""INSERT INTO translations_fts (rowid, title, body, title_stems, body_stems, title_names, body_names)
+        SELECT rowid, published_title, published_body, search_stems(published_title, lang),
+        search_stems(published_body, lang), search_names(published_title), search_names(published_body)
+        FROM translations""")
+    # WebSub: a language's feeds change when its published copy does.
+    db.execute("DROP TRIGGER websub_translations_update")
+    db.execute("""CREATE TRIGGER websub_translations_update AFTER UPDATE OF published_title, published_updated
+        ON translations WHEN old.published_title is not new.published_title
+        or old.published_updated is not new.published_updated
+        BEGIN INSERT INTO websub_pending (lang, version) VALUES (new.lang, 1)
+        ON CONFLICT (lang) DO UPDATE SET version = version + 1; END""")
+
+
 @migrations()
 def m024_feed_sources(db: Database) -> None:
     """The office's own feeds the worker follows (feedsvc.sources): each source's state, each entry's release.

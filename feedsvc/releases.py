@@ -1,6 +1,7 @@
 """The domain: create, edit, publish, withdraw and list releases. Takes a Database, imports no Flask."""
 
 import functools
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,11 +20,10 @@ from feedsvc.config import TARGET_LANGUAGES
 from feedsvc.errors import EditConflict
 from feedsvc.errors import Gone
 from feedsvc.errors import NotFound
-from feedsvc.states import VISIBLE
+from feedsvc.migrations import PUBLISHED_TEXTS
+from feedsvc.states import SEEN
 from feedsvc.states import Origin
 from feedsvc.states import ReleaseStatus
-from feedsvc.states import TranslationStatus
-from feedsvc.states import sql_list
 from feedsvc.storage import write
 from feedsvc.text import clean
 from feedsvc.text import one_line
@@ -32,8 +32,9 @@ from feedsvc.text.segment import split_paragraphs
 from feedsvc.translations import of_release as translations_of  # releases.translations_of, as callers know it
 
 STATUSES = tuple(ReleaseStatus)
-# Translation statuses whose text readers see (a reviewed translation stays up when it is outdated).
-VISIBLE_SQL = sql_list(VISIBLE)
+# The SQL condition (on translations ``t``) of a translation readers can read: one with a published copy
+# (migration m020), which stays up while a newer text waits for the checks or an editor.
+PUBLISHED_SQL = "coalesce(t.published_title, '') != ''"
 # The fields that are translated: changing one makes a new revision.
 TRANSLATED = ("title", "body", *translations.ONE_LINE)
 EDITABLE = ("title", "body", "category", "published_at", "photo_caption", "photo_credit")
@@ -222,6 +223,49 @@ def get_public_release(db: Database, release_id: int) -> dict:
 
 
 @dataclass(frozen=True)
+class Provenance:
+    """Who stands behind a published translation: how many of its sentences an editor saw, of how many."""
+
+    reviewed: int
+    total: int
+    human: bool  # an editor published it (a text without a per-sentence record is all theirs)
+
+    @property
+    def complete(self) -> bool:
+        """Whether an editor saw every sentence: only then is it "reviewed by the press service"."""
+        return self.reviewed == self.total if self.total else self.human
+
+    def as_json(self) -> dict:
+        """The form media read in the JSON Feed's ``_feedsvc`` object."""
+        return {"reviewed": self.complete, "sentences_reviewed": self.reviewed if self.total else None,
+                "sentences": self.total or None}
+
+
+def sentence_record(copy: dict) -> list[dict]:
+    """The per-sentence record of a translation (a row or its published copy): [] when it has none, or when it is
+    an editor's translation from before sentences carried their provenance (the whole text is then theirs)."""
+    record = json.loads(copy.get("checks") or "[]")
+    if copy.get("origin") == Origin.HUMAN and not any("origin" in sentence for sentence in record):
+        return []
+    return record
+
+
+def provenance(copy: dict) -> Provenance:
+    """The provenance of a translation (a row, or its published copy) from its per-sentence record."""
+    record = sentence_record(copy)
+    seen = sum(1 for sentence in record if sentence.get("origin") in SEEN)
+    return Provenance(reviewed=seen, total=len(record), human=copy.get("origin") == Origin.HUMAN)
+
+
+def published_copy(translation: dict | None) -> dict | None:
+    """The last published copy of a translation, shaped like a translation row (None if never published)."""
+    if not translation or not translation.get("published_title"):
+        return None
+    return {name: translation.get(f"published_{name}") for name in PUBLISHED_TEXTS} | {
+        "updated_at": translation["published_updated"], "source_revision": translation["published_revision"]}
+
+
+@dataclass(frozen=True)
 class LocalizedRelease:
     """A release as a reader of one language sees it: what pages, feeds and search results are made of.
 
@@ -257,6 +301,9 @@ class LocalizedRelease:
     translation: dict | None
     photo_sizes: tuple[dict, ...] = ()
     source_lang: str = SOURCE_LANGUAGE
+    provenance: Provenance | None = None
+    # When the original's text last changed (an outdated translation's notice says so).
+    original_updated_at: str = ""
 
     @property
     def entry_id(self) -> str:
@@ -278,9 +325,9 @@ def entry_id(guid: str, lang: str) -> str:
 
 
 def localized(release: dict, translation: dict | None, lang: str) -> LocalizedRelease:
-    """The release as a reader of ``lang`` sees it: the translation when readers may see it, else the original."""
-    shown = translation if (lang != SOURCE_LANGUAGE and translation is not None
-                            and translation["status"] in VISIBLE and translation["title"]) else None
+    """The release as a reader of ``lang`` sees it: the translation's published copy if it has one, else the
+    original."""
+    shown = published_copy(translation) if lang != SOURCE_LANGUAGE else None
     text = shown or release
     category = (shown or {}).get("category") if release["category"] else None
     photo = _photo_texts(release, shown, lang)
@@ -292,8 +339,9 @@ def localized(release: dict, translation: dict | None, lang: str) -> LocalizedRe
         published_at=release["published_at"],
         text_updated_at=max(shown["updated_at"], release["text_updated_at"]) if shown else release["text_updated_at"],
         is_original=lang != SOURCE_LANGUAGE and shown is None,
-        is_machine=shown is not None and shown["origin"] == Origin.MACHINE,
-        is_outdated=shown is not None and shown["status"] == TranslationStatus.OUTDATED,
+        is_machine=shown is not None and not provenance(shown).complete,
+        is_outdated=shown is not None and shown["source_revision"] != release["revision"],
+        provenance=provenance(shown) if shown else None, original_updated_at=release["text_updated_at"],
         photo=release["photo"], photo_type=release["photo_type"], photo_length=release["photo_length"],
         photo_width=release["photo_width"], photo_height=release["photo_height"], translation=translation,
         photo_sizes=tuple(photos.sizes_of(release.get("photo_sizes"))),
@@ -318,7 +366,7 @@ def translated_filter(lang: str, translated_only: bool) -> str:
     if not translated_only or lang == SOURCE_LANGUAGE:
         return ""
     return f"""and exists (select 1 from translations t where t.release_id = r.id and t.lang = :lang
-        and t.status in {VISIBLE_SQL})"""
+        and {PUBLISHED_SQL})"""
 
 
 def list_published(db: Database, lang: str, *, limit: int, offset: int = 0,
@@ -359,18 +407,20 @@ def localize_rows(db: Database, rows: list[dict], lang: str) -> list[LocalizedRe
     return [localized(row, rows_by_id.get(row["id"]), lang) for row in rows]
 
 
-def count_published(db: Database) -> int:
-    """How many releases are published."""
-    return db.table("releases").count_where("status = ?", [ReleaseStatus.PUBLISHED])
+def count_published(db: Database, lang: str = SOURCE_LANGUAGE) -> int:
+    """How many releases are published (in ``lang``: with a published translation, as its index lists them)."""
+    sql = f"""select count(*) from releases r where r.status = '{ReleaseStatus.PUBLISHED}'
+        {translated_filter(lang, True)}"""
+    return int(db.execute(sql, {"lang": lang}).fetchone()[0])
 
 
 def readable_languages(db: Database) -> list[dict]:
     """Every published release (oldest first) with ``languages``: each language readers can read it in
     (the original, and each translation ``localized`` would show) mapped to when that text last changed,
     and ``titles``: the title shown in each of those languages (its slug is made of it)."""
-    sql = f"""select r.id, r.title, r.text_updated_at as updated_at, t.lang, t.title as translated_title,
-        t.updated_at as translated_at from releases r
-        left join translations t on t.release_id = r.id and t.status in {VISIBLE_SQL} and coalesce(t.title, '') != ''
+    sql = f"""select r.id, r.title, r.text_updated_at as updated_at, t.lang, t.published_title as translated_title,
+        t.published_updated as translated_at from releases r
+        left join translations t on t.release_id = r.id and {PUBLISHED_SQL}
         where r.status = '{ReleaseStatus.PUBLISHED}' order by r.id, t.lang"""
     found: dict[int, dict] = {}
     for row in db.query(sql):

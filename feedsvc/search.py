@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from feedsvc.config import SOURCE_LANGUAGE
-from feedsvc.releases import VISIBLE_SQL
+from feedsvc.releases import PUBLISHED_SQL
 from feedsvc.releases import LocalizedRelease
 from feedsvc.releases import localize_rows
 from feedsvc.states import ReleaseStatus
@@ -132,7 +132,7 @@ def matching(db: Database, table: str, lang: str, expression: str, seen: list[in
         source, visible = "join releases r on r.rowid = f.rowid", ""
     else:
         source = "join translations t on t.rowid = f.rowid join releases r on r.id = t.release_id"
-        visible = f"and t.lang = :lang and t.status in {VISIBLE_SQL}"
+        visible = f"and t.lang = :lang and {PUBLISHED_SQL}"
     stored = ", ".join(f"f.{column} as search_{column}" for column in COLUMNS)
     sql = f"""select r.*, f.rowid as search_rowid, {stored} from {table} f {source}
         where {table} match :q and r.status = '{ReleaseStatus.PUBLISHED}' {visible}

@@ -47,6 +47,16 @@ class Origin(StrEnum):
     HUMAN = "human"
 
 
+class SentenceOrigin(StrEnum):
+    """Where one published sentence of a translation comes from (its provenance in the per-sentence record)."""
+
+    MACHINE = "machine"  # the model's, as it passed the checks
+    APPROVED = "approved"  # the model's, approved as it is by an editor
+    EDITED = "edited"  # changed by an editor
+
+
+# Sentence origins that mean an editor saw the sentence.
+SEEN = (SentenceOrigin.APPROVED, SentenceOrigin.EDITED)
 # Translations readers see (feeds, pages, search).
 VISIBLE = (TranslationStatus.MACHINE, TranslationStatus.REVIEWED, TranslationStatus.OUTDATED)
 # Translations whose text matches the source revision they were made for.

@@ -9,6 +9,7 @@ from sqlite_utils import Database
 from sqlite_utils.db import NotFoundError
 
 from feedsvc import revisions
+from feedsvc.migrations import PUBLISHED_TEXTS
 from feedsvc.states import Origin
 from feedsvc.states import ReleaseStatus
 from feedsvc.states import TranslationStatus as Status
@@ -110,6 +111,8 @@ def store_suggestion(db: Database, release_id: int, lang: str, current: dict, tr
                    {**translation, "id": release_id, "lang": lang})
     same = (translation["title"], translation["body"]) == (current["title"], current["body"])
     status = Status.REVIEWED if current["source_revision"] == source_revision else Status.OUTDATED
+    if current["status"] == Status.HELD:  # an editor's text with sentences still open (or taken down) stays held
+        status = Status.HELD
     # A new suggestion is a new version: an "Accept" pressed on the previous one is refused, not applied to this.
     db.execute(
         """update translations set status = :status, error = null, suggestion_title = :title,
@@ -156,3 +159,33 @@ def reviewed(db: Database, lang: str) -> list[dict]:
         join releases r on r.id = t.release_id
         where t.lang = ? and t.origin = ? and t.status = ? order by r.id""", [lang, Origin.HUMAN, Status.REVIEWED]))
 
+
+
+# Translations of published releases that wait for an editor: held, outdated, or published but made for an
+# older original (readers keep that copy until a new one is published).
+WAITING = f"""from translations t join releases r on r.id = t.release_id
+    where r.status = '{ReleaseStatus.PUBLISHED}' and (:lang is null or t.lang = :lang)
+    and (t.status in ('{Status.HELD}', '{Status.OUTDATED}')
+         or (coalesce(t.published_title, '') != '' and t.published_revision != r.revision))"""
+
+
+def waiting(db: Database, lang: str | None = None) -> list[dict]:
+    """The review queue's translation rows (with ``release_title``), oldest text first."""
+    return list(db.query(f"select t.*, r.title as release_title {WAITING} order by t.updated_at, r.id, t.lang",
+                         {"lang": lang}))
+
+
+def waiting_count(db: Database) -> int:
+    """How many translations wait for an editor."""
+    return int(db.execute(f"select count(*) {WAITING}", {"lang": None}).fetchone()[0])
+
+
+def take_down(db: Database, release_id: int, lang: str, *, author: str, now: str) -> None:
+    """Clear a translation's published copy (readers see the original until a new text is published); a text
+    that was the published one is held, so it is not published again by its next write."""
+    cleared = ", ".join(f"published_{name} = null" for name in PUBLISHED_TEXTS)
+    published = ", ".join(f"'{status}'" for status in (Status.MACHINE, Status.REVIEWED, Status.OUTDATED))
+    db.execute(f"""update translations set {cleared}, published_revision = null, published_updated = :now,
+        status = case when status in ({published}) then :held else status end, reviewed_by = :author,
+        reviewed_at = :now where release_id = :id and lang = :lang""",
+               {"now": now, "held": Status.HELD, "author": author, "id": release_id, "lang": lang})

@@ -164,7 +164,9 @@ def test_edit_keeps_guid_and_requeues_translations(logged_in, db):
 def test_withdraw_through_admin_gives_410(logged_in, db, client):
     release = make_release(db)
     token = csrf_token(logged_in, f"/admin/releases/{release['id']}/edit")
-    response = logged_in.post(f"/admin/releases/{release['id']}/withdrawn", data={"csrf_token": token})
+    unconfirmed = logged_in.post(f"/admin/releases/{release['id']}/withdrawn", data={"csrf_token": token})
+    assert unconfirmed.status_code == 303 and releases.get_release(db, release["id"])["status"] == "published"
+    response = logged_in.post(f"/admin/releases/{release['id']}/withdrawn", data={"csrf_token": token, "confirm": "1"})
     assert response.status_code == 302
     assert logged_in.get(f"/ru/releases/{release['id']}").status_code == 410
     assert releases.get_release(db, release["id"])["guid"] == release["guid"]
@@ -174,7 +176,8 @@ def test_withdrawal_records_when_and_the_public_reason(logged_in, db, set_clock)
     release = make_release(db)
     set_clock.advance(days=1)
     token = csrf_token(logged_in, f"/admin/releases/{release['id']}/edit")
-    logged_in.post(f"/admin/releases/{release['id']}/withdrawn", data={"csrf_token": token, "reason": "Дубликат"})
+    logged_in.post(f"/admin/releases/{release['id']}/withdrawn", data={"csrf_token": token, "reason": "Дубликат",
+                                                                           "confirm": "1"})
     withdrawn = releases.get_release(db, release["id"])
     assert (withdrawn["withdrawn_at"], withdrawn["withdrawal_reason"]) == ("2026-11-20T12:00:00+00:00", "Дубликат")
     releases.set_status(db, release["id"], "published")

@@ -159,7 +159,7 @@ def test_admin_messages_and_form_errors_in_the_editors_language(app, db, logged_
     release = make_release(db, languages=tuple(app.config["TARGET_LANGUAGES"]))
     for status in ("withdrawn", "draft", "published"):
         token = csrf_token(logged_in, f"/admin/releases/{release['id']}/edit")
-        page = logged_in.post(f"/admin/releases/{release['id']}/{status}", data={"csrf_token": token},
+        page = logged_in.post(f"/admin/releases/{release['id']}/{status}", data={"csrf_token": token, "confirm": "1"},
                               follow_redirects=True)
         html = page.get_data(as_text=True)
         assert 'class="flash success"' in html

@@ -153,6 +153,13 @@ class Page:
         WebDriverWait(self.driver, WAIT, ignored_exceptions=(WebDriverException,)).until(
             lambda d: d.execute_script(loaded))
 
+    def log_in(self) -> None:
+        """Log in through the real form (CSRF token and all)."""
+        self.open("/admin/login")
+        self.type("username", USERNAME)
+        self.type("password", PASSWORD)
+        self.submit_with("submit")
+
     def path(self) -> str:
         return self.driver.current_url.removeprefix(self.base)
 
@@ -248,10 +255,7 @@ def test_editor_reviews_a_kazakh_translation_and_readers_see_the_reviewed_label(
     jobs.complete(db, job, {"title": "Машиналық тақырып", "body": "Бірінші абзац.\n\nЕкінші абзац.", "route": "test"})
     db.close()
     page = Page(chrome, live_app.config["LIVE_URL"])
-    page.open("/admin/login")
-    page.type("username", USERNAME)
-    page.type("password", PASSWORD)
-    page.submit_with("submit")
+    page.log_in()
 
     page.open(f"/admin/releases/{release['id']}/review")
     assert "Машиналық тақырып" in page.find("table.review").text

@@ -53,7 +53,8 @@ def test_feed_is_served_from_the_cache_until_something_changes(client, db):
 
 def publish_new(db, release):
     make_release(db, title="Новый релиз", published_at=datetime(2026, 11, 20, tzinfo=UTC))
-    return {"ru": "Новый релиз", "en": "Новый релиз"}, {}
+    # Not translated yet: listed in Russian only (the English index lists published translations).
+    return {"ru": "Новый релиз"}, {"en": "Новый релиз"}
 
 
 def edit_title(db, release):

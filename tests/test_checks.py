@@ -194,18 +194,35 @@ def test_editors_see_why_and_approving_publishes(app, logged_in, client, db, mod
     listing = logged_in.get("/admin/").get_data(as_text=True)
     assert re.search(r"needs review \(\d+ flags\)", listing)
     page = logged_in.get(f"/admin/releases/{unseen['id']}/review").get_data(as_text=True)
-    assert 'class="flagged"' in page and "name not found: Иванов" in page and "Approve and publish" in page
+    assert re.search(r'class="pair [^"]*flagged', page) and "name not found: Иванов" in page
+    assert "Approve and publish" in page
     version = releases.translations_of(db, unseen["id"])["en"]["version"]
     token = csrf_token(logged_in, f"/admin/releases/{unseen['id']}/review")
+    # Approving the whole translation asks for a confirmation first (a checkbox: no script needed).
+    unconfirmed = logged_in.post(f"/admin/releases/{unseen['id']}/review/en/approve",
+                                 data={"csrf_token": token, "version": version})
+    assert unconfirmed.status_code == 400 and releases.translations_of(db, unseen["id"])["en"]["status"] == "held"
+    # A protected-token slot ("said [1].") is never published, not even by an editor's approval.
+    refused = logged_in.post(f"/admin/releases/{unseen['id']}/review/en/approve",
+                             data={"csrf_token": token, "version": version, "confirm": "1"})
+    assert refused.status_code == 400 and "[1]" in refused.get_data(as_text=True)
+    record = json.loads(releases.translations_of(db, unseen["id"])["en"]["checks"])
+    slot = next(n for n, sentence in enumerate(record) if "[1]" in sentence["output"])
+    fixed = record[slot]["output"].replace("[1]", "Senator Ivanov")
+    response = logged_in.post(f"/admin/releases/{unseen['id']}/review/en/sentences",
+                              data={"csrf_token": token, "version": version, f"shown-{slot}": record[slot]["output"],
+                                    f"text-{slot}": fixed})
+    assert response.status_code == 302
+    version = releases.translations_of(db, unseen["id"])["en"]["version"]
     response = logged_in.post(f"/admin/releases/{unseen['id']}/review/en/approve",
-                              data={"csrf_token": token, "version": version})
+                              data={"csrf_token": token, "version": version, "confirm": "1"})
     assert response.status_code == 302
     row = releases.translations_of(db, unseen["id"])["en"]
     assert (row["status"], row["origin"], row["reviewed_by"]) == ("reviewed", "human", "editor")
     english = feedparser.parse(client.get("/en/feed.atom").data)
     assert [entry.id for entry in english.entries] == [releases.entry_id(unseen["guid"], "en")]
     stale = logged_in.post(f"/admin/releases/{unseen['id']}/review/kk/approve",
-                           data={"csrf_token": token, "version": version + 5})
+                           data={"csrf_token": token, "version": version + 5, "confirm": "1"})
     assert stale.status_code == 303 and releases.translations_of(db, unseen["id"])["kk"]["status"] == "held"
 
 

@@ -283,7 +283,10 @@ def test_release_form_fields_round_trip(logged_in, db, app, title, body, categor
         for url in ("/admin/", f"/admin/releases/{release_id}/edit", "/ru/", "/kk/", "/en/"):
             other = logged_in.get(url)
             assert other.status_code == 200, url
-            assert str(escape(stored["title"])) in other.get_data(as_text=True), url
+            if url in ("/kk/", "/en/"):  # not translated yet: listed in Russian only (these list translations)
+                assert f"{url}releases/{release_id}-" not in other.get_data(as_text=True), url
+            else:
+                assert str(escape(stored["title"])) in other.get_data(as_text=True), url
         edit = logged_in.get(f"/admin/releases/{release_id}/edit").get_data(as_text=True)
         assert str(escape(stored["body"])) in edit
         for value in (stored["category"], stored["photo_caption"], stored["photo_credit"]):

@@ -273,7 +273,6 @@ def test_a_caption_the_checks_flag_is_held_and_flagged_on_the_review_screen(app,
     en = releases.translations_of(db, release["id"])["en"]
     assert en["status"] == "held" and en["flags"] >= 1  # the default policy holds flagged translations
     page = lxml_html.fromstring(logged_in.get(f"/admin/releases/{release['id']}/review").get_data(as_text=True))
-    (row,) = page.xpath('//tr[contains(@class, "photo-row")]')
+    (row,) = page.xpath('//table[@data-lang="en"]//tr[@data-part="photo_caption"]')
     assert row.xpath("./td[1]")[0].text_content() == caption
-    flagged = row.xpath('./td[@lang="en"]')[0]
-    assert "flagged" in flagged.get("class") and "Иванов" in flagged.text_content()
+    assert "flagged" in row.get("class") and "Иванов" in row.xpath('./td[@lang="en"]')[0].text_content()

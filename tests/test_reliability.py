@@ -354,7 +354,7 @@ def test_mixed_load_readers_admin_and_worker_no_5xx_no_lock_errors(tmp_path):
                 if status != 302:
                     errors.append(f"edit: {status} {data[:300]!r}")
             if n == 10:  # withdraw one
-                form = urllib.parse.urlencode({"csrf_token": session.token}).encode()
+                form = urllib.parse.urlencode({"csrf_token": session.token, "confirm": "1"}).encode()
                 status, _, data = session.open("POST", f"/admin/releases/{published[0]}/withdrawn", form,
                                                "application/x-www-form-urlencoded")
                 admin_stats[f"withdraw {status}"] += 1

@@ -610,7 +610,7 @@ def test_every_post_route_refuses_a_request_without_a_valid_csrf_token(populated
 def test_every_post_route_works_with_the_token_the_page_gives(populated, db, app):
     """The other side of the CSRF test: the refusals above are about the token, not the routes."""
     token = csrf_token(populated, "/admin/")
-    response = populated.post("/admin/releases/2/withdrawn", data={"csrf_token": token})
+    response = populated.post("/admin/releases/2/withdrawn", data={"csrf_token": token, "confirm": "1"})
     assert response.status_code == 302
     assert releases.get_release(db, 2)["status"] == "withdrawn"
 

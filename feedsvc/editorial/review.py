@@ -5,7 +5,6 @@ over a text that changed since they opened it gets ``EditConflict``, never a sil
 """
 
 import html
-import json
 
 import nh3
 from sqlite_utils import Database
@@ -13,11 +12,15 @@ from sqlite_utils import Database
 from feedsvc import clock
 from feedsvc import revisions
 from feedsvc import translations
+from feedsvc.editorial import sentences
+from feedsvc.editorial.sentences import UnpublishableText
 from feedsvc.errors import EditConflict
 from feedsvc.errors import InvalidInput
 from feedsvc.errors import NotFound
 from feedsvc.releases import get_release
+from feedsvc.releases import sentence_record
 from feedsvc.states import Origin
+from feedsvc.states import SentenceOrigin
 from feedsvc.states import TranslationStatus as Status
 from feedsvc.storage import write
 from feedsvc.text import clean
@@ -28,6 +31,7 @@ from feedsvc.translation import memory
 from feedsvc.translation import typography
 from feedsvc.translation.checks import SentenceCheck
 from feedsvc.translation.pipeline import units
+from feedsvc.translation.protect import PLACEHOLDER
 from feedsvc.translations import translation_row
 
 
@@ -37,6 +41,8 @@ class NoSuggestion(NotFound):
 
 class TranslationMissing(NotFound):
     """The release has no translation slot in that language."""
+
+
 
 
 class EmptyTranslation(InvalidInput):
@@ -61,12 +67,16 @@ def _current(db: Database, release_id: int, lang: str, expected_version: int | N
 
 def save_human(db: Database, release_id: int, lang: str, title: str, body: str, *, author: str,
                expected_version: int | None, source_revision: int | None = None,
-               category: str | None = None, photo: dict | None = None, learn: bool = True) -> dict:
-    """Store an editor's translation: origin human, reviewed against ``source_revision``, history kept.
+               category: str | None = None, photo: dict | None = None, learn: bool = True,
+               seen_all: bool = False) -> dict:
+    """Store an editor's whole text, published only if it leaves no flagged sentence undecided; history kept.
 
-    ``category`` None keeps the stored one; ``photo`` holds the photo texts to change (caption, credit,
-    alt text; an empty alt text means the caption), the others are kept. With ``learn``, sentences (and a category
-    or a caption) the editor changed are remembered as corrections and reused ahead of the model.
+    Each sentence whose text changed counts as edited (per-sentence record); a flagged sentence left as the
+    model wrote it stays open, and while any is open the translation stays held (readers keep what they had):
+    nothing an editor did not see goes out as reviewed. ``category`` None keeps the stored one; ``photo`` holds
+    the photo texts to change (caption, credit, alt text; an empty alt text means the caption), the others
+    are kept. With ``learn``, sentences (and a category or a caption) the editor changed are remembered as
+    corrections and reused ahead of the model. ``seen_all``: the editor approved every sentence (confirmed).
     """
     title, body = plain_text(title).replace("\n", " "), plain_text(body)
     if not title or not body:
@@ -77,10 +87,15 @@ def save_human(db: Database, release_id: int, lang: str, title: str, body: str, 
         release = get_release(db, release_id)
         category = row["category"] if category is None else one_line(category)
         photo = revisions.photo_texts(row | {k: one_line(plain_text(v or "")) for k, v in (photo or {}).items()})
+        fields = {"title": title, "body": body, "category": category, **photo}
+        refuse_slots(fields)
         base = source_revision or release["revision"]
-        status = Status.REVIEWED if base == release["revision"] else Status.OUTDATED
-        translations.store_human(db, release_id, lang, {"title": title, "body": body, "category": category, **photo},
-                                 source_revision=base, author=author, status=status, now=now)
+        entries = sentences.placed_record(db, row, release)
+        if entries is not None:
+            decisions = [sentences.Decision(n) for n in range(len(entries))] if seen_all else []
+            decisions += sentences.aligned_decisions(entries, fields)
+            entries = sentences.decide(entries, decisions, author=author, now=now)
+        store_editor(db, row, release, fields, entries, author=author, base=base, now=now, seen_all=seen_all)
         if learn and base == release["revision"]:
             keep_scores(db, row, (title, body))
             teach(db, release, lang, (row["title"] or "", row["body"] or ""), (title, body))
@@ -88,6 +103,77 @@ def save_human(db: Database, release_id: int, lang: str, title: str, body: str, 
                                           (("category", category), ("photo_caption", photo["photo_caption"]))
                                           if value and value != row[key] and release[key]})
     return translation_row(db, release_id, lang) or row
+
+
+def refuse_slots(fields: dict[str, str]) -> None:
+    """Refuse text that still holds a protected-token slot such as ``[1]`` (UnpublishableText names it)."""
+    found = [sentence for text in fields.values() if text for paragraph in split_paragraphs(text)
+             for sentence in split_sentences(paragraph) if PLACEHOLDER.search(sentence)]
+    if found:
+        raise UnpublishableText(found)
+
+
+def open_sentences(entries: list[dict] | None, row: dict, fields: dict[str, str]) -> list[str]:
+    """The flagged sentences no editor decided (their text), for a placed record or, when the record does not
+    line up with the original, each flagged machine sentence still found word for word in the text."""
+    if entries is not None:
+        return [s.output or s.source for n, e in enumerate(entries) if (s := sentences.as_sentence(n, e)).open]
+    text = " ".join(filter(None, fields.values()))
+    return [e["output"] for e in sentence_record(row)
+            if e.get("findings") and e.get("origin", SentenceOrigin.MACHINE) == SentenceOrigin.MACHINE
+            and e["output"] in text]
+
+
+def store_editor(db: Database, row: dict, release: dict, fields: dict[str, str], entries: list[dict] | None, *,
+                 author: str, base: int, now: str, seen_all: bool = False) -> list[str]:
+    """Write an editor's text and record; published (reviewed, or outdated against an older original) when no
+    flagged sentence is left open (``seen_all``: the editor approved them all), else held. Returns the open
+    sentences."""
+    still_open = [] if seen_all else open_sentences(entries, row, fields)
+    status = Status.HELD if still_open else Status.REVIEWED if base == release["revision"] else Status.OUTDATED
+    translations.store_human(db, release["id"], row["lang"], fields | {
+        "flags": len(still_open), "checks": sentences.dumps(entries) if entries is not None else row["checks"]},
+        source_revision=base, author=author, status=status, now=now)
+    return still_open
+
+
+class NotAligned(InvalidInput):
+    """The stored translation no longer lines up with its sentences: only the whole-text editor can change it."""
+
+
+def decide_sentences(db: Database, release_id: int, lang: str, decisions: list[sentences.Decision], *,
+                     author: str, expected_version: int | None) -> list[str]:
+    """Apply an editor's sentence decisions (approve as is, or new text); returns the sentences still open.
+
+    The translation is published when none is left open; edited sentences are taught to the memory.
+    """
+    now = clock.stamp()
+    with write(db):
+        row = _current(db, release_id, lang, expected_version)
+        release = get_release(db, release_id)
+        entries = sentences.placed_record(db, row, release)
+        if entries is None or not sentences.lines_up(entries, row):
+            raise NotAligned(lang)
+        decided = sentences.decide(entries, decisions, author=author, now=now)
+        fields = {key: row[key] or "" for key in ("title", "body", "category", *revisions.PHOTO_TEXTS)}
+        fields |= sentences.rebuild(decided)
+        still_open = store_editor(db, row, release, fields, decided, author=author, base=row["source_revision"],
+                                  now=now)
+        if row["source_revision"] == release["revision"]:
+            memory.store_human(db, lang, {after["source"]: after["output"] for before, after in
+                                          zip(entries, decided, strict=True) if before["output"] != after["output"]})
+    return still_open
+
+
+def take_down(db: Database, release_id: int, lang: str, *, author: str) -> bool:
+    """Take a language's published text away from readers at once (the original shows until a new one is
+    published); the translation itself stays, held, for editors. False if nothing was published."""
+    with write(db):
+        row = _current(db, release_id, lang, None)
+        if not row["published_title"]:
+            return False
+        translations.take_down(db, release_id, lang, author=author, now=clock.stamp())
+    return True
 
 
 def accept_suggestion(db: Database, release_id: int, lang: str, *, author: str, expected_version: int | None):
@@ -100,19 +186,20 @@ def accept_suggestion(db: Database, release_id: int, lang: str, *, author: str, 
 
 
 def approve(db: Database, release_id: int, lang: str, *, author: str, expected_version: int | None) -> dict:
-    """Publish a held machine translation as it is: an editor read it and vouches for it."""
+    """Publish a held machine translation as it is: an editor read every sentence and vouches for it (asked to
+    confirm on the screen); refused while a sentence holds a protected-token slot."""
     row = _current(db, release_id, lang, expected_version)
     if not row["title"]:
         raise TranslationMissing(lang)
     return save_human(db, release_id, lang, row["title"], row["body"], author=author,
-                      expected_version=expected_version, source_revision=row["source_revision"])
+                      expected_version=expected_version, source_revision=row["source_revision"], seen_all=True)
 
 
 def sentence_checks(row: dict) -> list[SentenceCheck]:
     """The stored checks of a machine translation (none for a human one)."""
-    if row.get("origin") == Origin.HUMAN or not row.get("checks"):
+    if row.get("origin") == Origin.HUMAN:
         return []
-    return [SentenceCheck.from_json(item) for item in json.loads(row["checks"])]
+    return [SentenceCheck.from_json(item) for item in sentences.sentence_record(row)]
 
 
 def keep_scores(db: Database, row: dict, saved: tuple[str, str]) -> int:
@@ -133,19 +220,40 @@ def stored_forms(output: str, lang: str) -> tuple[str, str]:
     return output.strip(), typography.apply(output, lang).strip()
 
 
-def flag_rows(rows: list[dict], translations: dict[str, dict]) -> list[dict]:
-    """Give each side-by-side row its machine sentences' flags, as (flag, reason) pairs per language."""
-    for lang, row in translations.items():
-        # Each flagged sentence's stored forms, typeset once (not once per table row).
-        flagged = [(check, stored_forms(check.output, lang)) for check in sentence_checks(row) if check.findings]
-        for cells in rows:
-            text = (cells.get(lang) or "").strip()
-            # A sentence row is its own check; a paragraph row gathers the checks of the sentences in it.
-            mine = ([c for c, forms in flagged if text in forms]
-                    or [c for c, forms in flagged if c.output and any(f in text for f in forms)])
-            found = ((finding.flag, finding.reason) for c in mine for finding in c.findings)
-            cells.setdefault("flags", {})[lang] = list(dict.fromkeys(found))
-    return rows
+def queue(db: Database, lang: str | None = None, flag: str | None = None) -> list[dict]:
+    """The review queue: held and outdated translations, oldest first, each with its open sentences (``open``,
+    aligned pairs) and flag kinds (``kinds``); with ``flag``, only those with an open sentence of that kind."""
+    found = []
+    for row in translations.waiting(db, lang):
+        entries = sentences.placed_record(db, row, get_release(db, row["release_id"]))
+        pairs = [sentences.as_sentence(n, e) for n, e in enumerate(entries or [])]
+        row["open"] = [pair for pair in pairs if pair.open]
+        row["kinds"] = sorted({finding.flag for pair in row["open"] for finding in pair.findings})
+        if flag is None or flag in row["kinds"]:
+            found.append(row)
+    return found
+
+
+def queue_count(db: Database) -> int:
+    """How many translations wait in the review queue (the navigation shows it)."""
+    return translations.waiting_count(db)
+
+
+def approve_picked(db: Database, picked: list[tuple[int, str, int, int]], *, author: str) -> tuple[int, int]:
+    """Approve, as they are, the sentences an editor ticked in the queue: (release id, language, place in the
+    record, the version the editor saw). Returns (sentences approved, translations refused as changed meanwhile)."""
+    grouped: dict[tuple[int, str, int], list[int]] = {}
+    for release_id, lang, number, version in picked:
+        grouped.setdefault((release_id, lang, version), []).append(number)
+    approved = refused = 0
+    for (release_id, lang, version), numbers in grouped.items():
+        try:
+            decide_sentences(db, release_id, lang, [sentences.Decision(n) for n in numbers], author=author,
+                             expected_version=version)
+            approved += len(numbers)
+        except (EditConflict, NotAligned, UnpublishableText):
+            refused += 1
+    return approved, refused
 
 
 def ignore_suggestion(db: Database, release_id: int, lang: str, *, author: str, expected_version: int | None):

@@ -21,6 +21,7 @@ from sqlite_utils import Database
 
 from feedsvc.modelstore.packages import Route
 from feedsvc.settings import Policy  # noqa: F401 (checks.Policy: what the checks decide)
+from feedsvc.states import SentenceOrigin
 from feedsvc.text.names import same_name
 from feedsvc.text.names import skeleton
 from feedsvc.translation import memory
@@ -78,6 +79,10 @@ class SentenceCheck:
     hypothesis: int = 0
     # The model's other hypotheses, restored and typeset like ``output``, for an editor to choose from.
     alternatives: list[str] = field(default_factory=list)
+    # Provenance (feedsvc.states.SentenceOrigin): an editor's decision, who made it and when.
+    origin: str = SentenceOrigin.MACHINE
+    by: str = ""
+    at: str = ""
 
     def as_json(self) -> dict:
         """The form stored in ``translations.checks``."""
@@ -89,7 +94,8 @@ class SentenceCheck:
         findings = [Finding(Flag(f["flag"]), f["reason"]) for f in data.get("findings", [])]
         return cls(data["source"], data["output"], data.get("score"), findings, part=data.get("part", ""),
                    index=data.get("index", 0), hypothesis=data.get("hypothesis", 0),
-                   alternatives=list(data.get("alternatives", [])))
+                   alternatives=list(data.get("alternatives", [])), origin=data.get("origin") or SentenceOrigin.MACHINE,
+                   by=data.get("by") or "", at=data.get("at") or "")
 
 
 @dataclass(frozen=True)

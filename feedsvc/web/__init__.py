@@ -116,6 +116,7 @@ def register_blueprints(app: Flask) -> None:
     from feedsvc.web import kept
     from feedsvc.web import models
     from feedsvc.web import public
+    from feedsvc.web import queue
     from feedsvc.web import review
     from feedsvc.web import seo
     from feedsvc.web import sources
@@ -123,14 +124,15 @@ def register_blueprints(app: Flask) -> None:
     app.url_map.converters["lang"] = language_converter(app.config["LANGUAGES"])  # every published language
     app.url_map.converters["target"] = language_converter(app.config["TARGET_LANGUAGES"])  # translated ones
     app.url_map.converters["id"] = IdConverter
-    for module in (public, feeds, auth, admin, review, models, glossary, seo, sources):
+    for module in (public, feeds, auth, admin, review, queue, models, glossary, seo, sources):
         app.register_blueprint(module.bp)
     app.register_error_handler(HTTPException, error_page)
     app.register_error_handler(errors.FeedsvcError, domain_error)
     app.register_error_handler(sqlite3.OperationalError, storage_unavailable)
     kept.init_app(app)
     app.context_processor(template_globals)
-    for name in ("localdt", "timetag", "status_label", "flag_label", "route_label"):
+    for name in ("localdt", "timetag", "status_label", "flag_label", "route_label", "origin_label",
+                 "provenance_label", "outdated_label"):
         app.add_template_filter(getattr(labels, name))
 
 

@@ -9,6 +9,7 @@ from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import render_template
+from flask import request
 from flask import send_from_directory
 from flask import url_for
 from flask_babel import gettext as _
@@ -218,6 +219,9 @@ def change_status(release_id: int, status: str):
     form = StatusForm()
     if not form.validate_on_submit():  # shown again (web.kept): the reason typed stays in its field
         return edit_page(form_for(release), release, 400, status_form=form)
+    if status == "withdrawn" and not request.form.get("confirm"):  # a checkbox: no script needed (CSP)
+        flash(_("Tick “Withdraw this release” to confirm: readers will get a “withdrawn” page."), "error")
+        return redirect(url_for("admin.edit_release", release_id=release_id)), 303
     reason = (form.reason.data or "")[: current_app.config["TITLE_MAX"]]
     releases.set_status(get_db(), release_id, status, tuple(current_app.config["TARGET_LANGUAGES"]), reason=reason)
     flash({"published": _("Release published."), "draft": _("Release moved back to drafts."),

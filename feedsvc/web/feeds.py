@@ -26,6 +26,8 @@ from feedsvc.web.cache import current_state
 from feedsvc.web.cache import per_version
 from feedsvc.web.cache import set_last_modified
 from feedsvc.web.db import get_db
+from feedsvc.web.labels import outdated_label
+from feedsvc.web.labels import provenance_label
 from feedsvc.web.seo import FAVICON
 from feedsvc.web.seo import ICON
 
@@ -160,11 +162,9 @@ def feed_item(view: releases.LocalizedRelease) -> feeds.FeedItem:
     original = url_for("public.release", lang=view.source_lang, release_id=view.id, slug=view.source_slug,
                        _external=True)
     notice, labels, photo, enclosure = "", [], None, None
-    if view.lang != view.source_lang:
-        notice = _("Machine translation.") if view.is_machine else _("Translation reviewed by the press service.")
+    if view.lang != view.source_lang and not view.is_original:
+        notice = " ".join(filter(None, (provenance_label(view), outdated_label(view))))
         labels = [_("Machine translation") if view.is_machine else _("Human-reviewed translation")]
-        if view.is_outdated:
-            notice += " " + _("The Russian original changed after this translation was reviewed.")
     if view.photo:
         src = url_for("public.photo", name=view.photo, _external=True)
         photo = feeds.FeedPhoto(src, view.photo_caption, view.photo_credit, view.photo_alt, view.photo_lang)
@@ -175,4 +175,5 @@ def feed_item(view: releases.LocalizedRelease) -> feeds.FeedItem:
         guid=view.entry_id, title=view.title, url=url, published=clock.parse_time(view.published_at),
         updated=clock.parse_time(view.text_updated_at), content_html=html,
         summary=feeds.summary(view.paragraphs), category=view.category, labels=labels, enclosure=enclosure,
+        provenance=view.provenance.as_json() | {"original_updated": view.is_outdated} if view.provenance else None,
     )

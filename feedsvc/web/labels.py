@@ -13,12 +13,14 @@ from flask import current_app
 from flask_babel import format_datetime
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from markupsafe import Markup
 
 from feedsvc import clock
 from feedsvc.states import JobStatus
 from feedsvc.states import Origin
 from feedsvc.states import ReleaseStatus
+from feedsvc.states import SentenceOrigin
 from feedsvc.states import TranslationStatus
 from feedsvc.translation.checks import Flag
 
@@ -57,6 +59,33 @@ def flag_label(flag: str) -> str:
               Flag.COPY: _("same output for different sentences"), Flag.QUOTES: _("quotes"),
               Flag.SCORE: _("low model score")}
     return labels.get(flag, flag)
+
+
+def provenance_label(view) -> str:
+    """What a translated page or feed item says of its text (a LocalizedRelease): reviewed by the press service
+    only when an editor saw every sentence, else machine translation (with how many sentences were reviewed)."""
+    found = view.provenance
+    if found is None or found.complete:
+        return _("Translation reviewed by the press service.")
+    if found.reviewed:
+        return ngettext("Machine translation, %(reviewed)s of %(num)s sentence reviewed.",
+                        "Machine translation, %(reviewed)s of %(num)s sentences reviewed.", found.total,
+                        reviewed=found.reviewed)
+    return _("Machine translation.")
+
+
+def outdated_label(view) -> str:
+    """The notice of a translation kept up while the one of the updated original is checked ("" if current)."""
+    if not view.is_outdated:
+        return ""
+    return _("The original was updated on %(date)s; the updated translation is being checked.",
+             date=localdt(view.original_updated_at))
+
+
+def origin_label(origin: str) -> str:
+    """Where a sentence of a translation comes from, in the interface's language."""
+    return {SentenceOrigin.MACHINE: _("machine"), SentenceOrigin.APPROVED: _("approved as it is"),
+            SentenceOrigin.EDITED: _("edited")}.get(origin, origin)
 
 
 def route_label(kind: str) -> str:

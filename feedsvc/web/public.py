@@ -93,18 +93,19 @@ def render_index(lang: str, page: int, state: dict) -> str:
     """One index page; pages past the last are 404 without reading them."""
     db = get_db()
     size = current_app.config["PAGE_SIZE"]
-    pages = max(1, -(-published_count(db, state["version"]) // size))
+    pages = max(1, -(-published_count(db, lang, state["version"]) // size))
     if page > pages:
         abort(404)
-    items = releases.list_published(db, lang, limit=size, offset=(page - 1) * size)
+    # A release never published in this language is not listed (its own URL shows the original).
+    items = releases.list_published(db, lang, limit=size, offset=(page - 1) * size, translated_only=True)
     canonical = url_for("public.index", lang=lang, page=page if page > 1 else None, _external=True)
     meta = seo.page_meta(lang, f"{_('Press releases')} · {site_names(lang)[0]}", canonical)
     return render_template("public/index.html", lang=lang, items=items, page=page, pages=pages, meta=meta)
 
 
-def published_count(db, version: int) -> int:
-    """How many releases are published, counted once per data change (the count reads the whole index)."""
-    return per_version("published_count", version, lambda: releases.count_published(db))
+def published_count(db, lang: str, version: int) -> int:
+    """How many releases ``lang``'s index lists, counted once per data change (the count reads the whole index)."""
+    return per_version(f"published_count_{lang}", version, lambda: releases.count_published(db, lang))
 
 
 @bp.route("/<lang:lang>/releases/<id:release_id>")

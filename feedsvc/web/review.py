@@ -9,12 +9,15 @@ from flask import render_template
 from flask import request
 from flask import url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_login import login_required
 
 from feedsvc import releases
 from feedsvc import revisions
 from feedsvc.editorial import review
+from feedsvc.editorial import sentences
+from feedsvc.states import TranslationStatus
 from feedsvc.web.db import get_db
 from feedsvc.web.forms import VersionForm
 from feedsvc.web.forms import set_hidden
@@ -46,8 +49,17 @@ def edit_form(lang: str, row: dict, release: dict, *, use_suggestion: bool = Fal
     return translation_form(config["TITLE_MAX"], config["BODY_MAX"], prefix=lang, data=data, formdata=formdata)
 
 
-def render_review(release: dict, forms: dict | None = None, status: int = 200):
-    """The review page; ``forms`` replaces a language's form (to keep what an editor typed)."""
+def sentence_pairs(db, row: dict | None, release: dict) -> list[sentences.Sentence] | None:
+    """A translation's aligned pairs for the sentence review (None: it has none that line up with its text)."""
+    entries = sentences.placed_record(db, row, release) if row and row.get("title") else None
+    if entries is None or not sentences.lines_up(entries, row):
+        return None
+    return [sentences.as_sentence(n, entry) for n, entry in enumerate(entries)]
+
+
+def render_review(release: dict, forms: dict | None = None, status: int = 200, errors: dict | None = None):
+    """The review page; ``forms`` replaces a language's form (to keep what an editor typed), ``errors`` holds a
+    language's sentence-form errors."""
     db = get_db()
     languages = current_app.config["TARGET_LANGUAGES"]
     translations = releases.translations_of(db, release["id"])
@@ -56,7 +68,9 @@ def render_review(release: dict, forms: dict | None = None, status: int = 200):
                                                           use_suggestion=(use == lang), formdata=None)
              for lang in languages}
     return render_template("admin/review.html", release=release, translations=translations, forms=forms,
-                           rows=review.flag_rows(review.review_rows(release, translations, languages), translations),
+                           pairs={lang: sentence_pairs(db, translations.get(lang), release) for lang in languages},
+                           errors=errors or {},
+                           rows=review.review_rows(release, translations, languages),
                            languages=languages,
                            version_forms={lang: VersionForm(data={"version": translations.get(lang, {})
                                                                   .get("version", 1)}) for lang in languages}), status
@@ -86,7 +100,9 @@ def save(release_id: int, lang: str):
                           category=form.category.data if release["category"] else None,
                           # Only the photo fields the form showed (and sent) change.
                           photo={key: getattr(form, key).data for key in revisions.PHOTO_TEXTS
-                                 if release["photo"] and f"{lang}-{key}" in request.form})
+                                 if release["photo"] and f"{lang}-{key}" in request.form},
+                          # Ticked: every sentence was read, the unchanged ones are approved as they are.
+                          seen_all=bool(request.form.get(f"{lang}-seen_all")))
     except review.EditConflict:
         form.form_errors.append(_("This translation was changed by someone else since you opened it. "
                                   "Your text is below; compare it with the current version and save again."))
@@ -95,8 +111,67 @@ def save(release_id: int, lang: str):
     except review.EmptyTranslation:
         form.form_errors.append(_("The title and the text need words, not only markup."))
         return render_review(release, {lang: form}, 400)
-    flash(_("Translation saved as reviewed."), "success")
+    except sentences.UnpublishableText as exc:
+        form.form_errors.append(slot_error(exc))
+        return render_review(release, {lang: form}, 400)
+    return saved(release_id, lang)
+
+
+def slot_error(exc: sentences.UnpublishableText) -> str:
+    """The form error of text left with protected-token slots, naming the sentences."""
+    return _("A sentence still holds a slot such as [1] (a name, number or term the model lost); write the "
+             "missing words in: %(sentences)s", sentences=" · ".join(exc.sentences))
+
+
+def saved(release_id: int, lang: str):
+    """After an editor's save: published, or held with the flagged sentences still open listed."""
+    row = releases.translations_of(get_db(), release_id).get(lang, {})
+    if row.get("status") == TranslationStatus.HELD:
+        pairs = sentence_pairs(get_db(), row, releases.get_release(get_db(), release_id)) or []
+        still_open = [pair.output for pair in pairs if pair.open] or [_("(see the flagged sentences)")]
+        flash(ngettext("Saved, not published: %(num)s flagged sentence is still open (neither changed nor "
+                       "approved): %(sentences)s", "Saved, not published: %(num)s flagged sentences are still open "
+                       "(neither changed nor approved): %(sentences)s", len(still_open),
+                       sentences=" · ".join(still_open)), "error")
+    else:
+        flash(_("Translation saved as reviewed."), "success")
     return redirect(url_for("review.show", release_id=release_id, _anchor=f"edit-{lang}"))
+
+
+@bp.route("/review/<target:lang>/sentences", methods=["POST"])
+def decide(release_id: int, lang: str):
+    """Apply an editor's sentence decisions: each pair's text changed, approved as it is, or an alternative taken."""
+    release = release_or_404(release_id)
+    form = VersionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        review.decide_sentences(get_db(), release_id, lang, decisions_from(request.form),
+                                author=current_user.username, expected_version=form.version.data)
+    except review.EditConflict:
+        flash(_("This translation was changed by someone else since you opened it. Please look again."), "error")
+        return redirect(url_for("review.show", release_id=release_id)), 303
+    except review.NotAligned:
+        flash(_("This translation no longer lines up sentence by sentence; use the whole-text editor."), "error")
+        return redirect(url_for("review.show", release_id=release_id)), 303
+    except sentences.UnpublishableText as exc:
+        return render_review(release, status=400, errors={lang: [slot_error(exc)]})
+    return saved(release_id, lang)
+
+
+def decisions_from(posted) -> list[sentences.Decision]:
+    """The sentence decisions in a posted form: ``text-N`` (a changed text), ``alt-N`` (an alternative taken),
+    ``approve-N`` (approved as it is), N being the sentence's place in the record."""
+    decisions = []
+    for key in posted:
+        if key.startswith("shown-") and key[6:].isdigit():
+            number = int(key[6:])
+            text, shown = posted.get(f"alt-{number}") or posted.get(f"text-{number}"), posted[key]
+            if text is not None and " ".join(text.split()) != " ".join(shown.split()):
+                decisions.append(sentences.Decision(number, review.plain_text(text).replace("\n", " ")))
+            elif posted.get(f"approve-{number}"):
+                decisions.append(sentences.Decision(number))
+    return decisions
 
 
 @bp.route("/review/<target:lang>/<any(accept, ignore):action>", methods=["POST"])
@@ -116,19 +191,45 @@ def suggestion(release_id: int, lang: str, action: str):
     return redirect(url_for("review.show", release_id=release_id))
 
 
-@bp.route("/review/<target:lang>/approve", methods=["POST"])
-def approve(release_id: int, lang: str):
-    """Publish a machine translation held for review, as it is."""
-    release_or_404(release_id)
+def confirmed(release: dict, lang: str, refusal: str):
+    """The posted form of an action that asks for a ticked confirmation box (the CSP allows no script), and the
+    page refusing it when the box was not ticked (None when it was); a bad CSRF token is a 400."""
     form = VersionForm()
     if not form.validate_on_submit():
         abort(400)
+    if request.form.get("confirm"):
+        return form, None
+    return form, render_review(release, status=400, errors={lang: [refusal]})
+
+
+@bp.route("/review/<target:lang>/approve", methods=["POST"])
+def approve(release_id: int, lang: str):
+    """Publish a machine translation held for review, as it is, once the editor confirmed reading every sentence."""
+    release = release_or_404(release_id)
+    form, refused = confirmed(release, lang, _("Tick “I have read every sentence” to approve the whole translation."))
+    if refused:
+        return refused
     try:
         review.approve(get_db(), release_id, lang, author=current_user.username, expected_version=form.version.data)
     except review.EditConflict:
         flash(_("This translation was changed by someone else since you opened it. Please look again."), "error")
         return redirect(url_for("review.show", release_id=release_id)), 303
+    except sentences.UnpublishableText as exc:
+        return render_review(release, status=400, errors={lang: [slot_error(exc)]})
     flash(_("Translation approved and published."), "success")
+    return redirect(url_for("review.show", release_id=release_id, _anchor=f"edit-{lang}"))
+
+
+@bp.route("/review/<target:lang>/take-down", methods=["POST"])
+def take_down(release_id: int, lang: str):
+    """Take a language's published text away from readers at once, once the editor confirmed it."""
+    release = release_or_404(release_id)
+    _form, refused = confirmed(release, lang, _("Tick “Take it down” to confirm: readers will see the Russian "
+                                                "original until a new translation is published."))
+    if refused:
+        return refused
+    if review.take_down(get_db(), release_id, lang, author=current_user.username):
+        flash(_("The published translation was taken down."), "success")
     return redirect(url_for("review.show", release_id=release_id, _anchor=f"edit-{lang}"))
 
 
