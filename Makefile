@@ -12,7 +12,7 @@ CHROMEDRIVER = /usr/bin/chromedriver
 NGINX = /usr/sbin/nginx
 NEWSBOAT = /usr/bin/newsboat
 
-.PHONY: install run test system-deps browser-deps deploy-deps reader-deps
+.PHONY: install run test check-floors system-deps browser-deps deploy-deps reader-deps
 
 install: $(VENV)/.installed
 
@@ -48,3 +48,8 @@ browser-deps deploy-deps reader-deps: system-deps
 
 test: install system-deps
 	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
+
+# Every dependency at the lowest version pyproject.toml allows, in a fresh temporary venv: demo, worker, a few
+# test files (minutes; needs the package index). Not part of `make test`; run it when a floor changes.
+check-floors: install
+	$(VENV)/bin/python scripts/check-floors

@@ -11,8 +11,12 @@ from feedsvc.config import check_config
 from feedsvc.config import default_config
 
 
-def create_app(test_config: dict | None = None) -> Flask:
-    """Build the web application: configuration, database, extensions, blueprints, commands."""
+def create_app(test_config: dict | None = None, *, check_schema: bool = True) -> Flask:
+    """Build the web application: configuration, database, extensions, blueprints, commands.
+
+    Raises SchemaOutdated when the database needs `feedsvc init-db` first; the command line builds its app
+    with ``check_schema=False`` (init-db itself must run, and the worker checks on its own).
+    """
     app = Flask(__name__, instance_relative_config=True, template_folder="web/templates", static_folder="web/static")
     app.config.from_mapping(default_config(app.instance_path))
     if test_config is None:
@@ -39,7 +43,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
         hops = int(app.config["PROXY_FIX"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-    db.init_app(app)
+    db.init_app(app, check=check_schema)
     extensions.init_app(app)
     security.init_app(app)
     register_blueprints(app)

@@ -4,6 +4,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from feedsvc.config import SOURCE_LANGUAGE
+from feedsvc.errors import StorageUnavailable
 
 migrations = Migrations("feedsvc")
 
@@ -337,5 +338,24 @@ def m016_photo_sizes(db: Database) -> None:
 
 
 def migrate(db: Database) -> None:
-    """Bring the schema up to date."""
+    """Bring the schema up to date (`feedsvc init-db`, `feedsvc serve` and the demo set-up, never a service)."""
     migrations.apply(db)
+
+
+class SchemaOutdated(StorageUnavailable, RuntimeError):
+    """The database's schema is older than this code: `feedsvc init-db` must run before any process starts.
+
+    Also a RuntimeError because gunicorn reports one raised while it loads the app (``--preload``) in one line.
+    """
+
+    def __init__(self, pending: list[str]):
+        self.pending = pending
+        super().__init__("the database schema is older than this code: run `feedsvc init-db`")
+
+
+def check_schema(db: Database) -> None:
+    """Refuse a database with migrations still to apply: web processes and workers never migrate on their own
+    (several starting at once would race to), so an upgrade is one explicit step."""
+    pending = [migration.name for migration in migrations.pending(db)]
+    if pending:
+        raise SchemaOutdated(pending)

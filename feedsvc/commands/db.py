@@ -1,4 +1,4 @@
-"""`feedsvc init-db`: create or upgrade the schema (also done on every start)."""
+"""`feedsvc init-db`: create or upgrade the schema, the one step that changes it (`serve` runs it first)."""
 
 import click
 from flask import current_app
