@@ -53,6 +53,16 @@ PUBLISHED = datetime(2026, 11, 19, 6, 30, tzinfo=UTC)
 BLOCKED = -1e4  # projection bias of tokens a random model must never emit (EOS, UNK, fillers...)
 
 
+def use_smoke_shape() -> None:
+    """Build the tiny --smoke model from now on (the shape constants random_spec and the data read)."""
+    globals().update(SMOKE_SHAPE)
+
+
+def training_size(smoke: bool, quick: bool = False) -> int:
+    """Sentences the SentencePiece model is trained on."""
+    return 1000 if smoke else 4000 if quick else 20000
+
+
 # --- environment: before anything imports argostranslate -------------------------------------------
 
 
@@ -316,7 +326,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.smoke:
         args.quick = True
-        globals().update(SMOKE_SHAPE)  # the model's shape constants, read by random_spec and train_sentencepiece
+        use_smoke_shape()
     reps = args.reps or (1 if args.quick else 3)
     n_releases = args.releases or (1 if args.quick else 5)
     paragraphs_per_release = 8
@@ -352,7 +362,7 @@ def run(args, work: Path, reps: int, n_releases: int, paragraphs_per_release: in
 
     # -- model and data
     t = time.perf_counter()
-    corpus = training_corpus(1000 if args.smoke else 4000 if args.quick else 20000, SEED + 1)
+    corpus = training_corpus(training_size(args.smoke, args.quick), SEED + 1)
     info, sp, sp_size, model_bytes = build_model(work, corpus)
     build_seconds = time.perf_counter() - t
     per_release = 1 + paragraphs_per_release * SENTENCES_PER_PARAGRAPH
