@@ -6,10 +6,10 @@ import sys
 
 import pytest
 
-from feedsvc import create_app
 from feedsvc.migrations import SchemaOutdated
 from feedsvc.migrations import migrations
 from feedsvc.storage import connect
+from feedsvc.web import create_app
 from tests.conftest import HANG_SECONDS
 from tests.conftest import wait_until
 from tests.test_reliability import free_port
@@ -41,7 +41,7 @@ def env_for(tmp_path) -> dict:
 def gunicorn(port: int) -> list[str]:
     """gunicorn as `feedsvc serve` and the README's unit start it."""
     return [sys.executable, "-m", "gunicorn", "--preload", "--workers", "2", "--bind", f"127.0.0.1:{port}",
-            "feedsvc:create_app()"]
+            "feedsvc.web:create_app()"]
 
 
 WORKER = [sys.executable, "-m", "feedsvc.commands", "worker"]

@@ -13,9 +13,9 @@ from feedsvc.demo import DEMO_DIR
 from feedsvc.demo import install_demo_models
 from feedsvc.demo import load_releases
 from feedsvc.migrations import migrate
+from feedsvc.modelstore import packages
 from feedsvc.storage import connect
 from feedsvc.translation import glossary
-from feedsvc.translation import packages
 from feedsvc.web import users
 
 DEMO_USER = "admin"

@@ -37,7 +37,7 @@ def serve_command(host: str, port: int, workers: int, demo: bool) -> None:
         click.echo("No admin yet: create one with `feedsvc users create NAME` (it asks for the password).")
     # --preload: the app is built once, in gunicorn's master, so a refusal (an old schema) is one line and an exit.
     web = [sys.executable, "-m", "gunicorn", "--preload", "--workers", str(workers), "--bind", f"{host}:{port}",
-           "--access-logfile", "-", "feedsvc:create_app()"]
+           "--access-logfile", "-", "feedsvc.web:create_app()"]
     worker = [sys.executable, "-m", "feedsvc.commands", "worker"]
     click.echo(f"feedsvc is serving on http://{host}:{port}/ (admin: http://{host}:{port}/admin/)")
     code = supervise.run(web, worker, dict(os.environ), echo=lambda line: click.echo(line, err=True))

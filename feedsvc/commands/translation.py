@@ -15,18 +15,19 @@ from flask import current_app
 from flask.cli import AppGroup
 from flask.cli import with_appcontext
 
+from feedsvc import jobs
 from feedsvc import migrations
+from feedsvc import translations
 from feedsvc.config import from_config
+from feedsvc.modelstore import convert
+from feedsvc.modelstore import evaluate
+from feedsvc.modelstore import packages
+from feedsvc.settings import EngineSettings
+from feedsvc.settings import Typography
+from feedsvc.settings import WorkerSettings
 from feedsvc.storage import connect
-from feedsvc.translation import convert
-from feedsvc.translation import evaluate
 from feedsvc.translation import glossary
-from feedsvc.translation import jobs
 from feedsvc.translation import memory
-from feedsvc.translation import packages
-from feedsvc.translation.engine_settings import EngineSettings
-from feedsvc.translation.typography import Typography
-from feedsvc.translation.worker import WorkerSettings
 
 
 def models_dir() -> Path:
@@ -107,7 +108,7 @@ def retranslate_command(lang: str, run_now: bool) -> None:
         raise click.BadParameter(f"choose one of {', '.join(current_app.config['TARGET_LANGUAGES'])}",
                                  param_hint="--lang")
     db = connect(current_app.config["DATABASE"])
-    total = len(jobs.machine_translated(db, lang))
+    total = len(translations.machine_translated(db, lang))
     with click.progressbar(length=total, label=f"Queuing {lang}") as bar:
         queued = jobs.requeue_machine(db, lang, progress=lambda release: bar.update(1))
     click.echo(f"{queued} machine translation(s) into {lang} queued; human-reviewed ones were left alone.")
@@ -410,7 +411,7 @@ def review_queue_command(lang: str | None) -> None:
     """Machine translations waiting for an editor (held by PUBLISH_POLICY), per language, with the reasons."""
     from feedsvc.editorial import review
 
-    rows = review.waiting(connect(current_app.config["DATABASE"]), lang)
+    rows = translations.held(connect(current_app.config["DATABASE"]), lang)
     policy = current_app.config["PUBLISH_POLICY"]
     for target in [lang] if lang else current_app.config["TARGET_LANGUAGES"]:
         held = [row for row in rows if row["lang"] == target]
