@@ -5,6 +5,7 @@ from sqlite_utils.migrations import Migrations
 
 from feedsvc.config import SOURCE_LANGUAGE
 from feedsvc.errors import StorageUnavailable
+from feedsvc.storage import write
 
 migrations = Migrations("feedsvc")
 
@@ -338,8 +339,13 @@ def m016_photo_sizes(db: Database) -> None:
 
 
 def migrate(db: Database) -> None:
-    """Bring the schema up to date (`feedsvc init-db`, `feedsvc serve` and the demo set-up, never a service)."""
-    migrations.apply(db)
+    """Bring the schema up to date (`feedsvc init-db`, `feedsvc serve` and the demo set-up, never a service).
+
+    Under one write lock: two upgrades started at once (the web and worker units' ExecStartPre) run one after
+    the other, and the second finds nothing pending.
+    """
+    with write(db):
+        migrations.apply(db)
 
 
 class SchemaOutdated(StorageUnavailable, RuntimeError):
