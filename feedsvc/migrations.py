@@ -355,6 +355,7 @@ class SchemaOutdated(StorageUnavailable, RuntimeError):
     """
 
     def __init__(self, pending: list[str]):
+        """Keep the names of the migrations still to apply; the message says what to run."""
         self.pending = pending
         super().__init__("the database schema is older than this code: run `feedsvc init-db`")
 
