@@ -30,6 +30,7 @@ from feedsvc import releases  # noqa: E402
 from feedsvc.demo import DEMO_DIR  # noqa: E402
 from feedsvc.demo import install_demo_models  # noqa: E402
 from feedsvc.editorial import review  # noqa: E402
+from feedsvc.migrations import migrate  # noqa: E402
 from feedsvc.settings import WorkerSettings  # noqa: E402
 from feedsvc.storage import connect  # noqa: E402
 from feedsvc.text.segment import split_paragraphs  # noqa: E402
@@ -148,6 +149,7 @@ def instance(folder: Path, hypotheses: int = WorkerSettings.hypotheses):
     from feedsvc.translation.engine import Engine
     from feedsvc.translation.engine import prepare_environment
 
+    migrate(connect(str(folder / "db")))  # as `feedsvc init-db` does before any process starts
     app = create_app({"TESTING": True, "SECRET_KEY": "bench", "DATABASE": str(folder / "db"),
                       "UPLOAD_FOLDER": str(folder / "up"), "MODELS_DIR": str(folder / "models"),
                       "ARGOS_HOME": str(folder / "argos")})
@@ -302,8 +304,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20261201)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--releases", type=int, default=30, help="realistic releases to import (default 30)")
+    parser.add_argument("--smoke", action="store_true",
+                        help=f"{ERROR_EVERY} realistic releases: proves the script runs (tests/test_bench.py)")
     args = parser.parse_args()
-    result = measure(args.seed, args.releases)
+    result = measure(args.seed, ERROR_EVERY if args.smoke else args.releases)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return

@@ -5,6 +5,7 @@ Same random-weight Argos-sized model and data as bench/translate.py (same seeds)
 release in one call, a 20-sentence release, a single edited sentence), and profiles one pipeline run.
 
     .venv/bin/python bench/explore.py [--reps 1] [--profile]
+    .venv/bin/python bench/explore.py --smoke    # seconds: a tiny model, profile included (tests/test_bench.py)
 """
 
 import argparse
@@ -40,7 +41,11 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--reps", type=int, default=1)
     parser.add_argument("--profile", action="store_true", help="also cProfile one feedsvc pipeline run")
+    parser.add_argument("--smoke", action="store_true", help="a tiny model, with --profile: proves the script runs")
     args = parser.parse_args()
+    if args.smoke:
+        args.profile = True
+        bench.use_smoke_shape()
     work = Path(tempfile.mkdtemp(prefix="feedsvc-explore-"))
     bench.prepare_environment(work / "argos")
     try:
@@ -54,10 +59,11 @@ def run(args, work: Path) -> int:
 
     started = time.perf_counter()
     busy0, own0 = bench.busy_seconds(), bench.own_seconds()
-    corpus = bench.training_corpus(20000, bench.SEED + 1)
+    corpus = bench.training_corpus(bench.training_size(args.smoke), bench.SEED + 1)
     info, sp, _, _ = bench.build_model(work, corpus)
-    per_release = 41
-    sentences = bench.benchmark_sentences(5 * per_release, sp, bench.SEED + 2)
+    paragraphs, count = (1, 4) if args.smoke else (8, 5)  # more than 20 sentences: "20 sent." and "1 sent."
+    per_release = 1 + paragraphs * bench.SENTENCES_PER_PARAGRAPH
+    sentences = bench.benchmark_sentences(count * per_release, sp, bench.SEED + 2)
     tokens = [sp.encode(s, out_type=str) for s in sentences]
     releases = [tokens[i:i + per_release] for i in range(0, len(tokens), per_release)]
     twenty, one = tokens[:20], tokens[20:21]
@@ -71,7 +77,8 @@ def run(args, work: Path) -> int:
         ("inter1 intra2 mbs16", 1, 2, 16),
         ("inter1 intra2 mbs64", 1, 2, 64),
     ]
-    print(f"{'layout':36} {'205 in 1 call':>14} {'5 x 41 calls':>13} {'20 sent.':>9} {'1 sent.':>8} "
+    print(f"{'layout':36} {f'{len(tokens)} in 1 call':>14} {f'{count} x {per_release} calls':>13} {'20 sent.':>9} "
+          f"{'1 sent.':>8} "
           f"{'1/20':>6}")
     for name, inter, intra, mbs in layouts:
         translator = ctranslate2.Translator(str(info.path / "model"), device="cpu", inter_threads=inter,
@@ -109,7 +116,7 @@ def run(args, work: Path) -> int:
 
         engine = Engine(EngineSettings(max_decoding_ratio=bench.DECODING_RATIO, max_decoding_floor=0))
         route = Route((info,))
-        texts = bench.make_releases(sentences, 8)
+        texts = bench.make_releases(sentences, paragraphs)
         engine.model(info)
         translate_release(bench.fresh_db(work, "warm"), texts[0], "en", route, [], engine.translate)
         db = bench.fresh_db(work, "profile")

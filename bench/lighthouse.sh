@@ -4,13 +4,17 @@
 #   npm install --prefix /work/lh lighthouse@12          # once, outside the repository
 #   make run   (or: feedsvc serve --demo --port 5071)    # then, in another shell:
 #   LIGHTHOUSE=/work/lh/node_modules/.bin/lighthouse sh bench/lighthouse.sh http://127.0.0.1:5000
+#   sh bench/lighthouse.sh --smoke URL      # one page (/ru/): proves the script runs (tests/test_bench.py)
 set -eu
+PAGES=all
+if [ "${1:-}" = "--smoke" ]; then PAGES=smoke; shift; fi
 BASE=${1:-http://127.0.0.1:5000}
 OUT=${OUT:-$(mktemp -d)}
 mkdir -p "$OUT"
 LIGHTHOUSE=${LIGHTHOUSE:-lighthouse}
 RELEASE=$(curl -s "$BASE/en/" | grep -o '/en/releases/[^"]*' | head -n 1)
-for path in /ru/ /kk/ /en/ "$RELEASE" "/en/search?q=Senate"; do
+if [ "$PAGES" = smoke ]; then set -- /ru/; else set -- /ru/ /kk/ /en/ "$RELEASE" "/en/search?q=Senate"; fi
+for path in "$@"; do
   report="$OUT/$(echo "$path" | tr '/?=' '___').json"
   CHROME_PATH=${CHROME_PATH:-/usr/bin/chromium} "$LIGHTHOUSE" "$BASE$path" --quiet \
     --chrome-flags="--headless=new --no-sandbox" --output=json --output-path="$report"

@@ -10,6 +10,7 @@ Needs Debian's nginx and wrk (``apt-get install nginx wrk``). From the project r
 
     .venv/bin/python bench/proxy.py            # 3 rounds of 10 s per side
     .venv/bin/python bench/proxy.py --quick    # 1 round of 3 s
+    .venv/bin/python bench/proxy.py --smoke    # 1 round of 1 s, 4 connections (tests/test_bench.py)
 """
 
 import argparse
@@ -42,13 +43,16 @@ STATIC_SERVER = """server {{
 def main() -> int:
     """Parse the options, check the tools, run the rounds in a temporary folder."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="one short round (a smoke run)")
+    parser.add_argument("--quick", action="store_true", help="one short round")
+    parser.add_argument("--smoke", action="store_true", help="seconds: proves the script runs; numbers mean nothing")
     parser.add_argument("--connections", type=int, default=50)
     args = parser.parse_args()
     for tool in ("wrk", "nginx"):
         if shutil.which(tool, path="/usr/sbin:/usr/bin") is None:
             raise SystemExit(f"{tool} is missing: apt-get install -y {tool}")
     with tempfile.TemporaryDirectory(prefix="feedsvc-proxy-bench-") as work:
+        if args.smoke:
+            return run(Path(work), rounds=1, seconds=1, connections=4)
         return run(Path(work), rounds=1 if args.quick else 3, seconds=3 if args.quick else 10,
                    connections=args.connections)
 

@@ -43,11 +43,24 @@ from pathlib import Path
 SEED = 20240611
 D_MODEL, HEADS, FFN, LAYERS, VOCAB = 512, 8, 2048, 6, 32000
 SP_VOCAB = 8000
+# --smoke: the same paths end to end on a model small enough to build and run in seconds (timings meaningless).
+SMOKE_SHAPE = {"D_MODEL": 32, "HEADS": 2, "FFN": 64, "LAYERS": 1, "VOCAB": 2000, "SP_VOCAB": 1000,
+               "TOKEN_BAND": (1, 1000)}
 TOKEN_BAND = (23, 27)  # SentencePiece tokens per benchmark sentence (mean ~25)
 DECODING_RATIO = 1.3
 SENTENCES_PER_PARAGRAPH = 5
 PUBLISHED = datetime(2026, 11, 19, 6, 30, tzinfo=UTC)
 BLOCKED = -1e4  # projection bias of tokens a random model must never emit (EOS, UNK, fillers...)
+
+
+def use_smoke_shape() -> None:
+    """Build the tiny --smoke model from now on (the shape constants random_spec and the data read)."""
+    globals().update(SMOKE_SHAPE)
+
+
+def training_size(smoke: bool, quick: bool = False) -> int:
+    """Sentences the SentencePiece model is trained on."""
+    return 1000 if smoke else 4000 if quick else 20000
 
 
 # --- environment: before anything imports argostranslate -------------------------------------------
@@ -300,7 +313,10 @@ def fmt_runs(values: list[float], digits: int = 2) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smoke run: ~40 sentences, 1 timed repetition")
+    parser.add_argument("--quick", action="store_true", help="short run: ~40 sentences, 1 timed repetition")
+    parser.add_argument("--smoke", action="store_true",
+                        help="seconds: a tiny model, one release, one repetition (proves the script runs; run by "
+                             "tests/test_bench.py)")
     parser.add_argument("--reps", type=int, default=None,
                         help="repetitions (default 3, quick 1): each times a, a1, b twice, c once")
     parser.add_argument("--releases", type=int, default=None, help="releases of 8 paragraphs (default 5, quick 1)")
@@ -308,6 +324,9 @@ def main() -> int:
                         help="what-if: EngineSettings.max_batch_size for (a) and (b) (default: the engine's default)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (model, package, DBs)")
     args = parser.parse_args()
+    if args.smoke:
+        args.quick = True
+        use_smoke_shape()
     reps = args.reps or (1 if args.quick else 3)
     n_releases = args.releases or (1 if args.quick else 5)
     paragraphs_per_release = 8
@@ -332,6 +351,7 @@ def run(args, work: Path, reps: int, n_releases: int, paragraphs_per_release: in
 
     from feedsvc import releases as stored_releases
     from feedsvc.modelstore.packages import Route
+    from feedsvc.states import JobStatus
     from feedsvc.text.segment import split_paragraphs
     from feedsvc.text.segment import split_sentences
     from feedsvc.translation import worker
@@ -342,7 +362,7 @@ def run(args, work: Path, reps: int, n_releases: int, paragraphs_per_release: in
 
     # -- model and data
     t = time.perf_counter()
-    corpus = training_corpus(4000 if args.quick else 20000, SEED + 1)
+    corpus = training_corpus(training_size(args.smoke, args.quick), SEED + 1)
     info, sp, sp_size, model_bytes = build_model(work, corpus)
     build_seconds = time.perf_counter() - t
     per_release = 1 + paragraphs_per_release * SENTENCES_PER_PARAGRAPH
@@ -389,7 +409,9 @@ def run(args, work: Path, reps: int, n_releases: int, paragraphs_per_release: in
         before = engine.sentences_translated
         assert worker.run(db, engine.translate, worker_settings, once=True) == (count or len(releases))
         assert count or engine.sentences_translated - before == n
-        assert db.execute("select count(*) from translations where status = 'done'").fetchone()[0] == (
+        # Every job done (its translation stored: published, or held for review when a random model's output
+        # fails the checks).
+        assert db.execute("select count(*) from jobs where status = ?", [JobStatus.DONE]).fetchone()[0] == (
             count or len(releases))
 
     def run_feedsvc_per_release(db) -> None:
@@ -491,7 +513,7 @@ def run(args, work: Path, reps: int, n_releases: int, paragraphs_per_release: in
             others[key].append(used / (wall * len(os.sched_getaffinity(0))))
         time.sleep(0.3)  # let worker/OpenMP threads go idle before the next path
 
-    memory_pairs = 3
+    memory_pairs = 1 if args.smoke else 3
     for rep in range(reps):
         # b a a1 c a1 a b: symmetric, so a drift in machine speed during the repetition cancels out
         for key in ("b", "a", "a1", "c", "a1", "a", "b"):

@@ -4,6 +4,8 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from feedsvc.config import SOURCE_LANGUAGE
+from feedsvc.errors import StorageUnavailable
+from feedsvc.storage import write
 
 migrations = Migrations("feedsvc")
 
@@ -418,5 +420,30 @@ def m024_feed_sources(db: Database) -> None:
 
 
 def migrate(db: Database) -> None:
-    """Bring the schema up to date."""
-    migrations.apply(db)
+    """Bring the schema up to date (`feedsvc init-db`, `feedsvc serve` and the demo set-up, never a service).
+
+    Under one write lock: two upgrades started at once (the web and worker units' ExecStartPre) run one after
+    the other, and the second finds nothing pending.
+    """
+    with write(db):
+        migrations.apply(db)
+
+
+class SchemaOutdated(StorageUnavailable, RuntimeError):
+    """The database's schema is older than this code: `feedsvc init-db` must run before any process starts.
+
+    Also a RuntimeError because gunicorn reports one raised while it loads the app (``--preload``) in one line.
+    """
+
+    def __init__(self, pending: list[str]):
+        """Keep the names of the migrations still to apply; the message says what to run."""
+        self.pending = pending
+        super().__init__("the database schema is older than this code: run `feedsvc init-db`")
+
+
+def check_schema(db: Database) -> None:
+    """Refuse a database with migrations still to apply: web processes and workers never migrate on their own
+    (several starting at once would race to), so an upgrade is one explicit step."""
+    pending = [migration.name for migration in migrations.pending(db)]
+    if pending:
+        raise SchemaOutdated(pending)

@@ -16,6 +16,7 @@ from feedsvc import clock
 from feedsvc import releases
 from feedsvc.demo import DEMO_DIR
 from feedsvc.demo import install_demo_models
+from feedsvc.migrations import migrate
 from feedsvc.modelstore import packages
 from feedsvc.storage import connect
 from feedsvc.translation import glossary
@@ -47,10 +48,20 @@ def pytest_configure(config):
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def migrated(config: dict) -> dict:
+    """Bring ``config``'s database up to date, as `feedsvc init-db` does before any process starts; returns it."""
+    db = connect(config["DATABASE"])
+    try:
+        migrate(db)
+    finally:
+        db.close()
+    return config
+
+
 @pytest.fixture
 def app(tmp_path):
-    """An app on a fresh database file and upload folder, with no models installed."""
-    app = create_app({
+    """An app on a fresh database file (migrated) and upload folder, with no models installed."""
+    app = create_app(migrated({
         "TESTING": True,
         "SECRET_KEY": "test",
         "DATABASE": str(tmp_path / "feedsvc.db"),
@@ -58,7 +69,7 @@ def app(tmp_path):
         "MODELS_DIR": str(tmp_path / "models"),
         "ARGOS_HOME": str(tmp_path / "argos"),
         "RATELIMIT_ENABLED": False,
-    })
+    }))
     yield app
 
 

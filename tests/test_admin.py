@@ -12,6 +12,7 @@ from feedsvc import releases
 from feedsvc.demo import demo_photo
 from tests.conftest import csrf_token
 from tests.conftest import make_release
+from tests.conftest import migrated
 
 BODY = "Спикер Сената Маулен Ашимбаев встретился с секретарями маслихатов.\n\n«Это важно», - сказал он."
 
@@ -63,8 +64,8 @@ def test_wrong_password_is_refused(client, admin):
 def test_login_is_rate_limited(tmp_path):
     from feedsvc.web import create_app
 
-    app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE": str(tmp_path / "r.db"),
-                      "UPLOAD_FOLDER": str(tmp_path / "up"), "RATELIMIT_ENABLED": True})
+    app = create_app(migrated({"TESTING": True, "SECRET_KEY": "t", "DATABASE": str(tmp_path / "r.db"),
+                      "UPLOAD_FOLDER": str(tmp_path / "up"), "RATELIMIT_ENABLED": True}))
     client = app.test_client()
     token = csrf_token(client, "/admin/login")
     codes = [client.post("/admin/login", data={"username": "x", "password": "y", "csrf_token": token}).status_code
@@ -195,9 +196,9 @@ def test_admin_list_shows_translation_status_per_language(logged_in, db):
 def test_behind_a_proxy_the_login_limit_counts_each_client_separately(tmp_path):
     from feedsvc.web import create_app
 
-    app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE": str(tmp_path / "p.db"),
+    app = create_app(migrated({"TESTING": True, "SECRET_KEY": "t", "DATABASE": str(tmp_path / "p.db"),
                       "UPLOAD_FOLDER": str(tmp_path / "up"), "RATELIMIT_ENABLED": True, "PROXY_FIX": 1,
-                      "LOGIN_RATE_LIMIT": "2 per minute"})
+                      "LOGIN_RATE_LIMIT": "2 per minute"}))
     client = app.test_client()
     token = csrf_token(client, "/admin/login")
 

@@ -23,6 +23,7 @@ from feedsvc.commands.backup import backup_command
 from feedsvc.demo import demo_photo
 from feedsvc.storage import connect
 from feedsvc.web import create_app
+from tests.conftest import migrated
 
 LANGS = ("ru", "kk", "en")
 HANG_SECONDS = 120  # only a hang takes this long; nothing waits for it
@@ -134,11 +135,11 @@ def restore(backup_file: Path, uploads_copy: Path | None, folder: Path):
     shutil.copy2(backup_file, folder / "feedsvc.db")
     if uploads_copy is not None:
         shutil.copytree(uploads_copy, folder / "uploads")
-    return create_app({
+    return create_app(migrated({
         "TESTING": True, "SECRET_KEY": "test", "DATABASE": str(folder / "feedsvc.db"),
         "UPLOAD_FOLDER": str(folder / "uploads"), "MODELS_DIR": str(folder / "models"),
         "ARGOS_HOME": str(folder / "argos"), "RATELIMIT_ENABLED": False,
-    })
+    }))
 
 
 def public_urls(db) -> list[str]:

@@ -11,6 +11,7 @@ from feedsvc import releases
 from feedsvc.config import ConfigError
 from feedsvc.web import create_app
 from feedsvc.web import users
+from tests.conftest import migrated
 
 
 def test_demo_loads_releases_glossary_models_and_prints_admin_password(app, runner, db):
@@ -117,8 +118,8 @@ def test_users_take_the_password_from_stdin_never_from_the_command_line(app, db,
 
 def test_settings_get_their_defaults_types_or_a_clear_error(tmp_path):
     base = {"TESTING": True, "DATABASE": str(tmp_path / "f.db"), "UPLOAD_FOLDER": str(tmp_path / "up")}
-    app = create_app({**base, "SECRET_KEY": 20261126, "SESSION_COOKIE_SECURE": "False", "WORKER_LEASE_SECONDS": "60",
-                      "WORKER_POLL_SECONDS": 1})
+    app = create_app(migrated({**base, "SECRET_KEY": 20261126, "SESSION_COOKIE_SECURE": "False",
+                               "WORKER_LEASE_SECONDS": "60", "WORKER_POLL_SECONDS": 1}))
     assert app.config["SECRET_KEY"] == "20261126" and app.config["SESSION_COOKIE_SECURE"] is False
     assert app.config["WORKER_LEASE_SECONDS"] == 60 and app.config["WORKER_POLL_SECONDS"] == 1.0
     for bad in ({"WORKER_LEASE_SECONDS": "300s"}, {"SESSION_COOKIE_SECURE": "maybe"}, {"TIMEZONE": "Almaty"}):

@@ -8,13 +8,14 @@ from feedsvc.settings import EngineSettings
 from feedsvc.settings import WorkerSettings
 from feedsvc.web import create_app
 from tests.conftest import make_release
+from tests.conftest import migrated
 
 
 def make(tmp_path, **config):
     """An app on a fresh instance folder with these settings."""
-    return create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE": str(tmp_path / "feedsvc.db"),
+    return create_app(migrated({"TESTING": True, "SECRET_KEY": "test", "DATABASE": str(tmp_path / "feedsvc.db"),
                        "UPLOAD_FOLDER": str(tmp_path / "uploads"), "MODELS_DIR": str(tmp_path / "models"),
-                       **config})
+                       **config}))
 
 
 def test_worker_and_engine_settings_take_their_defaults_from_the_settings_classes(tmp_path):

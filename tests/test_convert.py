@@ -1,5 +1,9 @@
 """`feedsvc models convert`: tiny checkpoints of every supported architecture, converted, installed and run by
-the real worker, translate exactly as transformers' generate() does (tests/tiny_hf.py builds them)."""
+the real worker, translate exactly as transformers' generate() does in float32 (tests/tiny_hf.py builds them).
+
+int8 output is never compared word for word with torch's: CTranslate2's int8 kernels differ between CPUs (Intel,
+AMD), and a near tie may flip. int8 packages are held to what `--verify` promises: the threshold.
+"""
 
 import errno
 import json
@@ -38,11 +42,12 @@ def checkpoints(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def greedy(engine):
-    """feedsvc's engine decoding greedily, as generate() does by default (beam search differs between the two)."""
+    """feedsvc's engine decoding greedily, as generate() does by default (beam search differs between the two),
+    with each package's own numbers ("auto" would run a float32 package in int8)."""
     from feedsvc.translation.engine import Engine
     from feedsvc.translation.engine import EngineSettings
 
-    return Engine(EngineSettings(beam_size=1))
+    return Engine(EngineSettings(beam_size=1, compute_type="default"))
 
 
 @pytest.fixture(scope="session")
@@ -65,8 +70,9 @@ def test_converted_package_translates_in_the_worker_exactly_like_generate(app, d
                                                                           references, kind, tmp_path):
     from_code, to_code = ROUTES[kind]
     archive = tmp_path / f"{kind}.argosmodel"
+    # float32: the one quantization whose output may be held to generate()'s word for word on any CPU.
     result = runner.invoke(args=["models", "convert", str(checkpoints[kind]), "--from", from_code, "--to", to_code,
-                                 "-o", str(archive), "--install"])
+                                 "-o", str(archive), "--quantization", "float32", "--install"])
     assert result.exit_code == 0, result.output
     assert "Installed translate-ru_kk-1.0@1.0 (ru→kk)" in result.output
     (package,) = packages.list_packages(app.config["MODELS_DIR"])
@@ -108,13 +114,41 @@ def test_multi_target_marian_picks_the_token_its_vocabulary_has(checkpoints):
     assert convert.plan(checkpoints["marian"], "ru", "en").source_prefix == ">>eng<<"  # no >>eng_Latn<< there
 
 
-def test_verify_reports_full_agreement(runner, checkpoints, tmp_path):
+def agreement_line(output: str) -> tuple[int, int, int, str]:
+    """(identical, sentences, required percent, quantization) from --verify's "Agreement:" line."""
+    found = re.search(r"Agreement: (\d+)/(\d+) identical \(at least (\d+)% required with (\w+)\)", output)
+    assert found, output
+    return int(found[1]), int(found[2]), int(found[3]), found[4]
+
+
+@pytest.mark.parametrize(("quantization", "required"), (("int8", 85), ("float32", 95)))
+def test_verify_accepts_a_package_at_or_above_the_threshold(app, runner, checkpoints, tmp_path, quantization,
+                                                            required):
+    app.config["ENGINE_COMPUTE_TYPE"] = "int8"  # what an office may run; --verify checks the package's own numbers
     archive = tmp_path / "t5.argosmodel"
     result = runner.invoke(args=["models", "convert", str(checkpoints["t5"]), "--from", "ru", "--to", "kk",
-                                 "-o", str(archive), "--verify", "--verify-file", str(sentences_file(tmp_path))])
+                                 "-o", str(archive), "--quantization", quantization, "--verify",
+                                 "--verify-file", str(sentences_file(tmp_path))])
     assert result.exit_code == 0, result.output
-    assert f"Agreement: {tiny_hf.PAIRS}/{tiny_hf.PAIRS} identical (at least 85% required with int8)" in result.output
+    identical, sentences, shown, shown_quantization = agreement_line(result.output)
+    # Which sentences agree word for word depends on the CPU's kernels (a near tie of this tiny model flips on
+    # AMD, in int8 and float32 alike: "74-72-27." for "74-72-27)"); that enough of them do, does not.
+    assert (sentences, shown, shown_quantization) == (tiny_hf.PAIRS, required, quantization)
+    assert identical * 100 >= required * sentences, result.output
     assert archive.is_file()
+
+
+@pytest.mark.parametrize(("quantization", "identical", "ok"), (
+    ("int8", 20, True), ("int8", 17, True), ("int8", 16, False), ("int8", 0, False),
+    ("float32", 19, True), ("float32", 18, False),
+))
+def test_the_agreement_rule_at_its_boundary(quantization, identical, ok):
+    sentences = [f"s{n}" for n in range(20)]
+    packaged = [f"t{n}" if n < identical else "other" for n in range(20)]
+    agreement = convert.Agreement(sentences, [f"t{n}" for n in range(20)], packaged,
+                                  convert.VERIFY_MIN_AGREEMENT[quantization])
+    assert (agreement.agreed, agreement.ok) == (identical, ok)
+    assert len(agreement.differences()) == 20 - identical
 
 
 def test_verify_fails_on_a_package_with_the_wrong_target_token_and_removes_it(runner, checkpoints, tmp_path,
@@ -225,9 +259,10 @@ def test_a_full_disk_leaves_no_half_package(runner, checkpoints, tmp_path, monke
 def test_evaluate_scores_the_current_route_and_a_candidate_on_a_test_set(app, runner, models, checkpoints, tmp_path):
     import sacrebleu
 
-    app.config["ENGINE_BEAM_SIZE"] = 1
+    # Greedy and float32, computed as converted: the candidate's output is then generate()'s on any CPU.
+    app.config.update(ENGINE_BEAM_SIZE=1, ENGINE_COMPUTE_TYPE="default")
     candidate = tmp_path / "nllb.argosmodel"
-    convert.convert(checkpoints["nllb"], candidate, from_code="ru", to_code="kk")
+    convert.convert(checkpoints["nllb"], candidate, from_code="ru", to_code="kk", quantization="float32")
     rows = tiny_hf.corpus_rows()
     # Every other reference is another row's: the tiny model's output (its training kk) is known, so are the scores.
     references = [row["kk"] if n % 2 == 0 else rows[(n + 1) % len(rows)]["kk"] for n, row in enumerate(rows)]

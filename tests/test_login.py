@@ -12,13 +12,14 @@ from feedsvc.web import create_app
 from feedsvc.web import users
 from tests.conftest import PASSWORD
 from tests.conftest import csrf_token
+from tests.conftest import migrated
 from tests.conftest import wait_until
 
 
 def limited_app(tmp_path, **config):
     """An app with rate limits on (the other tests switch them off), behind one trusted proxy."""
-    app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE": str(tmp_path / "l.db"),
-                      "UPLOAD_FOLDER": str(tmp_path / "up"), "RATELIMIT_ENABLED": True, "PROXY_FIX": 1, **config})
+    app = create_app(migrated({"TESTING": True, "SECRET_KEY": "t", "DATABASE": str(tmp_path / "l.db"),
+                      "UPLOAD_FOLDER": str(tmp_path / "up"), "RATELIMIT_ENABLED": True, "PROXY_FIX": 1, **config}))
     db = connect(app.config["DATABASE"])
     for name in ("editor", "second"):
         users.create_user(db, name, PASSWORD)
@@ -114,9 +115,9 @@ def test_serve_loads_no_demo_data_unless_asked_and_says_how_to_make_an_admin(tmp
     from tests.test_reliability import free_port
     from tests.test_reliability import service_env
 
-    app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE": str(tmp_path / "s.db"),
+    app = create_app(migrated({"TESTING": True, "SECRET_KEY": "t", "DATABASE": str(tmp_path / "s.db"),
                       "UPLOAD_FOLDER": str(tmp_path / "up"), "MODELS_DIR": str(tmp_path / "models"),
-                      "ARGOS_HOME": str(tmp_path / "argos")})
+                      "ARGOS_HOME": str(tmp_path / "argos")}))
     log = tmp_path / "serve.log"
     with open(log, "wb") as out:
         serve = subprocess.Popen([sys.executable, "-m", "feedsvc.commands", "serve", "--port", str(free_port()),

@@ -12,6 +12,7 @@ from feedsvc.config import ConfigError
 from feedsvc.web import create_app
 from tests.conftest import make_release
 from tests.test_feeds import translate_by_hand
+from tests.conftest import migrated
 
 # 19 November 2026, 10:00 UTC is 15:00 in Almaty (UTC+5).
 PUBLISHED = datetime(2026, 11, 19, 10, 0, tzinfo=UTC)
@@ -21,8 +22,8 @@ TIMES = {"ru": "19 ноября 2026 г., 15:00 (Алматы, UTC+5)", "kk": "2
 
 def app_with(tmp_path, **settings):
     """An app on a fresh database with these settings."""
-    return create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE": str(tmp_path / "feedsvc.db"),
-                       "UPLOAD_FOLDER": str(tmp_path / "up"), **settings})
+    return create_app(migrated({"TESTING": True, "SECRET_KEY": "t", "DATABASE": str(tmp_path / "feedsvc.db"),
+                       "UPLOAD_FOLDER": str(tmp_path / "up"), **settings}))
 
 
 def time_tags(html: str) -> list[tuple[str, str]]:

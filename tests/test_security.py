@@ -34,6 +34,7 @@ from feedsvc.web import users
 from tests.conftest import PASSWORD
 from tests.conftest import csrf_token
 from tests.conftest import make_release
+from tests.conftest import migrated
 from tests.test_feeds import translate_by_hand
 
 # --- XSS ------------------------------------------------------------------------------------------------------
@@ -619,9 +620,9 @@ def test_every_post_route_works_with_the_token_the_page_gives(populated, db, app
 
 @pytest.fixture
 def limited_app(tmp_path):
-    app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE": str(tmp_path / "r.db"),
+    app = create_app(migrated({"TESTING": True, "SECRET_KEY": "t", "DATABASE": str(tmp_path / "r.db"),
                       "UPLOAD_FOLDER": str(tmp_path / "up"), "MODELS_DIR": str(tmp_path / "m"),
-                      "RATELIMIT_ENABLED": True, "LOGIN_RATE_LIMIT": "3 per minute"})
+                      "RATELIMIT_ENABLED": True, "LOGIN_RATE_LIMIT": "3 per minute"}))
     from feedsvc.storage import connect
 
     db = connect(app.config["DATABASE"])
@@ -677,9 +678,9 @@ def test_session_cookie_is_httponly_and_samesite_lax(client, admin):
 
 
 def test_session_cookie_is_secure_when_configured(tmp_path):
-    app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE": str(tmp_path / "s.db"),
+    app = create_app(migrated({"TESTING": True, "SECRET_KEY": "t", "DATABASE": str(tmp_path / "s.db"),
                       "UPLOAD_FOLDER": str(tmp_path / "up"), "MODELS_DIR": str(tmp_path / "m"),
-                      "RATELIMIT_ENABLED": False, "SESSION_COOKIE_SECURE": True})
+                      "RATELIMIT_ENABLED": False, "SESSION_COOKIE_SECURE": True}))
     from feedsvc.storage import connect
 
     db = connect(app.config["DATABASE"])
@@ -811,9 +812,9 @@ def test_security_headers_on_every_html_page_and_error_page(populated, db, app):
 
 
 def test_security_headers_on_a_server_error_page(tmp_path):
-    app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE": str(tmp_path / "e.db"),
+    app = create_app(migrated({"TESTING": True, "SECRET_KEY": "t", "DATABASE": str(tmp_path / "e.db"),
                       "UPLOAD_FOLDER": str(tmp_path / "up"), "MODELS_DIR": str(tmp_path / "m"),
-                      "PROPAGATE_EXCEPTIONS": False})
+                      "PROPAGATE_EXCEPTIONS": False}))
 
     def boom():
         raise RuntimeError("boom")

@@ -12,6 +12,7 @@ from feedsvc import releases
 from feedsvc.demo import DEMO_DIR
 from feedsvc.demo import install_demo_models
 from feedsvc.demo import load_releases
+from feedsvc.migrations import migrate
 from feedsvc.modelstore import packages
 from feedsvc.storage import connect
 from feedsvc.translation import glossary
@@ -42,6 +43,7 @@ def admin_note(app) -> Path:
 def setup_demo(app) -> dict:
     """Load everything the demo needs into an empty instance; does nothing to one that has data."""
     db = connect(app.config["DATABASE"])
+    migrate(db)  # the demo sets an instance up, as init-db does
     done = {"releases": 0, "models": [], "password": None}
     if releases.count_all(db) == 0:
         glossary.import_csv(db, (DEMO_DIR / "glossary.csv").read_text(encoding="utf-8"))

@@ -11,6 +11,7 @@ from feedsvc import supervise
 from feedsvc.commands.demo import admin_note
 from feedsvc.commands.demo import report
 from feedsvc.commands.demo import setup_demo
+from feedsvc.migrations import migrate
 from feedsvc.storage import connect
 
 
@@ -27,11 +28,15 @@ def serve_command(host: str, port: int, workers: int, demo: bool) -> None:
         supervise.check_port(host, port)
     except supervise.PortInUse as exc:
         raise click.ClickException(str(exc)) from exc
+    db = connect(current_app.config["DATABASE"])
+    migrate(db)  # once, before gunicorn and the worker start: they only check the schema
+    click.echo(f"Database ready: {current_app.config['DATABASE']}")
     if demo:
         report(setup_demo(current_app), admin_note(current_app))
-    elif not connect(current_app.config["DATABASE"]).table("users").count:
+    elif not db.table("users").count:
         click.echo("No admin yet: create one with `feedsvc users create NAME` (it asks for the password).")
-    web = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"{host}:{port}",
+    # --preload: the app is built once, in gunicorn's master, so a refusal (an old schema) is one line and an exit.
+    web = [sys.executable, "-m", "gunicorn", "--preload", "--workers", str(workers), "--bind", f"{host}:{port}",
            "--access-logfile", "-", *no_control_socket(), "feedsvc.web:create_app()"]
     worker = [sys.executable, "-m", "feedsvc.commands", "worker"]
     click.echo(f"feedsvc is serving on http://{host}:{port}/ (admin: http://{host}:{port}/admin/)")

@@ -16,6 +16,7 @@ from flask.cli import AppGroup
 from flask.cli import with_appcontext
 
 from feedsvc import jobs
+from feedsvc import migrations
 from feedsvc import translations
 from feedsvc.commands.sources import sources_poller
 from feedsvc.config import from_config
@@ -62,6 +63,10 @@ def worker_command(once: bool, max_jobs: int | None) -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     db = connect(current_app.config["DATABASE"])
+    try:
+        migrations.check_schema(db)  # the schema is `feedsvc init-db`'s to change, never a worker's
+    except migrations.SchemaOutdated as exc:
+        raise click.ClickException(str(exc)) from exc
     engine = make_engine()
 
     def report(job, result):
@@ -295,13 +300,15 @@ def convert_command(checkpoint: Path, from_code: str, to_code: str, output: Path
 def check_agreement(plan: convert.Plan, output: Path, sentences: list[str], quantization: str) -> None:
     """--verify: the package against generate(), greedy on both sides; a failing package is removed."""
     engine = make_engine()
-    engine.settings = dataclasses.replace(engine.settings, beam_size=1)  # generate() is compared greedy
+    # generate() is compared greedy, and with the package's own numbers: "auto" would run a float32
+    # package in int8 on most CPUs, and the threshold is the quantization's.
+    engine.settings = dataclasses.replace(engine.settings, beam_size=1, compute_type="default")
     click.echo(f"… verifying on {len(sentences)} sentence(s): generate() vs the package through feedsvc's engine")
     with tempfile.TemporaryDirectory() as tmp:
         package = packages.install_file(tmp, output)
         agreement = convert.verify(plan, package.path, sentences, engine.translate, quantization=quantization)
     click.echo(f"Agreement: {agreement.agreed}/{len(sentences)} identical "
-               f"(at least {agreement.minimum:.0%} required with {quantization}).")
+               f"(at least {agreement.minimum}% required with {quantization}).")
     for source, reference, packaged in agreement.differences()[:5]:
         click.echo(f"  {source}\n    generate(): {reference}\n    package:    {packaged}")
     if not agreement.ok:

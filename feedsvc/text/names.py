@@ -3,6 +3,7 @@
 The sentence checks compare names across languages with them; search indexes them so a name is found in any script.
 """
 
+import functools
 import re
 
 from text_unidecode import unidecode
@@ -11,6 +12,9 @@ from text_unidecode import unidecode
 KAZAKH_TO_RUSSIAN = str.maketrans("әғқңөұүһіӘҒҚҢӨҰҮҺІ", "агкноуухиАГКНОУУХИ")
 
 
+# Keys remembered, by word: the sentence checks ask again for every unchanged sentence of an edited release, and
+# the search triggers for every word written. Bounded: about 64k short strings.
+@functools.lru_cache(maxsize=65_536)
 def skeleton(word: str) -> str:
     """A spelling-blind key of a name: its first letter and consonants, in Latin letters.
 

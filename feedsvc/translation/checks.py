@@ -39,6 +39,11 @@ MIN_SAMPLES = 30
 CYRILLIC = re.compile(r"[А-Яа-яЁёӘәҒғҚқҢңӨөҰұҮүҺһІі]")
 WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
 NUMBER = re.compile(r"\d+")
+# Words and sentence pairs whose analysis is remembered: an edited release's unchanged sentences come back from
+# the memory with the same output and are checked again, and the dictionary look-ups, transliteration keys and
+# literal counts were most of an edit's cost outside the model (bench/translate.py, edit/fresh; the names' keys
+# are remembered in feedsvc.text.names). Bounded: about 64k short strings.
+REMEMBERED = 65_536
 ADDRESS = re.compile(r"https?://[^\s<>«»\"]+[^\s<>«»\".,;:!?)]|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
@@ -177,6 +182,12 @@ def slots_left(source: str, output: str) -> list[Finding]:
 
 def literals(source: str, output: str) -> list[Finding]:
     """Numbers (dates, phones), e-mail addresses and URLs: the same ones, as often, in the output."""
+    return list(_literals(source, output))
+
+
+@functools.lru_cache(maxsize=REMEMBERED)
+def _literals(source: str, output: str) -> tuple[Finding, ...]:
+    """``literals``, remembered per sentence pair (a tuple: the cached value must not be changed by a caller)."""
     findings = []
     for what, pattern in (("number", NUMBER), ("address", ADDRESS)):
         text_source = ADDRESS.sub(" ", source) if pattern is NUMBER else source
@@ -187,7 +198,7 @@ def literals(source: str, output: str) -> list[Finding]:
             findings.append(Finding(Flag.LITERALS, f"{what} missing: {', '.join(sorted(missing))}"))
         if extra:
             findings.append(Finding(Flag.LITERALS, f"{what} not in the source: {', '.join(sorted(extra))}"))
-    return findings
+    return tuple(findings)
 
 
 @functools.cache
@@ -198,6 +209,7 @@ def morphology():
     return pymorphy3.MorphAnalyzer()
 
 
+@functools.lru_cache(maxsize=REMEMBERED)
 def is_personal_name(word: str) -> bool:
     """Whether a capitalised Russian word is a person's name: a first name, surname or patronymic by the
     dictionary, or a word the dictionary does not know (most Kazakh names).

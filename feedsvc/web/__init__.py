@@ -41,8 +41,12 @@ from feedsvc.web.db import get_db
 LANGUAGE_NAMES = {"ru": "Русский", "kk": "Қазақша", "en": "English"}
 
 
-def create_app(test_config: dict | None = None) -> Flask:
-    """Build the web application: configuration, database, extensions, blueprints, commands."""
+def create_app(test_config: dict | None = None, *, check_schema: bool = True) -> Flask:
+    """Build the web application: configuration, database, extensions, blueprints, commands.
+
+    Raises SchemaOutdated when the database needs `feedsvc init-db` first; the command line builds its app
+    with ``check_schema=False`` (init-db itself must run, and the worker checks on its own).
+    """
     # Named after the package, so its root (templates in web/, catalogs in i18n/) and instance folder stay the same.
     app = Flask("feedsvc", instance_relative_config=True, template_folder="web/templates", static_folder="web/static")
     app.config.from_mapping(default_config(app.instance_path))
@@ -64,7 +68,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
         hops = int(app.config["PROXY_FIX"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-    db.init_app(app)
+    db.init_app(app, check=check_schema)
     extensions.init_app(app)
     security.init_app(app)
     register_blueprints(app)

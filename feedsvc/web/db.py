@@ -1,11 +1,11 @@
-"""The database connection: one sqlite_utils.Database per request, WAL mode, migrations on start."""
+"""The database connection: one sqlite_utils.Database per request, WAL mode; the schema checked at start."""
 
 from flask import Flask
 from flask import current_app
 from flask import g
 from sqlite_utils import Database
 
-from feedsvc.migrations import migrate
+from feedsvc.migrations import check_schema
 from feedsvc.storage import connect
 
 
@@ -23,11 +23,12 @@ def close_db(exception: BaseException | None = None) -> None:
         db.close()
 
 
-def init_app(app: Flask) -> None:
-    """Apply pending migrations and close each request's database at its end."""
-    db = connect(app.config["DATABASE"])
-    try:
-        migrate(db)
-    finally:
-        db.close()
+def init_app(app: Flask, *, check: bool = True) -> None:
+    """Refuse an outdated schema (unless ``check`` is off) and close each request's database at its end."""
+    if check:
+        db = connect(app.config["DATABASE"])
+        try:
+            check_schema(db)
+        finally:
+            db.close()
     app.teardown_appcontext(close_db)
