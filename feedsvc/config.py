@@ -70,6 +70,7 @@ def default_config(instance_path: str) -> dict:
         # WebSub hubs (URLs) every feed names and the worker pings after each change; empty: none, no network.
         "WEBSUB_HUBS": [],
         "PAGE_SIZE": 20,
+        "ADMIN_PAGE_SIZE": 50,  # releases per page of the admin list
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
         "PHOTO_MAX_BYTES": 10 * 1024 * 1024,
         "PHOTO_MAX_PIXELS": 40_000_000,

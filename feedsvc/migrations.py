@@ -336,6 +336,15 @@ def m016_photo_sizes(db: Database) -> None:
     db.table("releases").add_column("photo_sizes", str)
 
 
+@migrations()
+def m023_archive_indexes(db: Database) -> None:
+    """Indexes a national archive (100,000 releases) needs: the admin list newest first in any status, by
+    category, and by translation status (the review queue) without reading every release."""
+    db.table("releases").create_index(["published_at"], if_not_exists=True)
+    db.table("releases").create_index(["category", "published_at"], if_not_exists=True)
+    db.table("translations").create_index(["status", "lang"], if_not_exists=True)
+
+
 def migrate(db: Database) -> None:
     """Bring the schema up to date."""
     migrations.apply(db)

@@ -87,6 +87,8 @@ class SentenceCheck:
     output: str
     score: float | None = None
     findings: list[Finding] = field(default_factory=list)
+    # The package(s) that made it, "name@version" ("a@1 → b@2" on a pivot); "" for an editor's correction.
+    model: str = ""
 
     def as_json(self) -> dict:
         """The form stored in ``translations.checks``."""
@@ -96,7 +98,7 @@ class SentenceCheck:
     def from_json(cls, data: dict) -> "SentenceCheck":
         """Back from the stored form."""
         findings = [Finding(Flag(f["flag"]), f["reason"]) for f in data.get("findings", [])]
-        return cls(data["source"], data["output"], data.get("score"), findings)
+        return cls(data["source"], data["output"], data.get("score"), findings, model=data.get("model", ""))
 
 
 @dataclass(frozen=True)

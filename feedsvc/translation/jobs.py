@@ -29,6 +29,8 @@ LEASE_SECONDS = 300
 MAX_ATTEMPTS = 5
 BACKOFF_SECONDS = 30
 
+# The jobs the admin list reports: what is waiting, running, or needs an operator.
+UNFINISHED = (*OPEN_JOBS, Job.FAILED)
 # Bound into SQL as :name, so the statements read like the state machine they implement.
 STATES = {"queued": Job.QUEUED, "running": Job.RUNNING, "job_done": Job.DONE, "job_failed": Job.FAILED,
           "superseded": Job.SUPERSEDED, "job_no_model": Job.NO_MODEL, "human": Origin.HUMAN,
@@ -249,9 +251,11 @@ def requeue_no_model(db: Database) -> int:
     return cursor.rowcount
 
 
-def counts(db: Database) -> dict[str, int]:
-    """How many jobs are in each status."""
-    return {row["status"]: row["n"] for row in db.query("select status, count(*) n from jobs group by status")}
+def counts(db: Database, statuses: tuple[str, ...] = tuple(Job)) -> dict[str, int]:
+    """How many jobs are in each of ``statuses`` (through the status index: finished jobs of a large archive
+    are not counted when only the open ones are asked for)."""
+    query = f"select status, count(*) n from jobs where status in {sql_list(statuses)} group by status"
+    return {row["status"]: row["n"] for row in db.query(query)}
 
 
 def pending_count(db: Database) -> int:
@@ -266,20 +270,28 @@ def complete_superseded(db: Database, job: dict) -> None:
             db.table("jobs").update(job["id"], {"status": Job.SUPERSEDED, "updated_at": clock.utcnow()})
 
 
-def machine_translated(db: Database, lang: str) -> list[dict]:
-    """Published releases whose ``lang`` translation is the machine's (never a human one)."""
+def machine_translated(db: Database, lang: str | None, model: str | None = None) -> list[dict]:
+    """Published releases whose translation into ``lang`` (None: any language, each row's ``target``) is the
+    machine's (never a human one); with ``model`` ("name@version"), only those holding a sentence it made,
+    alone or as a step of a pivot."""
     return list(db.query(
-        """select r.* from releases r join translations t on t.release_id = r.id and t.lang = :lang
-        where r.status = :published and coalesce(t.origin, :machine_origin) != :human order by r.id""",
-        STATES | {"lang": lang, "published": ReleaseStatus.PUBLISHED}))
+        """select r.*, t.lang as target from releases r join translations t on t.release_id = r.id
+        where r.status = :published and coalesce(t.origin, :machine_origin) != :human
+        and (:lang is null or t.lang = :lang)
+        and (:model is null or exists (
+            select 1 from json_each(case when json_valid(t.checks) then t.checks else '[]' end) s
+            where instr(' → ' || json_extract(s.value, '$.model') || ' → ', ' → ' || :model || ' → ')))
+        order by r.id, t.lang""",
+        STATES | {"lang": lang, "model": model, "published": ReleaseStatus.PUBLISHED}))
 
 
-def requeue_machine(db: Database, lang: str, progress=None) -> int:
-    """Re-queue every machine translation of a language (after a model upgrade); human ones stay."""
-    rows = machine_translated(db, lang)
+def requeue_machine(db: Database, lang: str | None, progress=None, *, model: str | None = None) -> int:
+    """Re-queue the machine translations of a language, or those a package made (after a model upgrade);
+    human ones stay, and a job finishing on a human text only offers a suggestion."""
+    rows = machine_translated(db, lang, model)
     for release in rows:
         with write(db):
-            enqueue_release(db, release, [lang])
+            enqueue_release(db, release, [release.pop("target")])
         if progress:
             progress(release)
     return len(rows)

@@ -111,6 +111,8 @@ def translate_texts(db: Database, sentences: list[str], route: Route, lang: str,
         results.update({s: checks.check(s, o.text, context, raw_steps=o.steps, score=o.score)
                         for s, o in zip(dropped, plain, strict=True)})
         sent += extra
+    for check in results.values():
+        check.model = route.model  # so `feedsvc retranslate --model` finds what a package wrote
     human = {memory.normalize(s): SentenceCheck(s, t) for s, t in corrected.items()}
     return [human.get(memory.normalize(s)) or results[s] for s in sentences], sent
 
