@@ -91,7 +91,12 @@ class Site:
     def __init__(self, folder: Path):
         """The production app on this folder's database, as gunicorn would create it."""
         from feedsvc import create_app
+        from feedsvc.migrations import migrate
+        from feedsvc.storage import connect
 
+        db = connect(str(folder / "feedsvc.db"))
+        migrate(db)  # instances kept from an earlier run (--instances) get this code's schema
+        db.close()
         self.app = create_app({"DATABASE": str(folder / "feedsvc.db"), "UPLOAD_FOLDER": str(folder / "uploads"),
                                "SECRET_KEY": "archive-bench", "RATELIMIT_ENABLED": False,
                                "WTF_CSRF_ENABLED": False, "SERVER_NAME": "localhost"})

@@ -326,13 +326,21 @@ def translated_filter(lang: str, translated_only: bool) -> str:
 
 
 def list_published(db: Database, lang: str, *, limit: int, offset: int = 0,
-                   translated_only: bool = False) -> list[LocalizedRelease]:
-    """Published releases for ``lang``, newest first, each localized; optionally only translated ones."""
+                   translated_only: bool = False, total: int | None = None) -> list[LocalizedRelease]:
+    """Published releases for ``lang``, newest first, each localized; optionally only translated ones.
+
+    Given the ``total`` the same filter counts, a page in the older half is read from the oldest end: an
+    OFFSET steps over every row before it, so the last page of a large archive would read the whole index.
+    """
+    from_oldest = total is not None and offset > total // 2
+    if from_oldest:
+        offset, limit = max(0, total - offset - limit), min(limit, total - offset)
+    order = "asc" if from_oldest else "desc"
     sql = f"""select r.* from releases r where r.status = '{ReleaseStatus.PUBLISHED}'
         {translated_filter(lang, translated_only)}
-        order by r.published_at desc, r.id desc limit :limit offset :offset"""
-    rows = list(db.query(sql, {"lang": lang, "limit": limit, "offset": offset}))
-    return localize_rows(db, rows, lang)
+        order by r.published_at {order}, r.id {order} limit :limit offset :offset"""
+    rows = list(db.query(sql, {"lang": lang, "limit": max(limit, 0), "offset": offset}))
+    return localize_rows(db, rows[::-1] if from_oldest else rows, lang)
 
 
 def list_by_seq(db: Database, lang: str, first: int, last: int) -> list[LocalizedRelease]:
