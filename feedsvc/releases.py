@@ -333,7 +333,7 @@ def list_published(db: Database, lang: str, *, limit: int, offset: int = 0,
     OFFSET steps over every row before it, so the last page of a large archive would read the whole index.
     """
     from_oldest = total is not None and offset > total // 2
-    if from_oldest:
+    if total is not None and from_oldest:
         offset, limit = max(0, total - offset - limit), min(limit, total - offset)
     order = "asc" if from_oldest else "desc"
     sql = f"""select r.* from releases r where r.status = '{ReleaseStatus.PUBLISHED}'

@@ -1,5 +1,6 @@
-"""The admin release list of a large archive: a page at a time, filtered by status, translation, category and
-date (the test client against a real SQLite file), and bench/archive.py run end to end at its smoke size."""
+"""A large archive: the admin release list a page at a time, filtered by status, translation, category and date;
+index pages read from the nearer end; search ranking a common word's newest matches; bench/archive.py run end to
+end at its smoke size (the test client against real SQLite files)."""
 
 import re
 import subprocess
@@ -11,6 +12,7 @@ from datetime import timedelta
 import pytest
 
 from feedsvc import releases
+from feedsvc import search
 from tests.conftest import ROOT
 from tests.conftest import make_release
 
@@ -82,6 +84,27 @@ def test_a_bad_filter_is_a_400_page_naming_the_field(logged_in, archive, query):
 def test_categories_are_listed_once_each_in_order(db, archive):
     make_release(db, title="Без категории")
     assert releases.categories(db) == ["Встречи", "Законы"]
+
+
+def test_every_index_page_lists_the_same_releases_from_either_end(app, db, archive):
+    app.config["PAGE_SIZE"] = 2
+    published = [rid for rid in archive[::-1] if releases.get_release(db, rid)["status"] == "published"]
+    total = len(published)
+    for page in range(1, 4):
+        shown = releases.list_published(db, "ru", limit=2, offset=(page - 1) * 2, total=total)
+        assert [view.id for view in shown] == published[(page - 1) * 2:page * 2]
+        assert [view.id for view in shown] == [view.id for view in releases.list_published(
+            db, "ru", limit=2, offset=(page - 1) * 2)]
+
+
+def test_a_common_word_is_ranked_among_its_newest_matches(db, monkeypatch):
+    # The oldest release names the word in its title (the best rank), but is not among the newest two matches.
+    oldest = make_release(db, title="Бюджет Бюджет бюджет", body="Бюджет.")
+    newer = [make_release(db, title=f"Заседание {n}", body="Обсудили бюджет.") for n in range(3)]
+    assert search.find(db, "ru", "бюджет")[0].release.id == oldest["id"]
+    monkeypatch.setattr(search, "RANK_WINDOW", 2)
+    found = [hit.release.id for hit in search.find(db, "ru", "бюджет")]
+    assert sorted(found) == [r["id"] for r in newer[1:]]  # results come from the window, whatever the older rank
 
 
 def test_the_archive_benchmark_runs_at_its_smoke_size():
