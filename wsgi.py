@@ -1,5 +1,5 @@
 """WSGI entry point: gunicorn 'wsgi:app'."""
 
-from feedsvc import create_app
+from feedsvc.web import create_app
 
 app = create_app()

@@ -90,7 +90,7 @@ class Site:
 
     def __init__(self, folder: Path):
         """The production app on this folder's database, as gunicorn would create it."""
-        from feedsvc import create_app
+        from feedsvc.web import create_app
         from feedsvc.migrations import migrate
         from feedsvc.storage import connect
 

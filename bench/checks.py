@@ -24,17 +24,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from feedsvc import create_app  # noqa: E402
 from feedsvc import releases  # noqa: E402
 from feedsvc.demo import DEMO_DIR  # noqa: E402
 from feedsvc.demo import install_demo_models  # noqa: E402
 from feedsvc.editorial import review  # noqa: E402
+from feedsvc.modelstore import packages  # noqa: E402
 from feedsvc.storage import connect  # noqa: E402
 from feedsvc.translation import checks  # noqa: E402
 from feedsvc.translation import glossary  # noqa: E402
-from feedsvc.translation import packages  # noqa: E402
 from feedsvc.translation import worker  # noqa: E402
 from feedsvc.translation.checks import Flag  # noqa: E402
+from feedsvc.web import create_app  # noqa: E402
 
 # New text for the demo models (written for this benchmark, in the style of the demo releases).
 UNSEEN = """Сенатор Иванов принял участие в форуме по цифровизации. Доля цифровых государственных услуг вырастет до 30%.

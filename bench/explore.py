@@ -102,9 +102,9 @@ def run(args, work: Path) -> int:
         del translator
 
     if args.profile:
+        from feedsvc.modelstore.packages import Route
         from feedsvc.translation.engine import Engine
         from feedsvc.translation.engine import EngineSettings
-        from feedsvc.translation.packages import Route
         from feedsvc.translation.pipeline import translate_release
 
         engine = Engine(EngineSettings(max_decoding_ratio=bench.DECODING_RATIO, max_decoding_floor=0))

@@ -240,7 +240,7 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = server_env(folder)
         # The bare route's bytes: the feed exactly as this server will render it for this host.
-        from feedsvc import create_app
+        from feedsvc.web import create_app
 
         with environment(self.env):
             bare = create_app().test_client().get(FEED, base_url=self.base).data
@@ -340,7 +340,7 @@ def mix_script(folder: Path, paths: list[str]) -> str:
 STARTUP = """
 import json, sys, time
 started, cpu = time.perf_counter(), time.process_time()
-from feedsvc import create_app
+from feedsvc.web import create_app
 imported = time.perf_counter()
 app = create_app()
 built, cpu = time.perf_counter(), time.process_time() - cpu

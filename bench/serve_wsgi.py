@@ -13,7 +13,7 @@ import sys
 
 from flask import Response
 
-from feedsvc import create_app
+from feedsvc.web import create_app
 
 HEAVY = ("argostranslate", "ctranslate2", "torch", "stanza")
 

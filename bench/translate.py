@@ -228,8 +228,8 @@ def build_model(work: Path, corpus: list[str]):
     """SentencePiece + int8 CTranslate2 model, packaged and installed; returns (PackageInfo, sp processor)."""
     from ctranslate2.converters import Converter
 
-    from feedsvc.translation.packages import build_package
-    from feedsvc.translation.packages import install_file
+    from feedsvc.modelstore.packages import build_package
+    from feedsvc.modelstore.packages import install_file
 
     sp_path = work / "sentencepiece.model"
     sp = train_sentencepiece(corpus, sp_path)
@@ -331,14 +331,14 @@ def run(args, work: Path, reps: int, n_releases: int, paragraphs_per_release: in
     import ctranslate2
 
     from feedsvc import releases as stored_releases
+    from feedsvc.modelstore.packages import Route
+    from feedsvc.text.segment import split_paragraphs
+    from feedsvc.text.segment import split_sentences
     from feedsvc.translation import worker
     from feedsvc.translation.engine import Engine
     from feedsvc.translation.engine import EngineSettings
-    from feedsvc.translation.packages import Route
     from feedsvc.translation.pipeline import translate_release
     from feedsvc.translation.protect import protect
-    from feedsvc.translation.segment import split_paragraphs
-    from feedsvc.translation.segment import split_sentences
 
     # -- model and data
     t = time.perf_counter()

@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 from zoneinfo import ZoneInfoNotFoundError
 
 from feedsvc.errors import InvalidInput
-from feedsvc.translation.engine_settings import EngineSettings
-from feedsvc.translation.typography import Typography
-from feedsvc.translation.worker import WorkerSettings
+from feedsvc.settings import EngineSettings
+from feedsvc.settings import Policy
+from feedsvc.settings import Typography
+from feedsvc.settings import WorkerSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SOURCE_LANGUAGE = WorkerSettings.source_lang
@@ -103,7 +104,7 @@ def default_config(instance_path: str) -> dict:
         "GLOSSARY_WEB_IMPORT_ROWS": 5000,
         # What the worker publishes per language: auto, checked (unless a sentence check flags it) or
         # reviewed (only what an editor approved). See README, "What gets published".
-        "PUBLISH_POLICY": {},  # a language left out is "checked" (translation.checks.Policy.of)
+        "PUBLISH_POLICY": {},  # a language left out is "checked" (settings.Policy.of)
         # The worker, the engine and the typography of machine translations (README, Translation):
         # WORKER_LEASE_SECONDS, ENGINE_BEAM_SIZE, TYPOGRAPHY_QUOTES…; the defaults are SETTINGS classes' own.
         **{key: value for prefix, (settings_class, skip) in SETTINGS.items()
@@ -193,8 +194,6 @@ def check_hubs(config: dict) -> None:
 
 def check_policy(config: dict) -> None:
     """PUBLISH_POLICY: a known policy for every target language (a language left out gets the default)."""
-    from feedsvc.translation.checks import Policy
-
     given = config.get("PUBLISH_POLICY") or {}
     if not isinstance(given, dict):
         raise ConfigError(f'PUBLISH_POLICY = {given!r}: expected a mapping like {{"en": "checked", "kk": "reviewed"}}')

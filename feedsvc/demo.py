@@ -11,7 +11,7 @@ from sqlite_utils import Database
 
 from feedsvc import photos
 from feedsvc import releases
-from feedsvc.translation import packages
+from feedsvc.modelstore import packages
 
 DEMO_DIR = Path(__file__).parent / "demo"
 # Shipped inside the package, so the demo finds them with any MODELS_DIR and after a non-editable install.

@@ -303,7 +303,7 @@ def m015_search_stems(db: Database) -> None:
 
     One FTS5 table per text table, in place of m002's (same names, same tokenizer, rowid = the text's rowid):
     title and body as written, their stems in the text's language, and their names' transliteration
-    skeletons (feedsvc.stemming). Triggers call the stemming functions that storage.connect registers,
+    skeletons (feedsvc.text.stemming). Triggers call the stemming functions that storage.connect registers,
     so every write of a release or translation, by any process, keeps the index current. The default
     rank weighs a title above a body, and the text itself above stems above names.
     """

@@ -10,8 +10,10 @@ from sqlite_utils import Database
 from sqlite_utils.db import NotFoundError
 
 from feedsvc import clock
+from feedsvc import jobs
 from feedsvc import photos
 from feedsvc import revisions
+from feedsvc import translations
 from feedsvc.config import SOURCE_LANGUAGE
 from feedsvc.config import TARGET_LANGUAGES
 from feedsvc.errors import EditConflict
@@ -25,15 +27,15 @@ from feedsvc.states import sql_list
 from feedsvc.storage import write
 from feedsvc.text import clean
 from feedsvc.text import one_line
-from feedsvc.translation import jobs
-from feedsvc.translation.latin import kazakh_latin
-from feedsvc.translation.segment import split_paragraphs
+from feedsvc.text.latin import kazakh_latin
+from feedsvc.text.segment import split_paragraphs
+from feedsvc.translations import of_release as translations_of  # noqa: F401 (releases.translations_of, as callers know it)
 
 STATUSES = tuple(ReleaseStatus)
 # Translation statuses whose text readers see (a reviewed translation stays up when it is outdated).
 VISIBLE_SQL = sql_list(VISIBLE)
 # The fields that are translated: changing one makes a new revision.
-TRANSLATED = ("title", "body", *jobs.ONE_LINE)
+TRANSLATED = ("title", "body", *translations.ONE_LINE)
 EDITABLE = ("title", "body", "category", "published_at", "photo_caption", "photo_credit")
 PHOTO_FIELDS = ("photo", "photo_type", "photo_length", "photo_width", "photo_height", "photo_sizes")
 
@@ -110,7 +112,7 @@ def create_release(
             row["seq"] = next_seq(db)
         release_id = int(db.table("releases").insert(row).last_pk or 0)
         for lang in languages:
-            db.table("translations").insert({"release_id": release_id, "lang": lang, "updated_at": now})
+            translations.create_slot(db, release_id, lang, now)
         release = get_release(db, release_id)
         record_original(db, release, author)
         if publish:
@@ -217,12 +219,6 @@ def get_public_release(db: Database, release_id: int) -> dict:
     if release["status"] != ReleaseStatus.PUBLISHED:
         raise ReleaseNotFound(release_id)
     return release
-
-
-def translations_of(db: Database, release_id: int) -> dict[str, dict]:
-    """Each language's translation row of a release, by language code."""
-    rows = db.query("select * from translations where release_id = ?", [release_id])
-    return {row["lang"]: row for row in rows}
 
 
 @dataclass(frozen=True)
@@ -367,12 +363,8 @@ def withdrawn_since(db: Database, lang: str, since: datetime) -> list[dict]:
 
 def localize_rows(db: Database, rows: list[dict], lang: str) -> list[LocalizedRelease]:
     """Localize many releases with one query for their translations."""
-    translations = {}
-    if lang != SOURCE_LANGUAGE and rows:
-        marks = ",".join("?" * len(rows))
-        query = f"select * from translations where lang = ? and release_id in ({marks})"
-        translations = {t["release_id"]: t for t in db.query(query, [lang, *(r["id"] for r in rows)])}
-    return [localized(row, translations.get(row["id"]), lang) for row in rows]
+    rows_by_id = translations.of_releases(db, [row["id"] for row in rows], lang) if lang != SOURCE_LANGUAGE else {}
+    return [localized(row, rows_by_id.get(row["id"]), lang) for row in rows]
 
 
 def count_published(db: Database) -> int:
@@ -445,10 +437,7 @@ def list_admin(db: Database, shown: ReleaseFilter, *, page: int, size: int) -> t
     where, values = shown.sql()
     rows = list(db.query(f"select r.* from releases r where {where} order by r.published_at desc, r.id desc "
                          "limit :limit offset :offset", {**values, "limit": size + 1, "offset": (page - 1) * size}))
-    by_release: dict[int, dict] = {row["id"]: {} for row in rows[:size]}
-    marks = ",".join("?" * len(by_release))
-    for translation in db.query(f"select * from translations where release_id in ({marks})", list(by_release)):
-        by_release[translation["release_id"]][translation["lang"]] = translation
+    by_release = translations.every_language(db, [row["id"] for row in rows[:size]])
     return [{**row, "translations": by_release[row["id"]]} for row in rows[:size]], len(rows) > size
 
 

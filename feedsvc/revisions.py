@@ -6,7 +6,7 @@ import re
 from sqlite_utils import Database
 
 from feedsvc.errors import NotFound
-from feedsvc.translation.segment import split_paragraphs
+from feedsvc.text.segment import split_paragraphs
 
 
 class RevisionNotFound(NotFound):

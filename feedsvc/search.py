@@ -18,10 +18,10 @@ from feedsvc.releases import VISIBLE_SQL
 from feedsvc.releases import LocalizedRelease
 from feedsvc.releases import localize_rows
 from feedsvc.states import ReleaseStatus
-from feedsvc.stemming import MIN_NAME_KEY
-from feedsvc.stemming import TOKEN
-from feedsvc.stemming import stem
-from feedsvc.translation.checks import skeleton
+from feedsvc.text.names import skeleton
+from feedsvc.text.stemming import MIN_NAME_KEY
+from feedsvc.text.stemming import TOKEN
+from feedsvc.text.stemming import stem
 
 # A query word and the star that makes it a prefix.
 QUERY_WORD = re.compile(r"([^\W_]+)(\*?)")

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 from sqlite_utils import Database
 
-from feedsvc import stemming
+from feedsvc.text import stemming
 
 BUSY_TIMEOUT_MS = 10_000
 

@@ -29,13 +29,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from feedsvc.text.segment import split_paragraphs
+from feedsvc.text.segment import split_sentences
 from feedsvc.translation.protect import PLACEHOLDER
 from feedsvc.translation.protect import GlossaryTerm
 from feedsvc.translation.protect import Protected
 from feedsvc.translation.protect import protect
 from feedsvc.translation.protect import protect_target
-from feedsvc.translation.segment import split_paragraphs
-from feedsvc.translation.segment import split_sentences
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = PROJECT_ROOT / "feedsvc" / "demo"

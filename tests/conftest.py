@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 
 from feedsvc import clock
-from feedsvc import create_app
 from feedsvc import releases
 from feedsvc.demo import DEMO_DIR
 from feedsvc.demo import install_demo_models
+from feedsvc.modelstore import packages
 from feedsvc.storage import connect
 from feedsvc.translation import glossary
-from feedsvc.translation import packages
+from feedsvc.web import create_app
 from feedsvc.web import users
 
 PASSWORD = "correct horse battery"

@@ -61,7 +61,7 @@ def test_wrong_password_is_refused(client, admin):
 
 
 def test_login_is_rate_limited(tmp_path):
-    from feedsvc import create_app
+    from feedsvc.web import create_app
 
     app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE": str(tmp_path / "r.db"),
                       "UPLOAD_FOLDER": str(tmp_path / "up"), "RATELIMIT_ENABLED": True})
@@ -190,7 +190,7 @@ def test_admin_list_shows_translation_status_per_language(logged_in, db):
 
 
 def test_behind_a_proxy_the_login_limit_counts_each_client_separately(tmp_path):
-    from feedsvc import create_app
+    from feedsvc.web import create_app
 
     app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE": str(tmp_path / "p.db"),
                       "UPLOAD_FOLDER": str(tmp_path / "up"), "RATELIMIT_ENABLED": True, "PROXY_FIX": 1,

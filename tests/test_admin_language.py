@@ -11,13 +11,13 @@ from babel.messages.pofile import read_po
 
 from feedsvc import releases
 from feedsvc.editorial import review
+from feedsvc.modelstore.evaluate import Evaluation
+from feedsvc.modelstore.evaluate import store
 from feedsvc.states import JobStatus
 from feedsvc.states import Origin
 from feedsvc.states import ReleaseStatus
 from feedsvc.states import TranslationStatus
 from feedsvc.translation.checks import Flag
-from feedsvc.translation.evaluate import Evaluation
-from feedsvc.translation.evaluate import store
 from feedsvc.web import LANGUAGE_NAMES
 from tests.conftest import csrf_token
 from tests.conftest import make_release

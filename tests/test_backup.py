@@ -15,14 +15,14 @@ import feedparser
 import pytest
 from sqlite_utils import Database
 
-from feedsvc import create_app
+from feedsvc import jobs
 from feedsvc import photos
 from feedsvc import releases
 from feedsvc.backup import backup
 from feedsvc.commands.backup import backup_command
 from feedsvc.demo import demo_photo
 from feedsvc.storage import connect
-from feedsvc.translation import jobs
+from feedsvc.web import create_app
 
 LANGS = ("ru", "kk", "en")
 HANG_SECONDS = 120  # only a hang takes this long; nothing waits for it

@@ -235,8 +235,8 @@ def test_admin_publishes_a_release_with_a_photo_and_readers_see_it(live_app, chr
 
 
 def test_editor_reviews_a_kazakh_translation_and_readers_see_the_reviewed_label(live_app, chrome, tmp_path):
+    from feedsvc import jobs
     from feedsvc import releases
-    from feedsvc.translation import jobs
 
     db = connect(live_app.config["DATABASE"])
     release = releases.create_release(db, title=TITLE, body=f"{PARAGRAPH_1}\n\n{PARAGRAPH_2}", publish=True,

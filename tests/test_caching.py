@@ -8,8 +8,8 @@ import feedparser
 import pytest
 
 from feedsvc import clock
-from feedsvc import create_app
 from feedsvc import releases
+from feedsvc.web import create_app
 from tests.conftest import make_release
 from tests.conftest import settle
 from tests.test_feeds import translate_by_hand

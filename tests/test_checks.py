@@ -11,19 +11,19 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from feedsvc import ConfigError
-from feedsvc import create_app
 from feedsvc import releases
+from feedsvc.config import ConfigError
 from feedsvc.editorial import review
+from feedsvc.settings import Policy
+from feedsvc.settings import WorkerSettings
 from feedsvc.translation import checks
 from feedsvc.translation.checks import Calibration
 from feedsvc.translation.checks import Context
 from feedsvc.translation.checks import Flag
-from feedsvc.translation.checks import Policy
 from feedsvc.translation.protect import GlossaryTerm
 from feedsvc.translation.protect import protect
-from feedsvc.translation.worker import WorkerSettings
 from feedsvc.translation.worker import run
+from feedsvc.web import create_app
 from tests.conftest import csrf_token
 from tests.test_translation import demo_releases
 from tests.test_translation import publish

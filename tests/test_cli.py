@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from feedsvc import ConfigError
-from feedsvc import create_app
 from feedsvc import releases
+from feedsvc.config import ConfigError
+from feedsvc.web import create_app
 from feedsvc.web import users
 
 

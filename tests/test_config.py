@@ -2,11 +2,11 @@
 
 import pytest
 
-from feedsvc import create_app
+from feedsvc import jobs
 from feedsvc.config import ConfigError
-from feedsvc.translation import jobs
-from feedsvc.translation.engine_settings import EngineSettings
-from feedsvc.translation.worker import WorkerSettings
+from feedsvc.settings import EngineSettings
+from feedsvc.settings import WorkerSettings
+from feedsvc.web import create_app
 from tests.conftest import make_release
 
 

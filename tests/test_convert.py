@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from feedsvc.translation import convert
-from feedsvc.translation import packages
+from feedsvc.modelstore import convert
+from feedsvc.modelstore import packages
+from feedsvc.settings import Typography
+from feedsvc.settings import WorkerSettings
 from feedsvc.translation import worker
-from feedsvc.translation.typography import Typography
-from feedsvc.translation.worker import WorkerSettings
 from tests import tiny_hf
 from tests.conftest import make_release
 
@@ -269,7 +269,8 @@ def test_evaluate_without_data_is_one_clear_line(runner, models):
 def test_the_worker_never_imports_transformers(tmp_path):
     code = (
         "import sys; from feedsvc.translation.engine import Engine, prepare_environment; "
-        "from feedsvc.commands import translation; from feedsvc.translation import packages, worker; "
+        "from feedsvc.commands import translation; from feedsvc.modelstore import packages; "
+        "from feedsvc.translation import worker; "
         "from feedsvc.demo import install_demo_models; "
         f"prepare_environment(r'{tmp_path}/argos', r'{tmp_path}/models'); install_demo_models(r'{tmp_path}/models'); "
         f"Engine().translate(packages.list_packages(r'{tmp_path}/models')[0], ['Сенат принял закон']); "

@@ -124,7 +124,7 @@ class Gunicorn:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{self.port}",
                  "--access-logfile", "-", "--access-logformat", ACCESS_FORMAT, "--error-logfile", "-",
-                 "feedsvc:create_app()"], env=service_env(app, PROXY_FIX=1, **config), cwd=log.parent,
+                 "feedsvc.web:create_app()"], env=service_env(app, PROXY_FIX=1, **config), cwd=log.parent,
                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         wait_until(self.answers, "gunicorn did not start")
 

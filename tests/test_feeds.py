@@ -10,12 +10,12 @@ import pytest
 from lxml import etree
 
 from feedsvc import clock
+from feedsvc import jobs
 from feedsvc import migrations
 from feedsvc import releases
 from feedsvc.feeds import ATOM
 from feedsvc.feeds import TOMBSTONES
 from feedsvc.storage import connect
-from feedsvc.translation import jobs
 from tests.conftest import make_release
 from tests.conftest import settle
 

@@ -20,11 +20,11 @@ from PIL import ImageCms
 from PIL import PngImagePlugin
 
 from feedsvc import photos
+from feedsvc.modelstore import packages
+from feedsvc.settings import WorkerSettings
 from feedsvc.storage import connect
 from feedsvc.translation import glossary
-from feedsvc.translation import packages
 from feedsvc.translation import worker
-from feedsvc.translation.worker import WorkerSettings
 from tests.conftest import make_release
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -172,7 +172,7 @@ import flask
 os.umask(0)
 original = flask.Flask.__init__
 flask.Flask.__init__ = lambda self, *a, **k: original(self, *a, **{**k, "instance_path": sys.argv[1]})
-from feedsvc import create_app
+from feedsvc.web import create_app
 from feedsvc.storage import connect
 app = create_app({"TESTING": True, "DATABASE": os.path.join(sys.argv[1], "feedsvc.db")})
 db = connect(app.config["DATABASE"])

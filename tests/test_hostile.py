@@ -49,9 +49,9 @@ from hypothesis import strategies as st
 from markupsafe import escape
 
 from feedsvc import clock
+from feedsvc import jobs
 from feedsvc import releases
 from feedsvc.translation import glossary
-from feedsvc.translation import jobs
 from tests.conftest import csrf_token
 from tests.conftest import make_release
 from tests.test_feeds import translate_by_hand

@@ -16,12 +16,12 @@ from feedsvc import revisions
 from feedsvc.demo import DEMO_DIR
 from feedsvc.demo import demo_photo
 from feedsvc.demo import load_releases
+from feedsvc.settings import Typography
+from feedsvc.text.latin import kazakh_latin
 from feedsvc.translation import credits
 from feedsvc.translation import glossary
 from feedsvc.translation import typography
-from feedsvc.translation.latin import kazakh_latin
 from feedsvc.translation.typography import NBSP
-from feedsvc.translation.typography import Typography
 from tests.conftest import csrf_token
 from tests.test_review import drain
 from tests.test_review import edit_through_form

@@ -7,8 +7,8 @@ import subprocess
 import sys
 from datetime import timedelta
 
-from feedsvc import create_app
 from feedsvc.storage import connect
+from feedsvc.web import create_app
 from feedsvc.web import users
 from tests.conftest import PASSWORD
 from tests.conftest import csrf_token

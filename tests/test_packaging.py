@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from feedsvc.translation import packages
+from feedsvc.modelstore import packages
 from tests.conftest import ROOT
 
 
@@ -35,7 +35,7 @@ def test_demo_from_a_non_editable_install_installs_models_beside_the_instance(wh
                     str(wheel)], check=True, capture_output=True, timeout=300)
     # The installed copy comes first on the path; the dependencies come from this environment.
     env = {**os.environ, "PYTHONPATH": str(site), "FEEDSVC_SECRET_KEY": "test"}
-    code = ("import feedsvc, sys; from feedsvc import create_app; from click.testing import CliRunner; "
+    code = ("import feedsvc, sys; from feedsvc.web import create_app; from click.testing import CliRunner; "
             "app = create_app(); print(feedsvc.__file__); print(app.config['MODELS_DIR']); "
             "r = app.test_cli_runner().invoke(args=['demo']); print(r.output); sys.exit(r.exit_code)")
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,

@@ -7,9 +7,9 @@ from datetime import datetime
 
 import pytest
 
-from feedsvc import ConfigError
-from feedsvc import create_app
 from feedsvc import releases
+from feedsvc.config import ConfigError
+from feedsvc.web import create_app
 from tests.conftest import make_release
 
 # 19 November 2026, 10:00 UTC is 15:00 in Almaty (UTC+5).

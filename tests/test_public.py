@@ -144,7 +144,7 @@ def test_security_headers_on_html(client, db):
 
 def test_web_process_never_imports_the_translation_stack(tmp_path):
     code = (
-        "import sys; from feedsvc import create_app; "
+        "import sys; from feedsvc.web import create_app; "
         f"app = create_app({{'TESTING': True, 'DATABASE': r'{tmp_path}/x.db', 'UPLOAD_FOLDER': r'{tmp_path}/u'}}); "
         "c = app.test_client(); c.get('/ru/'); c.get('/ru/feed.atom'); c.get('/admin/login'); "
         "heavy = [m for m in ('argostranslate', 'ctranslate2', 'torch', 'stanza', 'transformers') "

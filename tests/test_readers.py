@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from feedsvc.translation import jobs
+from feedsvc import jobs
 from tests.conftest import make_release
 from tests.conftest import missing_program
 from tests.conftest import served

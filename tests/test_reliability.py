@@ -30,15 +30,15 @@ import feedparser
 import pytest
 from PIL import Image
 
-from feedsvc import create_app
+from feedsvc import jobs
 from feedsvc import releases
 from feedsvc.demo import DEMO_DIR
 from feedsvc.demo import demo_photo
 from feedsvc.demo import install_demo_models
 from feedsvc.storage import connect
+from feedsvc.text.segment import split_paragraphs
 from feedsvc.translation import glossary
-from feedsvc.translation import jobs
-from feedsvc.translation.segment import split_paragraphs
+from feedsvc.web import create_app
 from feedsvc.web import users
 from tests.conftest import HANG_SECONDS
 from tests.conftest import PASSWORD
@@ -112,7 +112,7 @@ class Web:
         self.logfile = open(log, "ab")  # noqa: SIM115 (closed in stop/kill)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{self.port}",
-             "--access-logfile", "-", "--error-logfile", "-", "--timeout", "60", "feedsvc:create_app()"],
+             "--access-logfile", "-", "--error-logfile", "-", "--timeout", "60", "feedsvc.web:create_app()"],
             env=service_env(app), cwd=log.parent, stdout=self.logfile, stderr=subprocess.STDOUT,
             start_new_session=True)
         wait_until(self.answers, "gunicorn did not start")

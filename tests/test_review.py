@@ -6,14 +6,14 @@ import re
 import feedparser
 import pytest
 
+from feedsvc import jobs
 from feedsvc import releases
 from feedsvc import revisions
 from feedsvc.editorial import review
-from feedsvc.translation import jobs
+from feedsvc.settings import WorkerSettings
+from feedsvc.text.segment import split_paragraphs
+from feedsvc.text.segment import split_sentences
 from feedsvc.translation import memory
-from feedsvc.translation.segment import split_paragraphs
-from feedsvc.translation.segment import split_sentences
-from feedsvc.translation.worker import WorkerSettings
 from feedsvc.translation.worker import run
 from tests.conftest import csrf_token
 from tests.test_translation import corpus

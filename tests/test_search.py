@@ -8,12 +8,12 @@ import pytest
 
 from feedsvc import releases
 from feedsvc import search
-from feedsvc import stemming
 from feedsvc.demo import DEMO_DIR
 from feedsvc.migrations import migrations
+from feedsvc.settings import WorkerSettings
 from feedsvc.storage import connect
+from feedsvc.text import stemming
 from feedsvc.translation import worker
-from feedsvc.translation.worker import WorkerSettings
 from tests.conftest import make_release
 from tests.test_feeds import translate_by_hand
 

@@ -24,12 +24,12 @@ import pytest
 from markupsafe import escape
 from PIL import Image
 
-from feedsvc import create_app
 from feedsvc import photos
 from feedsvc import releases
 from feedsvc.demo import demo_photo
+from feedsvc.modelstore import packages
 from feedsvc.translation import glossary
-from feedsvc.translation import packages
+from feedsvc.web import create_app
 from feedsvc.web import users
 from tests.conftest import PASSWORD
 from tests.conftest import csrf_token

@@ -4,9 +4,9 @@ import re
 
 import pytest
 
-from feedsvc import create_app
 from feedsvc import releases
 from feedsvc.config import ConfigError
+from feedsvc.web import create_app
 from tests.conftest import make_release
 
 FORGED = {"Host": "evil.example", "X-Forwarded-Host": "evil2.example", "X-Forwarded-Proto": "http"}

@@ -2,6 +2,8 @@
 
 import shutil
 import subprocess
+import sys
+import tomllib
 
 from tests.conftest import ROOT
 
@@ -14,11 +16,44 @@ def test_the_tree_passes_ruff():
 
 
 def test_the_layers_hold():
-    """The README's layer rules, as import-linter contracts in pyproject.toml (core, translation, web)."""
+    """The README's layer rules, as import-linter contracts in pyproject.toml (layers, core, root, web)."""
     lint = shutil.which("lint-imports") or str(ROOT / ".venv" / "bin" / "lint-imports")
     result = subprocess.run([lint, "--no-cache"], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr
-    assert "3 kept, 0 broken" in result.stdout
+    assert "4 kept, 0 broken" in result.stdout
+
+
+def contracts() -> dict[str, dict]:
+    """pyproject.toml's import-linter contracts, by type (layers, forbidden core, forbidden root…) and name."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    return {contract["name"]: contract for contract in config["tool"]["importlinter"]["contracts"]}
+
+
+def core_modules() -> list[str]:
+    """Every module of the layers below web/ and commands/, as the (exhaustive) layers contract lists them."""
+    layers = next(c for c in contracts().values() if c["type"] == "layers")["layers"]
+    names = [name.strip() for layer in layers for name in layer.split(":")]
+    return [f"feedsvc.{name}" for name in names if name not in ("web", "commands")]
+
+
+def test_the_framework_ban_covers_every_layer_of_the_core():
+    """The forbidden-framework contract names exactly the layers below web/commands: none can be left out."""
+    core = contracts()["The core imports no web or CLI framework"]
+    assert sorted(core["source_modules"]) == sorted(core_modules())
+
+
+def test_importing_the_core_loads_no_framework():
+    """Importing the package root, the clock or any core module loads no Flask, werkzeug or jinja2.
+
+    (click is not in the list: sqlite-utils, which the core uses, imports it for its own CLI.)
+    """
+    code = ("import importlib, pkgutil, sys; import feedsvc; "
+            f"[importlib.import_module(name) for name in {core_modules()!r}]; "
+            "[importlib.import_module(m.name) for name in ('feedsvc.text', 'feedsvc.translation', 'feedsvc.editorial',"
+            " 'feedsvc.modelstore') for m in pkgutil.iter_modules(sys.modules[name].__path__, name + '.')]; "
+            "print(sorted({'flask', 'werkzeug', 'jinja2', 'flask_babel', 'wtforms'} & set(sys.modules)) or 'clean')")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.stdout.strip() == "clean", result.stdout + result.stderr
 
 
 def test_the_core_type_checks():

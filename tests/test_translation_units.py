@@ -10,18 +10,18 @@ from pathlib import Path
 import pytest
 
 from feedsvc import clock
+from feedsvc import jobs
 from feedsvc import releases
+from feedsvc.modelstore import packages
+from feedsvc.settings import WorkerSettings
+from feedsvc.text.segment import split_paragraphs
+from feedsvc.text.segment import split_sentences
 from feedsvc.translation import glossary
-from feedsvc.translation import jobs
 from feedsvc.translation import memory
-from feedsvc.translation import packages
 from feedsvc.translation import pipeline
 from feedsvc.translation import worker
 from feedsvc.translation.protect import GlossaryTerm
 from feedsvc.translation.protect import protect
-from feedsvc.translation.segment import split_paragraphs
-from feedsvc.translation.segment import split_sentences
-from feedsvc.translation.worker import WorkerSettings
 from tests.conftest import expire_leases
 from tests.conftest import make_release
 

@@ -7,8 +7,9 @@ import re
 
 import pytest
 
-from feedsvc.translation import evaluate
-from feedsvc.translation import packages
+from feedsvc.modelstore import evaluate
+from feedsvc.modelstore import packages
+from feedsvc.settings import WorkerSettings
 from feedsvc.translation import worker
 from feedsvc.translation.checks import SentenceCheck
 from tests.test_translation import demo_releases
@@ -39,7 +40,7 @@ def sentence_models(db, lang: str) -> dict[int, set[str]]:
 def translated(app, db, models, terms, engine):
     """Every demo release translated by the worker with the demo models (ru→en, en→kk by pivot)."""
     stored = [publish(db, item) for item in demo_releases()]
-    settings = worker.WorkerSettings(models_dir=app.config["MODELS_DIR"])
+    settings = WorkerSettings(models_dir=app.config["MODELS_DIR"])
     assert worker.run(db, engine.translate_scored, settings, once=True) == 2 * len(stored)
     return stored
 

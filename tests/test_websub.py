@@ -9,13 +9,13 @@ from urllib.parse import parse_qs
 import feedparser
 import pytest
 
-from feedsvc import create_app
+from feedsvc import jobs
 from feedsvc import releases
 from feedsvc import websub
 from feedsvc.config import ConfigError
 from feedsvc.editorial import review
 from feedsvc.storage import connect
-from feedsvc.translation import jobs
+from feedsvc.web import create_app
 from tests.conftest import HANG_SECONDS
 from tests.conftest import csrf_token
 from tests.conftest import make_release

@@ -4,8 +4,8 @@ import click
 from flask import Flask
 from flask.cli import FlaskGroup
 
-from feedsvc import create_app
 from feedsvc.config import ConfigError
+from feedsvc.web import create_app
 
 
 def make_app():

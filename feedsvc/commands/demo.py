@@ -12,9 +12,9 @@ from feedsvc import releases
 from feedsvc.demo import DEMO_DIR
 from feedsvc.demo import install_demo_models
 from feedsvc.demo import load_releases
+from feedsvc.modelstore import packages
 from feedsvc.storage import connect
 from feedsvc.translation import glossary
-from feedsvc.translation import packages
 from feedsvc.web import users
 
 DEMO_USER = "admin"

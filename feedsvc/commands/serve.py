@@ -32,7 +32,7 @@ def serve_command(host: str, port: int, workers: int, demo: bool) -> None:
     elif not connect(current_app.config["DATABASE"]).table("users").count:
         click.echo("No admin yet: create one with `feedsvc users create NAME` (it asks for the password).")
     web = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"{host}:{port}",
-           "--access-logfile", "-", "feedsvc:create_app()"]
+           "--access-logfile", "-", "feedsvc.web:create_app()"]
     worker = [sys.executable, "-m", "feedsvc.commands", "worker"]
     click.echo(f"feedsvc is serving on http://{host}:{port}/ (admin: http://{host}:{port}/admin/)")
     code = supervise.run(web, worker, dict(os.environ), echo=lambda line: click.echo(line, err=True))

@@ -15,17 +15,18 @@ from flask import current_app
 from flask.cli import AppGroup
 from flask.cli import with_appcontext
 
+from feedsvc import jobs
+from feedsvc import translations
 from feedsvc.config import from_config
+from feedsvc.modelstore import convert
+from feedsvc.modelstore import evaluate
+from feedsvc.modelstore import packages
+from feedsvc.settings import EngineSettings
+from feedsvc.settings import Typography
+from feedsvc.settings import WorkerSettings
 from feedsvc.storage import connect
-from feedsvc.translation import convert
-from feedsvc.translation import evaluate
 from feedsvc.translation import glossary
-from feedsvc.translation import jobs
 from feedsvc.translation import memory
-from feedsvc.translation import packages
-from feedsvc.translation.engine_settings import EngineSettings
-from feedsvc.translation.typography import Typography
-from feedsvc.translation.worker import WorkerSettings
 
 
 def models_dir() -> Path:
@@ -109,7 +110,7 @@ def retranslate_command(lang: str | None, model: str | None, run_now: bool) -> N
         raise click.BadParameter("a package as NAME@VERSION, as `feedsvc models list` shows it", param_hint="--model")
     db = connect(current_app.config["DATABASE"])
     what = " and ".join(filter(None, [f"into {lang}" if lang else "", f"made by {model}" if model else ""]))
-    total = len(jobs.machine_translated(db, lang, model))
+    total = len(translations.machine_translated(db, lang, model))
     with click.progressbar(length=total, label="Queuing") as bar:
         queued = jobs.requeue_machine(db, lang, progress=lambda release: bar.update(1), model=model)
     click.echo(f"{queued} machine translation(s) {what} queued; human-reviewed ones were left alone.")
@@ -457,7 +458,7 @@ def review_queue_command(lang: str | None) -> None:
     """Machine translations waiting for an editor (held by PUBLISH_POLICY), per language, with the reasons."""
     from feedsvc.editorial import review
 
-    rows = review.waiting(connect(current_app.config["DATABASE"]), lang)
+    rows = translations.held(connect(current_app.config["DATABASE"]), lang)
     policy = current_app.config["PUBLISH_POLICY"]
     for target in [lang] if lang else current_app.config["TARGET_LANGUAGES"]:
         held = [row for row in rows if row["lang"] == target]

@@ -12,23 +12,23 @@ from sqlite_utils import Database
 
 from feedsvc import clock
 from feedsvc import revisions
+from feedsvc import translations
 from feedsvc.errors import EditConflict
 from feedsvc.errors import InvalidInput
 from feedsvc.errors import NotFound
 from feedsvc.releases import get_release
 from feedsvc.states import Origin
-from feedsvc.states import ReleaseStatus
 from feedsvc.states import TranslationStatus as Status
 from feedsvc.storage import write
 from feedsvc.text import clean
 from feedsvc.text import one_line
+from feedsvc.text.segment import split_paragraphs
+from feedsvc.text.segment import split_sentences
 from feedsvc.translation import memory
 from feedsvc.translation import typography
 from feedsvc.translation.checks import SentenceCheck
-from feedsvc.translation.jobs import translation_row
 from feedsvc.translation.pipeline import units
-from feedsvc.translation.segment import split_paragraphs
-from feedsvc.translation.segment import split_sentences
+from feedsvc.translations import translation_row
 
 
 class NoSuggestion(NotFound):
@@ -79,17 +79,8 @@ def save_human(db: Database, release_id: int, lang: str, title: str, body: str, 
         photo = revisions.photo_texts(row | {k: one_line(plain_text(v or "")) for k, v in (photo or {}).items()})
         base = source_revision or release["revision"]
         status = Status.REVIEWED if base == release["revision"] else Status.OUTDATED
-        db.execute(
-            """update translations set title = :title, body = :body, category = :category, origin = :origin,
-            photo_caption = :photo_caption, photo_credit = :photo_credit, photo_alt = :photo_alt, status = :status,
-            source_revision = :base, reviewed_by = :author, reviewed_at = :now,
-            version = version + 1, updated_at = :now, error = null, suggestion_title = null, suggestion_body = null,
-            suggestion_route = null, suggestion_revision = null where release_id = :id and lang = :lang""",
-            {"title": title, "body": body, "category": category, "status": status, "base": base, "author": author,
-             "now": now, "id": release_id, "lang": lang, "origin": Origin.HUMAN, **photo},
-        )
-        revisions.record(db, release_id, lang, title=title, body=body, origin=Origin.HUMAN, author=author,
-                         source_revision=base, created_at=now, photo=photo)
+        translations.store_human(db, release_id, lang, {"title": title, "body": body, "category": category, **photo},
+                                 source_revision=base, author=author, status=status, now=now)
         if learn and base == release["revision"]:
             keep_scores(db, row, (title, body))
             teach(db, release, lang, (row["title"] or "", row["body"] or ""), (title, body))
@@ -155,15 +146,6 @@ def flag_rows(rows: list[dict], translations: dict[str, dict]) -> list[dict]:
             found = ((finding.flag, finding.reason) for c in mine for finding in c.findings)
             cells.setdefault("flags", {})[lang] = list(dict.fromkeys(found))
     return rows
-
-
-def waiting(db: Database, lang: str | None = None) -> list[dict]:
-    """Machine translations held for review (by the publishing policy), oldest release first."""
-    return list(db.query(
-        """select r.id, r.title, t.lang, t.origin, t.flags, t.checks, t.route, t.updated_at from translations t
-        join releases r on r.id = t.release_id where t.status = :held and r.status = :published
-        and (:lang is null or t.lang = :lang) order by r.published_at, r.id, t.lang""",
-        {"lang": lang, "held": Status.HELD, "published": ReleaseStatus.PUBLISHED}))
 
 
 def ignore_suggestion(db: Database, release_id: int, lang: str, *, author: str, expected_version: int | None):

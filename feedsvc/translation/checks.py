@@ -18,10 +18,12 @@ from dataclasses import field
 from enum import StrEnum
 
 from sqlite_utils import Database
-from text_unidecode import unidecode
 
+from feedsvc.modelstore.packages import Route
+from feedsvc.settings import Policy  # noqa: F401 (checks.Policy: what the checks decide)
+from feedsvc.text.names import same_name
+from feedsvc.text.names import skeleton
 from feedsvc.translation import memory
-from feedsvc.translation.packages import Route
 from feedsvc.translation.protect import PLACEHOLDER
 from feedsvc.translation.protect import GlossaryTerm
 from feedsvc.translation.protect import opens_sentence
@@ -33,28 +35,10 @@ DEFAULT_BAND = (0.45, 2.2)
 MIN_LENGTH_CHARS = 25
 # Calibration needs this many samples before it replaces the defaults.
 MIN_SAMPLES = 30
-KAZAKH_TO_RUSSIAN = str.maketrans("әғқңөұүһіӘҒҚҢӨҰҮҺІ", "агкноуухиАГКНОУУХИ")
 CYRILLIC = re.compile(r"[А-Яа-яЁёӘәҒғҚқҢңӨөҰұҮүҺһІі]")
 WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
 NUMBER = re.compile(r"\d+")
 ADDRESS = re.compile(r"https?://[^\s<>«»\"]+[^\s<>«»\".,;:!?)]|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-
-
-class Policy(StrEnum):
-    """What the worker publishes of its own translations into a language."""
-
-    AUTO = "auto"  # everything, labelled as machine translation
-    CHECKED = "checked"  # what no sentence check flagged; the rest waits for an editor
-    REVIEWED = "reviewed"  # nothing until an editor approves it
-
-    @classmethod
-    def of(cls, policies: dict, lang: str) -> "Policy":
-        """The policy of ``lang`` in a PUBLISH_POLICY mapping; a language it leaves out is checked."""
-        return cls(str(policies.get(lang, cls.CHECKED)).strip().lower())
-
-    def holds(self, flagged: int) -> bool:
-        """Whether a machine translation with ``flagged`` flagged sentences waits for an editor."""
-        return self is Policy.REVIEWED or (self is Policy.CHECKED and flagged > 0)
 
 
 class Flag(StrEnum):
@@ -171,31 +155,6 @@ def literals(source: str, output: str) -> list[Finding]:
         if extra:
             findings.append(Finding(Flag.LITERALS, f"{what} not in the source: {', '.join(sorted(extra))}"))
     return findings
-
-
-def skeleton(word: str) -> str:
-    """A spelling-blind key of a name: its first letter and consonants, in Latin letters.
-
-    Ашимбаев, Ashimbaev, Ashimbayev and Әшімбаев share "ashmbv"; a declined form (Ашимбаева,
-    Ашимбаевым) only adds at the end, which ``same_name`` allows.
-    """
-    latin = unidecode(word.translate(KAZAKH_TO_RUSSIAN)).lower()
-    for spelled, sound in (("kh", "h"), ("sh", "s"), ("zh", "s"), ("ch", "k"), ("ts", "k"), ("z", "s"), ("c", "k"),
-                           ("w", "v"), ("x", "ks"), ("q", "k")):
-        latin = latin.replace(spelled, sound)
-    letters = re.sub(r"[^a-z]", "", latin)
-    if not letters:
-        return ""
-    rest = re.sub(r"[aeiouyj]", "", letters[1:])
-    return re.sub(r"(.)\1+", r"\1", letters[0] + rest)
-
-
-def same_name(a: str, b: str) -> bool:
-    """Whether two skeletons are one name, allowing a case ending on either side."""
-    if min(len(a), len(b)) < 3:
-        return a == b
-    common = len(next((a[:i] for i in range(min(len(a), len(b)), 0, -1) if a[:i] == b[:i]), ""))
-    return common >= max(3, min(len(a), len(b)) - 1)
 
 
 @functools.cache

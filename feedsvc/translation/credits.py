@@ -8,9 +8,9 @@ translated with the release, like the caption.
 
 import re
 
+from feedsvc.text.latin import english_name
+from feedsvc.text.latin import spaced_initials
 from feedsvc.translation.checks import is_personal_name
-from feedsvc.translation.latin import english_name
-from feedsvc.translation.latin import spaced_initials
 
 # What the label is called in each language (the credit is shown as "Label: Name").
 LABELS = {"ru": "Фото", "kk": "Фото", "en": "Photo"}

@@ -10,9 +10,9 @@ that suit a small CPU, instead of Argos's one call per paragraph.
 import os
 from pathlib import Path
 
-from feedsvc.translation.engine_settings import EngineSettings
-from feedsvc.translation.packages import TARGET_SPM
-from feedsvc.translation.packages import PackageInfo
+from feedsvc.modelstore.packages import TARGET_SPM
+from feedsvc.modelstore.packages import PackageInfo
+from feedsvc.settings import EngineSettings
 from feedsvc.translation.pipeline import ModelOutput
 
 

@@ -11,19 +11,19 @@ from dataclasses import field
 
 from sqlite_utils import Database
 
+from feedsvc.modelstore.packages import PackageInfo
+from feedsvc.modelstore.packages import Route
+from feedsvc.text.segment import join_paragraph
+from feedsvc.text.segment import split_paragraphs
+from feedsvc.text.segment import split_sentences
 from feedsvc.translation import checks
 from feedsvc.translation import credits
 from feedsvc.translation import memory
 from feedsvc.translation.checks import SentenceCheck
-from feedsvc.translation.jobs import ONE_LINE
-from feedsvc.translation.packages import PackageInfo
-from feedsvc.translation.packages import Route
 from feedsvc.translation.protect import GlossaryTerm
 from feedsvc.translation.protect import Protected
 from feedsvc.translation.protect import protect
-from feedsvc.translation.segment import join_paragraph
-from feedsvc.translation.segment import split_paragraphs
-from feedsvc.translation.segment import split_sentences
+from feedsvc.translations import ONE_LINE
 
 TranslateFn = Callable[[PackageInfo, list[str]], list]
 log = logging.getLogger("feedsvc.translation")

@@ -6,9 +6,10 @@ and dates as 19.11.2026 (which an American reads as an impossible month). Each r
 """
 
 import re
-from dataclasses import dataclass
 
 from babel.dates import get_month_names
+
+from feedsvc.settings import Typography
 
 NBSP = "\u00a0"
 # English: “double” outside, ‘single’ nested. Russian and Kazakh: «ёлочки» outside, „лапки“ nested.
@@ -23,18 +24,6 @@ RUSSIAN_MONTHS = ("январ", "феврал", "март", "апрел", "ма"
 NUMERIC_DATE = re.compile(r"(?<![\d.])(\d{1,2})\.(\d{1,2})\.(\d{4})(?![\d]|\.\d)")
 WORD_DATE = re.compile(r"(?<!\d)(\d{1,2}) (" + "|".join(RUSSIAN_MONTHS) + r")[а-яё]* (\d{4})(?!\d)",
                        re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Typography:
-    """Which rules apply (the TYPOGRAPHY_* settings): each can be turned off on its own."""
-
-    # Quotation marks of the language: “…” and ‘…’ in English; «…» and „…“ in Russian and Kazakh.
-    quotes: bool = True
-    # A spaced hyphen or en dash (speech attributions: ", - said") becomes a non-breaking space and an em dash.
-    dashes: bool = True
-    # Dates in English text: 19.11.2026 (and a leftover "19 ноября 2026") become "19 November 2026".
-    dates: bool = True
 
 
 def apply(text: str, lang: str, rules: Typography = Typography()) -> str:

@@ -4,45 +4,21 @@ import json
 import logging
 import sqlite3
 import time
-from dataclasses import dataclass
-from dataclasses import field
 from functools import partial
-from pathlib import Path
 
 from sqlite_utils import Database
 
 from feedsvc import clock
-from feedsvc.translation import checks
+from feedsvc import jobs
+from feedsvc.modelstore import packages
+from feedsvc.settings import Policy
+from feedsvc.settings import Typography
+from feedsvc.settings import WorkerSettings
 from feedsvc.translation import glossary
-from feedsvc.translation import jobs
-from feedsvc.translation import packages
 from feedsvc.translation import pipeline
 from feedsvc.translation import typography
-from feedsvc.translation.typography import Typography
 
 log = logging.getLogger("feedsvc.worker")
-
-
-@dataclass
-class WorkerSettings:
-    """How the worker behaves; filled from the app config by the CLI."""
-
-    models_dir: Path
-    source_lang: str = "ru"
-    lease_seconds: int = jobs.LEASE_SECONDS
-    max_attempts: int = jobs.MAX_ATTEMPTS
-    backoff_seconds: int = jobs.BACKOFF_SECONDS
-    # Jobs of one language are claimed together up to this many source sentences (see claim_batch).
-    batch_sentences: int = 256
-    poll_seconds: float = 2.0
-    # What is published without an editor, per language (README, "What gets published"); missing: checked.
-    publish_policy: dict = field(default_factory=dict)
-    # The target languages' typography applied before storage (README, TYPOGRAPHY_* settings).
-    typography: Typography = field(default_factory=Typography)
-    # Test hook: seconds to wait between translating and storing, so a test can kill us mid-job.
-    pause_before_store: float = 0.0
-    # Damaged package folders already logged, by name, error and state: logged again only when they change.
-    reported: set = field(default_factory=set)
 
 
 def claim_batch(db: Database, settings: WorkerSettings, limit: int | None = None) -> list[dict]:
@@ -131,12 +107,12 @@ def _translate(db: Database, ready: list[tuple[dict, dict]], route, translate: p
         time.sleep(settings.pause_before_store)
     log.info("%s %s job(s): %s sentences, %s sent to the model", len(ready), lang,
              sum(outcome.sentences for outcome in outcomes), outcomes[0].sent_to_model)
-    policy = checks.Policy.of(settings.publish_policy, lang)
+    policy = Policy.of(settings.publish_policy, lang)
     return [_store(db, job, outcome, policy, settings.typography)
             for (job, _), outcome in zip(ready, outcomes, strict=True)]
 
 
-def _store(db: Database, job: dict, outcome: pipeline.Outcome, policy: checks.Policy,
+def _store(db: Database, job: dict, outcome: pipeline.Outcome, policy: Policy,
            rules: Typography) -> str:
     """Store one job's translation with its checks, held for review where the policy says so.
 

@@ -1,7 +1,10 @@
-"""Blueprints (one module each) and the error pages they share."""
+"""The web application: create_app (the composition root), blueprints (one module each), the error pages they share."""
 
+import os
 import re
+import secrets
 import sqlite3
+from pathlib import Path
 from urllib.parse import urlencode
 
 from flask import Flask
@@ -24,10 +27,75 @@ from werkzeug.routing import IntegerConverter
 
 from feedsvc import errors
 from feedsvc import releases
+from feedsvc.config import check_config
+from feedsvc.config import default_config
+from feedsvc.web import db
+from feedsvc.web import extensions
+from feedsvc.web import hosts
 from feedsvc.web import labels
+from feedsvc.web import security
 from feedsvc.web.db import get_db
 
 LANGUAGE_NAMES = {"ru": "Русский", "kk": "Қазақша", "en": "English"}
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the web application: configuration, database, extensions, blueprints, commands."""
+    # Named after the package, so its root (templates in web/, catalogs in i18n/) and instance folder stay the same.
+    app = Flask("feedsvc", instance_relative_config=True, template_folder="web/templates", static_folder="web/static")
+    app.config.from_mapping(default_config(app.instance_path))
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env("FEEDSVC")
+    else:
+        app.config.from_mapping(test_config)
+    check_config(app.config, default_config(app.instance_path))
+    make_private_folder(app.instance_path)
+    os.makedirs(app.config["UPLOAD_FOLDER"], exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret(app.instance_path)
+
+    hosts.init_app(app)  # SITE_URL (or a checked Host) for every absolute URL; inside ProxyFix, so it wins
+    if app.config["PROXY_FIX"]:
+        # Behind nginx: trust that many proxies for the client address and scheme (rate limits, URLs).
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_FIX"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    db.init_app(app)
+    extensions.init_app(app)
+    security.init_app(app)
+    register_blueprints(app)
+    register_commands(app)
+    return app
+
+
+def make_private_folder(path: str) -> None:
+    """Create the instance folder as 0700 (database, key, uploads inside), whatever the umask.
+
+    An existing folder is left as it is: permissions an operator chose (or a folder owned by another
+    account) are theirs to keep; the database files inside are made 0600 on open (storage.connect).
+    """
+    if os.path.isdir(path):
+        return
+    os.makedirs(path, exist_ok=True)
+    os.chmod(path, 0o700)
+
+
+def instance_secret(instance_path: str) -> str:
+    """A secret key kept in instance/secret_key, made once, so sessions survive restarts."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def register_commands(app: Flask) -> None:
+    """Attach every CLI command (registered in one place, feedsvc.commands)."""
+    from feedsvc import commands
+
+    commands.register(app)
 
 
 def language_converter(codes) -> type[BaseConverter]:

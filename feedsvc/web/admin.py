@@ -20,9 +20,9 @@ from flask_login import current_user
 from flask_login import login_required
 
 from feedsvc import clock
+from feedsvc import jobs
 from feedsvc import photos
 from feedsvc import releases
-from feedsvc.translation import jobs
 from feedsvc.web import labels
 from feedsvc.web.db import get_db
 from feedsvc.web.forms import release_filter_form

@@ -17,10 +17,10 @@ from wtforms.validators import DataRequired
 from wtforms.validators import Length
 from wtforms.validators import Optional
 
+from feedsvc import jobs
 from feedsvc import releases
 from feedsvc.storage import write
 from feedsvc.translation import glossary
-from feedsvc.translation import jobs
 from feedsvc.web.db import get_db
 
 bp = Blueprint("glossary", __name__, url_prefix="/admin/glossary")

@@ -9,9 +9,10 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from feedsvc.translation import evaluate
-from feedsvc.translation import jobs
-from feedsvc.translation import packages
+from feedsvc import jobs
+from feedsvc import translations
+from feedsvc.modelstore import evaluate
+from feedsvc.modelstore import packages
 from feedsvc.web.db import get_db
 
 bp = Blueprint("models", __name__, url_prefix="/admin/models")
@@ -30,7 +31,7 @@ def index():
     routes = {lang: packages.find_route(installed, "ru", lang) for lang in current_app.config["TARGET_LANGUAGES"]}
     return render_template("admin/models.html", installed=installed, routes=routes, jobs=jobs.counts(get_db()),
                            fix=packages.fix_command, models_dir=current_app.config["MODELS_DIR"],
-                           counts=jobs.translation_counts(get_db()),
+                           counts=translations.status_counts(get_db()),
                            evaluations=evaluate.latest(get_db()), broken=broken)
 
 

@@ -19,7 +19,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from feedsvc.errors import InvalidInput
-from feedsvc.translation import packages
+from feedsvc.modelstore import packages
 
 QUANTIZATIONS = ("int8", "float32")
 # Share of sentences `--verify` requires to be identical to transformers' generate(): int8 weights move some

@@ -1,4 +1,6 @@
-"""Text hygiene shared by every place that stores user-typed text."""
+"""Pure text helpers, the ground floor: they import nothing of feedsvc. Here, the text hygiene shared by every place
+that stores user-typed text; beside it segment (paragraphs, sentences), names (name skeletons), latin (Kazakh Latin,
+romanized names) and stemming (search's word forms)."""
 
 import re
 

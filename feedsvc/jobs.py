@@ -9,25 +9,23 @@ import uuid
 from datetime import timedelta
 
 from sqlite_utils import Database
-from sqlite_utils.db import NotFoundError
 
 from feedsvc import clock
-from feedsvc import revisions
+from feedsvc import translations
+from feedsvc.settings import BACKOFF_SECONDS
+from feedsvc.settings import LEASE_SECONDS
+from feedsvc.settings import MAX_ATTEMPTS
 from feedsvc.states import CURRENT
 from feedsvc.states import OPEN_JOBS
 from feedsvc.states import JobStatus as Job
 from feedsvc.states import Origin
-from feedsvc.states import ReleaseStatus
 from feedsvc.states import TranslationStatus as Status
 from feedsvc.states import sql_list
 from feedsvc.storage import write
 from feedsvc.text import clean
 from feedsvc.text import one_line
-
-# The queue's defaults (WorkerSettings and so the WORKER_* settings take theirs from here).
-LEASE_SECONDS = 300
-MAX_ATTEMPTS = 5
-BACKOFF_SECONDS = 30
+from feedsvc.translations import ONE_LINE
+from feedsvc.translations import translation_row
 
 # The jobs the admin list reports: what is waiting, running, or needs an operator.
 UNFINISHED = (*OPEN_JOBS, Job.FAILED)
@@ -66,35 +64,15 @@ def enqueue_release(db: Database, release: dict, languages, *, only_stale: bool 
         }
         queued.append(int(db.table("jobs").insert(job).last_pk or 0))
         if current is None:
-            db.table("translations").insert({"release_id": release["id"], "lang": lang, "updated_at": now})
+            translations.create_slot(db, release["id"], lang, now)
         up_to_date = current is not None and current["source_revision"] == release["revision"]
         if current is not None and current["origin"] == Origin.HUMAN:
             if not up_to_date:
-                _set_status(db, release["id"], lang, Status.OUTDATED, error=None)
+                translations.set_status(db, release["id"], lang, Status.OUTDATED, error=None)
         elif not (current is not None and up_to_date and current["status"] == Status.MACHINE):
             # A machine text of the current revision stays up while it is re-translated.
-            _set_status(db, release["id"], lang, Status.PENDING, error=None)
+            translations.set_status(db, release["id"], lang, Status.PENDING, error=None)
     return queued
-
-
-def translation_row(db: Database, release_id: int, lang: str) -> dict | None:
-    """The translation row of a release in a language, if any."""
-    try:
-        return db.table("translations").get((release_id, lang))
-    except NotFoundError:
-        return None
-
-
-def _set_status(db: Database, release_id: int, lang: str, status: str, *, error: str | None,
-                machine_only: bool = False) -> None:
-    """Set a translation's status and error; with ``machine_only`` a translation that has current text
-    (human, or a finished machine one being redone) keeps its status, so readers keep seeing it.
-
-    Status changes leave ``updated_at`` alone: feeds date an item by its text, not its queue state.
-    """
-    keep = "case when origin = :human or status = :machine then status else :status end" if machine_only else ":status"
-    db.execute(f"update translations set status = {keep}, error = :error where release_id = :id and lang = :lang",
-               STATES | {"status": status, "error": error, "id": release_id, "lang": lang})
 
 
 def claim(db: Database, *, lease_seconds: int = LEASE_SECONDS, max_attempts: int = MAX_ATTEMPTS,
@@ -121,7 +99,7 @@ def claim(db: Database, *, lease_seconds: int = LEASE_SECONDS, max_attempts: int
         if job["attempts"] > max_attempts:
             _finish(db, job, Job.FAILED, "gave up after repeated interruptions", Status.FAILED)
             return claim(db, lease_seconds=lease_seconds, max_attempts=max_attempts, lang=lang)
-        _set_status(db, job["release_id"], job["lang"], Status.TRANSLATING, error=None, machine_only=True)
+        translations.set_status(db, job["release_id"], job["lang"], Status.TRANSLATING, error=None, machine_only=True)
     return job
 
 
@@ -156,62 +134,18 @@ def complete(db: Database, job: dict, translation: dict, *, hold: bool = False) 
                        "body": clean(translation["body"]), "status": Status.HELD if hold else Status.MACHINE,
                        **{key: one_line(translation.get(key)) for key in ONE_LINE}}
         if current is not None and current["origin"] == Origin.HUMAN:
-            _store_suggestion(db, job, current, translation)
+            translations.store_suggestion(db, job["release_id"], job["lang"], current, translation,
+                                          job["source_revision"])
         else:
-            _store_machine(db, job, translation, now)
+            translations.store_machine(db, job["release_id"], job["lang"], translation, job["source_revision"], now)
         db.table("jobs").update(job["id"], {"status": Job.DONE, "error": None, "updated_at": now})
     return True
-
-
-# The one-line translated fields stored beside the title and body (the pipeline translates them, the worker
-# typesets them, releases counts them as translated text: all through this one list).
-ONE_LINE = ("category", "photo_caption", "photo_credit")
-
-
-def _store_machine(db: Database, job: dict, translation: dict, now: str) -> None:
-    """Write a machine translation, bump its version, and keep it in the revision history."""
-    db.execute(
-        """update translations set title = :title, body = :body, category = :category, route = :route,
-        photo_caption = :photo_caption, photo_credit = :photo_credit, status = :status, checks = :checks,
-        flags = :flags,
-        origin = :machine_origin, error = null, source_revision = :rev, version = version + 1, updated_at = :now,
-        suggestion_title = null, suggestion_body = null, suggestion_route = null, suggestion_revision = null
-        where release_id = :id and lang = :lang""",
-        STATES | translation | {"rev": job["source_revision"], "now": now, "id": job["release_id"],
-                                "lang": job["lang"]},
-    )
-    revisions.record(db, job["release_id"], job["lang"], title=translation["title"], body=translation["body"],
-                     origin=Origin.MACHINE, author=translation["route"], source_revision=job["source_revision"],
-                     created_at=now, photo=translation)
-
-
-def _store_suggestion(db: Database, job: dict, current: dict, translation: dict) -> None:
-    """Keep a machine result beside a human translation (none when it says the same).
-
-    A human translation made before photo captions were translated has none: it gets the machine's,
-    which beats showing the Russian one (an editor can change it on the review screen).
-    """
-    if not (current["photo_caption"] or current["photo_credit"]):
-        db.execute("update translations set photo_caption = :photo_caption, photo_credit = :photo_credit "
-                   "where release_id = :id and lang = :lang",
-                   {**translation, "id": job["release_id"], "lang": job["lang"]})
-    same = (translation["title"], translation["body"]) == (current["title"], current["body"])
-    status = Status.REVIEWED if current["source_revision"] == job["source_revision"] else Status.OUTDATED
-    # A new suggestion is a new version: an "Accept" pressed on the previous one is refused, not applied to this.
-    db.execute(
-        """update translations set status = :status, error = null, suggestion_title = :title,
-        suggestion_body = :body, suggestion_route = :route, suggestion_revision = :rev, version = version + :bump
-        where release_id = :id and lang = :lang""",
-        {"status": status, "bump": 0 if same else 1, "title": None if same else translation["title"],
-         "body": None if same else translation["body"], "route": None if same else translation["route"],
-         "rev": None if same else job["source_revision"], "id": job["release_id"], "lang": job["lang"]},
-    )
 
 
 def _finish(db: Database, job: dict, job_status: str, error: str, translation_status: str) -> None:
     """End a job with a status and make a machine translation row tell the same story."""
     db.table("jobs").update(job["id"], {"status": job_status, "error": error, "updated_at": clock.utcnow()})
-    _set_status(db, job["release_id"], job["lang"], translation_status, error=error, machine_only=True)
+    translations.set_status(db, job["release_id"], job["lang"], translation_status, error=error, machine_only=True)
 
 
 def fail(db: Database, job: dict, error: str, *, max_attempts: int = MAX_ATTEMPTS,
@@ -228,7 +162,7 @@ def fail(db: Database, job: dict, error: str, *, max_attempts: int = MAX_ATTEMPT
             "status": Job.QUEUED, "error": error, "lease_token": None,
             "run_after": clock.after(delay), "updated_at": clock.utcnow(),
         })
-        _set_status(db, job["release_id"], job["lang"], Status.PENDING, error=error, machine_only=True)
+        translations.set_status(db, job["release_id"], job["lang"], Status.PENDING, error=error, machine_only=True)
         return "retry"
 
 
@@ -247,7 +181,7 @@ def requeue_no_model(db: Database) -> int:
             "update jobs set status = :queued, attempts = 0, run_after = :now, error = null, updated_at = :now "
             "where status = :job_no_model", STATES | {"now": now},
         )
-        db.execute("update translations set status = :pending, error = null where status = :no_model", STATES)
+        translations.reset_no_model(db)
     return cursor.rowcount
 
 
@@ -270,25 +204,10 @@ def complete_superseded(db: Database, job: dict) -> None:
             db.table("jobs").update(job["id"], {"status": Job.SUPERSEDED, "updated_at": clock.utcnow()})
 
 
-def machine_translated(db: Database, lang: str | None, model: str | None = None) -> list[dict]:
-    """Published releases whose translation into ``lang`` (None: any language, each row's ``target``) is the
-    machine's (never a human one); with ``model`` ("name@version"), only those holding a sentence it made,
-    alone or as a step of a pivot."""
-    return list(db.query(
-        """select r.*, t.lang as target from releases r join translations t on t.release_id = r.id
-        where r.status = :published and coalesce(t.origin, :machine_origin) != :human
-        and (:lang is null or t.lang = :lang)
-        and (:model is null or exists (
-            select 1 from json_each(case when json_valid(t.checks) then t.checks else '[]' end) s
-            where instr(' → ' || json_extract(s.value, '$.model') || ' → ', ' → ' || :model || ' → ')))
-        order by r.id, t.lang""",
-        STATES | {"lang": lang, "model": model, "published": ReleaseStatus.PUBLISHED}))
-
-
 def requeue_machine(db: Database, lang: str | None, progress=None, *, model: str | None = None) -> int:
     """Re-queue the machine translations of a language, or those a package made (after a model upgrade);
     human ones stay, and a job finishing on a human text only offers a suggestion."""
-    rows = machine_translated(db, lang, model)
+    rows = translations.machine_translated(db, lang, model)
     for release in rows:
         with write(db):
             enqueue_release(db, release, [release.pop("target")])
@@ -296,12 +215,3 @@ def requeue_machine(db: Database, lang: str | None, progress=None, *, model: str
             progress(release)
     return len(rows)
 
-
-def translation_counts(db: Database) -> dict[str, dict[str, int]]:
-    """Per language: how many published releases' translations are in each status (machine, held, reviewed…)."""
-    counts: dict[str, dict[str, int]] = {}
-    query = """select t.lang, t.status s, count(*) n from translations t join releases r on r.id = t.release_id
-        where r.status = :published group by t.lang, s"""
-    for row in db.query(query, {"published": ReleaseStatus.PUBLISHED}):
-        counts.setdefault(row["lang"], {})[row["s"]] = row["n"]
-    return counts

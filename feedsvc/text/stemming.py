@@ -1,7 +1,7 @@
 """Word forms for search: stems and name keys of each word, and the SQL functions that index them.
 
 Stems: Snowball (PyStemmer) for Russian and English, a light suffix stemmer for Kazakh. Name keys: the
-transliteration skeleton of the sentence checks (Ашимбаев, Ashimbaev, Ashimbayev, Әшімбаев → "asmbv"), so a
+transliteration skeleton of feedsvc.text.names (Ашимбаев, Ashimbaev, Ashimbayev, Әшімбаев → "asmbv"), so a
 name is found in any script and spelling.
 
 Both are indexed beside the text, one token per word of it, in the same order (``index_stems``,
@@ -20,7 +20,7 @@ import threading
 
 import Stemmer
 
-from feedsvc.translation.checks import skeleton
+from feedsvc.text.names import skeleton
 
 SNOWBALL = {"ru": "russian", "en": "english"}
 # A word as FTS5's unicode61 tokenizer cuts it: letters and digits (categories L*, N*).

@@ -15,12 +15,11 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from feedsvc import clock
+from feedsvc import translations
 from feedsvc.errors import InvalidInput
-from feedsvc.states import Origin
-from feedsvc.states import TranslationStatus as Status
-from feedsvc.translation import packages
-from feedsvc.translation.segment import split_paragraphs
-from feedsvc.translation.segment import split_sentences
+from feedsvc.modelstore import packages
+from feedsvc.text.segment import split_paragraphs
+from feedsvc.text.segment import split_sentences
 
 REVIEWED = "reviewed editors' translations"
 # An upgrade is only compared on at least this many reviewed sentences: fewer say little about a model.
@@ -84,10 +83,7 @@ def align(source: str, target: str) -> list[Pair]:
 
 def reviewed_pairs(db: Database, lang: str) -> list[Pair]:
     """The editors' reviewed translations into ``lang`` against their Russian originals, aligned."""
-    rows = db.query(
-        """select r.title as source_title, r.body as source_body, t.title, t.body from translations t
-        join releases r on r.id = t.release_id
-        where t.lang = ? and t.origin = ? and t.status = ? order by r.id""", [lang, Origin.HUMAN, Status.REVIEWED])
+    rows = translations.reviewed(db, lang)
     pairs = []
     for row in rows:
         pairs.append(Pair(row["source_title"], row["title"]))
