@@ -34,7 +34,9 @@ import serve  # noqa: E402 (bench/serve.py's builders, one folder up the path)
 SMALL, BIG, SMOKE_BIG = 100, 100_000, 1_000
 TARGET = 1.5
 RARE_NAME = "Жаксыбеков"
-HELD_EVERY = 500  # one translation in so many waits for an editor (the review queue)
+# Kazakh translations waiting for an editor (the review queue): one in HELD_EVERY, and the HELD_OLDEST oldest, so
+# that the queue's first page is full at every size.
+HELD_EVERY, HELD_OLDEST = 500, 60
 PASSWORD = "archive-bench-password"
 
 
@@ -70,7 +72,7 @@ def build(folder: Path, count: int) -> float:
             rows = []
             for release_id in ids[start:start + 2000]:
                 title, body = kazakh_translation(rng, sentences)
-                status = "held" if release_id % HELD_EVERY == 0 else "machine"
+                status = "held" if release_id % HELD_EVERY == 0 or release_id <= HELD_OLDEST else "machine"
                 rows.append({"release_id": release_id, "lang": "kk", "title": title, "body": body, "status": status,
                              "origin": "machine", "route": "ru→en→kk", "source_revision": 1, "error": None,
                              "updated_at": clock.utcnow()})
@@ -185,7 +187,7 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary instances")
     parser.add_argument("--instances", type=Path, help="build the instances here once, and reuse them next time")
     args = parser.parse_args()
-    big, repeats = (SMOKE_BIG, 3) if args.smoke else (BIG, 15)
+    big, repeats = (SMOKE_BIG, 3) if args.smoke else (BIG, 11)
     work = args.instances or Path(tempfile.mkdtemp(prefix="feedsvc-archive-"))
     try:
         sizes = {"small": SMALL, "big": big}
