@@ -342,7 +342,8 @@ def list_published(db: Database, lang: str, *, limit: int, offset: int = 0,
 def list_by_seq(db: Database, lang: str, first: int, last: int) -> list[LocalizedRelease]:
     """Published releases numbered ``first``..``last`` in the order of first publication (an archive page),
     newest first; kk and en only with a visible translation, as their feeds."""
-    sql = f"""select r.* from releases r where r.status = '{ReleaseStatus.PUBLISHED}' and r.seq between :first
+    # "+r.status": the seq index, not the status one (which would read every published release of the archive).
+    sql = f"""select r.* from releases r where +r.status = '{ReleaseStatus.PUBLISHED}' and r.seq between :first
         and :last {translated_filter(lang, True)} order by r.seq desc"""
     return localize_rows(db, list(db.query(sql, {"lang": lang, "first": first, "last": last})), lang)
 
@@ -406,8 +407,8 @@ def photo_is_public(db: Database, name: str) -> bool:
 
 @dataclass(frozen=True)
 class ReleaseFilter:
-    """What the admin release list shows: a release status, a translation status (in one language, or any),
-    a category, and published dates (``since`` inclusive, ``until`` exclusive, timezone-aware)."""
+    """What the admin release list shows: a release status, a translation status (in ``lang``, or in any
+    language), a category, and published dates (``since`` inclusive, ``until`` exclusive, timezone-aware)."""
 
     status: str | None = None
     lang: str | None = None
@@ -417,25 +418,31 @@ class ReleaseFilter:
     until: datetime | None = None
 
     def sql(self) -> tuple[str, dict]:
-        """The WHERE clause (on releases ``r``) and its parameters."""
+        """The FROM and WHERE clauses (releases ``r``) and their parameters.
+
+        A translation status is looked up through its index first (a cross join keeps SQLite from reading
+        the whole archive newest first instead): the review queue of 100,000 releases is a few hundred rows.
+        """
         conditions = [condition for value, condition in (
             (self.status, "r.status = :status"), (self.category, "r.category = :category"),
-            (self.since, "r.published_at >= :since"), (self.until, "r.published_at < :until"),
-            # Driven by the translations index: a rare status (held) is found without reading every release.
-            (self.lang or self.translation, """r.id in (select release_id from translations
-                where (:lang is null or lang = :lang) and (:translation is null or status = :translation))"""),
-        ) if value]
+            (self.since, "r.published_at >= :since"), (self.until, "r.published_at < :until")) if value]
+        source = "releases r"
+        if self.translation:
+            language = "and lang = :lang" if self.lang else ""
+            # INDEXED BY: for DISTINCT, SQLite would rather read the primary key's index in full.
+            source = f"""(select distinct release_id from translations indexed by idx_translations_status_lang
+                where status = :translation {language}) t cross join releases r on r.id = t.release_id"""
         values = {"status": self.status, "category": self.category, "lang": self.lang,
                   "translation": self.translation, "since": self.since and clock.iso(self.since),
                   "until": self.until and clock.iso(self.until)}
-        return " and ".join(conditions) or "1", values
+        return f"{source} where {' and '.join(conditions) or '1'}", values
 
 
 def list_admin(db: Database, shown: ReleaseFilter, *, page: int, size: int) -> tuple[list[dict], bool]:
     """One page of the admin list, newest first, each release with its translations; and whether a next page
     exists (one row more is read instead of counting them all)."""
-    where, values = shown.sql()
-    rows = list(db.query(f"select r.* from releases r where {where} order by r.published_at desc, r.id desc "
+    source, values = shown.sql()
+    rows = list(db.query(f"select r.* from {source} order by r.published_at desc, r.id desc "
                          "limit :limit offset :offset", {**values, "limit": size + 1, "offset": (page - 1) * size}))
     by_release = translations.every_language(db, [row["id"] for row in rows[:size]])
     return [{**row, "translations": by_release[row["id"]]} for row in rows[:size]], len(rows) > size
