@@ -345,6 +345,20 @@ def m023_archive_indexes(db: Database) -> None:
     db.table("translations").create_index(["status", "lang"], if_not_exists=True)
 
 
+@migrations()
+def m023_published_count(db: Database) -> None:
+    """How many releases are published, kept by triggers in site_state: counting them reads the whole status index
+    (a tenth of the index page's time at 100,000 releases, after every change)."""
+    db.table("site_state").add_column("published", int, not_null_default=0)
+    db.execute("update site_state set published = (select count(*) from releases where status = 'published')")
+    changes = {"insert": ("AFTER INSERT", "(new.status = 'published')"),
+               "update": ("AFTER UPDATE OF status", "(new.status = 'published') - (old.status = 'published')"),
+               "delete": ("AFTER DELETE", "- (old.status = 'published')")}
+    for name, (event, delta) in changes.items():
+        db.execute(f"CREATE TRIGGER releases_published_{name} {event} ON releases BEGIN "
+                   f"UPDATE site_state SET published = published + {delta} WHERE id = 1; END")
+
+
 def migrate(db: Database) -> None:
     """Bring the schema up to date."""
     migrations.apply(db)

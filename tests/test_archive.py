@@ -117,3 +117,17 @@ def test_the_archive_benchmark_runs_at_its_smoke_size():
     for page in pages:
         assert any(re.match(rf"{re.escape(page)}\s+[\d.]+ ms\s+[\d.]+ ms\s+[\d.]+", line) for line in lines), page
     assert re.search(r"target: p50 at 1,000 ÷ p50 at 100 ≤ 1.5; \d+ of 20 miss it", result.stdout)
+
+
+def test_the_published_count_follows_every_status_change(db, archive):
+    def counted() -> int:
+        return db.execute("select count(*) from releases where status = 'published'").fetchone()[0]
+
+    assert releases.count_published(db) == counted() == 6
+    releases.set_status(db, archive[6], "published")
+    releases.set_status(db, archive[0], "withdrawn")
+    releases.set_status(db, archive[1], "draft")
+    assert releases.count_published(db) == counted() == 5
+    make_release(db, title="Ещё черновик", publish=False)
+    make_release(db, title="Сразу опубликован")
+    assert releases.count_published(db) == counted() == 6
