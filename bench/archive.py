@@ -92,9 +92,9 @@ class Site:
 
     def __init__(self, folder: Path):
         """The production app on this folder's database, as gunicorn would create it."""
-        from feedsvc.web import create_app
         from feedsvc.migrations import migrate
         from feedsvc.storage import connect
+        from feedsvc.web import create_app
 
         db = connect(str(folder / "feedsvc.db"))
         migrate(db)  # instances kept from an earlier run (--instances) get this code's schema
