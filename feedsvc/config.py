@@ -78,6 +78,7 @@ def default_config(instance_path: str) -> dict:
         "FEED_SOURCE_TIMEOUT": 20.0,  # seconds a source may stay silent before its fetch fails
         "FEED_SOURCE_MAX_BYTES": 5 * 1024 * 1024,  # a larger feed document is refused
         "PAGE_SIZE": 20,
+        "ADMIN_PAGE_SIZE": 50,  # releases per page of the admin list
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
         "PHOTO_MAX_BYTES": 10 * 1024 * 1024,
         "PHOTO_MAX_PIXELS": 40_000_000,

@@ -27,6 +27,8 @@ from feedsvc.text import one_line
 from feedsvc.translations import ONE_LINE
 from feedsvc.translations import translation_row
 
+# The jobs the admin list reports: what is waiting, running, or needs an operator.
+UNFINISHED = (*OPEN_JOBS, Job.FAILED)
 # Bound into SQL as :name, so the statements read like the state machine they implement.
 STATES = {"queued": Job.QUEUED, "running": Job.RUNNING, "job_done": Job.DONE, "job_failed": Job.FAILED,
           "superseded": Job.SUPERSEDED, "job_no_model": Job.NO_MODEL, "human": Origin.HUMAN,
@@ -203,9 +205,11 @@ def requeue_no_model(db: Database) -> int:
     return cursor.rowcount
 
 
-def counts(db: Database) -> dict[str, int]:
-    """How many jobs are in each status."""
-    return {row["status"]: row["n"] for row in db.query("select status, count(*) n from jobs group by status")}
+def counts(db: Database, statuses: tuple[str, ...] = tuple(Job)) -> dict[str, int]:
+    """How many jobs are in each of ``statuses`` (through the status index: finished jobs of a large archive
+    are not counted when only the open ones are asked for)."""
+    query = f"select status, count(*) n from jobs where status in {sql_list(statuses)} group by status"
+    return {row["status"]: row["n"] for row in db.query(query)}
 
 
 def pending_count(db: Database) -> int:
@@ -220,12 +224,13 @@ def complete_superseded(db: Database, job: dict) -> None:
             db.table("jobs").update(job["id"], {"status": Job.SUPERSEDED, "updated_at": clock.utcnow()})
 
 
-def requeue_machine(db: Database, lang: str, progress=None) -> int:
-    """Re-queue every machine translation of a language (after a model upgrade); human ones stay."""
-    rows = translations.machine_translated(db, lang)
+def requeue_machine(db: Database, lang: str | None, progress=None, *, model: str | None = None) -> int:
+    """Re-queue the machine translations of a language, or those a package made (after a model upgrade);
+    human ones stay, and a job finishing on a human text only offers a suggestion."""
+    rows = translations.machine_translated(db, lang, model)
     for release in rows:
         with write(db):
-            enqueue_release(db, release, [lang])
+            enqueue_release(db, release, [release.pop("target")])
         if progress:
             progress(release)
     return len(rows)

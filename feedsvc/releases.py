@@ -29,7 +29,7 @@ from feedsvc.text import clean
 from feedsvc.text import one_line
 from feedsvc.text.latin import kazakh_latin
 from feedsvc.text.segment import split_paragraphs
-from feedsvc.translations import of_release as translations_of  # releases.translations_of, as callers know it
+from feedsvc.translations import of_release as translations_of  # noqa: F401 (releases.translations_of, as callers know it)
 
 STATUSES = tuple(ReleaseStatus)
 # The SQL condition (on translations ``t``) of a translation readers can read: one with a published copy
@@ -370,19 +370,28 @@ def translated_filter(lang: str, translated_only: bool) -> str:
 
 
 def list_published(db: Database, lang: str, *, limit: int, offset: int = 0,
-                   translated_only: bool = False) -> list[LocalizedRelease]:
-    """Published releases for ``lang``, newest first, each localized; optionally only translated ones."""
+                   translated_only: bool = False, total: int | None = None) -> list[LocalizedRelease]:
+    """Published releases for ``lang``, newest first, each localized; optionally only translated ones.
+
+    Given the ``total`` the same filter counts, a page in the older half is read from the oldest end: an
+    OFFSET steps over every row before it, so the last page of a large archive would read the whole index.
+    """
+    from_oldest = total is not None and offset > total // 2
+    if total is not None and from_oldest:
+        offset, limit = max(0, total - offset - limit), min(limit, total - offset)
+    order = "asc" if from_oldest else "desc"
     sql = f"""select r.* from releases r where r.status = '{ReleaseStatus.PUBLISHED}'
         {translated_filter(lang, translated_only)}
-        order by r.published_at desc, r.id desc limit :limit offset :offset"""
-    rows = list(db.query(sql, {"lang": lang, "limit": limit, "offset": offset}))
-    return localize_rows(db, rows, lang)
+        order by r.published_at {order}, r.id {order} limit :limit offset :offset"""
+    rows = list(db.query(sql, {"lang": lang, "limit": max(limit, 0), "offset": offset}))
+    return localize_rows(db, rows[::-1] if from_oldest else rows, lang)
 
 
 def list_by_seq(db: Database, lang: str, first: int, last: int) -> list[LocalizedRelease]:
     """Published releases numbered ``first``..``last`` in the order of first publication (an archive page),
     newest first; kk and en only with a visible translation, as their feeds."""
-    sql = f"""select r.* from releases r where r.status = '{ReleaseStatus.PUBLISHED}' and r.seq between :first
+    # "+r.status": the seq index, not the status one (which would read every published release of the archive).
+    sql = f"""select r.* from releases r where +r.status = '{ReleaseStatus.PUBLISHED}' and r.seq between :first
         and :last {translated_filter(lang, True)} order by r.seq desc"""
     return localize_rows(db, list(db.query(sql, {"lang": lang, "first": first, "last": last})), lang)
 
@@ -408,7 +417,10 @@ def localize_rows(db: Database, rows: list[dict], lang: str) -> list[LocalizedRe
 
 
 def count_published(db: Database, lang: str = SOURCE_LANGUAGE) -> int:
-    """How many releases are published (in ``lang``: with a published translation, as its index lists them)."""
+    """How many releases ``lang``'s index lists: all published ones in the source language (kept by triggers,
+    migration m023_published_count); in a target language those with a published translation."""
+    if lang == SOURCE_LANGUAGE:
+        return int(db.execute("select published from site_state where id = 1").fetchone()[0])
     sql = f"""select count(*) from releases r where r.status = '{ReleaseStatus.PUBLISHED}'
         {translated_filter(lang, True)}"""
     return int(db.execute(sql, {"lang": lang}).fetchone()[0])
@@ -446,12 +458,59 @@ def photo_is_public(db: Database, name: str) -> bool:
     return db.execute(sql, {"name": name}).fetchone() is not None
 
 
-def list_all(db: Database) -> list[dict]:
-    """Every release for the admin list, newest first, with each language's translation."""
-    rows = list(db.query("select * from releases order by published_at desc, id desc"))
-    for row in rows:
-        row["translations"] = translations_of(db, row["id"])
-    return rows
+@dataclass(frozen=True)
+class ReleaseFilter:
+    """What the admin release list shows: a release status, a translation status (in ``lang``, or in any
+    language), a category, and published dates (``since`` inclusive, ``until`` exclusive, timezone-aware)."""
+
+    status: str | None = None
+    lang: str | None = None
+    translation: str | None = None
+    category: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def sql(self) -> tuple[str, dict]:
+        """The FROM and WHERE clauses (releases ``r``) and their parameters.
+
+        A translation status is looked up through its index first (a cross join keeps SQLite from reading
+        the whole archive newest first instead): the review queue of 100,000 releases is a few hundred rows.
+        """
+        conditions = [condition for value, condition in (
+            (self.status, "r.status = :status"), (self.category, "r.category = :category"),
+            (self.since, "r.published_at >= :since"), (self.until, "r.published_at < :until")) if value]
+        source = "releases r"
+        if self.translation:
+            language = "and lang = :lang" if self.lang else ""
+            # INDEXED BY: for DISTINCT, SQLite would rather read the primary key's index in full.
+            source = f"""(select distinct release_id from translations indexed by idx_translations_status_lang
+                where status = :translation {language}) t cross join releases r on r.id = t.release_id"""
+        values = {"status": self.status, "category": self.category, "lang": self.lang,
+                  "translation": self.translation, "since": self.since and clock.iso(self.since),
+                  "until": self.until and clock.iso(self.until)}
+        return f"{source} where {' and '.join(conditions) or '1'}", values
+
+
+def list_admin(db: Database, shown: ReleaseFilter, *, page: int, size: int) -> tuple[list[dict], bool]:
+    """One page of the admin list, newest first, each release with its translations; and whether a next page
+    exists (one row more is read instead of counting them all)."""
+    source, values = shown.sql()
+    rows = list(db.query(f"select r.* from {source} order by r.published_at desc, r.id desc "
+                         "limit :limit offset :offset", {**values, "limit": size + 1, "offset": (page - 1) * size}))
+    by_release = translations.every_language(db, [row["id"] for row in rows[:size]])
+    return [{**row, "translations": by_release[row["id"]]} for row in rows[:size]], len(rows) > size
+
+
+def categories(db: Database) -> list[str]:
+    """The categories releases use, for the admin list's filter.
+
+    One index lookup per category (a loose index scan over the category index of migration m023): a
+    ``select distinct`` would read every release of the archive on every admin page.
+    """
+    sql = """with recursive c(category) as (select min(category) from releases where category > ''
+        union all select (select min(category) from releases where category > c.category) from c
+        where c.category is not null) select category from c where category is not null"""
+    return [row[0] for row in db.execute(sql)]
 
 
 def site_state(db: Database) -> dict:

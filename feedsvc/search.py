@@ -39,6 +39,9 @@ TITLE_COLUMNS, BODY_COLUMNS = (0, 2, 4), (1, 3, 5)
 # The index's tokenizer (migration m015), for the temporary table the marks are made in.
 TOKENIZE = "unicode61 remove_diacritics 0"
 CYRILLIC_LANGUAGES = ("ru", "kk")
+# A common word matches most of a national archive: only its newest RANK_WINDOW matches are ranked. FTS5 reads a
+# word's matches newest first without scoring them; ranking them all would cost in proportion to the archive.
+RANK_WINDOW = 2_000
 # How Russian and Kazakh surnames end (Ашимбаев, Иванов, Пушкин, Бекенов): a stem ending so is a name's stem.
 SURNAME_STEMS = ("ов", "ев", "ёв", "ин", "ын")
 
@@ -135,9 +138,17 @@ def matching(db: Database, table: str, lang: str, expression: str, seen: list[in
         visible = f"and t.lang = :lang and {PUBLISHED_SQL}"
     stored = ", ".join(f"f.{column} as search_{column}" for column in COLUMNS)
     sql = f"""select r.*, f.rowid as search_rowid, {stored} from {table} f {source}
-        where {table} match :q and r.status = '{ReleaseStatus.PUBLISHED}' {visible}
+        where {table} match :q and f.rowid >= :floor and r.status = '{ReleaseStatus.PUBLISHED}' {visible}
         and f.rowid not in (select value from json_each(:seen)) order by rank limit :limit"""
-    return list(db.query(sql, {"q": expression, "lang": lang, "seen": json.dumps(seen), "limit": limit}))
+    return list(db.query(sql, {"q": expression, "lang": lang, "seen": json.dumps(seen), "limit": limit,
+                               "floor": rank_floor(db, table, expression)}))
+
+
+def rank_floor(db: Database, table: str, expression: str) -> int:
+    """The lowest index row number among the newest RANK_WINDOW matches of an expression (0 if fewer match)."""
+    row = db.execute(f"select rowid from {table} where {table} match ? order by rowid desc limit 1 offset ?",
+                     [expression, RANK_WINDOW - 1]).fetchone()
+    return row[0] if row else 0
 
 
 def highlights(db: Database, expression: str, rows: list[dict]) -> dict[int, dict]:

@@ -38,11 +38,20 @@ def of_release(db: Database, release_id: int) -> dict[str, dict]:
 
 def of_releases(db: Database, release_ids: list[int], lang: str) -> dict[int, dict]:
     """The ``lang`` translation rows of many releases (one query), by release id."""
+    return {release_id: by_lang[lang] for release_id, by_lang in every_language(db, release_ids, lang).items()
+            if lang in by_lang}
+
+
+def every_language(db: Database, release_ids: list[int], lang: str | None = None) -> dict[int, dict[str, dict]]:
+    """Each language's translation rows of many releases (one query; only ``lang``'s if given), by release id."""
+    found: dict[int, dict[str, dict]] = {release_id: {} for release_id in release_ids}
     if not release_ids:
-        return {}
+        return found
     marks = ",".join("?" * len(release_ids))
-    query = f"select * from translations where lang = ? and release_id in ({marks})"
-    return {row["release_id"]: row for row in db.query(query, [lang, *release_ids])}
+    query = f"select * from translations where (? is null or lang = ?) and release_id in ({marks})"
+    for row in db.query(query, [lang, lang, *release_ids]):
+        found[row["release_id"]][row["lang"]] = row
+    return found
 
 
 def create_slot(db: Database, release_id: int, lang: str, now: str) -> None:
@@ -124,12 +133,19 @@ def store_suggestion(db: Database, release_id: int, lang: str, current: dict, tr
     )
 
 
-def machine_translated(db: Database, lang: str) -> list[dict]:
-    """Published releases whose ``lang`` translation is the machine's (never a human one)."""
+def machine_translated(db: Database, lang: str | None, model: str | None = None) -> list[dict]:
+    """Published releases whose translation into ``lang`` (None: any language, each row's ``target``) is the
+    machine's (never a human one); with ``model`` ("name@version"), only those holding a sentence it made,
+    alone or as a step of a pivot."""
     return list(db.query(
-        """select r.* from releases r join translations t on t.release_id = r.id and t.lang = :lang
-        where r.status = :published and coalesce(t.origin, :machine_origin) != :human order by r.id""",
-        {"lang": lang, "published": ReleaseStatus.PUBLISHED, "machine_origin": Origin.MACHINE,
+        """select r.*, t.lang as target from releases r join translations t on t.release_id = r.id
+        where r.status = :published and coalesce(t.origin, :machine_origin) != :human
+        and (:lang is null or t.lang = :lang)
+        and (:model is null or exists (
+            select 1 from json_each(case when json_valid(t.checks) then t.checks else '[]' end) s
+            where instr(' → ' || json_extract(s.value, '$.model') || ' → ', ' → ' || :model || ' → ')))
+        order by r.id, t.lang""",
+        {"lang": lang, "model": model, "published": ReleaseStatus.PUBLISHED, "machine_origin": Origin.MACHINE,
          "human": Origin.HUMAN}))
 
 

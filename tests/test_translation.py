@@ -295,11 +295,12 @@ def test_installing_a_new_version_replaces_the_old_one_and_its_memory(app, runne
     v1_9, v1_10 = (build_ru_en(runner, demo, tmp_path, version) for version in ("1.9", "1.10"))
     result = runner.invoke(args=["models", "install", str(v1_9)])
     assert result.exit_code == 0, result.output
-    assert f"It replaces {demo.key} (demo model), removed." in result.output
+    assert f"It replaces {demo.key} (demo model), kept in" in result.output
     assert "feedsvc retranslate --lang LANG" in result.output
     assert not demo.path.exists() and not memory.lookup(db, demo.key, [plain])
+    assert [p.key for p in packages.kept_packages(app.config["MODELS_DIR"])] == [demo.key]
     result = runner.invoke(args=["models", "install", str(v1_10)])
-    assert "It replaces translate-ru_en-1.9@1.9, removed." in result.output
+    assert "It replaces translate-ru_en-1.9@1.9, kept in" in result.output
     installed = packages.list_packages(app.config["MODELS_DIR"])
     assert [p.key for p in installed if p.from_code == "ru"] == ["translate-ru_en-1.10@1.10"]
     assert "ru→en: direct: ru→en (translate-ru_en-1.10@1.10)" in runner.invoke(args=["models", "list"]).output

@@ -103,19 +103,26 @@ def websub_sender():
 
 
 @click.command("retranslate")
-@click.option("--lang", required=True, help="Target language, e.g. kk.")
+@click.option("--lang", help="Target language, e.g. kk.")
+@click.option("--model", metavar="NAME@VERSION", help="Only translations with a sentence this package made.")
 @click.option("--run", "run_now", is_flag=True, help="Translate now, with a progress bar.")
 @with_appcontext
-def retranslate_command(lang: str, run_now: bool) -> None:
-    """Re-translate every machine translation of a language (human-reviewed ones are never touched)."""
-    if lang not in current_app.config["TARGET_LANGUAGES"]:
+def retranslate_command(lang: str | None, model: str | None, run_now: bool) -> None:
+    """Re-translate machine translations of a language, or those a package made (human-reviewed ones are never
+    touched)."""
+    if not lang and not model:
+        raise click.UsageError("give --lang LANG, --model NAME@VERSION, or both")
+    if lang and lang not in current_app.config["TARGET_LANGUAGES"]:
         raise click.BadParameter(f"choose one of {', '.join(current_app.config['TARGET_LANGUAGES'])}",
                                  param_hint="--lang")
+    if model is not None and "@" not in model:
+        raise click.BadParameter("a package as NAME@VERSION, as `feedsvc models list` shows it", param_hint="--model")
     db = connect(current_app.config["DATABASE"])
-    total = len(translations.machine_translated(db, lang))
-    with click.progressbar(length=total, label=f"Queuing {lang}") as bar:
-        queued = jobs.requeue_machine(db, lang, progress=lambda release: bar.update(1))
-    click.echo(f"{queued} machine translation(s) into {lang} queued; human-reviewed ones were left alone.")
+    what = " and ".join(filter(None, [f"into {lang}" if lang else "", f"made by {model}" if model else ""]))
+    total = len(translations.machine_translated(db, lang, model))
+    with click.progressbar(length=total, label="Queuing") as bar:
+        queued = jobs.requeue_machine(db, lang, progress=lambda release: bar.update(1), model=model)
+    click.echo(f"{queued} machine translation(s) {what} queued; human-reviewed ones were left alone.")
     if run_now and queued:
         from feedsvc.translation import worker
 
@@ -152,46 +159,93 @@ def list_command() -> None:
         click.echo(f"ru→{target}: {text}")
 
 
-def after_install(package: packages.PackageInfo) -> None:
-    """A new or upgraded package: it replaces the pair's other packages, whose machine output is forgotten;
-    jobs that had no model are re-queued."""
-    replaced = packages.remove_others(models_dir(), package)
+def after_install(package: packages.PackageInfo, replaced: list[packages.PackageInfo]) -> None:
+    """A new or upgraded package is in place: the replaced ones' machine output is forgotten (their folders are
+    kept for a rollback); jobs that had no model are re-queued."""
     db = connect(current_app.config["DATABASE"])
     forgotten = sum(memory.forget_model(db, name) for name in {package.name, *(p.name for p in replaced)})
     requeued = jobs.requeue_no_model(db)
     click.echo(f"Installed {package.key} ({package.from_code}→{package.to_code}) in {package.path}.")
     for old in replaced:
-        click.echo(f"It replaces {old.key}{' (demo model)' if old.demo else ''}, removed.")
+        click.echo(f"It replaces {old.key}{' (demo model)' if old.demo else ''}, kept in "
+                   f"{models_dir() / packages.REPLACED / old.key} "
+                   f"(feedsvc models rollback {old.from_code} {old.to_code} puts it back).")
     click.echo(f"{forgotten} old memory entr(ies) dropped; {requeued} job(s) waiting for a model re-queued.")
     if replaced or forgotten:
         click.echo("Existing machine translations keep the old model's text until re-translated: "
-                   "feedsvc retranslate --lang LANG (reviewed ones are kept).")
+                   "feedsvc retranslate --lang LANG, or --model NAME@VERSION (reviewed ones are kept).")
 
 
 @models_cli.command("install")
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--from-index", "pair", nargs=2, metavar="FROM TO", help="Download FROM→TO from the Argos index.")
-def install_command(files: tuple[Path, ...], pair: tuple[str, str] | None) -> None:
-    """Install .argosmodel files, or download one from the Argos index (needs internet)."""
+@click.option("--force", is_flag=True, help="Install even if it scores lower than the package it replaces.")
+def install_command(files: tuple[Path, ...], pair: tuple[str, str] | None, force: bool) -> None:
+    """Install .argosmodel files, or download one from the Argos index (needs internet).
+
+    A package that replaces another is first scored against it on the editors' reviewed translations.
+    """
     if not files and not pair:
         raise click.UsageError("give .argosmodel file(s) or --from-index FROM TO")
     for file in files:
-        install_one(file)
+        install_one(file, force=force)
     if pair:
         with tempfile.TemporaryDirectory() as tmp:
-            archive = download_from_index(*pair, Path(tmp))
-            try:
-                after_install(packages.install_file(models_dir(), archive))
-            except packages.InvalidPackage as exc:
-                raise click.ClickException(f"downloaded package refused: {exc}") from exc
+            install_one(download_from_index(*pair, Path(tmp)), force=force, label="downloaded package")
 
 
-def install_one(file: Path) -> None:
-    """Install one .argosmodel file, or fail with one clear line."""
+def install_one(file: Path, *, force: bool = False, label: str | None = None) -> None:
+    """Install one .argosmodel file unless it scores lower than what it replaces, or fail with one clear line."""
     try:
-        after_install(packages.install_file(models_dir(), file))
+        staged = packages.stage(models_dir(), file)
     except packages.InvalidPackage as exc:
-        raise click.ClickException(f"{file}: {exc}") from exc
+        raise click.ClickException(f"{label or file}: {exc}") from exc
+    try:
+        check_upgrade(staged, force)
+        replaced = packages.put_in_place(models_dir(), staged)
+    finally:
+        packages.discard(staged)
+    after_install(packages.read_package(models_dir() / staged.name), replaced)
+
+
+def check_upgrade(staged: packages.PackageInfo, force: bool) -> None:
+    """Score the routes the package changes, before and after, on the reviewed translations; refuse a worse one
+    (chrF down more than MAX_CHRF_DROP) unless forced."""
+    # The engine loads models only when there is something to score (a first install scores nothing).
+    comparisons = evaluate.compare(connect(current_app.config["DATABASE"]), packages.list_packages(models_dir()),
+                                   staged, list(current_app.config["TARGET_LANGUAGES"]), make_engine().translate)
+    for comparison in comparisons:
+        click.echo(comparison_line(comparison))
+    worse = [c.lang for c in comparisons if c.worse]
+    if worse and not force:
+        raise click.ClickException(
+            f"{staged.key} scores lower than the installed route for {', '.join(worse)} "
+            f"(chrF down more than {evaluate.MAX_CHRF_DROP:g}); not installed. Install it anyway with --force.")
+    if worse:
+        click.echo(f"Installing {staged.key} anyway (--force).")
+
+
+def comparison_line(comparison: evaluate.Comparison) -> str:
+    """One line per language: both chrF scores, or why they could not be compared."""
+    if comparison.before is None or comparison.after is None:
+        return (f"ru→{comparison.lang}: only {comparison.sentences} reviewed sentence(s) (at least "
+                f"{evaluate.MIN_REVIEWED} needed): could not compare {comparison.candidate.describe()} with "
+                f"{comparison.current.describe()}.")
+    return (f"ru→{comparison.lang} on {comparison.sentences} reviewed sentence(s): chrF "
+            f"{comparison.before.chrf:.2f} now ({comparison.current.describe()}), {comparison.after.chrf:.2f} with "
+            f"{comparison.candidate.describe()}.")
+
+
+@models_cli.command("rollback")
+@click.argument("from_code", metavar="FROM")
+@click.argument("to_code", metavar="TO")
+def rollback_command(from_code: str, to_code: str) -> None:
+    """Put back the FROM→TO package (language codes, e.g. ru en) that the last install replaced."""
+    try:
+        restored, current = packages.rollback(models_dir(), from_code, to_code)
+    except (packages.PackageNotInstalled, packages.InvalidPackage) as exc:
+        raise click.ClickException(str(exc)) from exc
+    after_install(restored, current)
 
 
 def fetch(url: str, timeout: float = 20):

@@ -22,6 +22,10 @@ from feedsvc.text.segment import split_paragraphs
 from feedsvc.text.segment import split_sentences
 
 REVIEWED = "reviewed editors' translations"
+# An upgrade is only compared on at least this many reviewed sentences: fewer say little about a model.
+MIN_REVIEWED = 20
+# How many chrF points a new package may lose on the reviewed translations before its install is refused.
+MAX_CHRF_DROP = 1.0
 
 
 class BadTestSet(InvalidInput):
@@ -110,13 +114,48 @@ def evaluate(lang: str, route: packages.Route, pairs: list[Pair], data: str,
 
 def candidate_route(installed: list[packages.PackageInfo], candidate: packages.PackageInfo,
                     lang: str) -> packages.Route | None:
-    """The route a candidate package would give ru→lang: direct, or after the installed ru→en."""
-    if (candidate.from_code, candidate.to_code) == ("ru", lang):
-        return packages.Route((candidate,))
-    first = packages.find_route(installed, "ru", packages.PIVOT)
-    if candidate.from_code == packages.PIVOT and candidate.to_code == lang and first and first.kind == "direct":
-        return packages.Route((*first.steps, candidate))
-    return None
+    """The ru→lang route once the candidate replaces its pair's packages, if the candidate is on it."""
+    others = [p for p in installed if p not in packages.same_pair(installed, candidate)]
+    route = packages.find_route([*others, candidate], "ru", lang)
+    return route if route and candidate in route.steps else None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A language's current route against the route a candidate package gives, on the reviewed translations.
+
+    Without enough reviewed sentences (MIN_REVIEWED) nothing is scored and both evaluations are None.
+    """
+
+    lang: str
+    current: packages.Route
+    candidate: packages.Route
+    sentences: int
+    before: Evaluation | None = None
+    after: Evaluation | None = None
+
+    @property
+    def worse(self) -> bool:
+        """Whether the candidate scores more than MAX_CHRF_DROP chrF points below the current route."""
+        return bool(self.before and self.after and self.after.chrf < self.before.chrf - MAX_CHRF_DROP)
+
+
+def compare(db: Database, installed: list[packages.PackageInfo], candidate: packages.PackageInfo,
+            languages: list[str], translate: Callable) -> list[Comparison]:
+    """Score every language whose existing route the candidate would change, before and after, on the
+    editors' reviewed translations (a language with fewer than MIN_REVIEWED sentences is listed, not scored)."""
+    comparisons = []
+    for lang in languages:
+        current, new = packages.find_route(installed, "ru", lang), candidate_route(installed, candidate, lang)
+        if current is None or new is None:
+            continue
+        pairs = reviewed_pairs(db, lang)
+        scored = {}
+        if len(pairs) >= MIN_REVIEWED:
+            scored = {which: evaluate(lang, route, pairs, REVIEWED, translate)
+                      for which, route in (("before", current), ("after", new))}
+        comparisons.append(Comparison(lang, current, new, len(pairs), **scored))
+    return comparisons
 
 
 def store(db: Database, evaluation: Evaluation) -> None:

@@ -25,6 +25,9 @@ MAX_ARCHIVE_BYTES = 2 * 1024**3
 MAX_UNPACKED_BYTES = 4 * 1024**3
 # Folder names in models/ that are not packages: older checkouts kept the demo archives in models/demo/.
 RESERVED_NAMES = {"demo"}
+# Where a replaced package is kept (not loaded: hidden folders are skipped), as REPLACED/NAME@VERSION/NAME,
+# so `feedsvc models rollback` can put it back.
+REPLACED = ".replaced"
 # Argos reads sentencepiece.model; a package whose output pieces come from another model (OPUS-MT's target.spm)
 # carries that one under this name, and feedsvc's engine decodes with it.
 TARGET_SPM = "target_sentencepiece.model"
@@ -79,6 +82,11 @@ class Route:
     def kind(self) -> str:
         """"direct" or "pivot"."""
         return "direct" if len(self.steps) == 1 else "pivot"
+
+    @property
+    def model(self) -> str:
+        """Which packages make this route's sentences, as each sentence records it: "a@1" or "a@1 → b@2"."""
+        return " → ".join(step.key for step in self.steps)
 
     def describe(self) -> str:
         """Human-readable: ru→en→kk (translate-ru_en@1.9, translate-en_kk@0.1)."""
@@ -339,13 +347,86 @@ def _extract(archive: zipfile.ZipFile, dest: Path, max_unpacked: int) -> None:
                 out.write(chunk)
 
 
-def remove_others(models_dir: str | Path, package: PackageInfo) -> list[PackageInfo]:
-    """Remove the other packages of ``package``'s language pair: a newly installed model replaces them."""
-    others = [p for p in list_packages(models_dir)
-              if (p.from_code, p.to_code) == (package.from_code, package.to_code) and p.name != package.name]
-    for other in others:
-        shutil.rmtree(other.path)
-    return others
+def stage(models_dir: str | Path, archive_path: str | Path) -> PackageInfo:
+    """Validate and unpack an .argosmodel into a hidden staging folder of models_dir (not loaded by anyone yet),
+    so it can be scored before it replaces anything; `put_in_place` installs it, `discard` drops it."""
+    folder = Path(tempfile.mkdtemp(prefix=".staged-", dir=_made(models_dir)))
+    try:
+        return install_file(folder, archive_path)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def _made(folder: str | Path) -> Path:
+    """A folder, created if missing."""
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    return Path(folder)
+
+
+def discard(staged: PackageInfo) -> None:
+    """Remove a staged package and its staging folder."""
+    shutil.rmtree(staged.path.parent, ignore_errors=True)
+
+
+def same_pair(installed: list[PackageInfo], package: PackageInfo) -> list[PackageInfo]:
+    """The installed packages serving ``package``'s language pair (those it replaces)."""
+    return [p for p in installed if (p.from_code, p.to_code) == (package.from_code, package.to_code)]
+
+
+def put_in_place(models_dir: str | Path, staged: PackageInfo) -> list[PackageInfo]:
+    """Install a staged package; the pair's other packages are moved aside (kept for a rollback), not deleted."""
+    models_dir = Path(models_dir)
+    replaced = [keep(models_dir, old) for old in same_pair(list_packages(models_dir), staged)]
+    final = models_dir / staged.path.name
+    if final.exists():  # a damaged folder of the same name: nothing worth keeping
+        shutil.rmtree(final)
+    os.replace(staged.path, final)
+    discard(staged)
+    return replaced
+
+
+def keep(models_dir: Path, package: PackageInfo) -> PackageInfo:
+    """Move an installed package to models_dir/.replaced/NAME@VERSION/NAME; returns it as it was installed."""
+    folder = _made(models_dir / REPLACED) / package.key
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir()
+    os.replace(package.path, folder / package.name)
+    os.utime(folder)  # the newest kept folder is the one a rollback restores
+    return package
+
+
+def kept_packages(models_dir: str | Path) -> list[PackageInfo]:
+    """The replaced packages kept for a rollback, the most recently replaced first."""
+    root = Path(models_dir) / REPLACED
+    folders = sorted((f for f in root.iterdir() if f.is_dir()), key=lambda f: f.stat().st_mtime_ns,
+                     reverse=True) if root.is_dir() else []
+    kept = []
+    for folder in folders:
+        for child in (c for c in folder.iterdir() if c.is_dir()):
+            try:
+                kept.append(read_package(child))
+            except InvalidPackage:
+                continue  # a damaged kept copy cannot be restored; `models list` shows installed ones only
+    return kept
+
+
+def rollback(models_dir: str | Path, from_code: str, to_code: str) -> tuple[PackageInfo, list[PackageInfo]]:
+    """Put back the FROM→TO package replaced most recently; the current one is kept in its place (a second
+    rollback undoes the first). Returns the restored package and the ones it replaces."""
+    models_dir = Path(models_dir)
+    kept = [p for p in kept_packages(models_dir) if (p.from_code, p.to_code) == (from_code, to_code)]
+    if not kept:
+        raise PackageNotInstalled(f"no replaced {from_code}→{to_code} package is kept in {models_dir / REPLACED}")
+    restored, installed = kept[0], same_pair(list_packages(models_dir), kept[0])
+    if (models_dir / restored.name).exists() and restored.name not in {p.name for p in installed}:
+        raise InvalidPackage(f"{restored.key}: another folder named {restored.name} is in {models_dir}; move it first")
+    current = [keep(models_dir, old) for old in installed]
+    final = models_dir / restored.name
+    os.replace(restored.path, final)
+    shutil.rmtree(restored.path.parent, ignore_errors=True)
+    return read_package(final), current
 
 
 def remove(models_dir: str | Path, code: str) -> list[PackageInfo | BrokenPackage]:

@@ -88,6 +88,8 @@ class SentenceCheck:
     origin: str = SentenceOrigin.MACHINE
     by: str = ""
     at: str = ""
+    # The package(s) that made it, "name@version" ("a@1 → b@2" on a pivot); "" for an editor's correction.
+    model: str = ""
 
     def as_json(self) -> dict:
         """The form stored in ``translations.checks``."""
@@ -100,7 +102,7 @@ class SentenceCheck:
         return cls(data["source"], data["output"], data.get("score"), findings, part=data.get("part", ""),
                    index=data.get("index", 0), hypothesis=data.get("hypothesis", 0),
                    alternatives=list(data.get("alternatives", [])), origin=data.get("origin") or SentenceOrigin.MACHINE,
-                   by=data.get("by") or "", at=data.get("at") or "")
+                   by=data.get("by") or "", at=data.get("at") or "", model=data.get("model", ""))
 
 
 @dataclass(frozen=True)

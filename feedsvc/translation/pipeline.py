@@ -186,6 +186,8 @@ def translate_texts(db: Database, sentences: list[str], route: Route, lang: str,
         retried, extra = retry(db, failed, work, route, lang, usable, translate, hypotheses)
         results.update(retried)
         sent += extra
+    for check in results.values():
+        check.model = route.model  # so `feedsvc retranslate --model` finds what a package wrote
     human = {memory.normalize(s): SentenceCheck(s, t) for s, t in corrected.items()}
     return [human.get(memory.normalize(s)) or results[s] for s in sentences], sent
 

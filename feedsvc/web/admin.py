@@ -1,7 +1,10 @@
 """Admin pages for press staff: the release list, the upload/edit form, publish and withdraw."""
 
 import sqlite3
+from datetime import date
 from datetime import datetime
+from datetime import time
+from datetime import timedelta
 
 from flask import Blueprint
 from flask import abort
@@ -25,9 +28,11 @@ from feedsvc import websub
 from feedsvc.web import labels
 from feedsvc.web.db import get_db
 from feedsvc.web.forms import StatusForm
+from feedsvc.web.forms import release_filter_form
 from feedsvc.web.forms import release_form
 from feedsvc.web.forms import set_hidden
 from feedsvc.web.kept import keeps_text
+from feedsvc.web.public import page_number
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -60,10 +65,35 @@ def shown_date(release: dict) -> datetime | None:
 
 @bp.route("/", endpoint="releases")
 def releases_list():
-    """Every release with its status and each language's translation status."""
+    """Releases newest first, a page at a time, filtered by status, translation, category and date."""
     db = get_db()
-    return render_template("admin/releases.html", rows=releases.list_all(db), jobs=jobs.counts(db),
-                           websub_failing=websub.failing(db))
+    form = filter_form(db)
+    if not form.validate():
+        return render_template("admin/releases.html", rows=[], form=form, page=1, more=False,
+                               jobs=jobs.counts(db, jobs.UNFINISHED), websub_failing=websub.failing(db)), 400
+    page = page_number()
+    rows, more = releases.list_admin(db, shown_releases(form), page=page, size=current_app.config["ADMIN_PAGE_SIZE"])
+    if page > 1 and not rows:
+        abort(404)
+    return render_template("admin/releases.html", rows=rows, form=form, page=page, more=more,
+                           jobs=jobs.counts(db, jobs.UNFINISHED), websub_failing=websub.failing(db))
+
+
+def filter_form(db):
+    """The list's filter form, read from the query string."""
+    return release_filter_form(request.args, list(current_app.config["TARGET_LANGUAGES"]), releases.categories(db))
+
+
+def shown_releases(form) -> releases.ReleaseFilter:
+    """The filter the form asks for; dates are days in the press office's time zone (``until`` included)."""
+    return releases.ReleaseFilter(status=form.status.data or None, lang=form.lang.data or None,
+                                  translation=form.translation.data or None, category=form.category.data or None,
+                                  since=day_start(form.since.data), until=day_start(form.until.data, 1))
+
+
+def day_start(day: date | None, later: int = 0) -> datetime | None:
+    """Midnight starting ``day`` (plus ``later`` days) in the press office's time zone; None for no day."""
+    return day and datetime.combine(day + timedelta(days=later), time(), labels.office_zone())
 
 
 def fields_from(form, release: dict | None = None) -> dict:

@@ -6,9 +6,12 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed
 from flask_wtf.file import FileField
 from wtforms import BooleanField
+from wtforms import DateField
 from wtforms import DateTimeLocalField
+from wtforms import Form
 from wtforms import IntegerField
 from wtforms import PasswordField
+from wtforms import SelectField
 from wtforms import StringField
 from wtforms import SubmitField
 from wtforms import TextAreaField
@@ -18,6 +21,9 @@ from wtforms.validators import Length
 from wtforms.validators import Optional
 from wtforms.validators import ValidationError
 from wtforms.widgets import HiddenInput
+
+from feedsvc.states import ReleaseStatus
+from feedsvc.states import TranslationStatus
 
 PHOTO_EXTENSIONS = ["jpg", "jpeg", "png", "webp"]
 
@@ -114,3 +120,25 @@ class VersionForm(FlaskForm):
 def set_hidden(field, value) -> None:
     """Change what a hidden field carries on a re-rendered form (WTForms would render the posted text)."""
     field.data, field.raw_data = value, [str(value)]
+
+
+def release_filter_form(formdata, languages: list[str], categories: list[str]) -> Form:
+    """The admin list's filters, read from the query string (a GET form: no CSRF, nothing is changed).
+
+    Choices are bare values ("" for any); the template shows statuses by their labels.
+    """
+    def select(label, values) -> SelectField:
+        """A choice among ``values`` or none."""
+        return SelectField(label, choices=["", *values], validators=[Optional()])
+
+    class ReleaseFilterForm(Form):
+        """Release status, translation status (in a language), category, published dates."""
+
+        status = select(_l("Status"), list(ReleaseStatus))
+        lang = select(_l("Language"), languages)
+        translation = select(_l("Translation"), list(TranslationStatus))
+        category = select(_l("Category"), categories)
+        since = DateField(_l("Published from"), validators=[Optional(), plausible_year])
+        until = DateField(_l("to"), validators=[Optional(), plausible_year])
+
+    return ReleaseFilterForm(formdata)

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import get_timezone_location
 from flask import current_app
+from flask import g
 from flask_babel import format_datetime
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -48,8 +49,15 @@ def status_labels() -> dict[str, str]:
 
 
 def status_label(status: str | None) -> str:
-    """A stored status (of a release, translation or job) or origin, in the interface's language."""
-    return status_labels().get(status or "", status or "—")
+    """A stored status (of a release, translation or job) or origin, in the interface's language.
+
+    The labels are looked up once per request and locale: the admin list shows a few hundred statuses a page.
+    """
+    key = str(get_locale())
+    known = g.setdefault("status_labels", {})
+    if key not in known:
+        known[key] = status_labels()
+    return known[key].get(status or "", status or "—")
 
 
 def flag_label(flag: str) -> str:

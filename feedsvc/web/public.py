@@ -93,11 +93,13 @@ def render_index(lang: str, page: int, state: dict) -> str:
     """One index page; pages past the last are 404 without reading them."""
     db = get_db()
     size = current_app.config["PAGE_SIZE"]
-    pages = max(1, -(-published_count(db, lang, state["version"]) // size))
+    total = published_count(db, lang, state["version"])
+    pages = max(1, -(-total // size))
     if page > pages:
         abort(404)
     # A release never published in this language is not listed (its own URL shows the original).
-    items = releases.list_published(db, lang, limit=size, offset=(page - 1) * size, translated_only=True)
+    items = releases.list_published(db, lang, limit=size, offset=(page - 1) * size, translated_only=True,
+                                    total=total)
     canonical = url_for("public.index", lang=lang, page=page if page > 1 else None, _external=True)
     meta = seo.page_meta(lang, f"{_('Press releases')} · {site_names(lang)[0]}", canonical)
     return render_template("public/index.html", lang=lang, items=items, page=page, pages=pages, meta=meta)

@@ -62,7 +62,7 @@ def sitemap_index():
 
 @bp.route("/sitemaps/<lang:lang>-<id:number>.xml")  # one spelling per number (web.IdConverter)
 def sitemap(lang: str, number: int):
-    """One language's sitemap file (the protocol's 50,000 URLs at most in each)."""
+    """One language's sitemap file (sitemaps.MAX_URLS URLs at most in each)."""
     def build() -> bytes:
         """The file's document, or nothing past the last file."""
         files = language_files()[lang]
