@@ -71,7 +71,7 @@ def before(db, lang: str, query: str) -> list[dict]:
     else:
         sql = f"""select r.* from translations_fts f join translations t on t.rowid = f.rowid
             join releases r on r.id = t.release_id where translations_fts match :q and t.lang = :lang
-            and t.status in {releases.VISIBLE_SQL} and r.status = 'published' order by rank limit 50"""
+            and {releases.PUBLISHED_SQL} and r.status = 'published' order by rank limit 50"""
     return releases.localize_rows(db, list(db.query(sql, {"q": expression, "lang": lang})), lang)
 
 
