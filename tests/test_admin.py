@@ -165,8 +165,10 @@ def test_edit_keeps_guid_and_requeues_translations(logged_in, db):
 def test_withdraw_through_admin_gives_410(logged_in, db, client):
     release = make_release(db)
     token = csrf_token(logged_in, f"/admin/releases/{release['id']}/edit")
-    unconfirmed = logged_in.post(f"/admin/releases/{release['id']}/withdrawn", data={"csrf_token": token})
-    assert unconfirmed.status_code == 303 and releases.get_release(db, release["id"])["status"] == "published"
+    unconfirmed = logged_in.post(f"/admin/releases/{release['id']}/withdrawn",
+                                 data={"csrf_token": token, "reason": "Дубликат"})
+    assert unconfirmed.status_code == 400 and releases.get_release(db, release["id"])["status"] == "published"
+    assert "Дубликат" in unconfirmed.get_data(as_text=True)  # the reason typed stays in its field
     response = logged_in.post(f"/admin/releases/{release['id']}/withdrawn", data={"csrf_token": token, "confirm": "1"})
     assert response.status_code == 302
     assert logged_in.get(f"/ru/releases/{release['id']}").status_code == 410

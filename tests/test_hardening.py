@@ -28,6 +28,7 @@ from feedsvc.translation import worker
 from feedsvc.web import create_app
 from tests.conftest import HANG_SECONDS
 from tests.conftest import make_release
+from tests.conftest import migrated
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -201,8 +202,10 @@ from feedsvc import photos
 from feedsvc.demo import demo_photo
 from feedsvc.web import create_app
 from feedsvc.translation.engine import prepare_environment
+from tests.conftest import migrated
 base = sys.argv[1]
-app = create_app({"TESTING": True, "DATABASE": os.path.join(base, "f.db"), "UPLOAD_FOLDER": os.path.join(base, "up")})
+app = create_app(migrated({"TESTING": True, "DATABASE": os.path.join(base, "f.db"),
+                           "UPLOAD_FOLDER": os.path.join(base, "up")}))
 stored = photos.save_photo(demo_photo(0), app.config["UPLOAD_FOLDER"], max_bytes=10**7, max_pixels=10**7)
 prepare_environment(os.path.join(base, "argos"), os.path.join(base, "models"))
 paths = [app.config["UPLOAD_FOLDER"], os.path.join(app.config["UPLOAD_FOLDER"], stored["photo"]),
@@ -223,7 +226,7 @@ def test_an_uploads_folder_the_operator_made_keeps_its_group_and_mode(tmp_path):
     uploads = tmp_path / "uploads"
     uploads.mkdir()
     uploads.chmod(0o2750)  # README: install -d -g www-data -m 2750
-    create_app({"TESTING": True, "DATABASE": str(tmp_path / "f.db"), "UPLOAD_FOLDER": str(uploads)})
+    create_app(migrated({"TESTING": True, "DATABASE": str(tmp_path / "f.db"), "UPLOAD_FOLDER": str(uploads)}))
     assert mode(uploads) == 0o2750
 
 

@@ -249,9 +249,10 @@ def change_status(release_id: int, status: str):
     form = StatusForm()
     if not form.validate_on_submit():  # shown again (web.kept): the reason typed stays in its field
         return edit_page(form_for(release), release, 400, status_form=form)
-    if status == "withdrawn" and not request.form.get("confirm"):  # a checkbox: no script needed (CSP)
+    if status == "withdrawn" and not form.confirm.data:  # a checkbox: no script needed (CSP)
+        # shown again with the reason typed kept, as any refused form
         flash(_("Tick “Withdraw this release” to confirm: readers will get a “withdrawn” page."), "error")
-        return redirect(url_for("admin.edit_release", release_id=release_id)), 303
+        return edit_page(form_for(release), release, 400, status_form=form)
     reason = (form.reason.data or "")[: current_app.config["TITLE_MAX"]]
     releases.set_status(get_db(), release_id, status, tuple(current_app.config["TARGET_LANGUAGES"]), reason=reason)
     flash({"published": _("Release published."), "draft": _("Release moved back to drafts."),

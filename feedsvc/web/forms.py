@@ -51,6 +51,8 @@ class StatusForm(EditorForm):
     """Publish, unpublish or withdraw a release; a withdrawal may give a public reason."""
 
     reason = StringField(_l("Public reason (optional, shown on the withdrawn page)"), validators=[Optional()])
+    # A withdrawal needs the tick; a field, so a form kept over an ended session (web.kept) keeps it too.
+    confirm = BooleanField(_l("Withdraw this release"))
 
 
 def plausible_year(form, field) -> None:
