@@ -52,17 +52,28 @@ def create(db: Database, name: str, scope: str) -> tuple[dict, str]:
     return row, secret
 
 
-def verify(db: Database, secret: str | None, scope: ApiScope) -> dict | None:
-    """The key row if ``secret`` is a key that is not revoked and allows ``scope``, else None; notes its use."""
+def find(db: Database, secret: str | None) -> dict | None:
+    """The key row of ``secret`` if it is a key that is not revoked, else None; notes its use."""
     if not secret or not secret.startswith(KEY_PREFIX):
         return None
     rows = list(db.query("select * from api_keys where key_hash = ? and revoked_at is null", [key_hash(secret)]))
-    if not rows or scope not in GRANTS[ApiScope(rows[0]["scope"])]:
+    if not rows:
         return None
     used = clock.utcnow()
     if (rows[0]["last_used_at"] or "")[:16] != used[:16]:  # at most one write a minute per key
         db.execute("update api_keys set last_used_at = ? where id = ?", [used, rows[0]["id"]])
     return rows[0]
+
+
+def allows(key: dict, scope: ApiScope) -> bool:
+    """Whether a key's scope includes ``scope`` (write includes read)."""
+    return scope in GRANTS[ApiScope(key["scope"])]
+
+
+def verify(db: Database, secret: str | None, scope: ApiScope) -> dict | None:
+    """The key row if ``secret`` is a current key that allows ``scope``, else None."""
+    key = find(db, secret)
+    return key if key is not None and allows(key, scope) else None
 
 
 def revoke(db: Database, key_id: int) -> dict:
