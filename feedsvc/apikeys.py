@@ -46,9 +46,9 @@ def create(db: Database, name: str, scope: str) -> tuple[dict, str]:
     except ValueError as exc:
         raise InvalidInput(f"scope must be one of {', '.join(ApiScope)}") from exc
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
-    row = {"name": name, "scope": scope, "prefix": secret[:len(KEY_PREFIX) + 6], "key_hash": key_hash(secret),
+    row: dict = {"name": name, "scope": scope, "prefix": secret[:len(KEY_PREFIX) + 6], "key_hash": key_hash(secret),
            "created_at": clock.utcnow()}
-    row["id"] = db.table("api_keys").insert(row).last_pk
+    row["id"] = int(db.table("api_keys").insert(row).last_pk or 0)
     return row, secret
 
 

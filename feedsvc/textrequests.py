@@ -31,7 +31,7 @@ def submit(db: Database, items: list[TextItem], target: str, text_format: str) -
     """Queue texts for the worker; returns the request's id."""
     row = {"items": json.dumps([item.__dict__ for item in items], ensure_ascii=False), "target": target,
            "format": text_format, "status": TextRequestStatus.QUEUED, "created_at": clock.utcnow()}
-    return db.table("text_requests").insert(row).last_pk
+    return int(db.table("text_requests").insert(row).last_pk or 0)
 
 
 def finished(db: Database, request_id: int) -> dict | None:
