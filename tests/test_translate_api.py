@@ -4,6 +4,7 @@ real `feedsvc worker` with the tiny demo models (ru→en direct, ru→kk through
 import json
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.request
 
@@ -14,15 +15,19 @@ from feedsvc import apikeys
 from feedsvc import textrequests
 from feedsvc.demo import DEMO_DIR
 from feedsvc.demo import install_demo_models
+from feedsvc.settings import WorkerSettings
 from feedsvc.storage import connect
 from feedsvc.text.detect import detect
 from feedsvc.translation import glossary
 from feedsvc.translation import typography
+from feedsvc.translation import worker
 from feedsvc.translation.texts import pieces
 from feedsvc.web import create_app
 from tests.conftest import HANG_SECONDS
+from tests.conftest import make_release
 from tests.conftest import migrated
 from tests.conftest import served
+from tests.conftest import wait_until
 from tests.test_translation import corpus
 from tests.test_translation import worker_env
 
@@ -251,3 +256,40 @@ def test_stale_text_requests_are_dropped_by_the_worker(db, set_clock):
     fresh = textrequests.submit(db, [textrequests.TextItem("Сенат", "ru")], "en", "text")
     assert textrequests.claim(db)["id"] == fresh
     assert textrequests.finished(db, stale)["status"] == "failed"  # gone
+
+
+def test_worker_answers_waiting_texts_before_release_jobs(app, db, engine, models, terms):
+    make_release(db, title=OTHER)  # published: two jobs queued first
+    request_id = textrequests.submit(db, [textrequests.TextItem(SENTENCE, "ru")], "en", "text")
+    answered = []
+    worker.run(db, engine.translate, WorkerSettings(models_dir=app.config["MODELS_DIR"]), once=True, max_jobs=1,
+               on_job=lambda job, result: answered.append(textrequests.finished(db, request_id)))
+    assert answered[0]["answer"] == [{"translatedText": expected(SENTENCE, "en"), "flags": []}]
+
+
+def test_a_model_failure_is_libretranslates_500_with_the_reason(app, models):
+    app.config["TRANSLATE_API"] = "open"
+
+    def broken(step, sentences, **options):
+        """A model that cannot run."""
+        raise RuntimeError("model file damaged")
+
+    settings, other = WorkerSettings(models_dir=app.config["MODELS_DIR"]), connect(app.config["DATABASE"])
+    helper = threading.Thread(target=wait_until, daemon=True,
+                              args=(lambda: worker.serve_texts(other, broken, settings), "no text request came"))
+    helper.start()
+    response = app.test_client().post("/translate", data={"q": SENTENCE, "source": "ru", "target": "en"})
+    helper.join(HANG_SECONDS)
+    other.close()
+    assert response.status_code == 500
+    assert response.json == {"error": "Cannot translate text: RuntimeError: model file damaged"}
+
+
+def test_browser_tools_may_call_from_their_own_origin_and_read_the_settings(app):
+    app.config["TRANSLATE_API"] = "keys"
+    client = app.test_client()
+    preflight = client.options("/translate", headers={"Origin": "moz-extension://x",
+                                                      "Access-Control-Request-Method": "POST"})
+    assert preflight.headers["Access-Control-Allow-Origin"] == "*"
+    settings = client.get("/frontend/settings").json
+    assert (settings["keyRequired"], settings["charLimit"]) == (True, 5000)
