@@ -5,6 +5,11 @@ import urllib.error
 import urllib.request
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import example
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
 
 from feedsvc import apikeys
 from feedsvc import releases
@@ -166,3 +171,26 @@ def test_openapi_describes_every_api_route(app, api):
     expanded = routes - actions | {f"/releases/{{release_id}}/{a}" for a in ("publish", "unpublish", "withdraw")}
     assert expanded == set(document["paths"])
     assert document["servers"][0]["url"].endswith("/api")
+
+
+FIELD = st.sampled_from(["title", "body", "category", "photo_caption", "photo_credit", "published_at", "publish",
+                         "version", "photo", ""])
+DATES = ["2026-11-19T10:00", "2026-11-19T10:00:00+05:00", "9999-12-31T23:59", "0001-01-01", "2026-02-30T10:00"]
+VALUE = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=40),
+                  st.lists(st.text(max_size=3), max_size=2), st.sampled_from([*DATES, "Я" * 301, "\x00", "<script>"]))
+
+
+@settings(max_examples=150, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(body=st.one_of(st.dictionaries(FIELD, VALUE, max_size=8), st.lists(st.integers(), max_size=2), st.text()))
+@example(body={"title": " Сенат ", "body": "Текст.", "published_at": "2026-11-19T10:00:00+05:00", "publish": True})
+def test_any_json_body_creates_a_release_or_is_a_problem_never_a_500(app, db, body):
+    _, token = apikeys.create(db, "fuzz", "write")
+    before = db.execute("select count(*) from releases").fetchone()[0]
+    response = app.test_client().post("/api/releases", json=body, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code in (201, 400), (response.status_code, response.json)
+    created = db.execute("select count(*) from releases").fetchone()[0] - before
+    if response.status_code == 400:
+        assert response.content_type == "application/problem+json" and created == 0
+    else:
+        assert created == 1 and releases.get_release(db, response.json["id"])["title"] == response.json["title"]

@@ -9,6 +9,10 @@ import urllib.error
 import urllib.request
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
 from libretranslatepy import LibreTranslateAPI
 
 from feedsvc import apikeys
@@ -274,9 +278,9 @@ def test_a_model_failure_is_libretranslates_500_with_the_reason(app, models):
         """A model that cannot run."""
         raise RuntimeError("model file damaged")
 
-    settings, other = WorkerSettings(models_dir=app.config["MODELS_DIR"]), connect(app.config["DATABASE"])
+    configured, other = WorkerSettings(models_dir=app.config["MODELS_DIR"]), connect(app.config["DATABASE"])
     helper = threading.Thread(target=wait_until, daemon=True,
-                              args=(lambda: worker.serve_texts(other, broken, settings), "no text request came"))
+                              args=(lambda: worker.serve_texts(other, broken, configured), "no text request came"))
     helper.start()
     response = app.test_client().post("/translate", data={"q": SENTENCE, "source": "ru", "target": "en"})
     helper.join(HANG_SECONDS)
@@ -291,5 +295,27 @@ def test_browser_tools_may_call_from_their_own_origin_and_read_the_settings(app)
     preflight = client.options("/translate", headers={"Origin": "moz-extension://x",
                                                       "Access-Control-Request-Method": "POST"})
     assert preflight.headers["Access-Control-Allow-Origin"] == "*"
-    settings = client.get("/frontend/settings").json
-    assert (settings["keyRequired"], settings["charLimit"]) == (True, 5000)
+    frontend = client.get("/frontend/settings").json
+    assert (frontend["keyRequired"], frontend["charLimit"]) == (True, 5000)
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+                    max_leaves=8)
+PARAMETER = st.sampled_from(["q", "source", "target", "format", "api_key", "alternatives", ""])
+VALUE = st.one_of(JSON, st.sampled_from(["auto", "ru", "kk", "en", "html", "text", "", "de", "fsk_x"]),
+                  st.lists(st.text(max_size=30), max_size=4))
+
+
+@settings(max_examples=150, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(body=st.one_of(st.dictionaries(PARAMETER, VALUE, max_size=6), JSON))
+def test_any_json_body_is_answered_as_libretranslate_would_and_stores_nothing(app, db, models, body):
+    app.config.update(TRANSLATE_API="open", TRANSLATE_API_TIMEOUT=0.01)  # no worker: a valid request times out
+    client = app.test_client()
+    for path in ("/translate", "/detect"):
+        response = client.post(path, json=body)
+        assert response.status_code in (200, 400, 503), (path, response.status_code, response.json)
+        assert response.status_code != 200 or path == "/detect"
+        assert isinstance(response.json, list) or response.json.get("error")
+    assert db.execute("select count(*) from text_requests").fetchone()[0] == 0
