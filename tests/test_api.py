@@ -194,3 +194,17 @@ def test_any_json_body_creates_a_release_or_is_a_problem_never_a_500(app, db, bo
         assert response.content_type == "application/problem+json" and created == 0
     else:
         assert created == 1 and releases.get_release(db, response.json["id"])["title"] == response.json["title"]
+
+
+def test_keys_cli_makes_lists_and_revokes_a_key(runner, db):
+    result = runner.invoke(args=["keys", "create", "Site CMS", "--scope", "write"])
+    assert result.exit_code == 0, result.output
+    secret = result.output.strip().rsplit(" ", 1)[1]
+    assert apikeys.verify(db, secret, apikeys.ApiScope.WRITE)["name"] == "Site CMS"
+    assert "Site CMS" in runner.invoke(args=["keys", "list"]).output and secret not in db.execute(
+        "select group_concat(key_hash) from api_keys").fetchone()[0]
+    assert runner.invoke(args=["keys", "revoke", "1"]).exit_code == 0
+    assert apikeys.verify(db, secret, apikeys.ApiScope.WRITE) is None
+    refused = runner.invoke(args=["keys", "revoke", "99"])
+    assert refused.exit_code == 1 and "no API key 99" in refused.output
+    assert runner.invoke(args=["keys", "create", " ", "--scope", "read"]).exit_code == 1
