@@ -17,7 +17,8 @@ def keys_cli() -> None:
 
 @keys_cli.command("create")
 @click.argument("name")
-@click.option("--scope", type=click.Choice([str(scope) for scope in ApiScope]), required=True, help="What the key may do.")
+@click.option("--scope", type=click.Choice([str(scope) for scope in ApiScope]), required=True,
+              help="What the key may do.")
 def create_command(name: str, scope: str) -> None:
     """Make a key; the key is printed once (only its hash is stored)."""
     try:
