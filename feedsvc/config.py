@@ -21,6 +21,7 @@ from feedsvc.settings import WorkerSettings
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SOURCE_LANGUAGE = WorkerSettings.source_lang
 TARGET_LANGUAGES = ("kk", "en")
+TRANSLATE_API_MODES = ("off", "keys", "open")
 
 
 class ConfigError(InvalidInput):
@@ -77,6 +78,14 @@ def default_config(instance_path: str) -> dict:
         "FEED_SOURCES": [],
         "FEED_SOURCE_TIMEOUT": 20.0,  # seconds a source may stay silent before its fetch fails
         "FEED_SOURCE_MAX_BYTES": 5 * 1024 * 1024,  # a larger feed document is refused
+        # The LibreTranslate-compatible endpoint (/translate, /detect, /languages; README "Translating for staff"):
+        # off (404), keys (an api_key made in the admin) or open (anyone who reaches the service).
+        "TRANSLATE_API": "off",
+        "TRANSLATE_API_TIMEOUT": 25.0,  # seconds a request waits for the worker (under gunicorn's 30) before 503
+        "TRANSLATE_API_CHAR_LIMIT": 5000,  # characters per request, all texts together
+        "TRANSLATE_API_RATE_LIMIT": "60 per minute",  # per key (open: per client address)
+        # The CMS API (/api/; README "The CMS API"): requests per token.
+        "API_RATE_LIMIT": "120 per minute",
         "PAGE_SIZE": 20,
         "ADMIN_PAGE_SIZE": 50,  # releases per page of the admin list
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
@@ -153,6 +162,9 @@ def check_config(config: dict, defaults: dict) -> None:
     check_contact(config)
     check_hubs(config)
     check_sources(config)
+    if config["TRANSLATE_API"] not in TRANSLATE_API_MODES:
+        raise ConfigError(f"TRANSLATE_API = {config['TRANSLATE_API']!r}: expected one of "
+                          f"{', '.join(TRANSLATE_API_MODES)}")
     try:
         ZoneInfo(str(config["TIMEZONE"]))
     except (ZoneInfoNotFoundError, ValueError) as exc:

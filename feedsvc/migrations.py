@@ -442,6 +442,22 @@ def m024_feed_sources(db: Database) -> None:
     db.table("releases").add_column("original_url", str)
 
 
+@migrations()
+def m025_api(db: Database) -> None:
+    """Keys of the LibreTranslate-compatible endpoint and tokens of the CMS API (feedsvc.apikeys, only their
+    hashes), and the translation requests the web process hands the worker (feedsvc.textrequests)."""
+    db.table("api_keys").create(
+        {"id": int, "name": str, "scope": str, "prefix": str, "key_hash": str, "created_at": str,
+         "last_used_at": str, "revoked_at": str},
+        pk="id", not_null={"name", "scope", "prefix", "key_hash", "created_at"})
+    db.table("api_keys").create_index(["key_hash"], unique=True)
+    db.table("text_requests").create(
+        {"id": int, "items": str, "target": str, "format": str, "status": str, "created_at": str,
+         "claimed_at": str, "answer": str, "error": str},
+        pk="id", not_null={"items", "target", "format", "status", "created_at"}, defaults={"status": "queued"})
+    db.table("text_requests").create_index(["status", "id"])
+
+
 def migrate(db: Database) -> None:
     """Bring the schema up to date (`feedsvc init-db`, `feedsvc serve` and the demo set-up, never a service).
 

@@ -68,3 +68,21 @@ OPEN_JOBS = (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.NO_MODEL)
 def sql_list(values) -> str:
     """A tuple of states as an SQL list literal: ('machine', 'reviewed'). Only for these constants."""
     return "(" + ", ".join(f"'{value}'" for value in values) + ")"
+
+
+class ApiScope(StrEnum):
+    """What an API key (feedsvc.apikeys) may do: translate text (the LibreTranslate-compatible endpoint), or read
+    or write releases through the CMS API (write includes read)."""
+
+    TRANSLATE = "translate"
+    READ = "read"
+    WRITE = "write"
+
+
+class TextRequestStatus(StrEnum):
+    """Where a text handed from the web process to the worker stands (feedsvc.textrequests)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"

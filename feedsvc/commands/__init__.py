@@ -23,6 +23,7 @@ def register(app: Flask) -> None:
     from feedsvc.commands import db
     from feedsvc.commands import demo
     from feedsvc.commands import importer
+    from feedsvc.commands import keys
     from feedsvc.commands import maintenance
     from feedsvc.commands import serve
     from feedsvc.commands import sources
@@ -33,7 +34,7 @@ def register(app: Flask) -> None:
                     serve.serve_command, backup.backup_command, maintenance.cleanup_uploads_command,
                     maintenance.photo_sizes_command,
                     translation.worker_command, translation.retranslate_command, translation.models_cli,
-                    translation.glossary_cli, translation.review_queue_command, sources.sources_cli):
+                    translation.glossary_cli, translation.review_queue_command, sources.sources_cli, keys.keys_cli):
         app.cli.add_command(command)
 
 

@@ -10,11 +10,13 @@ from sqlite_utils import Database
 
 from feedsvc import clock
 from feedsvc import jobs
+from feedsvc import textrequests
 from feedsvc.modelstore import packages
 from feedsvc.settings import Policy
 from feedsvc.settings import WorkerSettings
 from feedsvc.translation import glossary
 from feedsvc.translation import pipeline
+from feedsvc.translation import texts
 
 log = logging.getLogger("feedsvc.worker")
 
@@ -155,6 +157,7 @@ def run(db: Database, translate: pipeline.TranslateFn, settings: WorkerSettings,
         claimed: list[dict] = []
         try:
             owed = give_back(db, owed)
+            serve_texts(db, translate, settings)
             batch = claim_batch(db, settings, None if max_jobs is None else max_jobs - handled, claimed)
             results = process_batch(db, batch, translate, settings) if batch else []
         except (sqlite3.OperationalError, OSError) as exc:
@@ -170,13 +173,50 @@ def run(db: Database, translate: pipeline.TranslateFn, settings: WorkerSettings,
         if not batch:
             if once:
                 break
-            time.sleep(settings.poll_seconds)
+            idle(db, settings)
             continue
         for job, result in zip(batch, results, strict=True):
             handled += 1
             if on_job:
                 on_job(job, result)
     return handled
+
+
+# Texts answered per round at most, so a busy translation endpoint cannot hold back releases.
+TEXT_REQUESTS_PER_ROUND = 8
+# How often an idle worker looks for a text request: someone waits for the answer.
+TEXT_POLL_SECONDS = 0.1
+
+
+def serve_texts(db: Database, translate: pipeline.TranslateFn, settings: WorkerSettings) -> int:
+    """Answer the texts the web process waits for (the LibreTranslate-compatible endpoint), before release jobs:
+    a person waits for them, while a release's translation is read later. Returns how many were answered."""
+    served = 0
+    while served < TEXT_REQUESTS_PER_ROUND and (request := textrequests.claim(db)) is not None:
+        served += 1
+        try:
+            results = texts.translate_items(db, request["items"], request["target"], request["format"],
+                                            usable_packages(settings), translate, settings)
+        except texts.NoRoute as exc:
+            textrequests.fail(db, request["id"], str(exc))
+        except (sqlite3.OperationalError, OSError):
+            raise  # the run loop's database trouble: the web request times out and says so
+        except Exception as exc:  # any model failure: the one waiting gets the reason, the worker goes on
+            log.exception("text request %s failed", request["id"])
+            textrequests.fail(db, request["id"], f"{type(exc).__name__}: {exc}")
+        else:
+            textrequests.answer(db, request["id"], results)
+    return served
+
+
+def idle(db: Database, settings: WorkerSettings) -> None:
+    """Wait a poll before looking for jobs again, but no longer than it takes a text request to arrive."""
+    deadline = time.monotonic() + settings.poll_seconds
+    try:
+        while time.monotonic() < deadline and not textrequests.waiting(db):
+            time.sleep(min(TEXT_POLL_SECONDS, settings.poll_seconds))
+    except (sqlite3.OperationalError, OSError):  # the next round reports database trouble
+        time.sleep(max(0.0, deadline - time.monotonic()))
 
 
 def give_back(db: Database, held: list[dict]) -> list[dict]:

@@ -114,21 +114,24 @@ class IdConverter(IntegerConverter):
 def register_blueprints(app: Flask) -> None:
     """Register the URL converter, every blueprint and the error handlers."""
     from feedsvc.web import admin
+    from feedsvc.web import api
     from feedsvc.web import auth
     from feedsvc.web import feeds
     from feedsvc.web import glossary
     from feedsvc.web import kept
+    from feedsvc.web import keys
     from feedsvc.web import models
     from feedsvc.web import public
     from feedsvc.web import queue
     from feedsvc.web import review
     from feedsvc.web import seo
     from feedsvc.web import sources
+    from feedsvc.web import translate_api
 
     app.url_map.converters["lang"] = language_converter(app.config["LANGUAGES"])  # every published language
     app.url_map.converters["target"] = language_converter(app.config["TARGET_LANGUAGES"])  # translated ones
     app.url_map.converters["id"] = IdConverter
-    for module in (public, feeds, auth, admin, review, queue, models, glossary, seo, sources):
+    for module in (public, feeds, auth, admin, review, queue, models, glossary, seo, sources, keys, translate_api, api):
         app.register_blueprint(module.bp)
     app.register_error_handler(HTTPException, error_page)
     app.register_error_handler(errors.FeedsvcError, domain_error)

@@ -43,7 +43,7 @@ def require_login() -> None:
     """Every admin page needs a logged-in user."""
 
 
-def form_for(release: dict | None = None):
+def form_for(release: dict | None = None, **form_options):
     """The release form, filled from a stored release when editing (an empty date: dated when published)."""
     config = current_app.config
     data = {}
@@ -51,7 +51,7 @@ def form_for(release: dict | None = None):
         data = {k: release[k] for k in ("title", "body", "category", "photo_caption", "photo_credit", "version")}
         data["published_at"] = shown_date(release)
     zone = labels.zone_label(labels.local_moment(clock.now()))  # the zone the typed time is read in
-    return release_form(config["TITLE_MAX"], config["BODY_MAX"], data=data, timezone=zone)
+    return release_form(config["TITLE_MAX"], config["BODY_MAX"], data=data, timezone=zone, **form_options)
 
 
 def shown_date(release: dict) -> datetime | None:

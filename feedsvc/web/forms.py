@@ -61,8 +61,10 @@ def plausible_year(form, field) -> None:
         raise ValidationError(_l("Enter a date between the years 1900 and 2999."))
 
 
-def release_form(title_max: int, body_max: int, data: dict | None = None, timezone: str = "") -> FlaskForm:
-    """The upload/edit form, with the configured size limits and the time zone its date is in."""
+def release_form(title_max: int, body_max: int, data: dict | None = None, timezone: str = "",
+                 **form_options) -> FlaskForm:
+    """The upload/edit form, with the configured size limits and the time zone its date is in; ``form_options``
+    go to the form (the CMS API gives its JSON as ``formdata``, without CSRF: a token, not a cookie, is sent)."""
 
     class ReleaseForm(EditorForm):
         """A release as press staff type or paste it."""
@@ -86,7 +88,7 @@ def release_form(title_max: int, body_max: int, data: dict | None = None, timezo
         save_draft = SubmitField(_l("Save draft"))
         publish = SubmitField(_l("Publish"))
 
-    return ReleaseForm(data=data)
+    return ReleaseForm(data=data, **form_options)
 
 
 def translation_form(title_max: int, body_max: int, prefix: str, data: dict | None = None,
