@@ -442,6 +442,20 @@ def m024_feed_sources(db: Database) -> None:
     db.table("releases").add_column("original_url", str)
 
 
+@migrations()
+def m025_glossary_dates(db: Database) -> None:
+    """Terms that follow the calendar: a period of validity (dates, ISO, either end open) and the languages in
+    which a term's form is forbidden. One Russian form may now have several terms, one per period (the capital:
+    Astana, Nur-Sultan, Astana again), so the unique key is the forms with their period and forbidden mark."""
+    terms = db.table("glossary_terms")
+    terms.add_column("valid_from", str)
+    terms.add_column("valid_until", str)
+    terms.add_column("forbidden", str, not_null_default="")
+    db.execute("DROP INDEX idx_glossary_terms_source")
+    db.execute("CREATE UNIQUE INDEX idx_glossary_terms_period ON glossary_terms "
+               "(source, coalesce(valid_from, ''), coalesce(valid_until, ''), forbidden)")
+
+
 def migrate(db: Database) -> None:
     """Bring the schema up to date (`feedsvc init-db`, `feedsvc serve` and the demo set-up, never a service).
 

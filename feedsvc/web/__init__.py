@@ -135,7 +135,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_error_handler(sqlite3.OperationalError, storage_unavailable)
     kept.init_app(app)
     app.context_processor(template_globals)
-    for name in ("localdt", "timetag", "status_label", "flag_label", "route_label", "origin_label",
+    for name in ("localdt", "timetag", "status_label", "flag_label", "finding_reason", "route_label", "origin_label",
                  "provenance_label", "outdated_label"):
         app.add_template_filter(getattr(labels, name))
 
