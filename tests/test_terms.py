@@ -98,7 +98,8 @@ def test_a_name_of_another_period_is_flagged_with_the_valid_one():
 
 def test_a_forbidden_form_is_flagged_and_never_substituted(db):
     found = check_on("2024-02-01", "Казахстан подписал соглашение.", "Kazakstan signed the agreement.")
-    assert [f.reason for f in found] == ["name not found: Kazakhstan", "“Kazakstan” is a forbidden form: use “Kazakhstan”"]
+    assert [f.reason for f in found] == ["name not found: Kazakhstan",
+                                         "“Kazakstan” is a forbidden form: use “Kazakhstan”"]
     assert check_on("2024-02-01", "Казахстан подписал соглашение.", "Kazakhstan signed the agreement.") == []
     glossary.save_term(db, "Казахстан*", {"en": "Kazakstan"}, forbidden="en")
     glossary.save_term(db, "Казахстан*", {"en": "Kazakhstan"})

@@ -8,6 +8,7 @@ translated with the release, like the caption.
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 
 from feedsvc.text.latin import english_name
 from feedsvc.text.latin import spaced_initials
@@ -36,7 +37,7 @@ def credit_name(credit: str) -> str | None:
     return match["name"] if words and all(is_personal_name(word) for word in words) else None
 
 
-def localize(credit: str, lang: str, text: str = "", terms: list[GlossaryTerm] = ()) -> str | None:
+def localize(credit: str, lang: str, text: str = "", terms: Sequence[GlossaryTerm] = ()) -> str | None:
     """The credit in ``lang`` ("Photo: A. Nurlanov"), or None when it must be translated as text.
 
     A surname is written as the glossary writes it in ``lang``, else as the release's own ``text`` in ``lang``
@@ -67,7 +68,7 @@ def surnames_of(name: str) -> list[str]:
             if not (len(m.group(0)) <= 2 and name[m.end():m.end() + 1] == ".")]
 
 
-def glossary_word(word: str, terms: list[GlossaryTerm], lang: str) -> str | None:
+def glossary_word(word: str, terms: Sequence[GlossaryTerm], lang: str) -> str | None:
     """The ``lang`` form of ``word`` in a glossary name of as many words (Ашимбаев in "Маулен* Ашимбаев*" is
     Ashimbayev in "Maulen Ashimbayev"), or None."""
     for term in terms:

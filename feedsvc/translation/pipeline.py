@@ -9,6 +9,7 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from dataclasses import replace
@@ -394,7 +395,7 @@ def _flatten(paragraphs: list[list[str]], extras: dict[str, str]) -> list[str]:
 
 def _rebuild(paragraphs: list[list[str]], extras: dict[str, str], fixed: dict[str, str],
              checked: list[SentenceCheck], route: Route, sent: int, lang: str,
-             rules: Typography | None, terms: list[GlossaryTerm] = ()) -> Outcome:
+             rules: Typography | None, terms: Sequence[GlossaryTerm] = ()) -> Outcome:
     """Put a release's translated sentences back into its title, paragraphs and one-line fields, each sentence's
     record marked with its place (part, index) and holding the text exactly as it is stored."""
     groups = [("title" if number == 0 else "body", len(paragraph)) for number, paragraph in enumerate(paragraphs)]
@@ -408,7 +409,8 @@ def _rebuild(paragraphs: list[list[str]], extras: dict[str, str], fixed: dict[st
         position, counted[part] = position + size, counted[part] + size
     fields = {**fixed, **{part: "\n\n".join(joined) for part, joined in texts.items()}}
     if "photo_credit" in fixed:  # the names as this translation (or the glossary) spells them
-        credit = credits.localize(fixed["photo_credit"], lang, f"{fields['title']}\n\n{fields.get('body', '')}", terms)
+        credit = credits.localize(fixed["photo_credit"], lang, f"{fields['title']}\n\n{fields.get('body', '')}",
+                                  terms) or fixed["photo_credit"]  # _parts only fixes a credit localize takes
         fields["photo_credit"] = typography.apply(credit, lang, rules) if rules is not None else credit
     return Outcome(title=fields["title"], body=fields.get("body", ""), category=fields.get("category", ""),
                    photo_caption=fields.get("photo_caption", ""), photo_credit=fields.get("photo_credit", ""),

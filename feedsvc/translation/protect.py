@@ -192,7 +192,7 @@ def wrong_forms(terms: list[GlossaryTerm], day: str, lang: str) -> list[WrongFor
     (Astana before 2019 and after 2022) is never wrong.
     """
     valid = {term.source: term.form(lang) for term in terms_on(terms, day, lang)}
-    wrong = {}
+    wrong: dict[str, WrongForm] = {}
     for term in terms:
         form = term.targets.get(lang) or ""
         if not form or (lang not in term.forbidden and term.valid_on(day)):
