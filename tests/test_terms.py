@@ -9,15 +9,20 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
+from markupsafe import escape
 
 from feedsvc import releases
 from feedsvc.demo import DEMO_DIR
+from feedsvc.editorial import review
 from feedsvc.modelstore import packages
 from feedsvc.settings import WorkerSettings
+from feedsvc.text.segment import split_paragraphs
+from feedsvc.text.segment import split_sentences
 from feedsvc.translation import checks
 from feedsvc.translation import credits
 from feedsvc.translation import glossary
 from feedsvc.translation import pipeline
+from feedsvc.translation import typography
 from feedsvc.translation import worker
 from feedsvc.translation.checks import Flag
 from feedsvc.translation.protect import GlossaryTerm
@@ -27,7 +32,9 @@ from tests.conftest import csrf_token
 from tests.conftest import make_release
 from tests.test_sentence_review import outputs_for
 from tests.test_sentence_review import store_machine
+from tests.test_translation import corpus
 from tests.test_translation import demo_releases
+from tests.test_translation import publish
 
 # A demo title with a glossary term where the capital's name now stands: the model sees the same placeholder
 # text ("[1] принял закон …"), so what comes out is the glossary's form of the release's date.
@@ -225,3 +232,65 @@ def test_check_reasons_on_the_review_screen_are_in_the_editors_language(logged_i
     logged_in.environ_base["HTTP_ACCEPT_LANGUAGE"] = lang
     page = logged_in.get(f"/admin/releases/{release['id']}/review").get_data(as_text=True)
     assert shown.replace("'", "&#39;") in page
+
+
+# --- the public withdrawal reason in every language ----------------------------------------------------------------
+
+def drain(app, db, engine) -> int:
+    """Run the real worker with the demo models until the queue is empty (the default policy: flagged is held)."""
+    settings = WorkerSettings(models_dir=app.config["MODELS_DIR"], publish_policy=app.config["PUBLISH_POLICY"])
+    return worker.run(db, engine.translate_scored, settings, once=True)
+
+
+def test_the_withdrawal_reason_is_translated_checked_and_shown_in_each_language(app, client, db, models, terms,
+                                                                                 engine):
+    first, other = demo_releases()[:2]
+    release = publish(db, first)
+    drain(app, db, engine)
+    reason = split_sentences(split_paragraphs(other["body"])[0])[0]  # a sentence the demo models know
+    releases.set_status(db, release["id"], "withdrawn", reason=reason)
+    assert drain(app, db, engine) == 2  # the reason is queued in both languages (the rest comes from memory)
+    rows = releases.translations_of(db, release["id"])
+    for lang in ("en", "kk"):
+        wanted = typography.apply(corpus()[reason][lang], lang)
+        assert (rows[lang]["status"], rows[lang]["published_withdrawal_reason"]) == ("machine", wanted)
+        record = [s for s in json.loads(rows[lang]["checks"]) if s["part"] == "withdrawal_reason"]
+        assert [(s["source"], s["findings"]) for s in record] == [(reason, [])]  # checked like every sentence
+        page = client.get(f"/{lang}/releases/{release['id']}")
+        assert page.status_code == 410
+        assert f'<dd lang="{lang}">{escape(wanted)}</dd>' in page.get_data(as_text=True)
+    russian = client.get(f"/ru/releases/{release['id']}").get_data(as_text=True)
+    assert f'<dd lang="ru">{reason}</dd>' in russian
+
+
+def test_a_flagged_reason_waits_for_an_editor_and_the_russian_is_shown_meanwhile(app, client, db, models, terms,
+                                                                                   engine):
+    release = publish(db, demo_releases()[0])
+    drain(app, db, engine)
+    reason = "Сенатор Иванов попросил снять публикацию."  # unknown to the demo models: its name is lost
+    releases.set_status(db, release["id"], "withdrawn", reason=reason)
+    drain(app, db, engine)
+    row = releases.translations_of(db, release["id"])["en"]
+    assert row["status"] == "held" and row["published_withdrawal_reason"] is None
+    record = [s for s in json.loads(row["checks"]) if s["part"] == "withdrawal_reason"]
+    assert record and record[0]["findings"]
+    assert f'<dd lang="ru">{reason}</dd>' in client.get(f"/en/releases/{release['id']}").get_data(as_text=True)
+    review.save_human(db, release["id"], "en", row["title"], row["body"], author="editor",
+                      expected_version=row["version"], withdrawal_reason="Senator Ivanov asked to withdraw it.",
+                      seen_all=True)
+    page = client.get(f"/en/releases/{release['id']}").get_data(as_text=True)
+    assert '<dd lang="en">Senator Ivanov asked to withdraw it.</dd>' in page
+    # Published again, then withdrawn for another reason: the old translation is never shown for the new one.
+    releases.set_status(db, release["id"], "published")
+    releases.set_status(db, release["id"], "withdrawn", reason="Дубликат.")
+    assert '<dd lang="ru">Дубликат.</dd>' in client.get(f"/en/releases/{release['id']}").get_data(as_text=True)
+
+
+def test_the_review_screen_has_the_reason_of_a_withdrawn_release_only(logged_in, db):
+    release = make_release(db)
+    store_machine(db, release, "en", outputs_for(release))
+    page = logged_in.get(f"/admin/releases/{release['id']}/review").get_data(as_text=True)
+    assert "Public reason of the withdrawal" not in page
+    releases.set_status(db, release["id"], "withdrawn", reason="Опубликован по ошибке")
+    page = logged_in.get(f"/admin/releases/{release['id']}/review").get_data(as_text=True)
+    assert "Public reason of the withdrawal" in page and 'name="en-withdrawal_reason"' in page

@@ -81,6 +81,7 @@ class Outcome:
     checks: list[SentenceCheck] = field(default_factory=list)
     photo_caption: str = ""
     photo_credit: str = ""
+    withdrawal_reason: str = ""
 
     @property
     def flagged(self) -> int:
@@ -412,8 +413,7 @@ def _rebuild(paragraphs: list[list[str]], extras: dict[str, str], fixed: dict[st
         credit = credits.localize(fixed["photo_credit"], lang, f"{fields['title']}\n\n{fields.get('body', '')}",
                                   terms) or fixed["photo_credit"]  # _parts only fixes a credit localize takes
         fields["photo_credit"] = typography.apply(credit, lang, rules) if rules is not None else credit
-    return Outcome(title=fields["title"], body=fields.get("body", ""), category=fields.get("category", ""),
-                   photo_caption=fields.get("photo_caption", ""), photo_credit=fields.get("photo_credit", ""),
+    return Outcome(title=fields["title"], body=fields.get("body", ""), **{key: fields.get(key, "") for key in EXTRAS},
                    route=route.describe(), sentences=len(checked), sent_to_model=sent, checks=checked)
 
 
