@@ -76,7 +76,8 @@ def save_human(db: Database, release_id: int, lang: str, title: str, body: str, 
     nothing an editor did not see goes out as reviewed. ``category`` None keeps the stored one; ``photo`` holds
     the photo texts to change (caption, credit, alt text; an empty alt text means the caption), the others
     are kept; ``withdrawal_reason`` None keeps the stored one. With ``learn``, sentences (and a category or a
-    caption) the editor changed are remembered as corrections and reused ahead of the model. ``seen_all``: the editor approved every sentence (confirmed).
+    caption) the editor changed are remembered as corrections and reused ahead of the model. ``seen_all``: the
+    editor approved every sentence (confirmed).
     """
     title, body = plain_text(title).replace("\n", " "), plain_text(body)
     if not title or not body:
