@@ -71,8 +71,9 @@ def forms(db) -> list[Form]:
         Form("glossary add", "/admin/glossary/", "/admin/glossary/",
              {"ru": TERM, "en": "digital assets", "kk": "цифрлық активтер", "submit": "1"}, [TERM, "цифрлық активтер"],
              lambda: any(term.source == TERM for term in glossary.load_terms(db))),
-        Form("withdraw", f"/admin/releases/{rid}/edit", f"/admin/releases/{rid}/withdrawn", {"reason": REASON, "confirm": "1"},
-             [REASON], lambda: releases.get_release(db, rid)["withdrawal_reason"] == REASON),
+        Form("withdraw", f"/admin/releases/{rid}/edit", f"/admin/releases/{rid}/withdrawn",
+             {"reason": REASON, "confirm": "1"}, [REASON],
+             lambda: releases.get_release(db, rid)["withdrawal_reason"] == REASON),
     ]
 
 
@@ -178,3 +179,18 @@ def test_another_site_cannot_have_a_form_shown_prefilled(app, set_clock, logged_
     response = logged_in.post(form.action, data=form.data, headers={"Sec-Fetch-Site": "cross-site"})
     assert response.status_code in (302, 400)
     assert TITLE not in response.get_data(as_text=True)
+
+
+def test_a_login_form_that_expired_comes_back_with_the_name_and_a_fresh_token(client, admin):
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    page = client.get("/admin/login").get_data(as_text=True)
+    with client.session_transaction() as session:
+        session["csrf_token"] = "0" * 40  # the login page stayed open over a restart of the session's secret
+    response = client.post("/admin/login", data={"username": admin[0], "password": admin[1],
+                                                  "csrf_token": token_in(page)})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert any("its form expired" in message for message in flashes(html))
+    assert f'value="{admin[0]}"' in html and admin[1] not in html  # the name is kept, never the password
+    again = client.post("/admin/login", data={"username": admin[0], "password": admin[1], "csrf_token": token_in(html)})
+    assert again.status_code == 302

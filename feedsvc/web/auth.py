@@ -83,6 +83,12 @@ def login():
     return render_template("auth/login.html", form=form)
 
 
+def login_expired():
+    """The login page again, with the name typed and a fresh token, when its own form had expired (400)."""
+    flash(_("The login page was open too long, so its form expired. Enter your password again."), "error")
+    return render_template("auth/login.html", form=LoginForm()), 400
+
+
 @bp.before_app_request
 def end_expired_sessions() -> None:
     """Log a staff member out after SESSION_IDLE_SECONDS without a request, or SESSION_LIFETIME_SECONDS after

@@ -38,6 +38,7 @@ from werkzeug.exceptions import HTTPException
 from feedsvc.errors import FeedsvcError
 from feedsvc.web import error_page
 from feedsvc.web.auth import end_expired_sessions
+from feedsvc.web.auth import login_expired
 from feedsvc.web.extensions import login_manager
 
 # SQLite's primary result codes that mean "another connection holds the lock" (the busy timeout ran out).
@@ -105,6 +106,8 @@ def storage_message(exc: sqlite3.Error | OSError) -> str:
 
 def expired_form(exc: CSRFError):
     """A form whose CSRF token no longer fits: shown again with the text, else the usual 400 page."""
+    if request.endpoint == "auth.login" and request.method == "POST":
+        return login_expired()
     message = _("This form was opened in a session that has ended, so nothing was saved. Your text is below "
                 "with a new token: send it again.")
     return reshow(message, 400) or error_page(exc)
