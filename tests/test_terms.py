@@ -21,6 +21,7 @@ from feedsvc.text.segment import split_sentences
 from feedsvc.translation import checks
 from feedsvc.translation import credits
 from feedsvc.translation import glossary
+from feedsvc.translation import memory
 from feedsvc.translation import pipeline
 from feedsvc.translation import typography
 from feedsvc.translation import worker
@@ -115,6 +116,17 @@ def test_a_forbidden_form_is_flagged_and_never_substituted(db):
                                           lambda step, texts: texts)
     assert checked[0].output == "Kazakhstan"  # a forbidden form is never put in
     assert checked[0].findings == []
+
+
+def test_an_editors_correction_with_another_periods_name_is_not_reused_on_a_later_date(db):
+    sentence = "Нур-Султан принял закон."
+    memory.store_human(db, "en", {sentence: "Nur-Sultan adopted the law."})
+    route = packages.Route((fake_step("en"),))
+    said = {"[1] принял закон.": "[1] adopted a law."}
+    for day, wanted in (("2020-05-05", "Nur-Sultan adopted the law."), ("2024-05-05", "Astana adopted a law.")):
+        checked, sent = pipeline.translate_texts(db, [sentence], route, "en", glossary_terms(),
+                                                 lambda step, texts: [said[t] for t in texts], day=day)
+        assert checked[0].output == wanted and checked[0].findings == []
 
 
 def test_glossary_csv_round_trips_dates_and_forbidden_marks(db):

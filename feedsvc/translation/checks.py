@@ -320,7 +320,7 @@ def wrong_reason(forbidden: bool, known: bool) -> str:
 def glossary_forms_missing(source: str, output: str, context: Context) -> list[str]:
     """Glossary terms of the source whose form in the language is not in the output (a case ending may follow)."""
     words = [w.lower() for w in WORD.findall(output)]
-    forms = dict.fromkeys(term.targets.get(context.lang) for _, _, term in term_matches(source, context.terms))
+    forms = dict.fromkeys(term.form(context.lang) for _, _, term in term_matches(source, context.terms))
     return [form for form in forms
             if form and not all(any(w.startswith(part.lower()) for w in words) for part in WORD.findall(form))]
 

@@ -169,13 +169,15 @@ def translate_texts(db: Database, sentences: list[str], route: Route, lang: str,
     ``hypotheses``, a sentence that fails a check is tried again with the model's n-best list (``retry``).
     ``headings`` (titles) are translated as sentences: the demo models, like small real ones, loop on the
     last word of a title that lacks the full stop they learnt sentences end with. ``day`` (the releases'
-    publication date, ISO; None: today) picks the glossary terms that hold then, and the forms that do not.
+    publication date, ISO; None: today) picks the glossary terms that hold then, and the forms that do not: an
+    editor's correction that uses one (Nur-Sultan, corrected in a 2020 release) is not reused for this day.
     """
-    corrected = memory.lookup(db, memory.human_step(lang), sentences)
-    todo = list(dict.fromkeys(s for s in sentences if memory.normalize(s) not in corrected))
     day = day or clock.now().date().isoformat()
     # A term without a form in this language is left to the model rather than kept in Russian.
     usable = checks.Glossary(terms_on(terms, day, lang), tuple(wrong_forms(terms, day, lang)))
+    corrected = {source: text for source, text in memory.lookup(db, memory.human_step(lang), sentences).items()
+                 if not checks.wrong_forms_used(text, usable.wrong)}
+    todo = list(dict.fromkeys(s for s in sentences if memory.normalize(s) not in corrected))
     work = {s: _sentence(s, usable.terms, s in headings) for s in todo}
     results, outputs, sent = _first_pass(db, list(work.values()), route, lang, usable, translate)
     # A model that drops a placeholder would silently drop a name, a date or a number with it:
