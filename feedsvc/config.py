@@ -29,7 +29,7 @@ class ConfigError(InvalidInput):
 
 
 # The settings dataclasses behind PREFIX_* settings, each with the fields that are not settings.
-SETTINGS = {"WORKER": (WorkerSettings, {"source_lang"}), "ENGINE": (EngineSettings, set()),
+SETTINGS = {"WORKER": (WorkerSettings, {"source_lang", "timezone"}), "ENGINE": (EngineSettings, set()),
             "TYPOGRAPHY": (Typography, set())}
 
 
@@ -42,7 +42,7 @@ def default_config(instance_path: str) -> dict:
         "MODELS_DIR": default_models_dir(instance_path),
         # Argos's data, config and cache folders (it creates them at import): kept under instance/.
         "ARGOS_HOME": os.path.join(instance_path, "argos"),
-        "TIMEZONE": "Asia/Almaty",
+        "TIMEZONE": WorkerSettings.timezone,
         "SITE_NAME": "Пресс-служба Сената",
         "PUBLISHER": "Пресс-служба Сената Парламента Республики Казахстан",
         # The same names in the other languages (pages and feeds use the one of their language).

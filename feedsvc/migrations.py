@@ -458,6 +458,40 @@ def m025_api(db: Database) -> None:
     db.table("text_requests").create_index(["status", "id"])
 
 
+@migrations()
+def m026_glossary_dates(db: Database) -> None:
+    """Terms that follow the calendar: a period of validity (dates, ISO, either end open) and the languages in
+    which a term's form is forbidden. One Russian form may now have several terms, one per period (the capital:
+    Astana, Nur-Sultan, Astana again), so the unique key is the forms with their period and forbidden mark."""
+    terms = db.table("glossary_terms")
+    terms.add_column("valid_from", str)
+    terms.add_column("valid_until", str)
+    terms.add_column("forbidden", str, not_null_default="")
+    db.execute("DROP INDEX idx_glossary_terms_source")
+    db.execute("CREATE UNIQUE INDEX idx_glossary_terms_period ON glossary_terms "
+               "(source, coalesce(valid_from, ''), coalesce(valid_until, ''), forbidden)")
+
+
+# The texts of a translation readers see since m027: the withdrawn page's public reason too.
+READER_TEXTS = (*PUBLISHED_TEXTS, "withdrawal_reason")
+
+
+@migrations()
+def m027_translated_withdrawal_reason(db: Database) -> None:
+    """The public withdrawal reason in each language: translated, checked and reviewed with the release's other
+    one-line texts, and copied to ``published_withdrawal_reason`` with them (m020's trigger, made again with it)."""
+    table = db.table("translations")
+    table.add_column("withdrawal_reason", str)
+    table.add_column("published_withdrawal_reason", str)
+    copy = ", ".join(f"published_{name} = new.{name}" for name in READER_TEXTS)
+    copy += ", published_revision = new.source_revision, published_updated = new.updated_at"
+    differs = " or ".join(f"new.published_{name} is not new.{name}" for name in READER_TEXTS)
+    db.execute("DROP TRIGGER translations_publish")
+    db.execute(f"""CREATE TRIGGER translations_publish AFTER UPDATE ON translations
+        WHEN new.status in ('machine', 'reviewed', 'outdated') and coalesce(new.title, '') != '' and ({differs})
+        BEGIN UPDATE translations SET {copy} WHERE rowid = new.rowid; END""")
+
+
 def migrate(db: Database) -> None:
     """Bring the schema up to date (`feedsvc init-db`, `feedsvc serve` and the demo set-up, never a service).
 

@@ -20,7 +20,7 @@ from feedsvc.config import TARGET_LANGUAGES
 from feedsvc.errors import EditConflict
 from feedsvc.errors import Gone
 from feedsvc.errors import NotFound
-from feedsvc.migrations import PUBLISHED_TEXTS
+from feedsvc.migrations import READER_TEXTS
 from feedsvc.states import SEEN
 from feedsvc.states import Origin
 from feedsvc.states import ReleaseStatus
@@ -192,9 +192,14 @@ def set_status(
         if status == ReleaseStatus.PUBLISHED and release["seq"] is None:
             changes["seq"] = next_seq(db)
         db.table("releases").update(release_id, changes)
+        if release["withdrawal_reason"] != changes["withdrawal_reason"]:
+            translations.clear_withdrawal_reason(db, release_id)
         release = get_release(db, release_id)
         if status == ReleaseStatus.PUBLISHED:
             jobs.enqueue_release(db, release, languages, only_stale=True)
+        if withdrawn and release["withdrawal_reason"] and release["seq"] is not None:
+            # The reason is read in every language: translated (memory gives the rest back), checked, held if flagged.
+            jobs.enqueue_release(db, release, languages)
     return release
 
 
@@ -261,7 +266,7 @@ def published_copy(translation: dict | None) -> dict | None:
     """The last published copy of a translation, shaped like a translation row (None if never published)."""
     if not translation or not translation.get("published_title"):
         return None
-    return {name: translation.get(f"published_{name}") for name in PUBLISHED_TEXTS} | {
+    return {name: translation.get(f"published_{name}") for name in READER_TEXTS} | {
         "updated_at": translation["published_updated"], "source_revision": translation["published_revision"]}
 
 
@@ -348,6 +353,15 @@ def localized(release: dict, translation: dict | None, lang: str) -> LocalizedRe
     )
 
 
+def withdrawal_reason(release: dict, translation: dict | None, lang: str) -> tuple[str, str]:
+    """The public reason of a withdrawn release as a reader of ``lang`` reads it, and its language: the published
+    translation's (checked or reviewed like the rest of it), else the original's."""
+    shown = published_copy(translation) if lang != SOURCE_LANGUAGE else None
+    if shown and shown.get("withdrawal_reason"):
+        return shown["withdrawal_reason"], lang
+    return release.get("withdrawal_reason") or "", SOURCE_LANGUAGE
+
+
 def _photo_texts(release: dict, shown: dict | None, lang: str) -> dict:
     """The photo's caption, credit and alt text as a reader of ``lang`` sees them, and their language.
 
@@ -407,7 +421,9 @@ def withdrawn_since(db: Database, lang: str, since: datetime) -> list[dict]:
     sql = f"""select r.* from releases r where r.status = '{ReleaseStatus.WITHDRAWN}' and r.withdrawn_at >= :since
         and r.seq is not null {translated_filter(lang, True)} order by r.withdrawn_at desc"""
     rows = list(db.query(sql, {"lang": lang, "since": clock.iso(since)}))
-    return [{**row, "entry_id": entry_id(row["guid"], lang)} for row in rows]
+    by_id = translations.of_releases(db, [row["id"] for row in rows], lang) if lang != SOURCE_LANGUAGE else {}
+    return [{**row, "entry_id": entry_id(row["guid"], lang),
+             "withdrawal_reason": withdrawal_reason(row, by_id.get(row["id"]), lang)[0]} for row in rows]
 
 
 def localize_rows(db: Database, rows: list[dict], lang: str) -> list[LocalizedRelease]:

@@ -72,6 +72,8 @@ class WorkerSettings:
     typography: Typography = field(default_factory=Typography)
     # How many hypotheses a sentence that fails a check is tried again with (README, "Try again"); 0: none.
     hypotheses: int = 4
+    # The press office's time zone (TIMEZONE): a release's publication date, in it, picks its glossary terms.
+    timezone: str = "Asia/Almaty"
     # Test hook: seconds to wait between translating and storing, so a test can kill us mid-job.
     pause_before_store: float = 0.0
     # Damaged package folders already logged, by name, error and state: logged again only when they change.

@@ -5,18 +5,20 @@ worker stores machine texts and suggestions through the queue, and the editors s
 these functions, so what a new text clears is written down once (``CLEARED``).
 """
 
+import json
+
 from sqlite_utils import Database
 from sqlite_utils.db import NotFoundError
 
 from feedsvc import revisions
-from feedsvc.migrations import PUBLISHED_TEXTS
+from feedsvc.migrations import READER_TEXTS
 from feedsvc.states import Origin
 from feedsvc.states import ReleaseStatus
 from feedsvc.states import TranslationStatus as Status
 
 # The one-line translated fields stored beside the title and body (the pipeline translates them, the worker
 # typesets them, releases counts them as translated text: all through this one list).
-ONE_LINE = ("category", "photo_caption", "photo_credit")
+ONE_LINE = ("category", "photo_caption", "photo_credit", "withdrawal_reason")
 # What every new text of a translation clears: the last error and the machine suggestion kept beside it.
 CLEARED = {"error": None, "suggestion_title": None, "suggestion_body": None, "suggestion_route": None,
            "suggestion_revision": None}
@@ -118,6 +120,9 @@ def store_suggestion(db: Database, release_id: int, lang: str, current: dict, tr
         db.execute("update translations set photo_caption = :photo_caption, photo_credit = :photo_credit "
                    "where release_id = :id and lang = :lang",
                    {**translation, "id": release_id, "lang": lang})
+    if not current["withdrawal_reason"] and passed(translation, "withdrawal_reason"):  # else readers get the Russian
+        db.execute("update translations set withdrawal_reason = ? where release_id = ? and lang = ?",
+                   [translation["withdrawal_reason"], release_id, lang])
     same = (translation["title"], translation["body"]) == (current["title"], current["body"])
     status = Status.REVIEWED if current["source_revision"] == source_revision else Status.OUTDATED
     if current["status"] == Status.HELD:  # an editor's text with sentences still open (or taken down) stays held
@@ -131,6 +136,20 @@ def store_suggestion(db: Database, release_id: int, lang: str, current: dict, tr
          "body": None if same else translation["body"], "route": None if same else translation["route"],
          "rev": None if same else source_revision, "id": release_id, "lang": lang},
     )
+
+
+def passed(translation: dict, part: str) -> bool:
+    """Whether a machine translation has the text ``part`` and every check of its sentences passed."""
+    record = json.loads(translation.get("checks") or "[]")
+    mine = [sentence for sentence in record if sentence.get("part") == part]
+    return bool(translation.get(part)) and bool(mine) and not any(sentence.get("findings") for sentence in mine)
+
+
+def clear_withdrawal_reason(db: Database, release_id: int) -> None:
+    """Forget a release's translated withdrawal reasons (it was withdrawn again, or published again): the page
+    never shows a reason translated from another one."""
+    db.execute("update translations set withdrawal_reason = null, published_withdrawal_reason = null "
+               "where release_id = ?", [release_id])
 
 
 def machine_translated(db: Database, lang: str | None, model: str | None = None) -> list[dict]:
@@ -199,7 +218,7 @@ def waiting_count(db: Database) -> int:
 def take_down(db: Database, release_id: int, lang: str, *, author: str, now: str) -> None:
     """Clear a translation's published copy (readers see the original until a new text is published); a text
     that was the published one is held, so it is not published again by its next write."""
-    cleared = ", ".join(f"published_{name} = null" for name in PUBLISHED_TEXTS)
+    cleared = ", ".join(f"published_{name} = null" for name in READER_TEXTS)
     published = ", ".join(f"'{status}'" for status in (Status.MACHINE, Status.REVIEWED, Status.OUTDATED))
     db.execute(f"""update translations set {cleared}, published_revision = null, published_updated = :now,
         status = case when status in ({published}) then :held else status end, reviewed_by = :author,

@@ -129,7 +129,8 @@ def test_photo_caption_and_credit_are_translated_with_the_release(client, db, de
     assert en["photo_caption"] == typography.apply(corpus()[DEMO_CAPTION]["en"], "en")
     assert en["photo_caption"] == "Plenary session of the Senate 19 November 2026"
     assert kk["photo_caption"] == corpus()[DEMO_CAPTION]["kk"]
-    assert (en["photo_credit"], kk["photo_credit"]) == ("Photo: A. Nurlanov", "Фото: А. Нурланов")
+    # The Kazakh text spells the photographer Нұрланов (its credit line): the Kazakh credit does the same.
+    assert (en["photo_credit"], kk["photo_credit"]) == ("Photo: A. Nurlanov", "Фото: А. Нұрланов")
     page = client.get(f"/en/releases/{first['id']}", follow_redirects=True).get_data(as_text=True)
     figure = lxml_html.fromstring(page).xpath("//figure")[0]
     assert figure.xpath(".//img/@alt") == [en["photo_caption"]] and figure.xpath(".//img/@lang") == ["en"]
@@ -137,7 +138,7 @@ def test_photo_caption_and_credit_are_translated_with_the_release(client, db, de
     assert "Photo: A. Nurlanov" in figure.text_content()
     entry = next(e for e in feedparser.parse(client.get("/kk/feed.atom").data).entries
                  if e.link.rsplit("/", 1)[1].startswith(f"{first['id']}-"))
-    assert 'figcaption lang="kk"' in entry.content[0].value and "Фото: А. Нурланов" in entry.content[0].value
+    assert 'figcaption lang="kk"' in entry.content[0].value and "Фото: А. Нұрланов" in entry.content[0].value
 
 
 def test_pending_translation_shows_the_russian_caption_marked_russian(client, db, app):
@@ -239,12 +240,12 @@ def test_upgrade_queues_translations_made_before_captions_were_translated(app, m
                                  "photo": "p.jpg", "photo_caption": DEMO_CAPTION, "photo_credit": "Фото – А.Нурланов"})
     db.table("translations").insert({"release_id": 1, "lang": "en", "title": "Senators", "body": "Text.",
                                      "status": "machine", "source_revision": 1, "updated_at": WHEN})
-    glossary.import_csv(db, (DEMO_DIR / "glossary.csv").read_text(encoding="utf-8"))
     upgrade.fn(db)
     assert [(job["lang"], job["status"]) for job in db.table("jobs").rows] == [("en", "queued")]
     assert releases.translations_of(db, 1)["en"]["status"] == "machine"  # readers keep it meanwhile
     for step in steps[steps.index(upgrade) + 1:]:  # the rest of the upgrade, before a worker starts
         step.fn(db)
+    glossary.import_csv(db, (DEMO_DIR / "glossary.csv").read_text(encoding="utf-8"))  # as today's schema holds it
     drain(app, db, engine)
     en = releases.translations_of(db, 1)["en"]
     assert (en["photo_caption"], en["photo_credit"]) == ("Plenary session of the Senate 19 November 2026",

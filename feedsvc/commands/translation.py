@@ -41,7 +41,7 @@ def worker_settings() -> WorkerSettings:
     config = current_app.config
     return from_config(config, "WORKER", WorkerSettings, models_dir=models_dir(),
                        source_lang=config["SOURCE_LANGUAGE"], publish_policy=config["PUBLISH_POLICY"],
-                       typography=from_config(config, "TYPOGRAPHY", Typography))
+                       typography=from_config(config, "TYPOGRAPHY", Typography), timezone=config["TIMEZONE"])
 
 
 def make_engine():

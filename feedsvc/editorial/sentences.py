@@ -21,7 +21,6 @@ from feedsvc.text.segment import join_paragraph
 from feedsvc.text.segment import split_paragraphs
 from feedsvc.text.segment import split_sentences
 from feedsvc.translation.checks import Finding
-from feedsvc.translation.checks import Flag
 from feedsvc.translation.pipeline import units
 from feedsvc.translation.protect import PLACEHOLDER
 from feedsvc.translations import ONE_LINE
@@ -116,7 +115,7 @@ def as_sentence(number: int, entry: dict) -> Sentence:
     """A placed record entry as an aligned pair."""
     return Sentence(number=number, part=entry["part"], index=entry["index"], paragraph=entry["paragraph"],
                     source=entry["source"], output=entry["output"],
-                    findings=tuple(Finding(Flag(f["flag"]), f["reason"]) for f in entry.get("findings") or ()),
+                    findings=tuple(Finding.from_json(f) for f in entry.get("findings") or ()),
                     alternatives=tuple(a for a in entry.get("alternatives") or () if a != entry["output"]),
                     origin=entry.get("origin") or SentenceOrigin.MACHINE, by=entry.get("by") or "",
                     at=entry.get("at") or "")

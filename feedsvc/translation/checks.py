@@ -27,6 +27,7 @@ from feedsvc.text.names import skeleton
 from feedsvc.translation import memory
 from feedsvc.translation.protect import PLACEHOLDER
 from feedsvc.translation.protect import GlossaryTerm
+from feedsvc.translation.protect import WrongForm
 from feedsvc.translation.protect import opens_sentence
 from feedsvc.translation.protect import term_matches
 
@@ -61,12 +62,33 @@ class Flag(StrEnum):
     SCORE = "score"
 
 
+def N_(message: str) -> str:
+    """Mark an English reason for the interface catalogs; the admin shows it in the editor's language."""
+    return message
+
+
 @dataclass(frozen=True)
 class Finding:
-    """One failed check and why, in words an editor can act on."""
+    """One failed check and why, in words an editor can act on.
+
+    ``reason`` is English (logs, the command line); ``template`` and ``values`` are what it was made of, so the
+    admin screens say it in the editor's language through the catalogs (checks stored before had none).
+    """
 
     flag: Flag
     reason: str
+    template: str = field(default="", compare=False)
+    values: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @classmethod
+    def of(cls, flag: Flag, template: str, **values) -> "Finding":
+        """A finding from a template marked with N_ and its values (names, numbers: never translated)."""
+        return cls(flag, template % values if values else template, template, values)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Finding":
+        """Back from its stored form."""
+        return cls(Flag(data["flag"]), data["reason"], data.get("template") or "", dict(data.get("values") or {}))
 
 
 @dataclass
@@ -98,7 +120,7 @@ class SentenceCheck:
     @classmethod
     def from_json(cls, data: dict) -> "SentenceCheck":
         """Back from the stored form (rows stored before a field existed get its default)."""
-        findings = [Finding(Flag(f["flag"]), f["reason"]) for f in data.get("findings", [])]
+        findings = [Finding.from_json(f) for f in data.get("findings", [])]
         return cls(data["source"], data["output"], data.get("score"), findings, part=data.get("part", ""),
                    index=data.get("index", 0), hypothesis=data.get("hypothesis", 0),
                    alternatives=list(data.get("alternatives", [])), origin=data.get("origin") or SentenceOrigin.MACHINE,
@@ -125,6 +147,16 @@ class Context:
     terms: list[GlossaryTerm]
     calibration: Calibration
     known: dict[tuple[int, str], dict[str, float | None]] = field(default_factory=dict)
+    # The forms that do not hold on the release's date, or are forbidden (protect.wrong_forms).
+    wrong: tuple[WrongForm, ...] = ()
+
+
+@dataclass(frozen=True)
+class Glossary:
+    """The glossary as a release of one date gets it: the terms that hold then, and the forms that do not."""
+
+    terms: list[GlossaryTerm]
+    wrong: tuple[WrongForm, ...] = ()
 
 
 def check(source: str, output: str, context: Context, *, protected_text: str | None = None,
@@ -146,7 +178,8 @@ def check(source: str, output: str, context: Context, *, protected_text: str | N
         findings += copy_of_other(inputs, raw_steps, context.known)
     floor = context.calibration.score_floor
     if score is not None and floor is not None and score < floor:
-        findings.append(Finding(Flag.SCORE, f"model score {score:.2f} is below this route's floor {floor:.2f}"))
+        findings.append(Finding.of(Flag.SCORE, N_("model score %(score)s is below this route's floor %(floor)s"),
+                                   score=f"{score:.2f}", floor=f"{floor:.2f}"))
     return SentenceCheck(source, output, score, findings)
 
 
@@ -154,13 +187,16 @@ def placeholders(protected_text: str, raw_output: str) -> list[Finding]:
     """Each placeholder of the source exactly once in the model's output, and none it invented."""
     expected = Counter(m.group(1) for m in PLACEHOLDER.finditer(protected_text))
     got = Counter(m.group(1) for m in PLACEHOLDER.finditer(raw_output))
-    problems = [f"a protected name, number or term ([{n}]) was dropped" for n in expected if not got[n]]
-    problems += [f"a protected name, number or term ([{n}]) comes {got[n]} times" for n in expected if got[n] > 1]
+    found = [Finding.of(Flag.PLACEHOLDERS, N_("a protected name, number or term ([%(n)s]) was dropped"), n=n)
+             for n in expected if not got[n]]
+    found += [Finding.of(Flag.PLACEHOLDERS, N_("a protected name, number or term ([%(n)s]) comes %(times)s times"),
+                         n=n, times=got[n]) for n in expected if got[n] > 1]
     invented = [f"[{n}]" for n in got if n not in expected]
     if invented:
-        problems.append(f"the model made up {len(invented)} name or number slot(s) the source lacks, left empty "
-                        f"({', '.join(invented)})")
-    return [Finding(Flag.PLACEHOLDERS, "; ".join(problems))] if problems else []
+        found.append(Finding.of(Flag.PLACEHOLDERS, N_("the model made up %(count)s name or number slot(s) the source "
+                                                      "lacks, left empty (%(slots)s)"),
+                                count=len(invented), slots=", ".join(invented)))
+    return found
 
 
 # Punctuation after a space, or an empty pair: where a slot restored to nothing left a hole ("— said .").
@@ -173,13 +209,15 @@ def slots_left(source: str, output: str) -> list[Finding]:
     Whatever path made the sentence (a retry without placeholders, memory, an old model), neither is
     ever publishable; only what the source itself has is allowed.
     """
-    problems = []
+    found = []
     slots = Counter(PLACEHOLDER.findall(output)) - Counter(PLACEHOLDER.findall(source))
     if slots:
-        problems.append(f"an unfilled name or number slot ({', '.join(f'[{n}]' for n in sorted(slots))})")
+        found.append(Finding.of(Flag.PLACEHOLDERS, N_("an unfilled name or number slot (%(slots)s)"),
+                                slots=", ".join(f"[{n}]" for n in sorted(slots))))
     if len(HOLE.findall(output)) > len(HOLE.findall(source)):
-        problems.append("a word is missing before a punctuation mark (an empty name or number slot)")
-    return [Finding(Flag.PLACEHOLDERS, "; ".join(problems))] if problems else []
+        found.append(Finding.of(Flag.PLACEHOLDERS, N_("a word is missing before a punctuation mark (an empty name or "
+                                                      "number slot)")))
+    return found
 
 
 def literals(source: str, output: str) -> list[Finding]:
@@ -191,16 +229,21 @@ def literals(source: str, output: str) -> list[Finding]:
 def _literals(source: str, output: str) -> tuple[Finding, ...]:
     """``literals``, remembered per sentence pair (a tuple: the cached value must not be changed by a caller)."""
     findings = []
-    for what, pattern in (("number", NUMBER), ("address", ADDRESS)):
+    for pattern, lost, added in LITERAL_REASONS:
         text_source = ADDRESS.sub(" ", source) if pattern is NUMBER else source
         text_output = ADDRESS.sub(" ", output) if pattern is NUMBER else output
         wanted, found = Counter(pattern.findall(text_source)), Counter(pattern.findall(text_output))
         missing, extra = wanted - found, found - wanted
         if missing:
-            findings.append(Finding(Flag.LITERALS, f"{what} missing: {', '.join(sorted(missing))}"))
+            findings.append(Finding.of(Flag.LITERALS, lost, items=", ".join(sorted(missing))))
         if extra:
-            findings.append(Finding(Flag.LITERALS, f"{what} not in the source: {', '.join(sorted(extra))}"))
+            findings.append(Finding.of(Flag.LITERALS, added, items=", ".join(sorted(extra))))
     return tuple(findings)
+
+
+# What literals() compares, and its reasons for one lost and one added.
+LITERAL_REASONS = ((NUMBER, N_("number missing: %(items)s"), N_("number not in the source: %(items)s")),
+                   (ADDRESS, N_("address missing: %(items)s"), N_("address not in the source: %(items)s")))
 
 
 @functools.cache
@@ -245,18 +288,39 @@ def proper_names(source: str, terms: list[GlossaryTerm]) -> list[str]:
 
 
 def names(source: str, output: str, context: Context) -> list[Finding]:
-    """Each proper name of the source is in the output: glossary form or transliterated, any case ending."""
+    """Each proper name of the source is in the output: glossary form or transliterated, any case ending; and no
+    glossary form that does not hold on the release's date, nor a forbidden one."""
     output_keys = {skeleton(word) for word in WORD.findall(output)}
     lost = [name for name in proper_names(source, context.terms)
             if not any(same_name(skeleton(name), key) for key in output_keys)]
     lost += glossary_forms_missing(source, output, context)
-    return [Finding(Flag.NAMES, f"name not found: {', '.join(lost)}")] if lost else []
+    found = [Finding.of(Flag.NAMES, N_("name not found: %(names)s"), names=", ".join(lost))] if lost else []
+    return found + wrong_forms_used(output, context.wrong)
+
+
+def wrong_forms_used(output: str, wrong: tuple[WrongForm, ...]) -> list[Finding]:
+    """A glossary form of another period, or a forbidden one, in the output; the reason gives the valid form."""
+    found = []
+    for form in wrong:
+        match = form.pattern().search(output)
+        if not match:
+            continue
+        found.append(Finding.of(Flag.NAMES, wrong_reason(form.forbidden, bool(form.valid)), used=match.group(0),
+                                valid=form.valid))
+    return found
+
+
+def wrong_reason(forbidden: bool, known: bool) -> str:
+    """The reason for a wrong glossary form: forbidden or of another period, with the valid form when ``known``."""
+    if forbidden:
+        return N_("“%(used)s” is a forbidden form: use “%(valid)s”") if known else N_("“%(used)s” is a forbidden form")
+    return N_("“%(used)s” is not the name on the release's date: use “%(valid)s”")
 
 
 def glossary_forms_missing(source: str, output: str, context: Context) -> list[str]:
     """Glossary terms of the source whose form in the language is not in the output (a case ending may follow)."""
     words = [w.lower() for w in WORD.findall(output)]
-    forms = dict.fromkeys(term.targets.get(context.lang) for _, _, term in term_matches(source, context.terms))
+    forms = dict.fromkeys(term.form(context.lang) for _, _, term in term_matches(source, context.terms))
     return [form for form in forms
             if form and not all(any(w.startswith(part.lower()) for w in words) for part in WORD.findall(form))]
 
@@ -269,7 +333,8 @@ def length(source: str, output: str, band: tuple[float, float]) -> list[Finding]
     low, high = band
     if low <= ratio <= high:
         return []
-    return [Finding(Flag.LENGTH, f"length {ratio:.2f}× the source's, normal is {low:.2f}–{high:.2f}×")]
+    return [Finding.of(Flag.LENGTH, N_("length %(ratio)s× the source's, normal is %(low)s–%(high)s×"),
+                       ratio=f"{ratio:.2f}", low=f"{low:.2f}", high=f"{high:.2f}")]
 
 
 def repetition(source: str, output: str) -> list[Finding]:
@@ -279,24 +344,26 @@ def repetition(source: str, output: str) -> list[Finding]:
     for n in (1, 2, 3, 4):
         for i in range(len(words) - 2 * n + 1):
             if words[i:i + n] == words[i + n:i + 2 * n] and (n > 1 or len(words[i]) > 3):
-                return [Finding(Flag.REPETITION, f"“{' '.join(words[i:i + n])}” repeated")]
+                return [Finding.of(Flag.REPETITION, N_("“%(words)s” repeated"), words=" ".join(words[i:i + n]))]
     trigrams = Counter(tuple(words[i:i + 3]) for i in range(len(words) - 2))
     looped = [g for g, count in trigrams.items() if count >= 3 and len(source_words) < 3 * len(words)]
-    return [Finding(Flag.REPETITION, f"“{' '.join(looped[0])}” three times")] if looped else []
+    return [Finding.of(Flag.REPETITION, N_("“%(words)s” three times"), words=" ".join(looped[0]))] if looped else []
 
 
 def untranslated(source: str, output: str, lang: str) -> list[Finding]:
     """Russian left in the output: Cyrillic words in English, a run of four source words in Kazakh."""
     if lang == "en":
         words = [w for w in WORD.findall(output) if CYRILLIC.search(w)]
-        return [Finding(Flag.UNTRANSLATED, f"Cyrillic words: {' '.join(words[:5])}")] if words else []
+        return [Finding.of(Flag.UNTRANSLATED, N_("Cyrillic words: %(words)s"), words=" ".join(words[:5]))] \
+            if words else []
     if source.strip() == output.strip() and len(WORD.findall(source)) > 2:
-        return [Finding(Flag.UNTRANSLATED, "the output is the Russian source")]
+        return [Finding.of(Flag.UNTRANSLATED, N_("the output is the Russian source"))]
     source_words, output_words = WORD.findall(source.lower()), WORD.findall(output.lower())
     runs = {tuple(source_words[i:i + 4]) for i in range(len(source_words) - 3)}
     for i in range(len(output_words) - 3):
         if tuple(output_words[i:i + 4]) in runs and all(len(w) > 2 for w in output_words[i:i + 4]):
-            return [Finding(Flag.UNTRANSLATED, f"Russian left: “{' '.join(output_words[i:i + 4])}”")]
+            return [Finding.of(Flag.UNTRANSLATED, N_("Russian left: “%(words)s”"),
+                               words=" ".join(output_words[i:i + 4]))]
     return []
 
 
@@ -319,7 +386,8 @@ def copy_of_other(inputs: tuple[str, ...], raw_steps: tuple[str, ...],
         else:
             suspicious = any(score >= mine for score in scored)
         if suspicious:
-            return [Finding(Flag.COPY, f"the model gave the same text for {len(others) + 1} different sentences")]
+            return [Finding.of(Flag.COPY, N_("the model gave the same text for %(count)s different sentences"),
+                               count=len(others) + 1)]
     return []
 
 
@@ -351,8 +419,7 @@ def quotes(source: str, output: str) -> list[Finding]:
     count = lambda text: len(re.findall(r"[«“„\"]", text))  # noqa: E731 (one expression, used twice)
     if count(source) == count(output) or (count(source) and count(output)):
         return []
-    which = "an invented quotation" if count(output) else "the quotation is lost"
-    return [Finding(Flag.QUOTES, which)]
+    return [Finding.of(Flag.QUOTES, N_("an invented quotation") if count(output) else N_("the quotation is lost"))]
 
 
 def normalize(text: str) -> str:
@@ -375,14 +442,14 @@ def floor_from(scores: list[float]) -> float | None:
     return round(statistics.quantiles(scores, n=50)[0] - 0.05, 3)
 
 
-def context_for(db: Database, lang: str, route: Route, terms: list[GlossaryTerm], calibration: Calibration,
+def context_for(db: Database, lang: str, route: Route, glossary: Glossary, calibration: Calibration,
                 outputs: list[tuple[str, ...]]) -> Context:
     """The checks' context for a batch: which sources the route's models gave each step's output for."""
     known: dict[tuple[int, str], dict[str, float | None]] = {}
     for i, step in enumerate(route.steps):
         for target, source, score in memory.sources_of(db, step.key, [s[i] for s in outputs if len(s) > i]):
             known.setdefault((i, normalize(target)), {})[source] = score
-    return Context(lang, terms, calibration, known)
+    return Context(lang, glossary.terms, calibration, known, glossary.wrong)
 
 
 def calibration(db: Database, lang: str, route: str) -> Calibration:

@@ -9,12 +9,15 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from dataclasses import replace
+from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
+from feedsvc import clock
 from feedsvc.modelstore.packages import PackageInfo
 from feedsvc.modelstore.packages import Route
 from feedsvc.settings import Typography
@@ -29,6 +32,8 @@ from feedsvc.translation.checks import SentenceCheck
 from feedsvc.translation.protect import GlossaryTerm
 from feedsvc.translation.protect import Protected
 from feedsvc.translation.protect import protect
+from feedsvc.translation.protect import terms_on
+from feedsvc.translation.protect import wrong_forms
 from feedsvc.translations import ONE_LINE
 
 # translate(package, sentences) -> one output per sentence; a model that can, also takes ``hypotheses=n`` and
@@ -76,6 +81,7 @@ class Outcome:
     checks: list[SentenceCheck] = field(default_factory=list)
     photo_caption: str = ""
     photo_credit: str = ""
+    withdrawal_reason: str = ""
 
     @property
     def flagged(self) -> int:
@@ -153,8 +159,8 @@ FINAL_PUNCTUATION = re.compile(r"[.!?…»“”\")]\s*$")
 
 
 def translate_texts(db: Database, sentences: list[str], route: Route, lang: str, terms: list[GlossaryTerm],
-                    translate: TranslateFn, hypotheses: int = 0,
-                    headings: frozenset[str] = frozenset()) -> tuple[list[SentenceCheck], int]:
+                    translate: TranslateFn, hypotheses: int = 0, headings: frozenset[str] = frozenset(),
+                    day: str | None = None) -> tuple[list[SentenceCheck], int]:
     """Translate Russian sentences along a route, glossary terms and literals protected throughout, and check each.
 
     Editors' corrections come first: a sentence a human already corrected never reaches a model (and
@@ -162,13 +168,17 @@ def translate_texts(db: Database, sentences: list[str], route: Route, lang: str,
     straight on, so the English a release already got (in memory) is reused for Kazakh. With
     ``hypotheses``, a sentence that fails a check is tried again with the model's n-best list (``retry``).
     ``headings`` (titles) are translated as sentences: the demo models, like small real ones, loop on the
-    last word of a title that lacks the full stop they learnt sentences end with.
+    last word of a title that lacks the full stop they learnt sentences end with. ``day`` (the releases'
+    publication date, ISO; None: today) picks the glossary terms that hold then, and the forms that do not: an
+    editor's correction that uses one (Nur-Sultan, corrected in a 2020 release) is not reused for this day.
     """
-    corrected = memory.lookup(db, memory.human_step(lang), sentences)
-    todo = list(dict.fromkeys(s for s in sentences if memory.normalize(s) not in corrected))
+    day = day or clock.now().date().isoformat()
     # A term without a form in this language is left to the model rather than kept in Russian.
-    usable = [term for term in terms if term.targets.get(lang)]
-    work = {s: _sentence(s, usable, s in headings) for s in todo}
+    usable = checks.Glossary(terms_on(terms, day, lang), tuple(wrong_forms(terms, day, lang)))
+    corrected = {source: text for source, text in memory.lookup(db, memory.human_step(lang), sentences).items()
+                 if not checks.wrong_forms_used(text, usable.wrong)}
+    todo = list(dict.fromkeys(s for s in sentences if memory.normalize(s) not in corrected))
+    work = {s: _sentence(s, usable.terms, s in headings) for s in todo}
     results, outputs, sent = _first_pass(db, list(work.values()), route, lang, usable, translate)
     # A model that drops a placeholder would silently drop a name, a date or a number with it:
     # such sentences are translated again without placeholders, so nothing is lost.
@@ -198,7 +208,7 @@ def _sentence(source: str, terms: list[GlossaryTerm], heading: bool) -> Sentence
     return Sentence(source, protect(plain.given, terms), heading)
 
 
-def _first_pass(db: Database, work: list[Sentence], route: Route, lang: str, terms: list[GlossaryTerm],
+def _first_pass(db: Database, work: list[Sentence], route: Route, lang: str, terms: checks.Glossary,
                 translate: TranslateFn) -> tuple[dict[str, SentenceCheck], dict[str, ModelOutput], int]:
     """The model's best output for each sentence (memory first, one call per step) and its checks."""
     outputs, sent = run_route(db, route, [w.text for w in work], translate)
@@ -209,7 +219,7 @@ def _first_pass(db: Database, work: list[Sentence], route: Route, lang: str, ter
 
 
 def retry(db: Database, failed: list[SentenceCheck], work: dict[str, Sentence], route: Route, lang: str,
-          terms: list[GlossaryTerm], translate: TranslateFn, hypotheses: int) -> tuple[dict[str, SentenceCheck], int]:
+          terms: checks.Glossary, translate: TranslateFn, hypotheses: int) -> tuple[dict[str, SentenceCheck], int]:
     """Ask the model for its other hypotheses of sentences that failed a check; take the best-scoring one that
     passes every check. None passes: the first result stays, flagged. Either way the model's other
     hypotheses (restored) are kept as alternatives for an editor.
@@ -311,24 +321,52 @@ def run_route_nbest(route: Route, texts: list[str], translate: TranslateFn,
 
 
 def translate_releases(db: Database, releases: list[dict], lang: str, route: Route, terms: list[GlossaryTerm],
-                       translate: TranslateFn, *, hypotheses: int = 0,
-                       rules: Typography | None = None) -> list[Outcome]:
+                       translate: TranslateFn, *, hypotheses: int = 0, rules: Typography | None = None,
+                       zone: str = "UTC") -> list[Outcome]:
     """Translate several releases into ``lang`` together: their sentences go to the model in one batch.
 
     One call per route step keeps every core busy; a release alone would leave its last, short
     sub-batch on one core. Each outcome's ``sent_to_model`` is what the whole batch cost. ``hypotheses``:
     how many a failed sentence's retry asks for (0: no retry); ``rules``: the typography the stored text gets
-    (None: the model's text as it is).
+    (None: the model's text as it is). Releases whose publication dates (in time zone ``zone``) fall in
+    different periods of the glossary are translated in one batch per period: a sentence is one memory entry
+    whatever the date, but its names are not.
     """
+    days = [release_day(release, zone) for release in releases]
+    periods: dict[tuple[bool, ...], list[int]] = {}
+    for number, day in enumerate(days):
+        periods.setdefault(tuple(term.valid_on(day) for term in terms), []).append(number)
+    outcomes: dict[int, Outcome] = {}
+    for members in periods.values():
+        together = _translate_together(db, [releases[n] for n in members], lang, route, terms, translate,
+                                       hypotheses, rules, days[members[0]])
+        outcomes.update(zip(members, together, strict=True))
+    sent = sum(outcomes[members[0]].sent_to_model for members in periods.values())
+    for outcome in outcomes.values():
+        outcome.sent_to_model = sent
+    return [outcomes[number] for number in range(len(releases))]
+
+
+def release_day(release: dict, zone: str) -> str:
+    """The release's publication date in time zone ``zone`` (ISO): the day whose glossary it gets."""
+    published = release.get("published_at")
+    moment = clock.parse_time(published) if published else clock.now()
+    return moment.astimezone(ZoneInfo(zone)).date().isoformat()
+
+
+def _translate_together(db: Database, releases: list[dict], lang: str, route: Route, terms: list[GlossaryTerm],
+                        translate: TranslateFn, hypotheses: int, rules: Typography | None, day: str) -> list[Outcome]:
+    """Translate releases of one glossary period in one batch (see translate_releases)."""
     parts = [_parts(release, lang) for release in releases]
     sentences = [_flatten(paragraphs, extras) for paragraphs, extras, _ in parts]
     titles = frozenset(paragraphs[0][0] for paragraphs, _, _ in parts)
     checked, sent = translate_texts(db, [s for flat in sentences for s in flat], route, lang, terms, translate,
-                                    hypotheses, titles)
+                                    hypotheses, titles, day)
+    usable = terms_on(terms, day, lang)
     outcomes, position = [], 0
     for (paragraphs, extras, fixed), flat in zip(parts, sentences, strict=True):
         mine = [replace(check) for check in checked[position:position + len(flat)]]  # a repeat shares one check
-        outcomes.append(_rebuild(paragraphs, extras, fixed, mine, route, sent, lang, rules))
+        outcomes.append(_rebuild(paragraphs, extras, fixed, mine, route, sent, lang, rules, usable))
         position += len(flat)
     return outcomes
 
@@ -348,8 +386,8 @@ def _parts(release: dict, lang: str) -> tuple[list[list[str]], dict[str, str], d
     translated without it (a credit's label and name: see credits.py)."""
     extras = {key: (release.get(key) or "").strip() for key in EXTRAS}
     fixed = {}
-    if (credit := credits.localize(extras["photo_credit"], lang)) is not None:
-        fixed["photo_credit"], extras["photo_credit"] = credit, ""
+    if credits.localize(extras["photo_credit"], lang) is not None:  # spelled as the translation spells it: _rebuild
+        fixed["photo_credit"], extras["photo_credit"] = extras["photo_credit"], ""
     return units(release["title"], release["body"]), extras, fixed
 
 
@@ -360,7 +398,7 @@ def _flatten(paragraphs: list[list[str]], extras: dict[str, str]) -> list[str]:
 
 def _rebuild(paragraphs: list[list[str]], extras: dict[str, str], fixed: dict[str, str],
              checked: list[SentenceCheck], route: Route, sent: int, lang: str,
-             rules: Typography | None) -> Outcome:
+             rules: Typography | None, terms: Sequence[GlossaryTerm] = ()) -> Outcome:
     """Put a release's translated sentences back into its title, paragraphs and one-line fields, each sentence's
     record marked with its place (part, index) and holding the text exactly as it is stored."""
     groups = [("title" if number == 0 else "body", len(paragraph)) for number, paragraph in enumerate(paragraphs)]
@@ -373,10 +411,11 @@ def _rebuild(paragraphs: list[list[str]], extras: dict[str, str], fixed: dict[st
         texts.setdefault(part, []).append(join_paragraph([check.output for check in group]))
         position, counted[part] = position + size, counted[part] + size
     fields = {**fixed, **{part: "\n\n".join(joined) for part, joined in texts.items()}}
-    if rules is not None and "photo_credit" in fixed:
-        fields["photo_credit"] = typography.apply(fixed["photo_credit"], lang, rules)
-    return Outcome(title=fields["title"], body=fields.get("body", ""), category=fields.get("category", ""),
-                   photo_caption=fields.get("photo_caption", ""), photo_credit=fields.get("photo_credit", ""),
+    if "photo_credit" in fixed:  # the names as this translation (or the glossary) spells them
+        credit = credits.localize(fixed["photo_credit"], lang, f"{fields['title']}\n\n{fields.get('body', '')}",
+                                  terms) or fixed["photo_credit"]  # _parts only fixes a credit localize takes
+        fields["photo_credit"] = typography.apply(credit, lang, rules) if rules is not None else credit
+    return Outcome(title=fields["title"], body=fields.get("body", ""), **{key: fields.get(key, "") for key in EXTRAS},
                    route=route.describe(), sentences=len(checked), sent_to_model=sent, checks=checked)
 
 

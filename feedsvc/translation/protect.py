@@ -28,11 +28,27 @@ LITERAL = re.compile("|".join(f"(?:{p})" for p in _LITERAL_PATTERNS))
 
 @dataclass(frozen=True)
 class GlossaryTerm:
-    """A term that must come out fixed: its Russian forms and its form in each target language."""
+    """A term that must come out fixed: its Russian forms and its form in each target language.
+
+    A term may hold for a period only (``valid_from``/``valid_until``, ISO dates, both days included; None:
+    open): a release takes the form valid on its publication date. Its form is ``forbidden`` in some
+    languages: one that must never be published (the checks flag it; it is never put into a translation).
+    """
 
     source: str
     targets: dict = field(default_factory=dict)
     id: int | None = None
+    valid_from: str | None = None
+    valid_until: str | None = None
+    forbidden: frozenset[str] = frozenset()
+
+    def valid_on(self, day: str) -> bool:
+        """Whether the term holds on ``day`` (an ISO date)."""
+        return (self.valid_from or "") <= day and (self.valid_until is None or day <= self.valid_until)
+
+    def form(self, lang: str) -> str:
+        """The form to publish in ``lang`` ("" for none, or a forbidden one)."""
+        return "" if lang in self.forbidden else self.targets.get(lang) or ""
 
     def pattern(self) -> str:
         """Regex alternative for every source form; ``*`` after a word stands for any ending."""
@@ -55,9 +71,9 @@ class Slot:
 
     def render(self, lang: str, opens_output: bool = False) -> str:
         """The span as it must read in ``lang``, capitalized where it opens the translated sentence."""
-        if self.term is None or not self.term.targets.get(lang):
+        if self.term is None or not self.term.form(lang):
             return self.original
-        target = self.term.targets[lang]
+        target = self.term.form(lang)
         proper = self.original[:1].isupper() and not self.opens_source  # a capital mid-sentence: a proper name
         if (opens_output or proper) and target[:1].islower():
             target = target[:1].upper() + target[1:]
@@ -147,3 +163,40 @@ def protect_target(target: str, protected: Protected, lang: str) -> str:
         if not count:
             raise ValueError(f"{rendered!r} (slot {number}) not found in {target!r}")
     return re.sub("\x00(\\d+)\x00", r"[\1]", result)
+
+
+def terms_on(terms: list[GlossaryTerm], day: str, lang: str) -> list[GlossaryTerm]:
+    """The terms that hold on ``day`` with a form to publish in ``lang``: what a release of that day is given."""
+    return [term for term in terms if term.valid_on(day) and term.form(lang)]
+
+
+@dataclass(frozen=True)
+class WrongForm:
+    """A form a translation of some day must not use: another period's (``forbidden`` False) or a forbidden one,
+    with the form to use instead ("" when the glossary has none for that day)."""
+
+    form: str
+    valid: str
+    forbidden: bool
+
+    def pattern(self) -> re.Pattern:
+        """The form as whole words, any case, a case ending allowed (Астанада, Astana's)."""
+        words = r"\s+".join(re.escape(word) for word in self.form.split())
+        return re.compile(rf"(?<!\w){words}\w*", re.IGNORECASE)
+
+
+def wrong_forms(terms: list[GlossaryTerm], day: str, lang: str) -> list[WrongForm]:
+    """The ``lang`` forms that do not hold on ``day``: those of the terms' other periods, and forbidden ones.
+
+    Terms with the same Russian forms are one name over time; a form that is the valid one on ``day`` too
+    (Astana before 2019 and after 2022) is never wrong.
+    """
+    valid = {term.source: term.form(lang) for term in terms_on(terms, day, lang)}
+    wrong: dict[str, WrongForm] = {}
+    for term in terms:
+        form = term.targets.get(lang) or ""
+        if not form or (lang not in term.forbidden and term.valid_on(day)):
+            continue
+        if lang in term.forbidden or (term.source in valid and form.lower() != valid[term.source].lower()):
+            wrong.setdefault(form.lower(), WrongForm(form, valid.get(term.source, ""), lang in term.forbidden))
+    return list(wrong.values())

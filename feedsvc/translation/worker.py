@@ -101,7 +101,7 @@ def _translate(db: Database, ready: list[tuple[dict, dict]], route, translate: p
     try:
         outcomes = pipeline.translate_releases(db, [release for _, release in ready], lang, route,
                                                glossary.load_terms(db), translate_renewing, hypotheses=hypotheses,
-                                               rules=settings.typography)
+                                               rules=settings.typography, zone=settings.timezone)
     except Exception as exc:  # any model or data failure: retry with backoff, then visible to admins
         if len(ready) > 1:
             # One bad release must not hold back the others: find it by translating them alone.

@@ -138,7 +138,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_error_handler(sqlite3.OperationalError, storage_unavailable)
     kept.init_app(app)
     app.context_processor(template_globals)
-    for name in ("localdt", "timetag", "status_label", "flag_label", "route_label", "origin_label",
+    for name in ("localdt", "timetag", "status_label", "flag_label", "finding_reason", "route_label", "origin_label",
                  "provenance_label", "outdated_label"):
         app.add_template_filter(getattr(labels, name))
 
@@ -180,9 +180,11 @@ def error_words(code: int, is_release: bool) -> tuple[str, str]:
 def withdrawn_release(release: dict) -> dict:
     """What a 410 page says of a withdrawn release: its title in the page's language, when, and why."""
     lang = g.get("lang") or current_app.config["SOURCE_LANGUAGE"]
-    view = releases.localized(release, releases.translations_of(get_db(), release["id"]).get(lang), lang)
+    translation = releases.translations_of(get_db(), release["id"]).get(lang)
+    view = releases.localized(release, translation, lang)
+    reason, reason_lang = releases.withdrawal_reason(release, translation, lang)
     return {"title": view.title, "title_lang": current_app.config["SOURCE_LANGUAGE"] if view.is_original else lang,
-            "withdrawn_at": release.get("withdrawn_at"), "reason": release.get("withdrawal_reason")}
+            "withdrawn_at": release.get("withdrawn_at"), "reason": reason, "reason_lang": reason_lang}
 
 
 # The one place where the kinds of domain error become HTTP status codes (most specific kind first).

@@ -10,6 +10,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
+from wtforms import BooleanField
 from wtforms import StringField
 from wtforms import SubmitField
 from wtforms.validators import DataRequired
@@ -34,15 +35,31 @@ class TermForm(EditorForm):
                      description=_l("Separate forms with |; a * after a word stands for any ending."))
     en = StringField("English", validators=[Optional(), Length(max=200)])
     kk = StringField("Қазақша", validators=[Optional(), Length(max=200)])
+    valid_from = StringField(_l("Valid from"), validators=[Optional(), Length(max=20)],
+                             description=_l("A date (2019-03-23); empty: always was."))
+    valid_until = StringField(_l("Valid until"), validators=[Optional(), Length(max=20)],
+                              description=_l("The last day the form holds (2022-09-16); empty: still holds."))
+    forbidden_en = BooleanField(_l("The English form is forbidden (never to be published)"))
+    forbidden_kk = BooleanField(_l("The Kazakh form is forbidden (never to be published)"))
     submit = SubmitField(_l("Save term"))
+
+    @classmethod
+    def of(cls, term) -> "TermForm":
+        """The form filled in with a stored term."""
+        return cls(data={"ru": term.source, "en": term.targets.get("en"), "kk": term.targets.get("kk"),
+                         "valid_from": term.valid_from, "valid_until": term.valid_until,
+                         "forbidden_en": "en" in term.forbidden, "forbidden_kk": "kk" in term.forbidden})
 
 
 def saved(form: TermForm, term_id: int | None = None) -> bool:
-    """Store the form's term; a refused one becomes an error on the Russian field."""
+    """Store the form's term; a refused one becomes an error on the field at fault."""
+    forbidden = " ".join(lang for lang in glossary.TARGETS if form[f"forbidden_{lang}"].data)
     try:
-        glossary.save_term(get_db(), form.ru.data, {"en": form.en.data or "", "kk": form.kk.data or ""}, term_id)
+        glossary.save_term(get_db(), form.ru.data, {"en": form.en.data or "", "kk": form.kk.data or ""}, term_id,
+                           valid_from=form.valid_from.data, valid_until=form.valid_until.data, forbidden=forbidden)
     except glossary.BadGlossary as exc:
-        form.ru.errors = [*form.ru.errors, message(exc)]
+        field = form["forbidden_en" if exc.field == "forbidden" else exc.field]
+        field.errors = [*field.errors, message(exc)]
         return False
     return True
 
@@ -71,7 +88,7 @@ def edit(term_id: int):
     """Change a term; see which releases use it."""
     db = get_db()
     term = glossary.get_term(db, term_id)
-    form = TermForm(data={"ru": term.source, "en": term.targets.get("en"), "kk": term.targets.get("kk")})
+    form = TermForm.of(term)
     if form.validate_on_submit() and saved(form, term_id):
         flash(_("Term saved."), "success")
         return redirect(url_for("glossary.edit", term_id=term_id))
@@ -109,7 +126,7 @@ def export():
 
 @bp.route("/import", methods=["POST"])
 def import_csv():
-    """Upload a CSV (ru,en,kk); all or nothing."""
+    """Upload a CSV (ru,en,kk, and valid_from,valid_until,forbidden if wanted); all or nothing."""
     upload = request.files.get("file")
     try:
         text = upload.read().decode("utf-8-sig") if upload else ""
@@ -133,5 +150,6 @@ def refused_csv(reason: str):
 
 
 def message(exc: glossary.BadGlossary) -> str:
-    """Why a term or CSV was refused, in the editor's language."""
-    return _(exc.template, **exc.values)
+    """Why a term or CSV was refused, in the editor's language (a CSV line's error within it too)."""
+    return _(exc.template, **{name: message(value) if isinstance(value, glossary.BadGlossary) else value
+                              for name, value in exc.values.items()})

@@ -69,6 +69,12 @@ def flag_label(flag: str) -> str:
     return labels.get(flag, flag)
 
 
+def finding_reason(finding) -> str:
+    """Why a check flagged a sentence, in the interface's language (checks stored before reasons were
+    translatable have only their English reason)."""
+    return _(finding.template, **finding.values) if finding.template else finding.reason
+
+
 def provenance_label(view) -> str:
     """What a translated page or feed item says of its text (a LocalizedRelease): reviewed by the press service
     only when an editor saw every sentence, else machine translation (with how many sentences were reviewed)."""

@@ -44,7 +44,8 @@ def edit_form(lang: str, row: dict, release: dict, *, use_suggestion: bool = Fal
     title, body = (row.get("suggestion_title"), row.get("suggestion_body")) if use_suggestion else (
         row.get("title"), row.get("body"))
     data = {"title": title or "", "body": body or "", "category": row.get("category") or "",
-            **revisions.photo_texts(row), "version": row.get("version", 1),
+            **revisions.photo_texts(row), "withdrawal_reason": row.get("withdrawal_reason") or "",
+            "version": row.get("version", 1),
             "source_revision": release["revision"]}
     return translation_form(config["TITLE_MAX"], config["BODY_MAX"], prefix=lang, data=data, formdata=formdata)
 
@@ -98,6 +99,8 @@ def save(release_id: int, lang: str):
                           source_revision=form.source_revision.data,
                           # Without a Russian category the field is not shown: keep what is stored.
                           category=form.category.data if release["category"] else None,
+                          # Only a withdrawn release's form shows its public reason.
+                          withdrawal_reason=form.withdrawal_reason.data if release["withdrawal_reason"] else None,
                           # Only the photo fields the form showed (and sent) change.
                           photo={key: getattr(form, key).data for key in revisions.PHOTO_TEXTS
                                  if release["photo"] and f"{lang}-{key}" in request.form},
