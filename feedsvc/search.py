@@ -15,9 +15,10 @@ from sqlite_utils import Database
 
 from feedsvc.config import SOURCE_LANGUAGE
 from feedsvc.releases import PUBLISHED_SQL
+from feedsvc.releases import VISIBLE_SQL
 from feedsvc.releases import LocalizedRelease
 from feedsvc.releases import localize_rows
-from feedsvc.states import ReleaseStatus
+from feedsvc.releases import moment
 from feedsvc.text.names import skeleton
 from feedsvc.text.stemming import MIN_NAME_KEY
 from feedsvc.text.stemming import TOKEN
@@ -138,9 +139,9 @@ def matching(db: Database, table: str, lang: str, expression: str, seen: list[in
         visible = f"and t.lang = :lang and {PUBLISHED_SQL}"
     stored = ", ".join(f"f.{column} as search_{column}" for column in COLUMNS)
     sql = f"""select r.*, f.rowid as search_rowid, {stored} from {table} f {source}
-        where {table} match :q and f.rowid >= :floor and r.status = '{ReleaseStatus.PUBLISHED}' {visible}
+        where {table} match :q and f.rowid >= :floor and {VISIBLE_SQL} {visible}
         and f.rowid not in (select value from json_each(:seen)) order by rank limit :limit"""
-    return list(db.query(sql, {"q": expression, "lang": lang, "seen": json.dumps(seen), "limit": limit,
+    return list(db.query(sql, {"q": expression, "lang": lang, "seen": json.dumps(seen), "limit": limit, "now": moment(),
                                "floor": rank_floor(db, table, expression)}))
 
 

@@ -138,6 +138,7 @@ def register_blueprints(app: Flask) -> None:
     for name in ("localdt", "timetag", "status_label", "flag_label", "route_label", "origin_label",
                  "provenance_label", "outdated_label"):
         app.add_template_filter(getattr(labels, name))
+    app.add_template_filter(releases.shown_status)
 
 
 def error_page(exc: HTTPException, release: dict | None = None):

@@ -22,6 +22,7 @@ from wtforms.validators import Optional
 from wtforms.validators import ValidationError
 from wtforms.widgets import HiddenInput
 
+from feedsvc.states import SCHEDULED
 from feedsvc.states import ReleaseStatus
 from feedsvc.states import TranslationStatus
 
@@ -136,7 +137,7 @@ def release_filter_form(formdata, languages: list[str], categories: list[str]) -
     class ReleaseFilterForm(Form):
         """Release status, translation status (in a language), category, published dates."""
 
-        status = select(_l("Status"), list(ReleaseStatus))
+        status = select(_l("Status"), [*ReleaseStatus, SCHEDULED])
         lang = select(_l("Language"), languages)
         translation = select(_l("Translation"), list(TranslationStatus))
         category = select(_l("Category"), categories)

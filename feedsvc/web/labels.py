@@ -18,6 +18,7 @@ from flask_babel import ngettext
 from markupsafe import Markup
 
 from feedsvc import clock
+from feedsvc.states import SCHEDULED
 from feedsvc.states import JobStatus
 from feedsvc.states import Origin
 from feedsvc.states import ReleaseStatus
@@ -38,7 +39,7 @@ def status_labels() -> dict[str, str]:
     """
     return {
         ReleaseStatus.DRAFT: _("draft"), ReleaseStatus.PUBLISHED: _("published"),
-        ReleaseStatus.WITHDRAWN: _("withdrawn"),
+        ReleaseStatus.WITHDRAWN: _("withdrawn"), SCHEDULED: _("scheduled"),
         TranslationStatus.PENDING: _("pending"), TranslationStatus.TRANSLATING: _("translating"),
         TranslationStatus.MACHINE: _("machine"), TranslationStatus.HELD: _("needs review"),
         TranslationStatus.REVIEWED: _("reviewed"), TranslationStatus.OUTDATED: _("outdated"),

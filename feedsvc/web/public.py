@@ -105,7 +105,7 @@ def render_index(lang: str, page: int, state: dict) -> str:
     return render_template("public/index.html", lang=lang, items=items, page=page, pages=pages, meta=meta)
 
 
-def published_count(db, lang: str, version: int) -> int:
+def published_count(db, lang: str, version: str) -> int:
     """How many releases ``lang``'s index lists, counted once per data change (the count reads the whole index)."""
     return per_version(f"published_count_{lang}", version, lambda: releases.count_published(db, lang))
 
