@@ -29,6 +29,7 @@ from feedsvc import photos
 from feedsvc import releases
 from feedsvc.config import check_config
 from feedsvc.config import default_config
+from feedsvc.search import MAX_QUERY_CHARS
 from feedsvc.storage import PRIVATE_FOLDER
 from feedsvc.storage import make_folder
 from feedsvc.web import db
@@ -253,4 +254,5 @@ def template_globals() -> dict:
     site_name, publisher = site_names(ui_lang)
     return {"language_names": LANGUAGE_NAMES, "page_lang": page_lang, "lang_url": lang_url, "ui_lang": ui_lang,
             "has_alternates": bool(page_lang and lang_url("ru")), "site_name": site_name, "publisher": publisher,
-            "storage_down": g.get("storage_down", False), "press_contact": press_contact(ui_lang)}
+            "storage_down": g.get("storage_down", False), "press_contact": press_contact(ui_lang),
+            "search_max_chars": MAX_QUERY_CHARS}

@@ -1,10 +1,7 @@
 """Admin pages for press staff: the release list, the upload/edit form, publish and withdraw."""
 
 import sqlite3
-from datetime import date
 from datetime import datetime
-from datetime import time
-from datetime import timedelta
 
 from flask import Blueprint
 from flask import abort
@@ -88,12 +85,8 @@ def shown_releases(form) -> releases.ReleaseFilter:
     """The filter the form asks for; dates are days in the press office's time zone (``until`` included)."""
     return releases.ReleaseFilter(status=form.status.data or None, lang=form.lang.data or None,
                                   translation=form.translation.data or None, category=form.category.data or None,
-                                  since=day_start(form.since.data), until=day_start(form.until.data, 1))
-
-
-def day_start(day: date | None, later: int = 0) -> datetime | None:
-    """Midnight starting ``day`` (plus ``later`` days) in the press office's time zone; None for no day."""
-    return day and datetime.combine(day + timedelta(days=later), time(), labels.office_zone())
+                                  since=labels.day_start(form.since.data),
+                                  until=labels.day_start(form.until.data, 1))
 
 
 def fields_from(form, release: dict | None = None) -> dict:

@@ -11,6 +11,7 @@ from wtforms import DateTimeLocalField
 from wtforms import Form
 from wtforms import IntegerField
 from wtforms import PasswordField
+from wtforms import SelectChoice
 from wtforms import SelectField
 from wtforms import StringField
 from wtforms import SubmitField
@@ -145,3 +146,20 @@ def release_filter_form(formdata, languages: list[str], categories: list[str]) -
         until = DateField(_l("to"), validators=[Optional(), plausible_year])
 
     return ReleaseFilterForm(formdata)
+
+
+def search_form(formdata, categories: list[str]) -> Form:
+    """The public search's options, read from the query string (a GET form: no CSRF): order, category, dates."""
+
+    class SearchForm(Form):
+        """Sort by relevance or date, one category, published from / to (days)."""
+
+        sort = SelectField(_l("Sort by"), choices=[SelectChoice("relevance", _l("relevance")),
+                                                   SelectChoice("date", _l("date, newest first"))],
+                           default="relevance", validators=[Optional()])
+        category = SelectField(_l("Category"), choices=[SelectChoice("", _l("any")), *map(SelectChoice, categories)],
+                               validators=[Optional()])
+        since = DateField(_l("Published from"), validators=[Optional(), plausible_year])
+        until = DateField(_l("to"), validators=[Optional(), plausible_year])
+
+    return SearchForm(formdata)

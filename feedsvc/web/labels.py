@@ -5,7 +5,10 @@ in the page's language. Times are shown in the press office's time zone, written
 dates, with the zone beside them, so a reader abroad never meets an unexplained time.
 """
 
+from datetime import date
 from datetime import datetime
+from datetime import time
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import get_timezone_location
@@ -137,3 +140,8 @@ def timetag(value: str | None) -> Markup:
     if not value:
         return Markup("—")
     return Markup('<time datetime="{}">{}</time>').format(value, localdt(value))
+
+
+def day_start(day: date | None, later: int = 0) -> datetime | None:
+    """Midnight starting ``day`` (plus ``later`` days) in the press office's time zone; None for no day."""
+    return day and datetime.combine(day + timedelta(days=later), time(), office_zone())
