@@ -218,10 +218,12 @@ class Search:
     def source(self) -> tuple[str, dict]:
         """The FROM … WHERE part shared by every query (visible releases, the language, the filters) and its
         parameters; the FTS5 expression is ``:q``."""
+        # CROSS JOIN: the matches first. Given the visibility's range on publication times, SQLite would rather walk
+        # every visible release and run the full-text query once for each.
         if self.lang == SOURCE_LANGUAGE:
-            joined, visible = "join releases r on r.rowid = f.rowid", ""
+            joined, visible = "cross join releases r on r.rowid = f.rowid", ""
         else:
-            joined = "join translations t on t.rowid = f.rowid join releases r on r.id = t.release_id"
+            joined = "cross join translations t on t.rowid = f.rowid cross join releases r on r.id = t.release_id"
             visible = f"and t.lang = :lang and {PUBLISHED_SQL}"
         conditions, values = self.filters.sql()
         return (f"from {self.table} f {joined} where {self.table} match :q and {VISIBLE_SQL} {visible} {conditions}",
