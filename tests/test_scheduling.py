@@ -14,6 +14,7 @@ from feedsvc import releases
 from feedsvc import websub
 from feedsvc.editorial import review
 from feedsvc.states import SCHEDULED
+from tests.conftest import csrf_token
 from tests.conftest import make_release
 from tests.test_admin import edit_form_data
 from tests.test_feeds import translate_by_hand
@@ -159,6 +160,12 @@ def test_the_admin_lists_scheduled_releases_and_an_editor_moves_or_cancels_them(
     make_release(db, title="Вчерашний релиз")
     release = schedule(db)
     assert status_cells(logged_in) == {TITLES["ru"]: "scheduled", "Вчерашний релиз": "published"}
+    draft = make_release(db, title="Черновик на завтра", publish=False, published_at=MOMENT)
+    token = csrf_token(logged_in, f"/admin/releases/{draft['id']}/edit")
+    published = logged_in.post(f"/admin/releases/{draft['id']}/published", data={"csrf_token": token},
+                               follow_redirects=True).get_data(as_text=True)
+    assert "Release scheduled: readers see it from 20 November 2026, 14:00" in published
+    releases.set_status(db, draft["id"], "draft")
     assert status_cells(logged_in, "?status=scheduled") == {TITLES["ru"]: "scheduled"}
     assert status_cells(logged_in, "?status=published") == {"Вчерашний релиз": "published"}
     page = logged_in.get(f"/admin/releases/{release['id']}/edit").get_data(as_text=True)
@@ -170,7 +177,7 @@ def test_the_admin_lists_scheduled_releases_and_an_editor_moves_or_cancels_them(
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     other = schedule(db)
     assert logged_in.post(f"/admin/releases/{other['id']}/draft", data={"csrf_token": token}).status_code == 302
-    assert status_cells(logged_in, "?status=draft") == {TITLES["ru"]: "draft"}  # cancelled: back to drafts
+    assert status_cells(logged_in, "?status=draft") == {TITLES["ru"]: "draft", "Черновик на завтра": "draft"}
     set_clock.set(MOMENT + timedelta(minutes=30))  # the old moment passed: the moved one waits for its new one
     listed, _ = releases.list_admin(db, releases.ReleaseFilter(status=SCHEDULED), page=1, size=10)
     assert [row["id"] for row in listed] == [release["id"]]
