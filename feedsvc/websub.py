@@ -70,10 +70,12 @@ def announce_due(db: Database) -> int:
     """Count a ping for every language when scheduled releases reached their time since the last look; returns
     how many did. No write happens at a release's moment, so no trigger counted it: the worker does, here."""
     now = clock.stamp()
+    sql = f"""select count(*) from releases r where {releases.VISIBLE_SQL}
+        and r.published_at > (select due_through from site_state where id = 1)"""
+    if not db.execute(sql, {"now": now}).fetchone()[0]:
+        return 0  # read only: the worker looks every second, and writes only when a release's time came
     with write(db):
-        (through,) = db.execute("select due_through from site_state where id = 1").fetchone()
-        sql = f"select count(*) from releases r where {releases.VISIBLE_SQL} and r.published_at > :through"
-        came = int(db.execute(sql, {"now": now, "through": through}).fetchone()[0])
+        came = int(db.execute(sql, {"now": now}).fetchone()[0])
         if came:
             db.execute(f"insert into websub_pending (lang, version) values ('{ALL}', 1) "
                        "on conflict (lang) do update set version = version + 1")
