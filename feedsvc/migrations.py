@@ -492,6 +492,14 @@ def m027_translated_withdrawal_reason(db: Database) -> None:
         BEGIN UPDATE translations SET {copy} WHERE rowid = new.rowid; END""")
 
 
+@migrations()
+def m028_scheduled_publication(db: Database) -> None:
+    """Until when scheduled releases (published with a later time) were announced to WebSub hubs: the worker
+    pings for each one whose time has come since (feedsvc.websub.announce_due). Empty at first: the worker's first
+    look counts what is public already, one ping more (by the service's clock, which SQLite's is not in tests)."""
+    db.table("site_state").add_column("due_through", str, not_null_default="")
+
+
 def migrate(db: Database) -> None:
     """Bring the schema up to date (`feedsvc init-db`, `feedsvc serve` and the demo set-up, never a service).
 

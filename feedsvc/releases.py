@@ -21,6 +21,7 @@ from feedsvc.errors import EditConflict
 from feedsvc.errors import Gone
 from feedsvc.errors import NotFound
 from feedsvc.migrations import READER_TEXTS
+from feedsvc.states import SCHEDULED
 from feedsvc.states import SEEN
 from feedsvc.states import Origin
 from feedsvc.states import ReleaseStatus
@@ -35,6 +36,11 @@ STATUSES = tuple(ReleaseStatus)
 # The SQL condition (on translations ``t``) of a translation readers can read: one with a published copy
 # (migration m020), which stays up while a newer text waits for the checks or an editor.
 PUBLISHED_SQL = "coalesce(t.published_title, '') != ''"
+# The SQL condition (on releases ``r``) of a release readers may see: published, and its moment come. A release
+# published with a later time is scheduled: nowhere until then. ``:now`` is ``clock.stamp()`` (see moment()).
+VISIBLE_SQL = f"r.status = '{ReleaseStatus.PUBLISHED}' and r.published_at <= :now"
+# Scheduled releases: published, with a time still to come (their translations are made ahead).
+SCHEDULED_SQL = f"r.status = '{ReleaseStatus.PUBLISHED}' and r.published_at > :now"
 # The fields that are translated: changing one makes a new revision.
 TRANSLATED = ("title", "body", *translations.ONE_LINE)
 EDITABLE = ("title", "body", "category", "published_at", "photo_caption", "photo_credit")
@@ -220,11 +226,32 @@ def get_public_release(db: Database, release_id: int) -> dict:
     """A release readers may see: drafts are not found, withdrawn ones are gone (a draft withdrawn before it
     was ever published was never public: not found, so its title and reason stay unpublished)."""
     release = get_release(db, release_id)
-    if release["status"] == ReleaseStatus.WITHDRAWN and release["seq"] is not None:
+    if release["status"] == ReleaseStatus.WITHDRAWN and release["seq"] is not None and was_shown(release):
         raise ReleaseWithdrawn(release)
-    if release["status"] != ReleaseStatus.PUBLISHED:
+    if release["status"] != ReleaseStatus.PUBLISHED or is_scheduled(release):
         raise ReleaseNotFound(release_id)
     return release
+
+
+def moment() -> str:
+    """Now, as the ``:now`` the visibility conditions compare publication times with."""
+    return clock.stamp()
+
+
+def is_scheduled(release: dict) -> bool:
+    """Whether a release is published for a moment still to come (readers see nothing of it until then)."""
+    return release["status"] == ReleaseStatus.PUBLISHED and release["published_at"] > moment()
+
+
+def shown_status(release: dict) -> str:
+    """The status staff see: a release's own, or ``scheduled`` for one published for a time still to come."""
+    return SCHEDULED if is_scheduled(release) else release["status"]
+
+
+def was_shown(release: dict) -> bool:
+    """Whether a withdrawn release had reached its publication time (a scheduled one withdrawn was never public)."""
+    # To the second: withdrawn_at counts whole seconds, published_at may carry microseconds.
+    return release["published_at"][:19] <= (release["withdrawn_at"] or moment())[:19]
 
 
 @dataclass(frozen=True)
@@ -342,7 +369,7 @@ def localized(release: dict, translation: dict | None, lang: str) -> LocalizedRe
         category_lang=lang if category else SOURCE_LANGUAGE, source_slug=slug(release["title"]),
         slug=slug(text["title"], lang if shown else SOURCE_LANGUAGE), **photo,
         published_at=release["published_at"],
-        text_updated_at=max(shown["updated_at"], release["text_updated_at"]) if shown else release["text_updated_at"],
+        text_updated_at=text_updated(release, shown),
         is_original=lang != SOURCE_LANGUAGE and shown is None,
         is_machine=shown is not None and not provenance(shown).complete,
         is_outdated=shown is not None and shown["source_revision"] != release["revision"],
@@ -360,6 +387,10 @@ def withdrawal_reason(release: dict, translation: dict | None, lang: str) -> tup
     if shown and shown.get("withdrawal_reason"):
         return shown["withdrawal_reason"], lang
     return release.get("withdrawal_reason") or "", SOURCE_LANGUAGE
+def text_updated(release: dict, shown: dict | None) -> str:
+    """When the text a reader sees last changed: never before the release's publication time (a scheduled
+    release's text, written ahead, is new to readers at its moment)."""
+    return max(shown["updated_at"] if shown else "", release["text_updated_at"], release["published_at"])
 
 
 def _photo_texts(release: dict, shown: dict | None, lang: str) -> dict:
@@ -394,10 +425,9 @@ def list_published(db: Database, lang: str, *, limit: int, offset: int = 0,
     if total is not None and from_oldest:
         offset, limit = max(0, total - offset - limit), min(limit, total - offset)
     order = "asc" if from_oldest else "desc"
-    sql = f"""select r.* from releases r where r.status = '{ReleaseStatus.PUBLISHED}'
-        {translated_filter(lang, translated_only)}
+    sql = f"""select r.* from releases r where {VISIBLE_SQL} {translated_filter(lang, translated_only)}
         order by r.published_at {order}, r.id {order} limit :limit offset :offset"""
-    rows = list(db.query(sql, {"lang": lang, "limit": max(limit, 0), "offset": offset}))
+    rows = list(db.query(sql, {"lang": lang, "limit": max(limit, 0), "offset": offset, "now": moment()}))
     return localize_rows(db, rows[::-1] if from_oldest else rows, lang)
 
 
@@ -405,9 +435,10 @@ def list_by_seq(db: Database, lang: str, first: int, last: int) -> list[Localize
     """Published releases numbered ``first``..``last`` in the order of first publication (an archive page),
     newest first; kk and en only with a visible translation, as their feeds."""
     # "+r.status": the seq index, not the status one (which would read every published release of the archive).
-    sql = f"""select r.* from releases r where +r.status = '{ReleaseStatus.PUBLISHED}' and r.seq between :first
-        and :last {translated_filter(lang, True)} order by r.seq desc"""
-    return localize_rows(db, list(db.query(sql, {"lang": lang, "first": first, "last": last})), lang)
+    sql = f"""select r.* from releases r where +r.status = '{ReleaseStatus.PUBLISHED}' and +r.published_at <= :now
+        and r.seq between :first and :last {translated_filter(lang, True)} order by r.seq desc"""
+    rows = db.query(sql, {"lang": lang, "first": first, "last": last, "now": moment()})
+    return localize_rows(db, list(rows), lang)
 
 
 def last_seq(db: Database) -> int:
@@ -415,11 +446,29 @@ def last_seq(db: Database) -> int:
     return int(db.execute("select coalesce(max(seq), 0) from releases").fetchone()[0])
 
 
+def last_shown_seq(db: Database) -> int:
+    """The highest publication number below which every release has reached its time: a scheduled release's
+    number is given when it is scheduled, so an archive page holding it is not complete until it is shown."""
+    waiting = db.execute(f"select min(r.seq) from releases r where {SCHEDULED_SQL}", {"now": moment()}).fetchone()[0]
+    return last_seq(db) if waiting is None else waiting - 1
+
+
+def schedule(db: Database) -> dict:
+    """When the next scheduled release is due (``next_due``) and when the last one shown became due
+    (``last_due``), each None if there is none: what time changes of what readers see."""
+    now = {"now": moment()}
+    next_due = db.execute(f"select min(r.published_at) from releases r where {SCHEDULED_SQL}", now).fetchone()[0]
+    last_due = db.execute(f"select r.published_at from releases r where {VISIBLE_SQL} "
+                          "order by r.published_at desc limit 1", now).fetchone()
+    return {"next_due": next_due, "last_due": last_due and last_due[0]}
+
+
 def withdrawn_since(db: Database, lang: str, since: datetime) -> list[dict]:
     """Releases withdrawn at or after ``since`` that ``lang``'s feeds carried, newest first: each with its
     entry id in ``lang`` (``entry_id``), ``withdrawn_at`` and ``withdrawal_reason`` (feed tombstones)."""
     sql = f"""select r.* from releases r where r.status = '{ReleaseStatus.WITHDRAWN}' and r.withdrawn_at >= :since
-        and r.seq is not null {translated_filter(lang, True)} order by r.withdrawn_at desc"""
+        and r.seq is not null and substr(r.published_at, 1, 19) <= substr(r.withdrawn_at, 1, 19)
+        {translated_filter(lang, True)} order by r.withdrawn_at desc"""
     rows = list(db.query(sql, {"lang": lang, "since": clock.iso(since)}))
     by_id = translations.of_releases(db, [row["id"] for row in rows], lang) if lang != SOURCE_LANGUAGE else {}
     return [{**row, "entry_id": entry_id(row["guid"], lang),
@@ -436,22 +485,23 @@ def count_published(db: Database, lang: str = SOURCE_LANGUAGE) -> int:
     """How many releases ``lang``'s index lists: all published ones in the source language (kept by triggers,
     migration m023_published_count); in a target language those with a published translation."""
     if lang == SOURCE_LANGUAGE:
-        return int(db.execute("select published from site_state where id = 1").fetchone()[0])
-    sql = f"""select count(*) from releases r where r.status = '{ReleaseStatus.PUBLISHED}'
-        {translated_filter(lang, True)}"""
-    return int(db.execute(sql, {"lang": lang}).fetchone()[0])
+        # The counter holds scheduled releases too: they are few, and counted through the status index.
+        sql = f"select published - (select count(*) from releases r where {SCHEDULED_SQL}) from site_state where id = 1"
+        return int(db.execute(sql, {"now": moment()}).fetchone()[0])
+    sql = f"select count(*) from releases r where {VISIBLE_SQL} {translated_filter(lang, True)}"
+    return int(db.execute(sql, {"lang": lang, "now": moment()}).fetchone()[0])
 
 
 def readable_languages(db: Database) -> list[dict]:
     """Every published release (oldest first) with ``languages``: each language readers can read it in
     (the original, and each translation ``localized`` would show) mapped to when that text last changed,
     and ``titles``: the title shown in each of those languages (its slug is made of it)."""
-    sql = f"""select r.id, r.title, r.text_updated_at as updated_at, t.lang, t.published_title as translated_title,
-        t.published_updated as translated_at from releases r
+    sql = f"""select r.id, r.title, max(r.text_updated_at, r.published_at) as updated_at, t.lang,
+        t.published_title as translated_title, t.published_updated as translated_at from releases r
         left join translations t on t.release_id = r.id and {PUBLISHED_SQL}
-        where r.status = '{ReleaseStatus.PUBLISHED}' order by r.id, t.lang"""
+        where {VISIBLE_SQL} order by r.id, t.lang"""
     found: dict[int, dict] = {}
-    for row in db.query(sql):
+    for row in db.query(sql, {"now": moment()}):
         release = found.setdefault(row["id"], {"id": row["id"], "titles": {SOURCE_LANGUAGE: row["title"]},
                                                "languages": {SOURCE_LANGUAGE: row["updated_at"]}})
         if row["lang"]:
@@ -468,15 +518,16 @@ def shown_languages(views: dict[str, LocalizedRelease]) -> list[str]:
 
 def photo_is_public(db: Database, name: str) -> bool:
     """Whether a stored photo file (a photo or one of its sizes) belongs to a published release."""
-    sql = f"""select 1 from releases r where r.status = '{ReleaseStatus.PUBLISHED}' and (r.photo = :name
+    sql = f"""select 1 from releases r where {VISIBLE_SQL} and (r.photo = :name
         or (instr(r.photo_sizes, :name) and exists (select 1 from json_each(r.photo_sizes) s
                                                      where json_extract(s.value, '$.name') = :name)))"""
-    return db.execute(sql, {"name": name}).fetchone() is not None
+    return db.execute(sql, {"name": name, "now": moment()}).fetchone() is not None
 
 
 @dataclass(frozen=True)
 class ReleaseFilter:
-    """What the admin release list shows: a release status, a translation status (in ``lang``, or in any
+    """What the admin release list shows: a release status (``published`` those readers see, ``scheduled`` those
+    whose time is still to come), a translation status (in ``lang``, or in any
     language), a category, and published dates (``since`` inclusive, ``until`` exclusive, timezone-aware)."""
 
     status: str | None = None
@@ -492,8 +543,10 @@ class ReleaseFilter:
         A translation status is looked up through its index first (a cross join keeps SQLite from reading
         the whole archive newest first instead): the review queue of 100,000 releases is a few hundred rows.
         """
+        status = {ReleaseStatus.PUBLISHED: VISIBLE_SQL, SCHEDULED: SCHEDULED_SQL}.get(self.status or "",
+                                                                                    "r.status = :status")
         conditions = [condition for value, condition in (
-            (self.status, "r.status = :status"), (self.category, "r.category = :category"),
+            (self.status, status), (self.category, "r.category = :category"),
             (self.since, "r.published_at >= :since"), (self.until, "r.published_at < :until")) if value]
         source = "releases r"
         if self.translation:
@@ -503,7 +556,7 @@ class ReleaseFilter:
                 where status = :translation {language}) t cross join releases r on r.id = t.release_id"""
         values = {"status": self.status, "category": self.category, "lang": self.lang,
                   "translation": self.translation, "since": self.since and clock.iso(self.since),
-                  "until": self.until and clock.iso(self.until)}
+                  "until": self.until and clock.iso(self.until), "now": moment()}
         return f"{source} where {' and '.join(conditions) or '1'}", values
 
 
@@ -514,7 +567,8 @@ def list_admin(db: Database, shown: ReleaseFilter, *, page: int, size: int) -> t
     rows = list(db.query(f"select r.* from {source} order by r.published_at desc, r.id desc "
                          "limit :limit offset :offset", {**values, "limit": size + 1, "offset": (page - 1) * size}))
     by_release = translations.every_language(db, [row["id"] for row in rows[:size]])
-    return [{**row, "translations": by_release[row["id"]]} for row in rows[:size]], len(rows) > size
+    return [{**row, "translations": by_release[row["id"]], "shown_status": shown_status(row)}
+            for row in rows[:size]], len(rows) > size
 
 
 def categories(db: Database) -> list[str]:

@@ -4,20 +4,30 @@ Each query word matches the text as written, or by its stem in the page's langua
 transliteration skeleton, as a prefix: a declined Ашимбаевым is still Ashimbayev). A trailing ``*`` makes a
 word a prefix (``Сенат*``); every other character of FTS5's query syntax is dropped, so a reader's query is
 only ever quoted words. Results come in tiers — every word as written, then with stems, then with names —
-each in FTS5's rank (title above body; see migration m015).
+each in FTS5's rank (title above body; see migration m015), then any match left, newest first; or all newest first.
+A query that finds nothing tries the index's words one letter away from its own (Ашимбаеф: Ашимбаев, Majilis:
+Mazhilis), compared as they sound in Latin letters (``names.phonetic``) or by their name skeletons.
+Results come a page at a time, with their total, filtered by category and publication dates.
 """
 
+import functools
 import json
 import re
 from dataclasses import dataclass
+from dataclasses import field
+from datetime import datetime
 
 from sqlite_utils import Database
 
+from feedsvc import clock
 from feedsvc.config import SOURCE_LANGUAGE
 from feedsvc.releases import PUBLISHED_SQL
+from feedsvc.releases import VISIBLE_SQL
 from feedsvc.releases import LocalizedRelease
 from feedsvc.releases import localize_rows
-from feedsvc.states import ReleaseStatus
+from feedsvc.releases import moment
+from feedsvc.text.names import one_edit_apart
+from feedsvc.text.names import phonetic
 from feedsvc.text.names import skeleton
 from feedsvc.text.stemming import MIN_NAME_KEY
 from feedsvc.text.stemming import TOKEN
@@ -45,7 +55,39 @@ RANK_WINDOW = 2_000
 # How Russian and Kazakh surnames end (Ашимбаев, Иванов, Пушкин, Бекенов): a stem ending so is a name's stem.
 SURNAME_STEMS = ("ов", "ев", "ёв", "ин", "ын")
 
+# Words shorter than this (as they sound) are not corrected: one letter makes another word of most short ones.
+MIN_FUZZY = 5
+# At most this many of the index's words stand in for one word of a query that found nothing.
+MAX_SIMILAR = 8
+# The letters a word of the index may start with (the alphabets of the site's languages).
+LETTERS = "abcdefghijklmnopqrstuvwxyzабвгдеёжзийклмнопрстуфхцчшщъыьэюяәғқңөұүһі"
+# A longer query is refused (400, with a hint): no reader types 4 KB, and every byte is read in each tier. The
+# search box takes MAX_QUERY_CHARS characters, which stay under it even in Cyrillic, and under gunicorn's request
+# line limit (feedsvc serve) when URL-encoded.
+MAX_QUERY_BYTES = 4096
+MAX_QUERY_CHARS = 1000
+# Where the fuzzy tier sits among the tiers (0 as written, 1 stems, 2 names).
+FUZZY_TIER = 3
+
 Piece = tuple[str, bool]
+
+
+@dataclass(frozen=True)
+class SearchFilter:
+    """What a reader narrows a search to: a category (the original's name), publication dates (``since``
+    inclusive, ``until`` exclusive, timezone-aware)."""
+
+    category: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def sql(self) -> tuple[str, dict]:
+        """The conditions (on releases ``r``, each starting with ``and``) and their parameters."""
+        conditions = [condition for value, condition in (
+            (self.category, "and r.category = :category"), (self.since, "and r.published_at >= :since"),
+            (self.until, "and r.published_at < :until")) if value]
+        return " ".join(conditions), {"category": self.category, "since": self.since and clock.iso(self.since),
+                                      "until": self.until and clock.iso(self.until)}
 
 
 @dataclass(frozen=True)
@@ -67,6 +109,23 @@ class Hit:
     tier: int
     title: list[Piece]
     snippet: list[Piece]
+
+
+@dataclass(frozen=True)
+class Results:
+    """One page of a search: its hits, how many releases match in all, and whether words were corrected
+    (``similar``: nothing matched as typed, these are the matches of words one letter away)."""
+
+    hits: list[Hit]
+    total: int
+    page: int
+    size: int
+    similar: list[str] = field(default_factory=list)
+
+    @property
+    def pages(self) -> int:
+        """How many pages the matches fill (at least one)."""
+        return max(1, -(-self.total // self.size))
 
 
 def parse(query: str) -> list[QueryWord]:
@@ -109,39 +168,132 @@ def match_expression(words: list[QueryWord], lang: str, tier: int) -> str:
     return " AND ".join(parts)
 
 
-def find(db: Database, lang: str, query: str, *, limit: int = 50) -> list[Hit]:
-    """Published releases matching ``query`` in ``lang``'s text (Russian originals for ru), best first.
+def find(db: Database, lang: str, query: str, *, page: int = 1, size: int = 20, sort: str = "relevance",
+         filters: SearchFilter = SearchFilter()) -> Results:
+    """One page of the published releases matching ``query`` in ``lang``'s text (Russian originals for ru), best
+    or newest first, with their total.
 
-    One query per tier, each only while fewer than ``limit`` were found, so a common word costs what it
-    did before stems (ranking every match of one tier) and the wider tiers rank only what is left.
+    By relevance, one query per tier, each only while fewer than the page's end were found, so a common word
+    costs what it did before stems (ranking every match of one tier) and the wider tiers rank only what is left.
     """
     words = parse(query)
     table = "releases_fts" if lang == SOURCE_LANGUAGE else "translations_fts"
-    found: list[tuple[dict, int]] = []
     expressions = [match_expression(words, lang, tier) for tier in range(3)] if words else []
-    for tier, expression in enumerate(expressions):
-        if len(found) < limit and expression not in expressions[:tier]:
-            rows = matching(db, table, lang, expression, [row["search_rowid"] for row, _ in found], limit - len(found))
-            found += [(row, tier) for row in rows]
+    search = Search(db, table, lang, filters)
+    total = search.count(expressions[-1]) if words else 0
+    similar: list[str] = []
+    if words and not total:
+        # The index of translations holds every language's words: keep those this language's texts use.
+        similar = [word for word in similar_words(db, table, words) if search.count(f"{TEXT}: {phrase(word, False)}")]
+        if similar:
+            expressions.append(expressions[-1] + " OR " + " OR ".join(f"{TEXT}: {phrase(w, False)}" for w in similar))
+            total = search.count(expressions[-1])
+    found = search.ranked(expressions, page * size) if sort != "date" else []
+    if sort == "date" or len(found) < page * size:  # newest first: every match is reachable, however common
+        seen = found if sort != "date" else []
+        rest = search.rows(expressions[-1] if expressions else "", [row for row, _ in seen], page * size - len(seen),
+                           newest=True, skip=(page - 1) * size if sort == "date" else 0)
+        found = seen + [(row, len(expressions) - 1) for row in rest]
+    found = found[(page - 1) * size:page * size] if sort != "date" else found
+    return Results(hits(db, lang, expressions, found), total, page, size, similar if total else [])
+
+
+def hits(db: Database, lang: str, expressions: list[str], found: list[tuple[dict, int]]) -> list[Hit]:
+    """The found rows as hits, in the page's language, with their matches marked."""
     rows = [row for row, _ in found]
     marks = highlights(db, expressions[-1], rows) if rows else {}
     return [hit(release, tier, marks.get(number, {}))
             for number, (release, (_, tier)) in enumerate(zip(localize_rows(db, rows, lang), found, strict=True))]
 
 
-def matching(db: Database, table: str, lang: str, expression: str, seen: list[int], limit: int) -> list[dict]:
-    """Published releases whose ``lang`` text matches an FTS5 expression, in rank order, but those ``seen``."""
-    if lang == SOURCE_LANGUAGE:
-        source, visible = "join releases r on r.rowid = f.rowid", ""
-    else:
-        source = "join translations t on t.rowid = f.rowid join releases r on r.id = t.release_id"
-        visible = f"and t.lang = :lang and {PUBLISHED_SQL}"
-    stored = ", ".join(f"f.{column} as search_{column}" for column in COLUMNS)
-    sql = f"""select r.*, f.rowid as search_rowid, {stored} from {table} f {source}
-        where {table} match :q and f.rowid >= :floor and r.status = '{ReleaseStatus.PUBLISHED}' {visible}
-        and f.rowid not in (select value from json_each(:seen)) order by rank limit :limit"""
-    return list(db.query(sql, {"q": expression, "lang": lang, "seen": json.dumps(seen), "limit": limit,
-                               "floor": rank_floor(db, table, expression)}))
+@dataclass(frozen=True)
+class Search:
+    """The queries of one search: its index table, language and filters."""
+
+    db: Database
+    table: str
+    lang: str
+    filters: SearchFilter
+
+    def source(self) -> tuple[str, dict]:
+        """The FROM … WHERE part shared by every query (visible releases, the language, the filters) and its
+        parameters; the FTS5 expression is ``:q``."""
+        # CROSS JOIN: the matches first. Given the visibility's range on publication times, SQLite would rather walk
+        # every visible release and run the full-text query once for each.
+        if self.lang == SOURCE_LANGUAGE:
+            joined, visible = "cross join releases r on r.rowid = f.rowid", ""
+        else:
+            joined = "cross join translations t on t.rowid = f.rowid cross join releases r on r.id = t.release_id"
+            visible = f"and t.lang = :lang and {PUBLISHED_SQL}"
+        conditions, values = self.filters.sql()
+        return (f"from {self.table} f {joined} where {self.table} match :q and {VISIBLE_SQL} {visible} {conditions}",
+                {**values, "lang": self.lang, "now": moment()})
+
+    def count(self, expression: str) -> int:
+        """How many releases match an expression."""
+        source, values = self.source()
+        return int(self.db.execute(f"select count(*) {source}", {**values, "q": expression}).fetchone()[0])
+
+    def ranked(self, expressions: list[str], limit: int) -> list[tuple[dict, int]]:
+        """Up to ``limit`` matches, tier by tier, each tier in rank order, each row with its tier."""
+        found: list[tuple[dict, int]] = []
+        for tier, expression in enumerate(expressions):
+            if len(found) < limit and expression not in expressions[:tier]:
+                rows = self.rows(expression, [row for row, _ in found], limit - len(found))
+                found += [(row, tier) for row in rows]
+        return found
+
+    def rows(self, expression: str, seen: list[dict], limit: int, *, newest: bool = False,
+             skip: int = 0) -> list[dict]:
+        """Matches of an expression but those ``seen``: in rank order among the newest RANK_WINDOW, or (``newest``)
+        every match newest first, ``skip`` of them skipped."""
+        if not expression or limit <= 0:
+            return []
+        source, values = self.source()
+        stored = ", ".join(f"f.{column} as search_{column}" for column in COLUMNS)
+        order = "r.published_at desc, r.id desc" if newest else "rank"
+        floor = 0 if newest else rank_floor(self.db, self.table, expression)
+        sql = f"""select r.*, f.rowid as search_rowid, {stored} {source} and f.rowid >= :floor
+            and f.rowid not in (select value from json_each(:seen)) order by {order} limit :limit offset :skip"""
+        return list(self.db.query(sql, {**values, "q": expression, "floor": floor, "limit": limit, "skip": skip,
+                                        "seen": json.dumps([row["search_rowid"] for row in seen])}))
+
+
+def similar_words(db: Database, table: str, words: list[QueryWord]) -> list[str]:
+    """Words of the index's texts one letter away from a query word, as they sound or as names (the most
+    used first, at most MAX_SIMILAR a word); [] for words too short or prefixes."""
+    vocabulary = f"temp.{table}_words"
+    db.execute(f"create virtual table if not exists {vocabulary} using fts5vocab(main, {table}, col)")
+    similar: list[str] = []
+    for word in words:
+        sound, key = phonetic(word.text), skeleton(word.text)
+        if word.prefix or len(sound) < MIN_FUZZY:
+            continue
+        candidates: dict[str, int] = {}
+        for letter in first_letters(sound[0]):
+            for term, count in db.execute(f"""select term, sum(doc) from {vocabulary} where term >= ? and term < ?
+                    and col in ('title', 'body') group by term""", [letter, letter + "\uffff"]):
+                if near(sound, key, term):
+                    candidates[term] = count
+        similar += sorted(candidates, key=lambda term: -candidates[term])[:MAX_SIMILAR]
+    return similar
+
+
+def near(sound: str, key: str, term: str) -> bool:
+    """Whether an index word is one letter from a query word: as it sounds, or (long names) by its skeleton."""
+    other = phonetic(term)
+    if abs(len(other) - len(sound)) > 2:
+        return False
+    if one_edit_apart(sound, other):
+        return True
+    other_key = skeleton(term)
+    return len(key) >= MIN_FUZZY and len(other_key) == len(key) and one_edit_apart(key, other_key)
+
+
+@functools.cache
+def first_letters(sound: str) -> tuple[str, ...]:
+    """The letters of the site's alphabets whose sound starts with ``sound`` (m: m and м; a: a, а and ә)."""
+    return tuple(letter for letter in LETTERS if phonetic(letter)[:1] == sound)
 
 
 def rank_floor(db: Database, table: str, expression: str) -> int:

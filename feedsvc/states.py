@@ -55,6 +55,9 @@ class SentenceOrigin(StrEnum):
     EDITED = "edited"  # changed by an editor
 
 
+# What staff see for a published release whose time has not come yet: not a stored status (the release is
+# published; readers see it from its time on), but a state of its own in the admin list, its filter and labels.
+SCHEDULED = "scheduled"
 # Sentence origins that mean an editor saw the sentence.
 SEEN = (SentenceOrigin.APPROVED, SentenceOrigin.EDITED)
 # Translations readers see (feeds, pages, search).

@@ -19,7 +19,9 @@ from urllib.parse import urlencode
 from sqlite_utils import Database
 
 from feedsvc import clock
+from feedsvc import releases
 from feedsvc.errors import FeedsvcError
+from feedsvc.storage import write
 from feedsvc.supervise import Periodic
 
 log = logging.getLogger(__name__)
@@ -64,6 +66,23 @@ def publish(hub: str, topic: str) -> None:
         raise HubError(hub, f"answered {status}")
 
 
+def announce_due(db: Database) -> int:
+    """Count a ping for every language when scheduled releases reached their time since the last look; returns
+    how many did. No write happens at a release's moment, so no trigger counted it: the worker does, here."""
+    now = clock.stamp()
+    sql = f"""select count(*) from releases r where {releases.VISIBLE_SQL}
+        and r.published_at > (select due_through from site_state where id = 1)"""
+    if not db.execute(sql, {"now": now}).fetchone()[0]:
+        return 0  # read only: the worker looks every second, and writes only when a release's time came
+    with write(db):
+        came = int(db.execute(sql, {"now": now}).fetchone()[0])
+        if came:
+            db.execute(f"insert into websub_pending (lang, version) values ('{ALL}', 1) "
+                       "on conflict (lang) do update set version = version + 1")
+        db.execute("update site_state set due_through = ? where id = 1", [now])
+    return came
+
+
 def due(db: Database) -> list[dict]:
     """Languages with changes not yet announced whose retry time has come."""
     return list(db.query("select * from websub_pending where version > pinged and run_after <= ?", [clock.utcnow()]))
@@ -83,6 +102,7 @@ def deliver(db: Database, hubs: list[str], topics: dict[str, list[str]],
     ``version`` again, so they are announced on the next round.
     """
     sent = 0
+    announce_due(db)
     for row in due(db):
         langs = list(topics) if row["lang"] == ALL else [row["lang"]]
         try:

@@ -2,6 +2,7 @@
 
 import json
 import re
+from datetime import UTC
 from datetime import datetime
 
 import pytest
@@ -156,6 +157,81 @@ def test_the_migration_indexes_existing_texts(tmp_path):
     migrations.apply(db, stop_before="m015_search_stems")
     release = make_release(db, title="Маулен Ашимбаев встретился с сенаторами")
     migrations.apply(db)
-    hits = search.find(db, "ru", "Ashimbayev сенатор")
+    hits = search.find(db, "ru", "Ashimbayev сенатор").hits
     assert [(hit.release.id, hit.tier) for hit in hits] == [(release["id"], 2)]
     assert ("Ашимбаев", True) in hits[0].title and ("сенаторами", True) in hits[0].title
+
+
+def search_page(client, lang="en", **args):
+    """A search page's response."""
+    return client.get(f"/{lang}/search", query_string=args)
+
+
+def listed(response, lang="en") -> list[int]:
+    """The release ids a search page lists, in its order."""
+    return [int(n) for n in re.findall(rf'<h2><a href="/{lang}/releases/(\d+)-', response.get_data(as_text=True))]
+
+
+def test_results_come_a_page_at_a_time_with_their_total_and_page_links(client, db):
+    ids = [make_release(db, title=f"Ашимбаев встретился с делегацией {n}", published_at=datetime(
+        2026, 1, 1 + n % 28, n % 24, tzinfo=UTC))["id"] for n in range(45)]
+    pages = [search_page(client, "ru", q="Ашимбаев", page=str(page)) for page in (1, 2, 3)]
+    assert [len(listed(page, "ru")) for page in pages] == [20, 20, 5]
+    assert sorted(sum((listed(page, "ru") for page in pages), [])) == ids  # every match once, none lost
+    html = pages[0].get_data(as_text=True)
+    assert "45" in html and 'href="/ru/search?q=%D0%90' in html and "page=3" in html and "page=4" not in html
+    assert search_page(client, "ru", q="Ашимбаев", page="4").status_code == 404
+    assert search.find(db, "ru", "Ашимбаев", page=2, size=20).total == 45
+
+
+def test_results_sort_by_relevance_or_date_and_filter_by_category_and_dates(client, db):
+    old = make_release(db, title="Бюджет бюджет бюджет", body="Бюджет.", category="Бюджет",
+                       published_at=datetime(2026, 3, 1, 6, tzinfo=UTC))
+    new = make_release(db, title="Заседание Сената", body="Обсудили бюджет.", category="Заседания",
+                       published_at=datetime(2026, 9, 1, 6, tzinfo=UTC))
+    assert listed(search_page(client, "ru", q="бюджет"), "ru") == [old["id"], new["id"]]
+    assert listed(search_page(client, "ru", q="бюджет", sort="date"), "ru") == [new["id"], old["id"]]
+    assert listed(search_page(client, "ru", q="бюджет", category="Заседания"), "ru") == [new["id"]]
+    assert listed(search_page(client, "ru", q="бюджет", since="2026-06-01"), "ru") == [new["id"]]
+    assert listed(search_page(client, "ru", q="бюджет", until="2026-03-01"), "ru") == [old["id"]]  # the day included
+    assert search_page(client, "ru", q="бюджет", sort="sideways").status_code == 400
+    html = search_page(client, "ru", q="бюджет", sort="date", page="1").get_data(as_text=True)
+    assert '<option selected value="date">' in html or '<option value="date" selected>' in html
+
+
+@pytest.mark.parametrize(("lang", "query", "expected"), [
+    ("ru", "Ашимбаеф", [1, 2, 3, 4]), ("kk", "Ашимбаеф", [1, 2, 3, 4]), ("en", "Ашимбаеф", [1, 2, 3, 4]),
+    ("en", "Ashimbaef", [1, 2, 3, 4]), ("ru", "Majilis", [4]), ("kk", "Majilis", [4]),
+])
+def test_a_name_with_one_letter_wrong_is_found(client, demo, lang, query, expected):
+    response = search_page(client, lang, q=query)
+    assert sorted(listed(response, lang)) == expected
+    assert 'class="hint"' in response.get_data(as_text=True)  # the page says it searched similar words
+
+
+def test_one_letter_wrong_finds_the_english_spelling_and_no_other_word(client, db):
+    release = make_release(db, title="Мажилис одобрил закон", body="Депутаты Мажилиса одобрили закон.")
+    translate_by_hand(db, release, "kk", "Мәжіліс заңды мақұлдады", "Депутаттар заңды мақұлдады.")
+    translate_by_hand(db, release, "en", "Mazhilis approved the law", "Deputies approved the law.")
+    make_release(db, title="Маслихат собрался")
+    assert listed(search_page(client, "en", q="Majilis")) == [release["id"]]
+    assert listed(search_page(client, "en", q="Mazhilis")) == [release["id"]]
+    assert listed(search_page(client, "en", q="Majlisx")) == []  # two letters away: nothing
+    assert search.find(db, "en", "Majilis").similar == ["mazhilis"]
+
+
+@pytest.mark.parametrize(("lang", "hint"), [
+    ("ru", "Запрос слишком длинный"), ("kk", "Сұрау тым ұзын"), ("en", "This query is too long")])
+def test_an_overlong_query_gets_the_sites_own_page_with_a_hint(client, db, lang, hint):
+    response = search_page(client, lang, q="сенат " * 700)  # 4.9 KB
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert hint in html and f'<html lang="{lang}"' in html and 'class="search-options"' in html
+
+
+@pytest.mark.parametrize(("lang", "hint"), [
+    ("ru", "Введите слово или имя"), ("kk", "сөз немесе есім жазыңыз"), ("en", "Type a word or a name")])
+@pytest.mark.parametrize("query", ["", "   ", "*** ()"])
+def test_an_empty_query_gets_a_hint(client, db, lang, hint, query):
+    response = search_page(client, lang, q=query)
+    assert response.status_code == 200 and hint in response.get_data(as_text=True)

@@ -36,8 +36,10 @@ def serve_command(host: str, port: int, workers: int, demo: bool) -> None:
     elif not db.table("users").count:
         click.echo("No admin yet: create one with `feedsvc users create NAME` (it asks for the password).")
     # --preload: the app is built once, in gunicorn's master, so a refusal (an old schema) is one line and an exit.
+    # --limit-request-line: gunicorn's largest (its default, 4094, answers a long search with its own bare 414 page;
+    # the app answers one over search.MAX_QUERY_BYTES with the site's page and a hint). nginx allows as much (8k).
     web = [sys.executable, "-m", "gunicorn", "--preload", "--workers", str(workers), "--bind", f"{host}:{port}",
-           "--access-logfile", "-", *no_control_socket(), "feedsvc.web:create_app()"]
+           "--limit-request-line", "8190", "--access-logfile", "-", *no_control_socket(), "feedsvc.web:create_app()"]
     worker = [sys.executable, "-m", "feedsvc.commands", "worker"]
     click.echo(f"feedsvc is serving on http://{host}:{port}/ (admin: http://{host}:{port}/admin/)")
     code = supervise.run(web, worker, dict(os.environ), echo=lambda line: click.echo(line, err=True))

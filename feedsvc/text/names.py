@@ -12,6 +12,28 @@ from text_unidecode import unidecode
 KAZAKH_TO_RUSSIAN = str.maketrans("әғқңөұүһіӘҒҚҢӨҰҮҺІ", "агкноуухиАГКНОУУХИ")
 
 
+@functools.lru_cache(maxsize=65_536)
+def phonetic(word: str) -> str:
+    """A word in Latin letters as it sounds, vowels kept: Mazhilis, Мажилис and Мәжіліс are all "masilis"."""
+    latin = unidecode(word.translate(KAZAKH_TO_RUSSIAN)).lower()
+    for spelled, sound in (("kh", "h"), ("sh", "s"), ("zh", "s"), ("ch", "k"), ("ts", "k"), ("z", "s"), ("c", "k"),
+                           ("w", "v"), ("x", "ks"), ("q", "k")):
+        latin = latin.replace(spelled, sound)
+    return re.sub(r"[^a-z]", "", latin)
+
+
+def one_edit_apart(a: str, b: str) -> bool:
+    """Whether ``b`` is ``a`` with one letter wrong, missing, added, or two neighbours swapped (not equal)."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    start = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    if len(a) == len(b):
+        swapped = a[start + 1:start + 2] + a[start:start + 1] + a[start + 2:] == b[start:]
+        return a[start + 1:] == b[start + 1:] or swapped
+    shorter, longer = (a, b) if len(a) < len(b) else (b, a)
+    return shorter[start:] == longer[start + 1:]
+
+
 # Keys remembered, by word: the sentence checks ask again for every unchanged sentence of an edited release, and
 # the search triggers for every word written. Bounded: about 64k short strings.
 @functools.lru_cache(maxsize=65_536)
@@ -21,11 +43,7 @@ def skeleton(word: str) -> str:
     Ашимбаев, Ashimbaev, Ashimbayev and Әшімбаев share "ashmbv"; a declined form (Ашимбаева,
     Ашимбаевым) only adds at the end, which ``same_name`` allows.
     """
-    latin = unidecode(word.translate(KAZAKH_TO_RUSSIAN)).lower()
-    for spelled, sound in (("kh", "h"), ("sh", "s"), ("zh", "s"), ("ch", "k"), ("ts", "k"), ("z", "s"), ("c", "k"),
-                           ("w", "v"), ("x", "ks"), ("q", "k")):
-        latin = latin.replace(spelled, sound)
-    letters = re.sub(r"[^a-z]", "", latin)
+    letters = phonetic(word)
     if not letters:
         return ""
     rest = re.sub(r"[aeiouyj]", "", letters[1:])

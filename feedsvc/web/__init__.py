@@ -29,6 +29,7 @@ from feedsvc import photos
 from feedsvc import releases
 from feedsvc.config import check_config
 from feedsvc.config import default_config
+from feedsvc.search import MAX_QUERY_CHARS
 from feedsvc.storage import PRIVATE_FOLDER
 from feedsvc.storage import make_folder
 from feedsvc.web import db
@@ -141,6 +142,7 @@ def register_blueprints(app: Flask) -> None:
     for name in ("localdt", "timetag", "status_label", "flag_label", "finding_reason", "route_label", "origin_label",
                  "provenance_label", "outdated_label"):
         app.add_template_filter(getattr(labels, name))
+    app.add_template_filter(releases.shown_status)
 
 
 def error_page(exc: HTTPException, release: dict | None = None):
@@ -257,4 +259,5 @@ def template_globals() -> dict:
     site_name, publisher = site_names(ui_lang)
     return {"language_names": LANGUAGE_NAMES, "page_lang": page_lang, "lang_url": lang_url, "ui_lang": ui_lang,
             "has_alternates": bool(page_lang and lang_url("ru")), "site_name": site_name, "publisher": publisher,
-            "storage_down": g.get("storage_down", False), "press_contact": press_contact(ui_lang)}
+            "storage_down": g.get("storage_down", False), "press_contact": press_contact(ui_lang),
+            "search_max_chars": MAX_QUERY_CHARS}

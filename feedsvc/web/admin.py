@@ -1,10 +1,7 @@
 """Admin pages for press staff: the release list, the upload/edit form, publish and withdraw."""
 
 import sqlite3
-from datetime import date
 from datetime import datetime
-from datetime import time
-from datetime import timedelta
 
 from flask import Blueprint
 from flask import abort
@@ -88,12 +85,8 @@ def shown_releases(form) -> releases.ReleaseFilter:
     """The filter the form asks for; dates are days in the press office's time zone (``until`` included)."""
     return releases.ReleaseFilter(status=form.status.data or None, lang=form.lang.data or None,
                                   translation=form.translation.data or None, category=form.category.data or None,
-                                  since=day_start(form.since.data), until=day_start(form.until.data, 1))
-
-
-def day_start(day: date | None, later: int = 0) -> datetime | None:
-    """Midnight starting ``day`` (plus ``later`` days) in the press office's time zone; None for no day."""
-    return day and datetime.combine(day + timedelta(days=later), time(), labels.office_zone())
+                                  since=labels.day_start(form.since.data),
+                                  until=labels.day_start(form.until.data, 1))
 
 
 def fields_from(form, release: dict | None = None) -> dict:
@@ -170,8 +163,15 @@ def save_new(form, photo: dict | None):
     except sqlite3.Error as exc:
         photos.delete_stored(get_db(), current_app.config["UPLOAD_FOLDER"], photo)
         raise errors.StorageUnavailable("the release could not be stored") from exc
-    flash(_("Release saved.") if not form.publish.data else _("Release published."), "success")
+    flash(_("Release saved.") if not form.publish.data else published_message(release), "success")
     return redirect(url_for("admin.edit_release", release_id=release["id"]))
+
+
+def published_message(release: dict) -> str:
+    """What publishing said: published, or scheduled for the time readers will see it from."""
+    if releases.is_scheduled(release):
+        return _("Release scheduled: readers see it from %(time)s.", time=labels.localdt(release["published_at"]))
+    return _("Release published.")
 
 
 @bp.route("/releases/<id:release_id>/edit", methods=["GET", "POST"])
@@ -254,7 +254,8 @@ def change_status(release_id: int, status: str):
         flash(_("Tick “Withdraw this release” to confirm: readers will get a “withdrawn” page."), "error")
         return edit_page(form_for(release), release, 400, status_form=form)
     reason = (form.reason.data or "")[: current_app.config["TITLE_MAX"]]
-    releases.set_status(get_db(), release_id, status, tuple(current_app.config["TARGET_LANGUAGES"]), reason=reason)
-    flash({"published": _("Release published."), "draft": _("Release moved back to drafts."),
+    release = releases.set_status(get_db(), release_id, status, tuple(current_app.config["TARGET_LANGUAGES"]),
+                                  reason=reason)
+    flash({"published": published_message(release), "draft": _("Release moved back to drafts."),
            "withdrawn": _("Release withdrawn.")}[status], "success")
     return redirect(url_for("admin.edit_release", release_id=release_id))

@@ -17,6 +17,7 @@ from flask import current_app
 from flask import request
 
 from feedsvc import clock
+from feedsvc import releases
 from feedsvc.storage import connect
 
 
@@ -37,7 +38,18 @@ def current_state() -> dict:
             weakref.finalize(current_app._get_current_object(), close_in_owner, *reader)
         read_at = clock.now().timestamp()  # before the read: any later change is stamped at or after this
         version, changed_at = reader[1].execute("select version, changed_at from site_state where id = 1").fetchall()[0]
-    return {"version": version, "changed_at": changed_at, "read_at": read_at}
+        schedule = releases.schedule(reader[1])
+    return {"version": timed_version(version, schedule["next_due"]), "read_at": read_at,
+            "changed_at": max(changed_at, schedule["last_due"] or changed_at, key=clock.parse_time)}
+
+
+def timed_version(version: int, next_due: str | None) -> str:
+    """The cache key of what readers see: the change counter, and the next scheduled release's time.
+
+    No write happens when a scheduled release's moment comes, so the counter alone would keep serving pages
+    without it; once the moment passes the next one is another (or none), and every cached body is stale.
+    """
+    return str(version) if next_due is None else f"{version}~{next_due}"
 
 
 def set_last_modified(response: Response, state: dict) -> None:
@@ -58,7 +70,7 @@ def close_in_owner(pid: int, db) -> None:
         db.close()
 
 
-def cached(key: tuple, version: int, build: Callable[[], bytes]) -> tuple[int, bytes]:
+def cached(key: tuple, version: str, build: Callable[[], bytes]) -> tuple[str, bytes]:
     """``(version, body)`` for ``key``: the stored body while the change counter is still ``version``,
     else ``build()``'s, stored for the next request. Read the counter before building, so a body is
     never older than the version it is stored under.
@@ -74,7 +86,7 @@ def cached(key: tuple, version: int, build: Callable[[], bytes]) -> tuple[int, b
     return entry
 
 
-def per_version(name: str, version: int, compute: Callable[[], int]) -> int:
+def per_version(name: str, version: str, compute: Callable[[], int]) -> int:
     """A small value derived from the data (a count, a highest number), computed once per change counter."""
     state = current_app.extensions["feedsvc"]
     known = state.get(name)
@@ -117,12 +129,12 @@ class ResponseCache:
         """Whether ``key`` has an entry (without making it recently used)."""
         return key in self.entries
 
-    def get(self, key) -> tuple[int, bytes] | None:
+    def get(self, key) -> tuple[str, bytes] | None:
         """The entry for ``key``, now the most recently used, or None."""
         with self.lock:
             return self.entries.get(key)
 
-    def put(self, key, entry: tuple[int, bytes], max_entries: int, max_bytes: int) -> None:
+    def put(self, key, entry: tuple[str, bytes], max_entries: int, max_bytes: int) -> None:
         """Store an entry, then drop least recently used ones while over either bound."""
         with self.lock:
             old = self.entries.pop(key, None)

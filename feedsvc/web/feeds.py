@@ -72,8 +72,9 @@ def archive(lang: str, page: int, fmt: str):
 
 
 def complete_pages(state: dict) -> int:
-    """How many archive pages are full: publication numbers given so far, FEED_ARCHIVE_ITEMS a page."""
-    last = per_version("last_seq", state["version"], lambda: releases.last_seq(get_db()))
+    """How many archive pages are full: publication numbers given so far (below any scheduled release's),
+    FEED_ARCHIVE_ITEMS a page."""
+    last = per_version("last_seq", state["version"], lambda: releases.last_shown_seq(get_db()))
     return last // current_app.config["FEED_ARCHIVE_ITEMS"]
 
 

@@ -11,6 +11,7 @@ from wtforms import DateTimeLocalField
 from wtforms import Form
 from wtforms import IntegerField
 from wtforms import PasswordField
+from wtforms import SelectChoice
 from wtforms import SelectField
 from wtforms import StringField
 from wtforms import SubmitField
@@ -22,6 +23,7 @@ from wtforms.validators import Optional
 from wtforms.validators import ValidationError
 from wtforms.widgets import HiddenInput
 
+from feedsvc.states import SCHEDULED
 from feedsvc.states import ReleaseStatus
 from feedsvc.states import TranslationStatus
 
@@ -140,7 +142,7 @@ def release_filter_form(formdata, languages: list[str], categories: list[str]) -
     class ReleaseFilterForm(Form):
         """Release status, translation status (in a language), category, published dates."""
 
-        status = select(_l("Status"), list(ReleaseStatus))
+        status = select(_l("Status"), [*ReleaseStatus, SCHEDULED])
         lang = select(_l("Language"), languages)
         translation = select(_l("Translation"), list(TranslationStatus))
         category = select(_l("Category"), categories)
@@ -148,3 +150,20 @@ def release_filter_form(formdata, languages: list[str], categories: list[str]) -
         until = DateField(_l("to"), validators=[Optional(), plausible_year])
 
     return ReleaseFilterForm(formdata)
+
+
+def search_form(formdata, categories: list[str]) -> Form:
+    """The public search's options, read from the query string (a GET form: no CSRF): order, category, dates."""
+
+    class SearchForm(Form):
+        """Sort by relevance or date, one category, published from / to (days)."""
+
+        sort = SelectField(_l("Sort by"), choices=[SelectChoice("relevance", _l("relevance")),
+                                                   SelectChoice("date", _l("date, newest first"))],
+                           default="relevance", validators=[Optional()])
+        category = SelectField(_l("Category"), choices=[SelectChoice("", _l("any")), *map(SelectChoice, categories)],
+                               validators=[Optional()])
+        since = DateField(_l("Published from"), validators=[Optional(), plausible_year])
+        until = DateField(_l("to"), validators=[Optional(), plausible_year])
+
+    return SearchForm(formdata)

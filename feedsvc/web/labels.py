@@ -5,7 +5,10 @@ in the page's language. Times are shown in the press office's time zone, written
 dates, with the zone beside them, so a reader abroad never meets an unexplained time.
 """
 
+from datetime import date
 from datetime import datetime
+from datetime import time
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import get_timezone_location
@@ -18,6 +21,7 @@ from flask_babel import ngettext
 from markupsafe import Markup
 
 from feedsvc import clock
+from feedsvc.states import SCHEDULED
 from feedsvc.states import JobStatus
 from feedsvc.states import Origin
 from feedsvc.states import ReleaseStatus
@@ -38,7 +42,7 @@ def status_labels() -> dict[str, str]:
     """
     return {
         ReleaseStatus.DRAFT: _("draft"), ReleaseStatus.PUBLISHED: _("published"),
-        ReleaseStatus.WITHDRAWN: _("withdrawn"),
+        ReleaseStatus.WITHDRAWN: _("withdrawn"), SCHEDULED: _("scheduled"),
         TranslationStatus.PENDING: _("pending"), TranslationStatus.TRANSLATING: _("translating"),
         TranslationStatus.MACHINE: _("machine"), TranslationStatus.HELD: _("needs review"),
         TranslationStatus.REVIEWED: _("reviewed"), TranslationStatus.OUTDATED: _("outdated"),
@@ -142,3 +146,8 @@ def timetag(value: str | None) -> Markup:
     if not value:
         return Markup("—")
     return Markup('<time datetime="{}">{}</time>').format(value, localdt(value))
+
+
+def day_start(day: date | None, later: int = 0) -> datetime | None:
+    """Midnight starting ``day`` (plus ``later`` days) in the press office's time zone; None for no day."""
+    return day and datetime.combine(day + timedelta(days=later), time(), office_zone())

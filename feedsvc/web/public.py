@@ -26,10 +26,13 @@ from feedsvc.web.cache import current_state
 from feedsvc.web.cache import per_version
 from feedsvc.web.cache import set_last_modified
 from feedsvc.web.db import get_db
+from feedsvc.web.forms import search_form
 
 bp = Blueprint("public", __name__)
 # Photos and their sizes: a year (the longest HTTP caches are asked to keep anything), never revalidated.
 MEDIA_MAX_AGE = 365 * 24 * 3600
+# The search's query parameters (besides ``page``).
+SEARCH_ARGS = ("q", "sort", "category", "since", "until")
 
 
 @bp.url_value_preprocessor
@@ -105,7 +108,7 @@ def render_index(lang: str, page: int, state: dict) -> str:
     return render_template("public/index.html", lang=lang, items=items, page=page, pages=pages, meta=meta)
 
 
-def published_count(db, lang: str, version: int) -> int:
+def published_count(db, lang: str, version: str) -> int:
     """How many releases ``lang``'s index lists, counted once per data change (the count reads the whole index)."""
     return per_version(f"published_count_{lang}", version, lambda: releases.count_published(db, lang))
 
@@ -135,12 +138,39 @@ def release(lang: str, release_id: int, slug: str | None = None):
 
 @bp.route("/<lang:lang>/search")
 def search(lang: str):
-    """Full-text search in the language's own text."""
-    query = request.args.get("q", "").strip()[:200]
-    results = search_index.find(get_db(), lang, query) if query else []
+    """Full-text search in the language's own text, a page at a time, by relevance or date, filtered.
+
+    An empty query gets the page with a hint; one over MAX_QUERY_BYTES the page with another hint, as 400.
+    """
+    query, db = request.args.get("q", ""), get_db()
+    form = search_form(request.args, releases.categories(db))
+    page = page_number()
+    if len(query.encode()) > search_index.MAX_QUERY_BYTES:
+        return search_page(lang, "", form, hint=_("This query is too long: a search takes at most %(size)s KB. "
+                                                  "Search for a few words of it.",
+                                                  size=search_index.MAX_QUERY_BYTES // 1024)), 400
+    query = query.strip()
+    if not search_index.parse(query):
+        return search_page(lang, query, form, hint=_("Type a word or a name to search the press releases: "
+                                                     "a name is found in any spelling."))
+    if not form.validate():
+        return search_page(lang, query, form), 400
+    filters = search_index.SearchFilter(category=form.category.data or None, since=labels.day_start(form.since.data),
+                                        until=labels.day_start(form.until.data, 1))
+    results = search_index.find(db, lang, query, page=page, size=current_app.config["PAGE_SIZE"],
+                                sort=form.sort.data or "relevance", filters=filters)
+    if page > results.pages:
+        abort(404)
+    return search_page(lang, query, form, results=results)
+
+
+def search_page(lang: str, query: str, form, *, results=None, hint: str = "") -> str:
+    """The search page: the form, and the results or a hint."""
     meta = seo.page_meta(lang, f"{_('Search')} · {site_names(lang)[0]}", lang_url(lang, external=True) or "",
                          noindex=True)
-    return render_template("public/search.html", lang=lang, query=query, results=results, meta=meta)
+    link_args = {name: request.args[name] for name in SEARCH_ARGS if request.args.get(name)}  # page links keep them
+    return render_template("public/search.html", lang=lang, query=query, form=form, results=results, hint=hint,
+                           meta=meta, link_args=link_args)
 
 
 @bp.route("/<lang:lang>/contact")
