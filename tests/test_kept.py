@@ -71,8 +71,9 @@ def forms(db) -> list[Form]:
         Form("glossary add", "/admin/glossary/", "/admin/glossary/",
              {"ru": TERM, "en": "digital assets", "kk": "цифрлық активтер", "submit": "1"}, [TERM, "цифрлық активтер"],
              lambda: any(term.source == TERM for term in glossary.load_terms(db))),
-        Form("withdraw", f"/admin/releases/{rid}/edit", f"/admin/releases/{rid}/withdrawn", {"reason": REASON, "confirm": "1"},
-             [REASON], lambda: releases.get_release(db, rid)["withdrawal_reason"] == REASON),
+        Form("withdraw", f"/admin/releases/{rid}/edit", f"/admin/releases/{rid}/withdrawn",
+             {"reason": REASON, "confirm": "1"}, [REASON],
+             lambda: releases.get_release(db, rid)["withdrawal_reason"] == REASON),
     ]
 
 
