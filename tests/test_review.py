@@ -10,6 +10,7 @@ from feedsvc import jobs
 from feedsvc import releases
 from feedsvc import revisions
 from feedsvc.editorial import review
+from feedsvc.settings import Languages
 from feedsvc.settings import WorkerSettings
 from feedsvc.text.segment import split_paragraphs
 from feedsvc.text.segment import split_sentences
@@ -338,7 +339,7 @@ def test_review_rows_go_sentence_by_sentence_where_the_segmentation_allows():
     release = {"title": "Заголовок", "body": "Первое. Второе.\n\nТретье. Четвёртое."}
     translations = {"en": {"title": "Title", "body": "First. Second.\n\nThird and fourth."},
                     "kk": {"title": "Тақырып", "body": "Бірінші. Екінші.\n\nҮшінші. Төртінші."}}
-    rows = review.review_rows(release, translations, ["kk", "en"])
+    rows = review.review_rows(release, translations, Languages("ru", ("kk", "en")))
     assert [(r["ru"], r["kk"], r["en"]) for r in rows] == [
         ("Заголовок", "Тақырып", "Title"),
         ("Первое.", "Бірінші.", "First."), ("Второе.", "Екінші.", "Second."),

@@ -19,6 +19,7 @@ from feedsvc.errors import InvalidInput
 from feedsvc.errors import NotFound
 from feedsvc.releases import get_release
 from feedsvc.releases import sentence_record
+from feedsvc.settings import Languages
 from feedsvc.states import Origin
 from feedsvc.states import SentenceOrigin
 from feedsvc.states import TranslationStatus as Status
@@ -284,14 +285,15 @@ def teach(db: Database, release: dict, lang: str, before: tuple[str, str], after
     return memory.store_human(db, lang, corrections)
 
 
-def review_rows(release: dict, translations: dict[str, dict], languages) -> list[dict]:
+def review_rows(release: dict, translations: dict[str, dict], languages: Languages) -> list[dict]:
     """The original and each translation side by side, paragraph by paragraph (the title first).
 
     Where every language has the same number of sentences in a paragraph, the rows go sentence
     by sentence, so an editor sees exactly which Russian sentence each translated one renders.
     """
-    columns = {"ru": [release["title"]] + split_paragraphs(release["body"])}
-    for lang in languages:
+    source = languages.source
+    columns = {source: [release["title"]] + split_paragraphs(release["body"])}
+    for lang in languages.targets:
         row = translations.get(lang) or {}
         columns[lang] = [row.get("title") or ""] + split_paragraphs(row.get("body") or "")
     depth = max(len(c) for c in columns.values())
@@ -302,13 +304,13 @@ def review_rows(release: dict, translations: dict[str, dict], languages) -> list
         counts = {len(s) for s in sentences.values()}
         if len(counts) == 1 and counts.pop() > 1:
             rows.extend({lang: sentences[lang][j] for lang in cells} | {"paragraph": i, "first": j == 0}
-                        for j in range(len(sentences["ru"])))
+                        for j in range(len(sentences[source])))
         else:
             rows.append(cells | {"paragraph": i, "first": True})
     if release.get("photo"):
         # The photo's caption and credit last, so the checks' flags show on the caption too (flag_rows).
-        photo = {lang: photo_line(translations.get(lang) or {}) for lang in languages}
-        rows.append({"ru": photo_line(release), **photo, "paragraph": depth, "first": True, "photo": True})
+        photo = {lang: photo_line(translations.get(lang) or {}) for lang in languages.targets}
+        rows.append({source: photo_line(release), **photo, "paragraph": depth, "first": True, "photo": True})
     return rows
 
 
