@@ -16,7 +16,6 @@ from feedsvc import photos
 from feedsvc import revisions
 from feedsvc import translations
 from feedsvc.config import SOURCE_LANGUAGE
-from feedsvc.config import TARGET_LANGUAGES
 from feedsvc.errors import EditConflict
 from feedsvc.errors import Gone
 from feedsvc.errors import NotFound
@@ -84,10 +83,10 @@ def create_release(
     photo_caption: str = "",
     photo_credit: str = "",
     publish: bool = False,
-    languages: tuple[str, ...] = TARGET_LANGUAGES,
+    languages: tuple[str, ...],
     author: str = "",
 ) -> dict:
-    """Store a new release with a GUID that never changes, and a translation slot per language.
+    """Store a new release with a GUID that never changes, and a translation slot per language (the site's targets).
 
     Without ``published_at`` the release is dated when it is published (now, if ``publish``).
     """
@@ -129,7 +128,7 @@ def record_original(db: Database, release: dict, author: str) -> None:
 
 
 def update_release(
-    db: Database, release_id: int, changes: dict, languages: tuple[str, ...] = TARGET_LANGUAGES, author: str = "",
+    db: Database, release_id: int, changes: dict, languages: tuple[str, ...], author: str = "",
     expected_version: int | None = None,
 ) -> dict:
     """Apply edits; a changed title, body or category is a new revision and re-queues its translations.
@@ -168,9 +167,10 @@ def update_release(
 
 
 def set_status(
-    db: Database, release_id: int, status: str, languages: tuple[str, ...] = TARGET_LANGUAGES, *, reason: str = ""
+    db: Database, release_id: int, status: str, languages: tuple[str, ...], *, reason: str = ""
 ) -> dict:
-    """Publish, unpublish or withdraw (recording when, and the public reason); publishing queues stale translations.
+    """Publish, unpublish or withdraw (recording when, and the public reason); publishing queues stale translations
+    into ``languages`` (the site's targets; only publishing uses them).
 
     Publishing a draft for the first time dates it now unless an editor set its date; its entries count as
     changed from now.

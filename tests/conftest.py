@@ -22,6 +22,7 @@ from feedsvc.storage import connect
 from feedsvc.translation import glossary
 from feedsvc.web import create_app
 from feedsvc.web import users
+from tests.helpers import TARGETS
 
 PASSWORD = "correct horse battery"
 # How long a wait may last before the test calls it a hang. Nothing waits this long when all is well:
@@ -201,6 +202,7 @@ def settle(db, seconds: int = 2) -> None:
 def make_release(db, title="Спикер Сената встретился с секретарями маслихатов", body=None, publish=True, **kw):
     """A stored release with sensible defaults."""
     body = body or "Первый абзац «с цитатой».\n\nВторой абзац, 19.11.2021, тел. 74-72-27."
+    kw.setdefault("languages", TARGETS)
     return releases.create_release(db, title=title, body=body, published_at=kw.pop(
         "published_at", datetime(2026, 11, 19, 6, 30, tzinfo=UTC)), publish=publish, **kw)
 

@@ -25,6 +25,7 @@ from feedsvc.web import users
 from feedsvc.web.db import connect
 from tests.conftest import missing_program
 from tests.conftest import served
+from tests.helpers import TARGETS
 
 pytestmark = pytest.mark.browser
 
@@ -247,7 +248,7 @@ def test_editor_reviews_a_kazakh_translation_and_readers_see_the_reviewed_label(
 
     db = connect(live_app.config["DATABASE"])
     release = releases.create_release(db, title=TITLE, body=f"{PARAGRAPH_1}\n\n{PARAGRAPH_2}", publish=True,
-                                      published_at=datetime.now(UTC))
+                                      published_at=datetime.now(UTC), languages=TARGETS)
     job = jobs.claim(db)  # a machine translation, as the worker would store it
     while job["lang"] != "kk":
         jobs.complete_superseded(db, job)

@@ -23,6 +23,7 @@ from feedsvc.translation import glossary
 from feedsvc.translation import typography
 from feedsvc.translation.typography import NBSP
 from tests.conftest import csrf_token
+from tests.helpers import TARGETS
 from tests.test_review import drain
 from tests.test_review import edit_through_form
 from tests.test_translation import corpus
@@ -268,7 +269,7 @@ def test_a_caption_the_checks_flag_is_held_and_flagged_on_the_review_screen(app,
     caption = "Сенатор Иванов принял участие в форуме по цифровизации"  # a name the tiny model never saw
     release = releases.create_release(db, title=demo_releases()[2]["title"], body=demo_releases()[2]["body"],
                                       published_at=datetime(2026, 11, 19, tzinfo=UTC), photo=photo,
-                                      photo_caption=caption, publish=True)
+                                      photo_caption=caption, publish=True, languages=TARGETS)
     drain(app, db, engine)
     en = releases.translations_of(db, release["id"])["en"]
     assert en["status"] == "held" and en["flags"] >= 1  # the default policy holds flagged translations

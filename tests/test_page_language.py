@@ -12,6 +12,7 @@ from feedsvc.config import ConfigError
 from feedsvc.web import create_app
 from tests.conftest import make_release
 from tests.conftest import migrated
+from tests.helpers import TARGETS
 from tests.test_feeds import translate_by_hand
 
 # 19 November 2026, 10:00 UTC is 15:00 in Almaty (UTC+5).
@@ -104,7 +105,7 @@ def test_withdrawn_release_page_names_it_when_and_why(client, db, set_clock, lan
 
 def test_withdrawn_untranslated_release_is_named_in_russian_marked_so(client, db):
     release = make_release(db, title="Сенат принял закон")
-    releases.set_status(db, release["id"], "withdrawn")
+    releases.set_status(db, release["id"], "withdrawn", languages=TARGETS)
     html = client.get(f"/en/releases/{release['id']}").get_data(as_text=True)
     assert '<dd lang="ru">Сенат принял закон</dd>' in html
     assert "Reason" not in html  # no reason given: no empty line for it

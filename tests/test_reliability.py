@@ -47,6 +47,7 @@ from tests.conftest import csrf_token
 from tests.conftest import expire_leases
 from tests.conftest import migrated
 from tests.conftest import wait_until
+from tests.helpers import TARGETS
 from tests.test_translation import demo_releases
 from tests.test_translation import expected
 
@@ -80,7 +81,8 @@ def make_instance(folder: Path, *, models: bool = True, demo: bool = True, confi
     if demo:
         for item in demo_releases():
             releases.create_release(db, title=item["title"], body=item["body"], category=item["category"],
-                                    published_at=datetime.fromisoformat(item["published"]), publish=True)
+                                    published_at=datetime.fromisoformat(item["published"]), publish=True,
+                                    languages=TARGETS)
     db.close()
     return app
 
@@ -459,7 +461,7 @@ def test_worker_killed_20_times_at_random_points_then_every_job_done_exactly_onc
     for kill, kind in enumerate(kinds):
         while jobs.pending_count(db) < 4:  # always give it work: edits make new revisions to translate
             row = rng.choice(list(db.query("select * from releases")))
-            releases.update_release(db, row["id"], {"body": variant(items[row["title"]], edits + 1)})
+            releases.update_release(db, row["id"], {"body": variant(items[row["title"]], edits + 1)}, languages=TARGETS)
             edits += 1
         if kill % 2:  # a cold memory: the worker loads the models and translates (seconds, not milliseconds)
             db.execute("delete from memory")

@@ -17,6 +17,7 @@ from feedsvc.text.segment import split_sentences
 from feedsvc.translation import memory
 from feedsvc.translation.worker import run
 from tests.conftest import csrf_token
+from tests.helpers import TARGETS
 from tests.test_translation import corpus
 from tests.test_translation import demo_releases
 from tests.test_translation import expected
@@ -93,7 +94,8 @@ def test_source_change_marks_review_outdated_with_a_suggestion_and_retranslates_
     first = split_sentences(split_paragraphs(item["body"])[0])[0]
     used = " ".join(i["title"] + " " + i["body"] for i in demo_releases())
     replacement = next(ru for ru in corpus() if ru.endswith(".") and ru not in used)
-    edited = releases.update_release(db, release["id"], {"body": item["body"].replace(first, replacement, 1)})
+    edited = releases.update_release(db, release["id"], {"body": item["body"].replace(first, replacement, 1)},
+                                     languages=TARGETS)
     assert releases.translations_of(db, release["id"])["kk"]["status"] == "outdated"
     sent = drain(app, db, engine)
     assert sent == 2  # one new sentence: ru→en once (shared by en and the kk pivot), en→kk once
@@ -116,7 +118,7 @@ def reviewed_then_source_changed(app, db, engine) -> dict:
     release = translated_release(app, db, engine)
     kk = releases.translations_of(db, release["id"])["kk"]
     review.save_human(db, release["id"], "kk", "Өз аудармам", kk["body"], author="a", expected_version=kk["version"])
-    releases.update_release(db, release["id"], {"title": demo_releases()[1]["title"]})
+    releases.update_release(db, release["id"], {"title": demo_releases()[1]["title"]}, languages=TARGETS)
     drain(app, db, engine)
     return release
 
@@ -245,7 +247,7 @@ def test_restoring_an_old_translation_is_outdated_and_teaches_nothing(app, logge
     item = demo_releases()[0]
     release = translated_release(app, db, engine)
     old = revisions.list_revisions(db, release["id"], "en")[0]  # the machine text of revision 1
-    edited = releases.update_release(db, release["id"], {"title": demo_releases()[1]["title"]})
+    edited = releases.update_release(db, release["id"], {"title": demo_releases()[1]["title"]}, languages=TARGETS)
     drain(app, db, engine)
     url = f"/admin/releases/{release['id']}/history/en"
     response = logged_in.post(f"{url}/{old['id']}/restore", data={"csrf_token": csrf_token(logged_in, url)})
@@ -261,7 +263,7 @@ def test_accept_refuses_a_suggestion_the_editor_did_not_see(app, db, models, ter
     release = reviewed_then_source_changed(app, db, engine)
     seen = releases.translations_of(db, release["id"])["kk"]  # the editor opens the page: a suggestion
     assert seen["suggestion_title"]
-    releases.update_release(db, release["id"], {"title": demo_releases()[2]["title"]})
+    releases.update_release(db, release["id"], {"title": demo_releases()[2]["title"]}, languages=TARGETS)
     drain(app, db, engine)  # a newer suggestion arrives
     with pytest.raises(review.EditConflict):
         review.accept_suggestion(db, release["id"], "kk", author="a", expected_version=seen["version"])
@@ -270,7 +272,7 @@ def test_accept_refuses_a_suggestion_the_editor_did_not_see(app, db, models, ter
 
 def test_original_history_restore_creates_a_new_revision(logged_in, db):
     release = publish(db, demo_releases()[0])
-    releases.update_release(db, release["id"], {"title": "Другой заголовок"}, author="editor")
+    releases.update_release(db, release["id"], {"title": "Другой заголовок"}, author="editor", languages=TARGETS)
     versions = revisions.list_revisions(db, release["id"], "ru")
     assert [v["title"] for v in versions] == ["Другой заголовок", release["title"]]
     token = csrf_token(logged_in, f"/admin/releases/{release['id']}/history/ru")

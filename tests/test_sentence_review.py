@@ -25,6 +25,7 @@ from feedsvc.translation.pipeline import Outcome
 from feedsvc.translation.pipeline import units
 from tests.conftest import csrf_token
 from tests.conftest import make_release
+from tests.helpers import TARGETS
 from tests.test_browser import Page
 from tests.test_browser import chrome  # noqa: F401 (a fixture)
 from tests.test_browser import live_app  # noqa: F401 (a fixture)
@@ -222,7 +223,8 @@ def test_a_source_edit_keeps_the_published_translation_until_the_new_one_is_publ
     entry_id = releases.entry_id(release["guid"], "en")
     assert [e.id for e in before["atom"]] == [entry_id] and before["json"][0]["id"] == entry_id
     set_clock.set(datetime(2026, 11, 20, 8, tzinfo=UTC))
-    edited = releases.update_release(db, release["id"], {"body": BODY + " Добавлено новое предложение."})
+    edited = releases.update_release(db, release["id"], {"body": BODY + " Добавлено новое предложение."},
+                                     languages=TARGETS)
     assert row_of(db, release)["status"] == "pending"
     during = english_everywhere(client, release)
     # Same URL, same entry id in every feed, the last published English, marked as being checked.
@@ -249,7 +251,7 @@ def test_a_source_edit_keeps_the_published_translation_until_the_new_one_is_publ
 def test_an_editor_can_take_the_old_text_down_with_confirmation(app, logged_in, client, db):
     release = make_release(db, title=TITLE, body=BODY)
     store_machine(db, release, "en", outputs_for(release))
-    releases.update_release(db, release["id"], {"body": BODY + " Цифра исправлена: 94 закона."})
+    releases.update_release(db, release["id"], {"body": BODY + " Цифра исправлена: 94 закона."}, languages=TARGETS)
     page = logged_in.get(f"/admin/releases/{release['id']}/review").get_data(as_text=True)
     assert "Take the published translation down" in page
     token = csrf_token(logged_in, f"/admin/releases/{release['id']}/review")

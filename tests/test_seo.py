@@ -16,6 +16,7 @@ from feedsvc import releases
 from feedsvc import sitemaps
 from tests.conftest import ROOT
 from tests.conftest import make_release
+from tests.helpers import TARGETS
 from tests.test_feeds import translate_by_hand
 
 NS = {"s": sitemaps.SITEMAP_NS, "x": sitemaps.XHTML_NS}
@@ -108,7 +109,7 @@ def site(db, set_clock):
     translate_by_hand(db, half, "en", "Deputies discussed the budget", "Deputies discussed it.")
     draft = make_release(db, title="Черновик", publish=False)
     gone = make_release(db, title="Отозванный релиз")
-    releases.set_status(db, gone["id"], "withdrawn")
+    releases.set_status(db, gone["id"], "withdrawn", languages=TARGETS)
     return {"done": done, "half": half, "draft": draft, "gone": gone}
 
 
@@ -148,7 +149,7 @@ def test_sitemap_lastmod_is_when_that_languages_text_last_changed(client, db, si
     assert urls["en"][page_url(db, half, "en")]["lastmod"] == "2026-11-19T15:00:00.000000+00:00"
     assert urls["en"]["http://localhost/en/"]["lastmod"] == "2026-11-19T15:00:00.000000+00:00"  # its newest page
     set_clock.set(datetime(2026, 11, 25, 8, 0, tzinfo=UTC))
-    releases.update_release(db, done["id"], {"category": "Законы"})
+    releases.update_release(db, done["id"], {"category": "Законы"}, languages=TARGETS)
     urls = sitemap_urls(client)
     assert urls["ru"][page_url(db, done, "ru")]["lastmod"] == "2026-11-25T08:00:00.000000+00:00"
     index = xml(client, "/sitemap.xml")
@@ -286,7 +287,7 @@ def test_withdrawn_release_photo_and_sizes_are_not_served(client, db, app):
         response = client.get(f"/media/{name}")
         assert response.status_code == 200
         response.close()
-    releases.set_status(db, release["id"], "withdrawn")
+    releases.set_status(db, release["id"], "withdrawn", languages=TARGETS)
     assert [client.get(f"/media/{name}").status_code for name in names] == [404] * len(names)
     assert photos.cleanup_uploads(db, app.config["UPLOAD_FOLDER"], 0, dry_run=True) == []  # kept, not orphans
 

@@ -29,6 +29,7 @@ from feedsvc.translation.protect import protect
 from tests.conftest import ROOT
 from tests.conftest import expire_leases
 from tests.conftest import wait_until
+from tests.helpers import TARGETS
 
 PREFIX_MODEL = ROOT / "tests" / "data" / "translate-ru_kk-prefix.argosmodel"
 
@@ -60,7 +61,8 @@ def publish(db, item: dict) -> dict:
     from datetime import datetime
 
     return releases.create_release(db, title=item["title"], body=item["body"], category=item["category"],
-                                   published_at=datetime.fromisoformat(item["published"]), publish=True)
+                                   published_at=datetime.fromisoformat(item["published"]), publish=True,
+                                   languages=TARGETS)
 
 
 def test_demo_models_route_kazakh_by_pivot(models):
@@ -152,7 +154,7 @@ def test_editing_one_sentence_retranslates_one_sentence(db, engine, models, term
     used = " ".join(i["title"] + " " + i["body"] for i in demo_releases())
     replacement = next(ru for ru in corpus() if ru.endswith(".") and ru not in used)
     edited_body = item["body"].replace(sentences[0], replacement, 1)
-    edited = releases.update_release(db, release["id"], {"body": edited_body})
+    edited = releases.update_release(db, release["id"], {"body": edited_body}, languages=TARGETS)
     outcome = pipeline.translate_release(db, edited, "en", route, terms, engine.translate)
     assert outcome.sent_to_model == 1
     assert corpus()[replacement]["en"] in outcome.body

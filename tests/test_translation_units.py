@@ -28,6 +28,7 @@ from feedsvc.translation.protect import protect
 from tests.conftest import HANG_SECONDS
 from tests.conftest import expire_leases
 from tests.conftest import make_release
+from tests.helpers import TARGETS
 
 TERMS = [
     GlossaryTerm("Маулен* Ашимбаев*", {"en": "Maulen Ashimbayev", "kk": "Мәулен Әшімбаев"}),
@@ -197,7 +198,7 @@ def test_no_model_parks_jobs_until_a_model_arrives(db):
 
 def test_editing_supersedes_open_jobs(db):
     release = make_release(db)
-    releases.update_release(db, release["id"], {"body": "Новый текст."})
+    releases.update_release(db, release["id"], {"body": "Новый текст."}, languages=TARGETS)
     statuses = sorted((j["source_revision"], j["status"]) for j in db.query("select * from jobs"))
     assert statuses == [(1, "superseded"), (1, "superseded"), (2, "queued"), (2, "queued")]
 
@@ -352,7 +353,7 @@ def test_worker_batch_is_bounded_by_its_sentence_budget(app, db, models):
 
 def test_a_bad_release_does_not_hold_back_its_batch(app, db, models):
     good_one, bad, good_two = three_releases(db)
-    releases.update_release(db, bad["id"], {"body": "СБОЙ модели."})
+    releases.update_release(db, bad["id"], {"body": "СБОЙ модели."}, languages=TARGETS)
 
     def flaky(step, sentences):
         if any("СБОЙ" in s for s in sentences):
@@ -373,7 +374,7 @@ def test_a_job_superseded_after_its_claim_is_closed_and_the_rest_done(app, db, m
     settings = worker_settings(app)
     batch = worker.claim_batch(db, settings)
     assert len(batch) == 3 and len({job["lang"] for job in batch}) == 1
-    releases.update_release(db, second["id"], {"body": "Новый текст."})
+    releases.update_release(db, second["id"], {"body": "Новый текст."}, languages=TARGETS)
     results = worker.process_batch(db, batch, fake_model([]), settings)
     by_release = {job["release_id"]: result for job, result in zip(batch, results, strict=True)}
     assert by_release == {first["id"]: "done", second["id"]: "superseded", third["id"]: "done"}

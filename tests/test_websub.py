@@ -21,6 +21,7 @@ from feedsvc.web import create_app
 from tests.conftest import HANG_SECONDS
 from tests.conftest import csrf_token
 from tests.conftest import make_release
+from tests.helpers import TARGETS
 
 SITE = "http://press.example.kz"
 
@@ -105,7 +106,7 @@ def test_a_failed_ping_is_retried_and_only_changes_readers_see_are_announced(hub
     hub.statuses = [500]
     release = make_release(db, publish=False)
     assert websub.deliver(db, [hub.url], topics(hub_app)) == 0 and hub.pings.empty()  # a draft: no feed changed
-    releases.set_status(db, release["id"], "published")
+    releases.set_status(db, release["id"], "published", languages=TARGETS)
     assert websub.deliver(db, [hub.url], topics(hub_app)) == 0  # the hub answered 500
     assert hub.received(1) == [("publish", f"{SITE}/ru/feed.rss")]
     assert websub.deliver(db, [hub.url], topics(hub_app)) == 0 and hub.pings.empty()  # not before its retry time
@@ -122,7 +123,7 @@ def test_a_failed_ping_is_retried_and_only_changes_readers_see_are_announced(hub
     review.save_human(db, release["id"], job["lang"], "Reviewed", "Text.", author="editor", expected_version=version)
     assert websub.deliver(db, [hub.url], topics(hub_app)) == 1  # an editor's review
     assert {url for _, url in hub.received(3)} == feed_urls([job["lang"]])
-    releases.set_status(db, release["id"], "withdrawn")
+    releases.set_status(db, release["id"], "withdrawn", languages=TARGETS)
     assert websub.deliver(db, [hub.url], topics(hub_app)) == 1
     assert {url for _, url in hub.received(9)} == feed_urls()
 

@@ -27,6 +27,7 @@ from feedsvc import releases
 from feedsvc import websub
 from feedsvc.web import labels
 from feedsvc.web.db import get_db
+from feedsvc.web.extensions import site_languages
 from feedsvc.web.forms import StatusForm
 from feedsvc.web.forms import release_filter_form
 from feedsvc.web.forms import release_form
@@ -166,7 +167,7 @@ def save_new(form, photo: dict | None):
     try:
         release = releases.create_release(
             get_db(), **fields_from(form), photo=photo, publish=bool(form.publish.data),
-            languages=tuple(current_app.config["TARGET_LANGUAGES"]), author=current_user.username)
+            languages=site_languages().targets, author=current_user.username)
     except sqlite3.Error as exc:
         photos.delete_stored(get_db(), current_app.config["UPLOAD_FOLDER"], photo)
         raise errors.StorageUnavailable("the release could not be stored") from exc
@@ -194,7 +195,7 @@ def save_edit(db, release: dict, form, photo: dict | None):
     elif form.remove_photo.data:
         changes.update(dict.fromkeys(releases.PHOTO_FIELDS))
     try:
-        releases.update_release(db, release["id"], changes, tuple(current_app.config["TARGET_LANGUAGES"]),
+        releases.update_release(db, release["id"], changes, site_languages().targets,
                                 author=current_user.username, expected_version=form.version.data)
     except releases.EditConflict:
         photos.delete_stored(db, current_app.config["UPLOAD_FOLDER"], photo)
@@ -205,7 +206,7 @@ def save_edit(db, release: dict, form, photo: dict | None):
     if photo or form.remove_photo.data:
         photos.delete_stored(db, current_app.config["UPLOAD_FOLDER"], release)
     if form.publish.data and release["status"] != "published":
-        releases.set_status(db, release["id"], "published", tuple(current_app.config["TARGET_LANGUAGES"]))
+        releases.set_status(db, release["id"], "published", site_languages().targets)
     flash(_("Release saved."), "success")
     return redirect(url_for("admin.edit_release", release_id=release["id"]))
 
@@ -254,7 +255,7 @@ def change_status(release_id: int, status: str):
         flash(_("Tick “Withdraw this release” to confirm: readers will get a “withdrawn” page."), "error")
         return edit_page(form_for(release), release, 400, status_form=form)
     reason = (form.reason.data or "")[: current_app.config["TITLE_MAX"]]
-    releases.set_status(get_db(), release_id, status, tuple(current_app.config["TARGET_LANGUAGES"]), reason=reason)
+    releases.set_status(get_db(), release_id, status, site_languages().targets, reason=reason)
     flash({"published": _("Release published."), "draft": _("Release moved back to drafts."),
            "withdrawn": _("Release withdrawn.")}[status], "success")
     return redirect(url_for("admin.edit_release", release_id=release_id))
