@@ -17,6 +17,7 @@ from feedsvc.settings import LEASE_SECONDS
 from feedsvc.settings import MAX_ATTEMPTS
 from feedsvc.states import CURRENT
 from feedsvc.states import OPEN_JOBS
+from feedsvc.states import JobOutcome
 from feedsvc.states import JobStatus as Job
 from feedsvc.states import Origin
 from feedsvc.states import TranslationStatus as Status
@@ -83,7 +84,7 @@ def claim(db: Database, *, lease_seconds: int = LEASE_SECONDS, max_attempts: int
     token = uuid.uuid4().hex
     with write(db):
         rows = list(db.query(
-            """update jobs set status = 'running', lease_token = :token, lease_until = :until,
+            """update jobs set status = :running, lease_token = :token, lease_until = :until,
                 attempts = attempts + 1, updated_at = :now
             where id = (select id from jobs
                 where ((status = :queued and run_after <= :now)
@@ -150,21 +151,21 @@ def _finish(db: Database, job: dict, job_status: str, error: str, translation_st
 
 
 def fail(db: Database, job: dict, error: str, *, max_attempts: int = MAX_ATTEMPTS,
-         backoff_seconds: int = BACKOFF_SECONDS) -> str:
+         backoff_seconds: int = BACKOFF_SECONDS) -> JobOutcome:
     """Record a failed attempt: retry later with exponential backoff, or give up as ``failed``."""
     with write(db):
         if not holds_lease(db, job):
-            return "lost"
+            return JobOutcome.LOST
         if job["attempts"] >= max_attempts:
             _finish(db, job, Job.FAILED, error, Status.FAILED)
-            return "failed"
+            return JobOutcome.FAILED
         delay = clock.backoff(backoff_seconds, job["attempts"] - 1)
         db.table("jobs").update(job["id"], {
             "status": Job.QUEUED, "error": error, "lease_token": None,
             "run_after": clock.after(delay), "updated_at": clock.utcnow(),
         })
         translations.set_status(db, job["release_id"], job["lang"], Status.PENDING, error=error, machine_only=True)
-        return "retry"
+        return JobOutcome.RETRY
 
 
 def release(db: Database, claimed: list[dict]) -> int:

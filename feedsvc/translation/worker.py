@@ -13,6 +13,7 @@ from feedsvc import jobs
 from feedsvc.modelstore import packages
 from feedsvc.settings import Policy
 from feedsvc.settings import WorkerSettings
+from feedsvc.states import JobOutcome
 from feedsvc.translation import glossary
 from feedsvc.translation import pipeline
 
@@ -51,7 +52,7 @@ def _sentences(db: Database, job: dict) -> int:
 
 
 def process_batch(db: Database, batch: list[dict], translate: pipeline.TranslateFn,
-                  settings: WorkerSettings) -> list[str]:
+                  settings: WorkerSettings) -> list[JobOutcome]:
     """Do claimed jobs of one language; returns what happened to each (done, superseded, no-model, retry…)."""
     route = packages.find_route(usable_packages(settings), settings.source_lang, batch[0]["lang"])
     checked = [_check(db, job, route, settings) for job in batch]
@@ -71,22 +72,22 @@ def usable_packages(settings: WorkerSettings) -> list[packages.PackageInfo]:
     return installed
 
 
-def _check(db: Database, job: dict, route, settings: WorkerSettings) -> tuple[dict | None, str | None]:
+def _check(db: Database, job: dict, route, settings: WorkerSettings) -> tuple[dict | None, JobOutcome | None]:
     """The job's release when it is still to be translated, else what became of the job instead."""
     release = db.table("releases").get(job["release_id"])
     if release["revision"] != job["source_revision"]:
         # A newer revision has its own job; this one's text is out of date.
         jobs.complete_superseded(db, job)
-        return None, "superseded"
+        return None, JobOutcome.SUPERSEDED
     if route is None:
         jobs.no_model(db, job, f"No model for {settings.source_lang}→{job['lang']}. Fix: "
                       + packages.fix_command(settings.source_lang, job["lang"]))
-        return None, "no-model"
+        return None, JobOutcome.NO_MODEL
     return release, None
 
 
 def _translate(db: Database, ready: list[tuple[dict, dict]], route, translate: pipeline.TranslateFn,
-               settings: WorkerSettings) -> list[str]:
+               settings: WorkerSettings) -> list[JobOutcome]:
     """Translate the ready jobs' releases together and store each; a failed batch is retried job by job."""
     lang = ready[0][0]["lang"]
 
@@ -116,12 +117,12 @@ def _translate(db: Database, ready: list[tuple[dict, dict]], route, translate: p
     return [_store(db, job, outcome, policy) for (job, _), outcome in zip(ready, outcomes, strict=True)]
 
 
-def _store(db: Database, job: dict, outcome: pipeline.Outcome, policy: Policy) -> str:
+def _store(db: Database, job: dict, outcome: pipeline.Outcome, policy: Policy) -> JobOutcome:
     """Store one job's translation with its checks, held for review where the policy says so.
 
     The pipeline has set the text in the language's typography, after the checks (which compare the
     model's own output with the source), sentence by sentence, so each sentence's record holds what
-    readers see. Returns "done", "held" (waits for an editor) or "lost" (another worker re-claimed the job).
+    readers see. Returns DONE, HELD (waits for an editor) or LOST (another worker re-claimed the job).
     """
     hold = policy.holds(outcome.flagged)
     texts = {key: getattr(outcome, key) for key in TYPESET}
@@ -134,7 +135,7 @@ def _store(db: Database, job: dict, outcome: pipeline.Outcome, policy: Policy) -
     if stored and outcome.flagged:
         log.info("release %s → %s: %s sentence(s) flagged (%s)", job["release_id"], job["lang"], outcome.flagged,
                  "; ".join(f.reason for check in outcome.checks for f in check.findings)[:300])
-    return ("held" if hold else "done") if stored else "lost"
+    return (JobOutcome.HELD if hold else JobOutcome.DONE) if stored else JobOutcome.LOST
 
 
 # The translated fields stored, typeset by the pipeline (all the text a reader sees).

@@ -25,6 +25,7 @@ from feedsvc import jobs
 from feedsvc import photos
 from feedsvc import releases
 from feedsvc import websub
+from feedsvc.states import ReleaseStatus
 from feedsvc.web import labels
 from feedsvc.web.db import get_db
 from feedsvc.web.extensions import site_languages
@@ -205,8 +206,8 @@ def save_edit(db, release: dict, form, photo: dict | None):
         raise errors.StorageUnavailable("the release could not be stored") from exc
     if photo or form.remove_photo.data:
         photos.delete_stored(db, current_app.config["UPLOAD_FOLDER"], release)
-    if form.publish.data and release["status"] != "published":
-        releases.set_status(db, release["id"], "published", site_languages().targets)
+    if form.publish.data and release["status"] != ReleaseStatus.PUBLISHED:
+        releases.set_status(db, release["id"], ReleaseStatus.PUBLISHED, site_languages().targets)
     flash(_("Release saved."), "success")
     return redirect(url_for("admin.edit_release", release_id=release["id"]))
 
@@ -242,7 +243,7 @@ def get_or_404(release_id: int) -> dict:
     return releases.get_release(get_db(), release_id)
 
 
-@bp.route("/releases/<id:release_id>/<any(published, draft, withdrawn):status>", methods=["POST"])
+@bp.route(f"/releases/<id:release_id>/<any({', '.join(ReleaseStatus)}):status>", methods=["POST"])
 @keeps_text(lambda release_id, status: StatusForm())
 def change_status(release_id: int, status: str):
     """Publish, unpublish or withdraw with an optional public reason (the GUID stays reserved)."""
@@ -250,12 +251,12 @@ def change_status(release_id: int, status: str):
     form = StatusForm()
     if not form.validate_on_submit():  # shown again (web.kept): the reason typed stays in its field
         return edit_page(form_for(release), release, 400, status_form=form)
-    if status == "withdrawn" and not form.confirm.data:  # a checkbox: no script needed (CSP)
+    if status == ReleaseStatus.WITHDRAWN and not form.confirm.data:  # a checkbox: no script needed (CSP)
         # shown again with the reason typed kept, as any refused form
         flash(_("Tick “Withdraw this release” to confirm: readers will get a “withdrawn” page."), "error")
         return edit_page(form_for(release), release, 400, status_form=form)
     reason = (form.reason.data or "")[: current_app.config["TITLE_MAX"]]
     releases.set_status(get_db(), release_id, status, site_languages().targets, reason=reason)
-    flash({"published": _("Release published."), "draft": _("Release moved back to drafts."),
-           "withdrawn": _("Release withdrawn.")}[status], "success")
+    flash({ReleaseStatus.PUBLISHED: _("Release published."), ReleaseStatus.DRAFT: _("Release moved back to drafts."),
+           ReleaseStatus.WITHDRAWN: _("Release withdrawn.")}[status], "success")
     return redirect(url_for("admin.edit_release", release_id=release_id))
