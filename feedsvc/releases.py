@@ -18,6 +18,7 @@ from feedsvc import translations
 from feedsvc.config import SOURCE_LANGUAGE
 from feedsvc.errors import EditConflict
 from feedsvc.errors import Gone
+from feedsvc.errors import InvalidInput
 from feedsvc.errors import NotFound
 from feedsvc.migrations import PUBLISHED_TEXTS
 from feedsvc.states import SEEN
@@ -41,7 +42,21 @@ PHOTO_FIELDS = ("photo", "photo_type", "photo_length", "photo_width", "photo_hei
 
 
 class ReleaseNotFound(NotFound):
-    """No release with that id."""
+    """No release with that id (or none readers may see)."""
+
+    def __init__(self, release_id: int):
+        """The id asked for."""
+        self.release_id = release_id
+        super().__init__(f"There is no release {release_id}.")
+
+
+class UnknownStatus(InvalidInput):
+    """A release status that is not one of ReleaseStatus."""
+
+    def __init__(self, status: str):
+        """The status asked for."""
+        self.status = status
+        super().__init__(f"Unknown release status {status!r} (known: {', '.join(ReleaseStatus)}).")
 
 
 class ReleaseWithdrawn(Gone):
@@ -49,8 +64,8 @@ class ReleaseWithdrawn(Gone):
 
     def __init__(self, release: dict):
         """Keep the release row for the page that says what was withdrawn."""
-        super().__init__(release["id"])
-        self.release = release
+        self.release_id, self.release = release["id"], release
+        super().__init__(f"Release {release['id']} was withdrawn.")
 
 
 def normalize_body(body: str) -> str:
@@ -155,8 +170,9 @@ def update_release(
     if text_changed:
         changes["revision"] = release["revision"] + 1
     with write(db):
-        if expected_version is not None and get_release(db, release_id)["version"] != expected_version:
-            raise EditConflict(release_id)
+        current = get_release(db, release_id)["version"]
+        if expected_version is not None and current != expected_version:
+            raise EditConflict(release_id, SOURCE_LANGUAGE, expected=expected_version, current=current)
         db.table("releases").update(release_id, changes)
         release = get_release(db, release_id)
         if text_changed:
@@ -176,7 +192,7 @@ def set_status(
     changed from now.
     """
     if status not in STATUSES:
-        raise ValueError(f"unknown status {status!r}")
+        raise UnknownStatus(status)
     release = get_release(db, release_id)
     now = clock.utcnow()
     withdrawn = status == ReleaseStatus.WITHDRAWN

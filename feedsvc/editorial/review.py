@@ -36,12 +36,22 @@ from feedsvc.translation.protect import PLACEHOLDER
 from feedsvc.translations import translation_row
 
 
+class TranslationMissing(NotFound):
+    """The release has no translation in that language (no slot, or nothing written yet)."""
+
+    def __init__(self, release_id: int, lang: str):
+        """The release and the language asked for."""
+        self.release_id, self.lang = release_id, lang
+        super().__init__(f"Release {release_id} has no {lang} translation.")
+
+
 class NoSuggestion(NotFound):
     """There is no machine suggestion to accept."""
 
-
-class TranslationMissing(NotFound):
-    """The release has no translation slot in that language."""
+    def __init__(self, release_id: int, lang: str):
+        """The release and the language whose suggestion was asked for."""
+        self.release_id, self.lang = release_id, lang
+        super().__init__(f"Release {release_id} has no {lang} machine suggestion to accept.")
 
 
 
@@ -60,9 +70,9 @@ def _current(db: Database, release_id: int, lang: str, expected_version: int | N
     """The translation row, checked against the version the editor saw."""
     row = translation_row(db, release_id, lang)
     if row is None:
-        raise TranslationMissing(lang)
+        raise TranslationMissing(release_id, lang)
     if expected_version is not None and row["version"] != expected_version:
-        raise EditConflict(lang)
+        raise EditConflict(release_id, lang, expected=expected_version, current=row["version"])
     return row
 
 
@@ -181,7 +191,7 @@ def accept_suggestion(db: Database, release_id: int, lang: str, *, author: str, 
     """Make the machine suggestion the reviewed translation (a human approved it)."""
     row = _current(db, release_id, lang, expected_version)
     if not row["suggestion_title"]:
-        raise NoSuggestion(lang)
+        raise NoSuggestion(release_id, lang)
     return save_human(db, release_id, lang, row["suggestion_title"], row["suggestion_body"], author=author,
                       expected_version=expected_version, source_revision=row["suggestion_revision"])
 
@@ -191,7 +201,7 @@ def approve(db: Database, release_id: int, lang: str, *, author: str, expected_v
     confirm on the screen); refused while a sentence holds a protected-token slot."""
     row = _current(db, release_id, lang, expected_version)
     if not row["title"]:
-        raise TranslationMissing(lang)
+        raise TranslationMissing(release_id, lang)
     return save_human(db, release_id, lang, row["title"], row["body"], author=author,
                       expected_version=expected_version, source_revision=row["source_revision"], seen_all=True)
 

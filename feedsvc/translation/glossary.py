@@ -174,3 +174,8 @@ def releases_using(db: Database, term: GlossaryTerm) -> list[dict]:
 
 class TermNotFound(NotFound):
     """No glossary term with that id."""
+
+    def __init__(self, term_id: int):
+        """The id asked for."""
+        self.term_id = term_id
+        super().__init__(f"There is no glossary term {term_id}.")
