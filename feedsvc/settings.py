@@ -79,7 +79,7 @@ class Policy(StrEnum):
         return self is Policy.REVIEWED or (self is Policy.CHECKED and flagged > 0)
 
 
-@dataclass
+@dataclass(frozen=True)
 class WorkerSettings:
     """How the worker behaves; filled from the app config by the CLI."""
 
@@ -97,7 +97,3 @@ class WorkerSettings:
     typography: Typography = field(default_factory=Typography)
     # How many hypotheses a sentence that fails a check is tried again with (README, "Try again"); 0: none.
     hypotheses: int = 4
-    # Test hook: seconds to wait between translating and storing, so a test can kill us mid-job.
-    pause_before_store: float = 0.0
-    # Damaged package folders already logged, by name, error and state: logged again only when they change.
-    reported: set = field(default_factory=set)

@@ -147,10 +147,12 @@ class Web:
         self.logfile.close()
 
 
-def start_worker(app, log: Path, **extra) -> subprocess.Popen:
-    """`feedsvc worker` as a subprocess, like test_translation's kill test."""
+def start_worker(app, log: Path, pause: float | None = None, **extra) -> subprocess.Popen:
+    """`feedsvc worker` as a subprocess, like test_translation's kill test; with ``pause``, one that waits that many
+    seconds between translating a batch and storing it (tests/paused_worker.py)."""
+    command = ["feedsvc.commands", "worker"] if pause is None else ["tests.paused_worker", str(pause)]
     with open(log, "ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "feedsvc.commands", "worker"], env=service_env(app, **extra),
+        return subprocess.Popen([sys.executable, "-m", *command], env=service_env(app, **extra),
                                 stdout=out, stderr=subprocess.STDOUT)
 
 
@@ -437,8 +439,8 @@ def test_worker_killed_20_times_at_random_points_then_every_job_done_exactly_onc
     # before storing (a test hook) widens the window between translating and storing; a worker killed "at a new
     # lease" pauses until it is killed, so that kill lands holding the lease however fast the machine is.
     guard = {"WORKER_MAX_ATTEMPTS": 100}
-    extra = {**guard, "WORKER_PAUSE_BEFORE_STORE": 0.5}
-    holding = {**guard, "WORKER_PAUSE_BEFORE_STORE": HANG_SECONDS * 10}
+    extra = {**guard, "pause": 0.5}
+    holding = {**guard, "pause": HANG_SECONDS * 10}
     phases: Counter = Counter()
     edits = 0
     # Where each kill lands, seeded: a random moment of start-up, the moment a lease is taken (the worker

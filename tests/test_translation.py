@@ -224,8 +224,7 @@ def worker_env(app) -> dict:
 def test_worker_killed_mid_job_loses_nothing_and_stores_once(app, db, models, terms):
     item = demo_releases()[0]
     release = publish(db, item)
-    env = worker_env(app) | {"FEEDSVC_WORKER_PAUSE_BEFORE_STORE": "120"}
-    worker = subprocess.Popen([sys.executable, "-m", "feedsvc.commands", "worker"], env=env,
+    worker = subprocess.Popen([sys.executable, "-m", "tests.paused_worker", "120"], env=worker_env(app),
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         def translating() -> bool:

@@ -187,6 +187,21 @@ def test_failures_retry_with_backoff_then_fail_visibly(db):
     assert translation["status"] == "failed" and "boom" in translation["error"]
 
 
+def test_claim_ends_any_number_of_exhausted_jobs_and_takes_the_next_due_one(db):
+    release = make_release(db)
+    # More jobs whose workers died holding them than Python's recursion limit: a loop, not a call per job.
+    exhausted = 1200
+    db.table("jobs").insert_all([{"release_id": release["id"], "lang": "en", "source_revision": 1,
+                                  "status": "running", "attempts": 3, "lease_until": "2000-01-01T00:00:00+00:00",
+                                  "run_after": "2000-01-01T00:00:00+00:00", "created_at": "2000-01-01T00:00:00+00:00",
+                                  "updated_at": "2000-01-01T00:00:00+00:00"}] * exhausted)
+    job = jobs.claim(db, max_attempts=2)
+    assert job is not None and job["attempts"] == 1 and job["status"] == "running"
+    assert jobs.counts(db)["failed"] == exhausted
+    assert {row["error"] for row in db.query("select error from jobs where status = 'failed'")} == {
+        "gave up after repeated interruptions"}
+
+
 def test_no_model_parks_jobs_until_a_model_arrives(db):
     make_release(db)
     job = claim_for(db, "kk")

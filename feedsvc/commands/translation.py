@@ -82,8 +82,10 @@ def worker_command(once: bool, max_jobs: int | None) -> None:
     sender = None if once else websub_sender()
     poller = None if once else sources_poller()
     try:
+        # A test may hand its hooks in through the app (tests/paused_worker.py); in production there are none.
+        hooks = current_app.extensions["feedsvc"].get("worker_hooks", worker.NO_HOOKS)
         handled = worker.run(db, engine.translate_scored, worker_settings(), once=once, max_jobs=max_jobs,
-                             on_job=report)
+                             on_job=report, hooks=hooks)
     except sqlite3.OperationalError as exc:  # only with --once: the long-running worker waits and retries
         raise click.ClickException(f"the database refused the worker ({exc}); the jobs stay queued") from exc
     finally:
