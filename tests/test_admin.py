@@ -10,10 +10,10 @@ from PIL import Image
 
 from feedsvc import releases
 from feedsvc.demo import demo_photo
-from tests.conftest import csrf_token
-from tests.conftest import make_release
-from tests.conftest import migrated
 from tests.helpers import TARGETS
+from tests.helpers import csrf_token
+from tests.helpers import make_release
+from tests.helpers import migrated
 
 BODY = "Спикер Сената Маулен Ашимбаев встретился с секретарями маслихатов.\n\n«Это важно», - сказал он."
 

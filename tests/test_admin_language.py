@@ -19,9 +19,9 @@ from feedsvc.states import Origin
 from feedsvc.states import ReleaseStatus
 from feedsvc.states import TranslationStatus
 from feedsvc.translation.checks import Flag
-from tests.conftest import csrf_token
-from tests.conftest import make_release
-from tests.test_i18n import po_path
+from tests.helpers import csrf_token
+from tests.helpers import make_release
+from tests.helpers import po_path
 
 # Elements whose text is not interface text: code, commands, and anything marked as another language's data.
 SKIPPED = {"code", "script", "style"}

@@ -13,9 +13,9 @@ import pytest
 
 from feedsvc import releases
 from feedsvc import search
-from tests.conftest import ROOT
-from tests.conftest import make_release
+from tests.helpers import ROOT
 from tests.helpers import TARGETS
+from tests.helpers import make_release
 
 ROW = re.compile(r'<a href="/admin/releases/(\d+)/edit">')
 

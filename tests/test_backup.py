@@ -23,8 +23,8 @@ from feedsvc.commands.backup import backup_command
 from feedsvc.demo import demo_photo
 from feedsvc.storage import connect
 from feedsvc.web import create_app
-from tests.conftest import migrated
 from tests.helpers import TARGETS
+from tests.helpers import migrated
 
 LANGS = ("ru", "kk", "en")
 HANG_SECONDS = 120  # only a hang takes this long; nothing waits for it
@@ -236,7 +236,7 @@ def test_backup_while_writing_is_one_committed_state_and_restores_identically(ap
     assert {status for status, _ in expected.values()} >= {200, 410}
     assert responses(restored, urls) == expected
     # The restored admin can log in with the same password.
-    from tests.conftest import csrf_token
+    from tests.helpers import csrf_token
 
     client = restored.test_client()
     token = csrf_token(client, "/admin/login")

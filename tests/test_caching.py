@@ -10,10 +10,10 @@ import pytest
 from feedsvc import clock
 from feedsvc import releases
 from feedsvc.web import create_app
-from tests.conftest import make_release
-from tests.conftest import settle
 from tests.helpers import TARGETS
-from tests.test_feeds import translate_by_hand
+from tests.helpers import make_release
+from tests.helpers import settle
+from tests.helpers import translate_by_hand
 
 ADMIN_NAV = 'class="admin-nav"'
 

@@ -21,8 +21,8 @@ from feedsvc.translation.pipeline import ModelOutput
 from feedsvc.translation.protect import GlossaryTerm
 from feedsvc.translation.worker import run
 from tests.helpers import TARGETS
-from tests.test_checks import UNSEEN
-from tests.test_translation_units import package
+from tests.helpers import UNSEEN
+from tests.helpers import package
 
 # Releases shaped like real ones, made of sentences the demo models know: the title repeats the lead sentence
 # without its full stop, counts come in numbered variants, every release closes with the same contact line.

@@ -8,20 +8,12 @@ from feedsvc.editorial import review
 from feedsvc.settings import EngineSettings
 from feedsvc.settings import WorkerSettings
 from feedsvc.storage import connect
-from feedsvc.web import create_app
-from tests.conftest import make_release
-from tests.conftest import migrated
-
-
-def make(tmp_path, **config):
-    """An app on a fresh instance folder with these settings."""
-    return create_app(migrated({"TESTING": True, "SECRET_KEY": "test", "DATABASE": str(tmp_path / "feedsvc.db"),
-                       "UPLOAD_FOLDER": str(tmp_path / "uploads"), "MODELS_DIR": str(tmp_path / "models"),
-                       **config}))
+from tests.helpers import app_with_settings
+from tests.helpers import make_release
 
 
 def test_worker_and_engine_settings_take_their_defaults_from_the_settings_classes(tmp_path):
-    config = make(tmp_path).config
+    config = app_with_settings(tmp_path).config
     assert config["WORKER_LEASE_SECONDS"] == WorkerSettings.lease_seconds == jobs.LEASE_SECONDS
     assert config["WORKER_BATCH_SENTENCES"] == WorkerSettings.batch_sentences
     assert config["ENGINE_BEAM_SIZE"] == EngineSettings.beam_size
@@ -30,11 +22,11 @@ def test_worker_and_engine_settings_take_their_defaults_from_the_settings_classe
 
 def test_an_unknown_worker_or_engine_setting_is_one_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="unknown setting ENGINE_BEAMSIZE .*ENGINE_BEAM_SIZE"):
-        make(tmp_path, ENGINE_BEAMSIZE=2)
+        app_with_settings(tmp_path, ENGINE_BEAMSIZE=2)
 
 
 def test_target_languages_drive_urls_and_queues(tmp_path):
-    app = make(tmp_path, TARGET_LANGUAGES=["en"], PUBLISH_POLICY={"en": "auto"})
+    app = app_with_settings(tmp_path, TARGET_LANGUAGES=["en"], PUBLISH_POLICY={"en": "auto"})
     client = app.test_client()
     assert client.get("/en/").status_code == 200
     assert client.get("/kk/").status_code == 404  # not a published language here
@@ -57,7 +49,7 @@ TRANSLATED = {"kk": ("Сенат заңды қабылдады", "Сенат з�
 
 @pytest.mark.parametrize(("targets", "absent"), ((("en",), "kk"), (("kk",), "en")))
 def test_a_site_with_other_target_languages_serves_exactly_those(tmp_path, targets, absent):
-    app = make(tmp_path, TARGET_LANGUAGES=list(targets))
+    app = app_with_settings(tmp_path, TARGET_LANGUAGES=list(targets))
     db = connect(app.config["DATABASE"])
     release = make_release(db, languages=targets)
     for lang in targets:

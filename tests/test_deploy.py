@@ -33,15 +33,15 @@ from feedsvc import releases
 from feedsvc.commands.serve import no_control_socket
 from feedsvc.demo import demo_photo
 from feedsvc.storage import connect
-from tests.conftest import missing_program
-from tests.conftest import wait_until
 from tests.helpers import TARGETS
-from tests.test_reliability import Session
-from tests.test_reliability import children
-from tests.test_reliability import free_port
-from tests.test_reliability import make_instance
-from tests.test_reliability import request
-from tests.test_reliability import service_env
+from tests.helpers import Session
+from tests.helpers import children
+from tests.helpers import free_port
+from tests.helpers import make_instance
+from tests.helpers import missing_program
+from tests.helpers import request
+from tests.helpers import service_env
+from tests.helpers import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 NGINX = "/usr/sbin/nginx"

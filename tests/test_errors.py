@@ -10,8 +10,8 @@ from feedsvc.errors import InvalidInput
 from feedsvc.errors import NotFound
 from feedsvc.translation import glossary
 from feedsvc.web import users
-from tests.conftest import make_release
 from tests.helpers import TARGETS
+from tests.helpers import make_release
 
 
 def test_an_edit_conflict_names_the_release_the_language_and_both_versions(db):

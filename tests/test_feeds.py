@@ -16,21 +16,13 @@ from feedsvc import releases
 from feedsvc.feeds import ATOM
 from feedsvc.feeds import TOMBSTONES
 from feedsvc.storage import connect
-from tests.conftest import make_release
-from tests.conftest import settle
 from tests.helpers import TARGETS
+from tests.helpers import make_release
+from tests.helpers import settle
+from tests.helpers import translate_by_hand
 
 FORMATS = ("rss", "atom")
 LANGS = ("ru", "kk", "en")
-
-
-def translate_by_hand(db, release, lang, title, body):
-    """Finish a translation the way the worker does (claim + complete), without a model."""
-    job = jobs.claim(db)
-    while job and (job["release_id"], job["lang"]) != (release["id"], lang):
-        jobs.complete_superseded(db, job)
-        job = jobs.claim(db)
-    assert jobs.complete(db, job, {"title": title, "body": body, "route": "test"})
 
 
 def parse(client, lang, fmt):

@@ -26,9 +26,9 @@ from feedsvc.storage import connect
 from feedsvc.translation import glossary
 from feedsvc.translation import worker
 from feedsvc.web import create_app
-from tests.conftest import HANG_SECONDS
-from tests.conftest import make_release
-from tests.conftest import migrated
+from tests.helpers import HANG_SECONDS
+from tests.helpers import make_release
+from tests.helpers import migrated
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -202,7 +202,7 @@ from feedsvc import photos
 from feedsvc.demo import demo_photo
 from feedsvc.web import create_app
 from feedsvc.translation.engine import prepare_environment
-from tests.conftest import migrated
+from tests.helpers import migrated
 base = sys.argv[1]
 app = create_app(migrated({"TESTING": True, "DATABASE": os.path.join(base, "f.db"),
                            "UPLOAD_FOLDER": os.path.join(base, "up")}))

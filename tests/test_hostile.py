@@ -52,10 +52,10 @@ from feedsvc import clock
 from feedsvc import jobs
 from feedsvc import releases
 from feedsvc.translation import glossary
-from tests.conftest import csrf_token
-from tests.conftest import make_release
 from tests.helpers import TARGETS
-from tests.test_feeds import translate_by_hand
+from tests.helpers import csrf_token
+from tests.helpers import make_release
+from tests.helpers import translate_by_hand
 
 # --- bookkeeping: how many generated cases each test runs ------------------------------------------
 

@@ -10,10 +10,10 @@ import pytest
 from feedsvc import releases
 from feedsvc.config import ConfigError
 from feedsvc.web import create_app
-from tests.conftest import make_release
-from tests.conftest import migrated
 from tests.helpers import TARGETS
-from tests.test_feeds import translate_by_hand
+from tests.helpers import make_release
+from tests.helpers import migrated
+from tests.helpers import translate_by_hand
 
 # 19 November 2026, 10:00 UTC is 15:00 in Almaty (UTC+5).
 PUBLISHED = datetime(2026, 11, 19, 10, 0, tzinfo=UTC)

@@ -1,6 +1,5 @@
 """Editors fix machine translations: edits stick, outdated + suggestions, memory learns, history, labels."""
 
-import html
 import re
 
 import feedparser
@@ -11,27 +10,20 @@ from feedsvc import releases
 from feedsvc import revisions
 from feedsvc.editorial import review
 from feedsvc.settings import Languages
-from feedsvc.settings import WorkerSettings
 from feedsvc.text.segment import split_paragraphs
 from feedsvc.text.segment import split_sentences
 from feedsvc.translation import memory
-from feedsvc.translation.worker import run
-from tests.conftest import csrf_token
 from tests.helpers import TARGETS
-from tests.test_translation import corpus
-from tests.test_translation import demo_releases
-from tests.test_translation import expected
-from tests.test_translation import publish
+from tests.helpers import corpus
+from tests.helpers import csrf_token
+from tests.helpers import demo_releases
+from tests.helpers import drain
+from tests.helpers import edit_through_form
+from tests.helpers import expected
+from tests.helpers import publish
 
 OUTDATED_KK = "жаңартылған аударма тексерілуде"
 HUMAN_KK_TITLE = "Сенат жергілікті өзін-өзі басқару туралы заңды қабылдады"
-
-
-def drain(app, db, engine) -> int:
-    """Run the real worker until the queue is empty; returns sentences sent to models."""
-    before = engine.sentences_translated
-    run(db, engine.translate, WorkerSettings(models_dir=app.config["MODELS_DIR"]), once=True)
-    return engine.sentences_translated - before
 
 
 def translated_release(app, db, engine, index=0):
@@ -39,21 +31,6 @@ def translated_release(app, db, engine, index=0):
     release = publish(db, demo_releases()[index])
     drain(app, db, engine)
     return release
-
-
-def edit_through_form(client, release_id, lang, title, body, category=None, extra=None):
-    """Save a translation on the review screen, as an editor does (the category as shown unless given;
-    ``extra``: other fields, e.g. {"en-photo_caption": …})."""
-    page = client.get(f"/admin/releases/{release_id}/review").get_data(as_text=True)
-    shown = re.search(rf'name="{lang}-category"[^>]*value="([^"]*)"', page)
-    token = re.search(rf'id="{lang}-csrf_token" name="{lang}-csrf_token" type="hidden" value="([^"]+)"', page)
-    version = re.search(rf'id="{lang}-version" name="{lang}-version" type="hidden" value="(\d+)"', page)
-    source = re.search(rf'id="{lang}-source_revision" name="{lang}-source_revision" type="hidden" value="(\d+)"', page)
-    data = {f"{lang}-csrf_token": token.group(1), f"{lang}-version": version.group(1),
-            f"{lang}-source_revision": source.group(1), f"{lang}-title": title, f"{lang}-body": body,
-            f"{lang}-category": category if category is not None else html.unescape(shown.group(1)) if shown else "",
-            **(extra or {})}
-    return client.post(f"/admin/releases/{release_id}/review/{lang}", data=data), data
 
 
 def test_review_screen_shows_original_and_translations_side_by_side(app, logged_in, db, models, terms, engine):

@@ -14,9 +14,9 @@ from feedsvc.settings import WorkerSettings
 from feedsvc.storage import connect
 from feedsvc.text import stemming
 from feedsvc.translation import worker
-from tests.conftest import make_release
 from tests.helpers import TARGETS
-from tests.test_feeds import translate_by_hand
+from tests.helpers import make_release
+from tests.helpers import translate_by_hand
 
 
 @pytest.mark.parametrize(("form", "stem"), [

@@ -31,12 +31,12 @@ from feedsvc.modelstore import packages
 from feedsvc.translation import glossary
 from feedsvc.web import create_app
 from feedsvc.web import users
-from tests.conftest import PASSWORD
-from tests.conftest import csrf_token
-from tests.conftest import make_release
-from tests.conftest import migrated
+from tests.helpers import PASSWORD
 from tests.helpers import TARGETS
-from tests.test_feeds import translate_by_hand
+from tests.helpers import csrf_token
+from tests.helpers import make_release
+from tests.helpers import migrated
+from tests.helpers import translate_by_hand
 
 # --- XSS ------------------------------------------------------------------------------------------------------
 

@@ -23,12 +23,10 @@ from feedsvc.translation.checks import Policy
 from feedsvc.translation.checks import SentenceCheck
 from feedsvc.translation.pipeline import Outcome
 from feedsvc.translation.pipeline import units
-from tests.conftest import csrf_token
-from tests.conftest import make_release
 from tests.helpers import TARGETS
-from tests.test_browser import Page
-from tests.test_browser import chrome  # noqa: F401 (a fixture)
-from tests.test_browser import live_app  # noqa: F401 (a fixture)
+from tests.helpers import Page
+from tests.helpers import csrf_token
+from tests.helpers import make_release
 
 # 27 sentences: the title and 26 in two paragraphs, as long as a real release.
 SOURCES = [f"Сенат рассмотрел вопрос номер {n} на заседании." for n in range(1, 27)]

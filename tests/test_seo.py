@@ -14,10 +14,10 @@ from PIL import Image
 from feedsvc import photos
 from feedsvc import releases
 from feedsvc import sitemaps
-from tests.conftest import ROOT
-from tests.conftest import make_release
+from tests.helpers import ROOT
 from tests.helpers import TARGETS
-from tests.test_feeds import translate_by_hand
+from tests.helpers import make_release
+from tests.helpers import translate_by_hand
 
 NS = {"s": sitemaps.SITEMAP_NS, "x": sitemaps.XHTML_NS}
 LANGS = ("ru", "kk", "en")

@@ -21,7 +21,7 @@ from feedsvc import sources
 from feedsvc.config import ConfigError
 from feedsvc.storage import connect
 from feedsvc.web import create_app
-from tests.conftest import HANG_SECONDS
+from tests.helpers import HANG_SECONDS
 from tests.helpers import TARGETS
 
 PARAGRAPH_1 = ("Председатель Сената Парламента провёл заседание палаты, на котором депутаты рассмотрели "

@@ -1,6 +1,5 @@
 """Translation through the real argostranslate package loading and CTranslate2 inference, tiny models."""
 
-import csv
 import json
 import os
 import shutil
@@ -13,7 +12,6 @@ import feedparser
 import pytest
 
 from feedsvc import releases
-from feedsvc.demo import DEMO_DIR
 from feedsvc.demo import DEMO_MODELS
 from feedsvc.modelstore import packages
 from feedsvc.settings import WorkerSettings
@@ -23,46 +21,18 @@ from feedsvc.text.segment import split_sentences
 from feedsvc.translation import glossary
 from feedsvc.translation import memory
 from feedsvc.translation import pipeline
-from feedsvc.translation import typography
 from feedsvc.translation import worker
 from feedsvc.translation.protect import protect
-from tests.conftest import ROOT
-from tests.conftest import expire_leases
-from tests.conftest import wait_until
+from tests.helpers import ROOT
 from tests.helpers import TARGETS
+from tests.helpers import corpus
+from tests.helpers import demo_releases
+from tests.helpers import expected
+from tests.helpers import expire_leases
+from tests.helpers import publish
+from tests.helpers import wait_until
 
 PREFIX_MODEL = ROOT / "tests" / "data" / "translate-ru_kk-prefix.argosmodel"
-
-
-def corpus() -> dict[str, dict]:
-    """The demo corpus by Russian sentence."""
-    with open(DEMO_DIR / "corpus.tsv", encoding="utf-8") as fh:
-        return {row["ru"]: row for row in csv.DictReader(fh, delimiter="\t")}
-
-
-def demo_releases() -> list[dict]:
-    """The demo releases as shipped."""
-    return json.loads((DEMO_DIR / "releases.json").read_text(encoding="utf-8"))
-
-
-def expected(release: dict, lang: str, typeset: bool = True) -> tuple[str, str]:
-    """The reference translation of a release, sentence by sentence from the corpus; with ``typeset`` in the
-    language's typography, as the worker stores it (the pipeline itself gives the model's text)."""
-    rows = corpus()
-    title = rows[release["title"]][lang]
-    body = "\n\n".join(" ".join(rows[s][lang] for s in split_sentences(p)) for p in split_paragraphs(release["body"]))
-    if not typeset:
-        return title, body
-    return typography.apply(title, lang), typography.apply(body, lang)
-
-
-def publish(db, item: dict) -> dict:
-    """Store and publish one demo release."""
-    from datetime import datetime
-
-    return releases.create_release(db, title=item["title"], body=item["body"], category=item["category"],
-                                   published_at=datetime.fromisoformat(item["published"]), publish=True,
-                                   languages=TARGETS)
 
 
 def test_demo_models_route_kazakh_by_pivot(models):

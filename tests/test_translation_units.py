@@ -25,10 +25,11 @@ from feedsvc.translation import pipeline
 from feedsvc.translation import worker
 from feedsvc.translation.protect import GlossaryTerm
 from feedsvc.translation.protect import protect
-from tests.conftest import HANG_SECONDS
-from tests.conftest import expire_leases
-from tests.conftest import make_release
+from tests.helpers import HANG_SECONDS
 from tests.helpers import TARGETS
+from tests.helpers import expire_leases
+from tests.helpers import make_release
+from tests.helpers import package
 
 TERMS = [
     GlossaryTerm("Маулен* Ашимбаев*", {"en": "Maulen Ashimbayev", "kk": "Мәулен Әшімбаев"}),
@@ -101,11 +102,6 @@ def fake_model(calls):
         return [s.upper() for s in sentences]
 
     return translate
-
-
-def package(name, source, target, version="1"):
-    """A PackageInfo for a package that need not exist on disk."""
-    return packages.PackageInfo(name=name, path=Path(name), from_code=source, to_code=target, version=version)
 
 
 def test_memory_sends_only_new_sentences_to_the_model(db):

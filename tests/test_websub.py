@@ -18,10 +18,10 @@ from feedsvc.config import ConfigError
 from feedsvc.editorial import review
 from feedsvc.storage import connect
 from feedsvc.web import create_app
-from tests.conftest import HANG_SECONDS
-from tests.conftest import csrf_token
-from tests.conftest import make_release
+from tests.helpers import HANG_SECONDS
 from tests.helpers import TARGETS
+from tests.helpers import csrf_token
+from tests.helpers import make_release
 
 SITE = "http://press.example.kz"
 
