@@ -13,6 +13,7 @@ The score floor is calibrated as in service: an editor approves the demo release
 
 import argparse
 import csv
+import dataclasses
 import io
 import json
 import random
@@ -123,10 +124,10 @@ def import_realistic(db, engine, settings, items: list[dict], refs: dict[str, di
     published and held, of releases made only of sentences the models know and of those with a new one; the
     sentences the models got right (matching the reviewed corpus) and wrong, and
     how many of each a check flagged; held sentences a retry saved; wrong sentences published."""
-    settings.publish_policy = {"kk": "checked", "en": "checked"}
     ids = [releases.create_release(db, title=i["title"], body=i["body"], category=i["category"],
                                    photo_caption=i["photo_caption"], photo_credit=i["photo_credit"],
-                                   published_at=datetime.fromisoformat(i["published"]), publish=True)["id"]
+                                   published_at=datetime.fromisoformat(i["published"]), publish=True,
+                                   languages=("kk", "en"))["id"]
            for i in items]
     worker.run(db, engine.translate_scored, settings, once=True)
     counts = Counter()
@@ -158,7 +159,8 @@ def instance(folder: Path, hypotheses: int = WorkerSettings.hypotheses):
     glossary.import_csv(db, (DEMO_DIR / "glossary.csv").read_text(encoding="utf-8"))
     for item in json.loads((DEMO_DIR / "releases.json").read_text(encoding="utf-8")):
         releases.create_release(db, title=item["title"], body=item["body"], category=item.get("category", ""),
-                                published_at=datetime.fromisoformat(item["published"]), publish=True)
+                                published_at=datetime.fromisoformat(item["published"]), publish=True,
+                                languages=("kk", "en"))
     prepare_environment(folder / "argos", folder / "models")
     engine = Engine()
     settings = WorkerSettings(models_dir=folder / "models", publish_policy={"kk": "auto", "en": "auto"},
@@ -219,9 +221,12 @@ def model_run(folder: Path, hypotheses: int, items: list[dict], pairs: list[dict
     demo_checks = stored_checks(db, demo_ids)  # as the worker stored them, before an editor approved them
     approve_all(db)
     refs = {lang: references(pairs, lang) for lang in ("en", "kk")}
+    # From here on (the realistic releases and the new text) every language's policy is "checked".
+    settings = dataclasses.replace(settings, publish_policy={"kk": "checked", "en": "checked"})
     realistic = import_realistic(db, engine, settings, items, refs)
     unseen = releases.create_release(db, title="Новые темы", body=UNSEEN, publish=True,
-                                     published_at=datetime.fromisoformat("2026-11-25T10:00:00+05:00"))
+                                     published_at=datetime.fromisoformat("2026-11-25T10:00:00+05:00"),
+                                     languages=("kk", "en"))
     worker.run(db, engine.translate_scored, settings, once=True)
     realistic["samples"] = [("good" if same_text(check.output, refs[lang].get(check.source, "")) else "broken",
                              f"demo models, realistic releases ({lang})", {f.flag for f in check.findings})

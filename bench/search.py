@@ -51,7 +51,7 @@ def add_corpus(db) -> int:
         texts = {lang: (chunk[0][lang], " ".join(row[lang] for row in chunk[1:]) or chunk[0][lang])
                  for lang in ("ru", "en", "kk")}
         release = releases.create_release(db, title=texts["ru"][0], body=texts["ru"][1],
-                                          published_at=releases.clock.now(), publish=True)
+                                          published_at=releases.clock.now(), publish=True, languages=("kk", "en"))
         for lang in ("en", "kk"):
             db.table("translations").update((release["id"], lang), {
                 "title": texts[lang][0], "body": texts[lang][1], "status": TranslationStatus.REVIEWED,

@@ -178,7 +178,7 @@ def build_instance(folder: Path, count: int) -> float:
                     db, title=title, body=body, category=rng.choice(CATEGORIES), publish=True,
                     published_at=first_day + step * number + timedelta(minutes=rng.randint(0, 600)),
                     photo=dict(photo) if photo else None, photo_caption="Заседание Сената" if photo else "",
-                    photo_credit="Фото – Е.Укибаев" if photo else "",
+                    photo_credit="Фото – Е.Укибаев" if photo else "", languages=("kk", "en")
                 )
                 if number < count - 3:  # the newest three still wait for the translation worker
                     en_title, en_body = english_translation(rng)

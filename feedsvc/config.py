@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfoNotFoundError
 
 from feedsvc.errors import InvalidInput
 from feedsvc.settings import EngineSettings
+from feedsvc.settings import Languages
 from feedsvc.settings import Policy
 from feedsvc.settings import Typography
 from feedsvc.settings import WorkerSettings
@@ -60,6 +61,8 @@ def default_config(instance_path: str) -> dict:
         # published language: URLs, feeds) is derived from the two. Routes and queues follow them.
         "SOURCE_LANGUAGE": SOURCE_LANGUAGE,
         "TARGET_LANGUAGES": list(TARGET_LANGUAGES),
+        # Each language's name in itself (the language switcher, the editors' columns); add one per new language.
+        "LANGUAGE_NAMES": {"ru": "Русский", "kk": "Қазақша", "en": "English"},
         # The site's canonical address (https://press.example.kz): every absolute URL in feeds, pages and
         # redirects is built from it, never from the request's Host. Required in production (README).
         "SITE_URL": "",
@@ -155,7 +158,7 @@ def check_config(config: dict, defaults: dict) -> None:
     if unknown:
         known = ", ".join(k for k in defaults if k.startswith(unknown[0].split("_")[0] + "_"))
         raise ConfigError(f"unknown setting {unknown[0]} (known: {known})")
-    config["LANGUAGES"] = [config["SOURCE_LANGUAGE"], *config["TARGET_LANGUAGES"]]
+    config["LANGUAGES"] = list(Languages.of(config).published)
     if config.get("SECRET_KEY") is not None:
         config["SECRET_KEY"] = str(config["SECRET_KEY"])
     check_policy(config)

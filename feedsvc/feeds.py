@@ -13,6 +13,7 @@ from markupsafe import Markup
 from markupsafe import escape
 
 from feedsvc.config import SOURCE_LANGUAGE
+from feedsvc.states import FeedFormat
 
 ATOM = "http://www.w3.org/2005/Atom"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -53,7 +54,7 @@ class FeedMeta:
     """What describes the feed itself."""
 
     lang: str
-    fmt: str
+    fmt: FeedFormat
     title: str
     subtitle: str
     self_url: str
@@ -125,7 +126,7 @@ def summary(paragraphs: list[str], limit: int = 300) -> str:
 
 def build(meta: FeedMeta, items: list[FeedItem]) -> bytes:
     """Render the feed as RSS 2.0 (``fmt='rss'``), Atom 1.0 (``fmt='atom'``) or JSON Feed 1.1 (``fmt='json'``)."""
-    if meta.fmt == "json":
+    if meta.fmt == FeedFormat.JSON:
         return build_json(meta, items)
     fg = FeedGenerator()
     fg.load_extension("dc")
@@ -138,13 +139,14 @@ def build(meta: FeedMeta, items: list[FeedItem]) -> bytes:
     fg.updated(meta.updated)
     fg.lastBuildDate(meta.updated)
     # Atom has a version attribute; RSS's generator is one text.
-    fg.generator("feedsvc" if meta.fmt == "atom" else f"feedsvc {meta.version}".strip(), version=meta.version or None)
+    generator = "feedsvc" if meta.fmt == FeedFormat.ATOM else f"feedsvc {meta.version}".strip()
+    fg.generator(generator, version=meta.version or None)
     fg.link(href=meta.self_url, rel="self", type=f"application/{meta.fmt}+xml")
     # feedgen makes the last link the RSS channel <link>, which must be the HTML page.
     fg.link(href=meta.html_url, rel="alternate", type="text/html", hreflang=meta.lang)
     for item in reversed(items):  # feedgen prepends entries; reversed keeps newest first
         add_entry(fg, item, meta.publisher)
-    if meta.fmt == "atom":
+    if meta.fmt == FeedFormat.ATOM:
         root = etree.fromstring(fg.atom_str(pretty=True))
         entry_links(root, items)
         add_tombstones(root, meta.tombstones)

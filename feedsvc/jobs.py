@@ -17,6 +17,7 @@ from feedsvc.settings import LEASE_SECONDS
 from feedsvc.settings import MAX_ATTEMPTS
 from feedsvc.states import CURRENT
 from feedsvc.states import OPEN_JOBS
+from feedsvc.states import JobOutcome
 from feedsvc.states import JobStatus as Job
 from feedsvc.states import Origin
 from feedsvc.states import TranslationStatus as Status
@@ -78,30 +79,35 @@ def enqueue_release(db: Database, release: dict, languages, *, only_stale: bool 
 
 def claim(db: Database, *, lease_seconds: int = LEASE_SECONDS, max_attempts: int = MAX_ATTEMPTS,
           lang: str | None = None) -> dict | None:
-    """Take the next due job (or one whose lease ran out), of ``lang`` if given, and lease it; None when none is due."""
+    """Take the next due job (or one whose lease ran out), of ``lang`` if given, and lease it; None when none is due.
+
+    A job interrupted more than ``max_attempts`` times (its worker died holding it) ends failed on the way, in
+    the same transaction, and the next due job is taken instead.
+    """
     now = clock.now()
-    token = uuid.uuid4().hex
+    params = STATES | {"token": uuid.uuid4().hex, "until": clock.iso(now + timedelta(seconds=lease_seconds)),
+                       "now": clock.iso(now), "lang": lang}
     with write(db):
-        rows = list(db.query(
-            """update jobs set status = 'running', lease_token = :token, lease_until = :until,
-                attempts = attempts + 1, updated_at = :now
-            where id = (select id from jobs
-                where ((status = :queued and run_after <= :now)
-                   or (status = :running and lease_until < :now))
-                  and (:lang is null or lang = :lang)
-                order by run_after, id limit 1)
-            returning *""",
-            STATES | {"token": token, "until": clock.iso(now + timedelta(seconds=lease_seconds)),
-                      "now": clock.iso(now), "lang": lang},
-        ))
-        if not rows:
-            return None
-        job = rows[0]
-        if job["attempts"] > max_attempts:
+        while (job := _lease_next(db, params)) is not None and job["attempts"] > max_attempts:
             _finish(db, job, Job.FAILED, "gave up after repeated interruptions", Status.FAILED)
-            return claim(db, lease_seconds=lease_seconds, max_attempts=max_attempts, lang=lang)
-        translations.set_status(db, job["release_id"], job["lang"], Status.TRANSLATING, error=None, machine_only=True)
+        if job is not None:
+            translations.set_status(db, job["release_id"], job["lang"], Status.TRANSLATING, error=None,
+                                    machine_only=True)
     return job
+
+
+def _lease_next(db: Database, params: dict) -> dict | None:
+    """Lease the next due job (queued and due, or running with its lease run out) with ``params``' token."""
+    rows = list(db.query(
+        """update jobs set status = :running, lease_token = :token, lease_until = :until,
+            attempts = attempts + 1, updated_at = :now
+        where id = (select id from jobs
+            where ((status = :queued and run_after <= :now)
+               or (status = :running and lease_until < :now))
+              and (:lang is null or lang = :lang)
+            order by run_after, id limit 1)
+        returning *""", params))
+    return rows[0] if rows else None
 
 
 def holds_lease(db: Database, job: dict) -> bool:
@@ -150,21 +156,21 @@ def _finish(db: Database, job: dict, job_status: str, error: str, translation_st
 
 
 def fail(db: Database, job: dict, error: str, *, max_attempts: int = MAX_ATTEMPTS,
-         backoff_seconds: int = BACKOFF_SECONDS) -> str:
+         backoff_seconds: int = BACKOFF_SECONDS) -> JobOutcome:
     """Record a failed attempt: retry later with exponential backoff, or give up as ``failed``."""
     with write(db):
         if not holds_lease(db, job):
-            return "lost"
+            return JobOutcome.LOST
         if job["attempts"] >= max_attempts:
             _finish(db, job, Job.FAILED, error, Status.FAILED)
-            return "failed"
+            return JobOutcome.FAILED
         delay = clock.backoff(backoff_seconds, job["attempts"] - 1)
         db.table("jobs").update(job["id"], {
             "status": Job.QUEUED, "error": error, "lease_token": None,
             "run_after": clock.after(delay), "updated_at": clock.utcnow(),
         })
         translations.set_status(db, job["release_id"], job["lang"], Status.PENDING, error=error, machine_only=True)
-        return "retry"
+        return JobOutcome.RETRY
 
 
 def release(db: Database, claimed: list[dict]) -> int:

@@ -16,9 +16,9 @@ from feedsvc import photos
 from feedsvc import revisions
 from feedsvc import translations
 from feedsvc.config import SOURCE_LANGUAGE
-from feedsvc.config import TARGET_LANGUAGES
 from feedsvc.errors import EditConflict
 from feedsvc.errors import Gone
+from feedsvc.errors import InvalidInput
 from feedsvc.errors import NotFound
 from feedsvc.migrations import READER_TEXTS
 from feedsvc.states import SCHEDULED
@@ -48,7 +48,21 @@ PHOTO_FIELDS = ("photo", "photo_type", "photo_length", "photo_width", "photo_hei
 
 
 class ReleaseNotFound(NotFound):
-    """No release with that id."""
+    """No release with that id (or none readers may see)."""
+
+    def __init__(self, release_id: int):
+        """The id asked for."""
+        self.release_id = release_id
+        super().__init__(f"There is no release {release_id}.")
+
+
+class UnknownStatus(InvalidInput):
+    """A release status that is not one of ReleaseStatus."""
+
+    def __init__(self, status: str):
+        """The status asked for."""
+        self.status = status
+        super().__init__(f"Unknown release status {status!r} (known: {', '.join(ReleaseStatus)}).")
 
 
 class ReleaseWithdrawn(Gone):
@@ -56,8 +70,8 @@ class ReleaseWithdrawn(Gone):
 
     def __init__(self, release: dict):
         """Keep the release row for the page that says what was withdrawn."""
-        super().__init__(release["id"])
-        self.release = release
+        self.release_id, self.release = release["id"], release
+        super().__init__(f"Release {release['id']} was withdrawn.")
 
 
 def normalize_body(body: str) -> str:
@@ -90,10 +104,10 @@ def create_release(
     photo_caption: str = "",
     photo_credit: str = "",
     publish: bool = False,
-    languages: tuple[str, ...] = TARGET_LANGUAGES,
+    languages: tuple[str, ...],
     author: str = "",
 ) -> dict:
-    """Store a new release with a GUID that never changes, and a translation slot per language.
+    """Store a new release with a GUID that never changes, and a translation slot per language (the site's targets).
 
     Without ``published_at`` the release is dated when it is published (now, if ``publish``).
     """
@@ -135,7 +149,7 @@ def record_original(db: Database, release: dict, author: str) -> None:
 
 
 def update_release(
-    db: Database, release_id: int, changes: dict, languages: tuple[str, ...] = TARGET_LANGUAGES, author: str = "",
+    db: Database, release_id: int, changes: dict, languages: tuple[str, ...], author: str = "",
     expected_version: int | None = None,
 ) -> dict:
     """Apply edits; a changed title, body or category is a new revision and re-queues its translations.
@@ -162,8 +176,9 @@ def update_release(
     if text_changed:
         changes["revision"] = release["revision"] + 1
     with write(db):
-        if expected_version is not None and get_release(db, release_id)["version"] != expected_version:
-            raise EditConflict(release_id)
+        current = get_release(db, release_id)["version"]
+        if expected_version is not None and current != expected_version:
+            raise EditConflict(release_id, SOURCE_LANGUAGE, expected=expected_version, current=current)
         db.table("releases").update(release_id, changes)
         release = get_release(db, release_id)
         if text_changed:
@@ -174,15 +189,16 @@ def update_release(
 
 
 def set_status(
-    db: Database, release_id: int, status: str, languages: tuple[str, ...] = TARGET_LANGUAGES, *, reason: str = ""
+    db: Database, release_id: int, status: str, languages: tuple[str, ...], *, reason: str = ""
 ) -> dict:
-    """Publish, unpublish or withdraw (recording when, and the public reason); publishing queues stale translations.
+    """Publish, unpublish or withdraw (recording when, and the public reason); publishing queues stale translations
+    into ``languages`` (the site's targets; only publishing uses them).
 
     Publishing a draft for the first time dates it now unless an editor set its date; its entries count as
     changed from now.
     """
     if status not in STATUSES:
-        raise ValueError(f"unknown status {status!r}")
+        raise UnknownStatus(status)
     release = get_release(db, release_id)
     now = clock.utcnow()
     withdrawn = status == ReleaseStatus.WITHDRAWN

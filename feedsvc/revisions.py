@@ -13,6 +13,11 @@ from feedsvc.text.segment import split_paragraphs
 class RevisionNotFound(NotFound):
     """No revision with that id for that release and language."""
 
+    def __init__(self, release_id: int, lang: str, revision_id: int):
+        """The release, language and revision asked for."""
+        self.release_id, self.lang, self.revision_id = release_id, lang, revision_id
+        super().__init__(f"Release {release_id} has no {lang} version {revision_id}.")
+
 
 # A translation's photo texts, kept in its history beside the title and body.
 PHOTO_TEXTS = ("photo_caption", "photo_credit", "photo_alt")
@@ -47,7 +52,7 @@ def get_revision(db: Database, release_id: int, lang: str, revision_id: int) -> 
     rows = list(db.query("select * from revisions where id = ? and release_id = ? and lang = ?",
                          [revision_id, release_id, lang]))
     if not rows:
-        raise RevisionNotFound(revision_id)
+        raise RevisionNotFound(release_id, lang, revision_id)
     return rows[0]
 
 

@@ -6,6 +6,31 @@ from dataclasses import field
 from enum import StrEnum
 from pathlib import Path
 
+
+@dataclass(frozen=True)
+class Languages:
+    """The site's languages: releases are written in ``source`` and translated into ``targets`` (the settings
+    SOURCE_LANGUAGE and TARGET_LANGUAGES); every one of them is published under its own URL prefix."""
+
+    source: str
+    targets: tuple[str, ...]
+
+    @classmethod
+    def of(cls, config) -> "Languages":
+        """The languages a configuration names (SOURCE_LANGUAGE, TARGET_LANGUAGES)."""
+        return cls(str(config["SOURCE_LANGUAGE"]), tuple(config["TARGET_LANGUAGES"]))
+
+    @property
+    def published(self) -> tuple[str, ...]:
+        """Every language readers can read: the source first, then the targets."""
+        return (self.source, *self.targets)
+
+    @property
+    def prefixes(self) -> tuple[str, ...]:
+        """The URL prefixes of the published languages ("/ru/", "/kk/" …)."""
+        return tuple(f"/{code}/" for code in self.published)
+
+
 # The queue's defaults (the queue's functions and so the WORKER_* settings take theirs from here).
 LEASE_SECONDS = 300
 MAX_ATTEMPTS = 5
@@ -54,7 +79,7 @@ class Policy(StrEnum):
         return self is Policy.REVIEWED or (self is Policy.CHECKED and flagged > 0)
 
 
-@dataclass
+@dataclass(frozen=True)
 class WorkerSettings:
     """How the worker behaves; filled from the app config by the CLI."""
 
@@ -74,7 +99,3 @@ class WorkerSettings:
     hypotheses: int = 4
     # The press office's time zone (TIMEZONE): a release's publication date, in it, picks its glossary terms.
     timezone: str = "Asia/Almaty"
-    # Test hook: seconds to wait between translating and storing, so a test can kill us mid-job.
-    pause_before_store: float = 0.0
-    # Damaged package folders already logged, by name, error and state: logged again only when they change.
-    reported: set = field(default_factory=set)

@@ -67,6 +67,7 @@ class SourceError(FeedsvcError):
 class Settings:
     """How sources are fetched and their entries stored (from FEED_SOURCE_*, PHOTO_*, TITLE_MAX, BODY_MAX)."""
 
+    languages: tuple[str, ...]  # the site's target languages: a published entry is queued for them
     timeout: float = 20.0
     max_bytes: int = 5 * 1024 * 1024
     photo_folder: str = ""
@@ -74,7 +75,6 @@ class Settings:
     photo_max_pixels: int = 40_000_000
     title_max: int = 300
     body_max: int = 100_000
-    languages: tuple[str, ...] = releases.TARGET_LANGUAGES
 
 
 @dataclass(frozen=True)
@@ -449,7 +449,8 @@ def withdraw_entry(db: Database, url: str, ref: str, comment: str) -> bool:
         where e.source_url = ? and e.entry_id = ?""", [url, ref]))
     if not known or known[0]["status"] == ReleaseStatus.WITHDRAWN:
         return False
-    releases.set_status(db, known[0]["id"], ReleaseStatus.WITHDRAWN, reason=comment or "withdrawn by its source")
+    # Withdrawing queues no translation: no languages are needed.
+    releases.set_status(db, known[0]["id"], ReleaseStatus.WITHDRAWN, (), reason=comment or "withdrawn by its source")
     return True
 
 

@@ -2,7 +2,8 @@
 
 A translation moves pending → translating → machine (published) or held (waits for an editor), and
 an editor makes it reviewed; an edit of the Russian text makes a reviewed one outdated. A job moves
-queued → running → done, or back to queued for a retry, or ends failed, superseded or no-model.
+queued → running → done, or back to queued for a retry, or ends failed, superseded or no-model; each
+claimed job has a JobOutcome.
 """
 
 from enum import StrEnum
@@ -38,6 +39,26 @@ class JobStatus(StrEnum):
     FAILED = "failed"
     SUPERSEDED = "superseded"
     NO_MODEL = "no-model"
+
+
+class JobOutcome(StrEnum):
+    """What became of one claimed job, as the queue and the worker report it (the worker's log, ``on_job``)."""
+
+    DONE = "done"  # translated and published
+    HELD = "held"  # translated, kept from readers until an editor approves it (the publishing policy)
+    RETRY = "retry"  # failed; queued again after a backoff
+    FAILED = "failed"  # failed too often: given up
+    LOST = "lost"  # another worker re-claimed the job meanwhile: nothing was written
+    SUPERSEDED = "superseded"  # the release changed since: the newer revision's job does the work
+    NO_MODEL = "no-model"  # no installed route to the language: parked until a model is installed
+
+
+class FeedFormat(StrEnum):
+    """The formats every feed is served in (``/<lang>/feed.<format>``)."""
+
+    RSS = "rss"
+    ATOM = "atom"
+    JSON = "json"
 
 
 class Origin(StrEnum):

@@ -1,32 +1,36 @@
 """Fixtures in the style of Flask's tutorial: a real SQLite file per test, the real test client."""
 
-import contextlib
 import os
+import shutil
 import socket
-import threading
-import time
+import tempfile
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from feedsvc import clock
-from feedsvc import releases
 from feedsvc.demo import DEMO_DIR
 from feedsvc.demo import install_demo_models
-from feedsvc.migrations import migrate
 from feedsvc.modelstore import packages
 from feedsvc.storage import connect
 from feedsvc.translation import glossary
 from feedsvc.web import create_app
 from feedsvc.web import users
+from tests.helpers import CHROMEDRIVER
+from tests.helpers import CHROMIUM
+from tests.helpers import CHROMIUM_FLAGS
+from tests.helpers import PASSWORD
+from tests.helpers import SITE
+from tests.helpers import USERNAME
+from tests.helpers import WAIT
+from tests.helpers import HubStub
+from tests.helpers import csrf_token
+from tests.helpers import migrated
+from tests.helpers import missing_browser
+from tests.helpers import served
 
-PASSWORD = "correct horse battery"
-# How long a wait may last before the test calls it a hang. Nothing waits this long when all is well:
-# tests wait for events (a row, a file, a process), and this bound only stops a hung one.
-HANG_SECONDS = 180
 LOOPBACK = ("127.", "::1", "localhost")
 
 
@@ -45,17 +49,6 @@ def pytest_configure(config):
         return real_connect(sock, address, *args)
 
     socket.socket.connect = guarded_connect
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def migrated(config: dict) -> dict:
-    """Bring ``config``'s database up to date, as `feedsvc init-db` does before any process starts; returns it."""
-    db = connect(config["DATABASE"])
-    try:
-        migrate(db)
-    finally:
-        db.close()
-    return config
 
 
 @pytest.fixture
@@ -100,17 +93,6 @@ def admin(db):
     return "editor", PASSWORD
 
 
-def csrf_token(client, url: str) -> str:
-    """The CSRF token of the form on ``url`` (tests post forms the way a browser does)."""
-    import re
-
-    html = client.get(url).get_data(as_text=True)
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
-        r'name="csrf_token" value="([^"]+)"', html)
-    assert match, f"no CSRF token on {url}"
-    return match.group(1)
-
-
 @pytest.fixture
 def logged_in(client, admin):
     """The test client with an admin session (logged in through the real form, CSRF and all).
@@ -152,59 +134,6 @@ def set_clock(monkeypatch):
     return fixed
 
 
-def missing_program(reason: str, packages: str):
-    """Skip locally, fail under CI: CI must never pass without having run the Debian program a test drives."""
-    message = f"{reason}: install Debian's {packages} (`make system-deps`)"
-    if os.environ.get("CI"):
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
-
-
-@contextlib.contextmanager
-def served(app):
-    """The app served by a real threaded HTTP server on 127.0.0.1:<free port>; yields its base URL."""
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=HANG_SECONDS)
-        server.server_close()
-
-
-def wait_until(condition, what: str, seconds: float = HANG_SECONDS):
-    """Poll ``condition`` until it returns something true, and return that; ``what`` names a hang."""
-    deadline = time.monotonic() + seconds
-    while not (result := condition()):
-        assert time.monotonic() < deadline, f"{what} (waited {seconds} s)"
-        time.sleep(0.05)
-    return result
-
-
-def expire_leases(db) -> None:
-    """Let every job lease run out now (what a dead worker's lease does after WORKER_LEASE_SECONDS)."""
-    db.execute("update jobs set lease_until = ? where status = 'running'",
-               [clock.iso(clock.now() - timedelta(seconds=1))])
-
-
-def settle(db, seconds: int = 2) -> None:
-    """Let time pass since the last change (its stamp moves back), so responses carry Last-Modified again."""
-    changed_at = clock.parse_time(db.execute("select changed_at from site_state where id = 1").fetchone()[0])
-    db.execute("update site_state set changed_at = ? where id = 1",
-               [(changed_at - timedelta(seconds=seconds)).isoformat()])
-
-
-def make_release(db, title="Спикер Сената встретился с секретарями маслихатов", body=None, publish=True, **kw):
-    """A stored release with sensible defaults."""
-    body = body or "Первый абзац «с цитатой».\n\nВторой абзац, 19.11.2021, тел. 74-72-27."
-    return releases.create_release(db, title=title, body=body, published_at=kw.pop(
-        "published_at", datetime(2026, 11, 19, 6, 30, tzinfo=UTC)), publish=publish, **kw)
-
-
 @pytest.fixture
 def models(app):
     """The demo models (ru→en, en→kk) installed into the app's models folder."""
@@ -227,3 +156,62 @@ def engine(tmp_path_factory):
 
     prepare_environment(tmp_path_factory.mktemp("argos"), tmp_path_factory.mktemp("unused-models"))
     return Engine()
+
+
+@pytest.fixture
+def live_app(app):
+    """The test app (see conftest), served by a real threaded HTTP server on 127.0.0.1:<free port>."""
+    db = connect(app.config["DATABASE"])
+    users.create_user(db, USERNAME, PASSWORD)
+    db.close()
+    with served(app) as url:
+        app.config["LIVE_URL"] = url
+        yield app
+
+
+@pytest.fixture
+def chrome(monkeypatch):
+    """Headless Chromium through Debian's chromedriver, with a fresh profile; never downloads anything."""
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+            missing_browser(f"{path} is missing")
+    try:
+        from selenium import webdriver
+        from selenium.common.exceptions import WebDriverException
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        missing_browser("selenium is not installed (pip install -e '.[test]')")
+    # selenium-manager must not look for or fetch a browser or driver: both paths are explicit.
+    monkeypatch.setenv("SE_OFFLINE", "1")
+    monkeypatch.setenv("SE_AVOID_STATS", "true")
+    profile = tempfile.mkdtemp(prefix="feedsvc-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in [*CHROMIUM_FLAGS, f"--user-data-dir={profile}"]:
+        options.add_argument(flag)
+    # A Russian-speaking press officer: the interface follows Accept-Language (headless ignores --lang).
+    options.add_experimental_option("prefs", {"intl.accept_languages": "ru-RU,ru"})
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    try:
+        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    except WebDriverException as exc:
+        shutil.rmtree(profile, ignore_errors=True)
+        pytest.fail(f"Chromium did not start through {CHROMEDRIVER}: {exc.msg or exc}", pytrace=False)
+    driver.set_page_load_timeout(WAIT * 2)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def hub():
+    """A hub stub on loopback."""
+    stub = HubStub()
+    yield stub
+    stub.close()
+
+
+@pytest.fixture
+def hub_app(app, hub):
+    """The app with SITE_URL and the stub as its one hub."""
+    return create_app({**app.config, "SITE_URL": SITE, "WEBSUB_HUBS": [hub.url]})

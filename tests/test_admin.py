@@ -10,9 +10,11 @@ from PIL import Image
 
 from feedsvc import releases
 from feedsvc.demo import demo_photo
-from tests.conftest import csrf_token
-from tests.conftest import make_release
-from tests.conftest import migrated
+from tests.helpers import TARGETS
+from tests.helpers import csrf_token
+from tests.helpers import edit_form_data
+from tests.helpers import make_release
+from tests.helpers import migrated
 
 BODY = "Спикер Сената Маулен Ашимбаев встретился с секретарями маслихатов.\n\n«Это важно», - сказал он."
 
@@ -183,7 +185,7 @@ def test_withdrawal_records_when_and_the_public_reason(logged_in, db, set_clock)
                                                                            "confirm": "1"})
     withdrawn = releases.get_release(db, release["id"])
     assert (withdrawn["withdrawn_at"], withdrawn["withdrawal_reason"]) == ("2026-11-20T12:00:00+00:00", "Дубликат")
-    releases.set_status(db, release["id"], "published")
+    releases.set_status(db, release["id"], "published", languages=TARGETS)
     republished = releases.get_release(db, release["id"])
     assert (republished["withdrawn_at"], republished["withdrawal_reason"]) == (None, None)
 
@@ -210,25 +212,6 @@ def test_behind_a_proxy_the_login_limit_counts_each_client_separately(tmp_path):
 
     assert [attempt("203.0.113.7") for _ in range(3)] == [200, 200, 429]
     assert attempt("198.51.100.9") == 200  # another reader behind the same proxy is not locked out
-
-
-def edit_form_data(client, release_id: int, **fields) -> dict:
-    """The edit form as a browser submits it: the stored values, the hidden version, then ``fields``."""
-    page = client.get(f"/admin/releases/{release_id}/edit").get_data(as_text=True)
-    version = re.search(r'id="version" name="version" type="hidden" value="(\d+)"', page).group(1)
-    release = releases.get_release(db_of(client), release_id)
-    data = {"title": release["title"], "body": release["body"], "category": release["category"],
-            "published_at": "2026-11-19T11:30", "version": version, "save_draft": "1",
-            "csrf_token": csrf_token(client, f"/admin/releases/{release_id}/edit")}
-    data.update(fields)
-    return data
-
-
-def db_of(client):
-    """The database of the app behind a test client."""
-    from feedsvc.storage import connect
-
-    return connect(client.application.config["DATABASE"])
 
 
 def test_a_stale_edit_form_is_refused_and_keeps_what_was_typed(logged_in, db):
@@ -261,7 +244,7 @@ def test_clearing_the_date_on_edit_keeps_the_publication_date(logged_in, db):
 
 def test_a_changed_category_is_a_new_revision_and_translated_again(db):
     release = make_release(db)
-    edited = releases.update_release(db, release["id"], {"category": "Парламент"})
+    edited = releases.update_release(db, release["id"], {"category": "Парламент"}, languages=TARGETS)
     assert edited["revision"] == release["revision"] + 1
     queued = [j["source_revision"] for j in db.query("select * from jobs where status = 'queued'")]
     assert queued == [edited["revision"]] * 2
@@ -298,8 +281,8 @@ def test_a_draft_is_dated_when_published_unless_an_editor_set_its_date(logged_in
     assert releases.get_release(db, undated_id)["published_at"] == "2026-11-19T12:50:07.000005+00:00"
     assert releases.get_release(db, dated_id)["published_at"] == "2026-11-18T05:00:00+00:00"  # 10:00 in Almaty
     set_clock.advance(minutes=5)
-    releases.set_status(db, undated_id, "draft")
-    releases.set_status(db, undated_id, "published")  # published before: it keeps its date
+    releases.set_status(db, undated_id, "draft", languages=TARGETS)
+    releases.set_status(db, undated_id, "published", languages=TARGETS)  # published before: it keeps its date
     assert releases.get_release(db, undated_id)["published_at"] == "2026-11-19T12:50:07.000005+00:00"
 
 

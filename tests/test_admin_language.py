@@ -10,6 +10,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from feedsvc import releases
+from feedsvc.config import default_config
 from feedsvc.editorial import review
 from feedsvc.modelstore.evaluate import Evaluation
 from feedsvc.modelstore.evaluate import store
@@ -18,10 +19,9 @@ from feedsvc.states import Origin
 from feedsvc.states import ReleaseStatus
 from feedsvc.states import TranslationStatus
 from feedsvc.translation.checks import Flag
-from feedsvc.web import LANGUAGE_NAMES
-from tests.conftest import csrf_token
-from tests.conftest import make_release
-from tests.test_i18n import po_path
+from tests.helpers import csrf_token
+from tests.helpers import make_release
+from tests.helpers import po_path
 
 # Elements whose text is not interface text: code, commands, and anything marked as another language's data.
 SKIPPED = {"code", "script", "style"}
@@ -123,7 +123,7 @@ def untranslated(html: str, lang: str, english: set[str]) -> list[str]:
     name (``editor``, also an English word) and the language names, written as each language names itself."""
     text = re.sub(r"\S+@\S+", " ", visible_text(html, lang))
     text = re.sub(r"\beditor\b", " ", text)
-    for name in LANGUAGE_NAMES.values():
+    for name in default_config("instance")["LANGUAGE_NAMES"].values():
         text = text.replace(name, " ")
     return sorted({w for w in WORD.findall(text) if w.lower() in english})
 

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from feedsvc import apikeys
 from feedsvc import releases
 from feedsvc.web import create_app
-from tests.conftest import HANG_SECONDS
-from tests.conftest import served
+from tests.helpers import HANG_SECONDS
+from tests.helpers import served
 
 RELEASE = {"title": "Сенат принял закон о развитии местного самоуправления",
            "body": "Первый абзац.\n\nВторой абзац, 19.11.2026.", "category": "Законы"}

@@ -13,8 +13,9 @@ import pytest
 
 from feedsvc import releases
 from feedsvc import search
-from tests.conftest import ROOT
-from tests.conftest import make_release
+from tests.helpers import ROOT
+from tests.helpers import TARGETS
+from tests.helpers import make_release
 
 ROW = re.compile(r'<a href="/admin/releases/(\d+)/edit">')
 
@@ -125,9 +126,9 @@ def test_the_published_count_follows_every_status_change(db, archive):
         return db.execute("select count(*) from releases where status = 'published'").fetchone()[0]
 
     assert releases.count_published(db) == counted() == 6
-    releases.set_status(db, archive[6], "published")
-    releases.set_status(db, archive[0], "withdrawn")
-    releases.set_status(db, archive[1], "draft")
+    releases.set_status(db, archive[6], "published", languages=TARGETS)
+    releases.set_status(db, archive[0], "withdrawn", languages=TARGETS)
+    releases.set_status(db, archive[1], "draft", languages=TARGETS)
     assert releases.count_published(db) == counted() == 5
     make_release(db, title="Ещё черновик", publish=False)
     make_release(db, title="Сразу опубликован")

@@ -23,7 +23,8 @@ from feedsvc.commands.backup import backup_command
 from feedsvc.demo import demo_photo
 from feedsvc.storage import connect
 from feedsvc.web import create_app
-from tests.conftest import migrated
+from tests.helpers import TARGETS
+from tests.helpers import migrated
 
 LANGS = ("ru", "kk", "en")
 HANG_SECONDS = 120  # only a hang takes this long; nothing waits for it
@@ -117,16 +118,17 @@ class Writer(threading.Thread):
             body=f"Первый абзац релиза {n}.\n\nВторой абзац, 19.11.2026, тел. 74-72-27.",
             category="Заседания", published_at=datetime(2026, 11, 1, tzinfo=UTC) + timedelta(hours=n),
             photo=photo, photo_caption="Зал" if photo else "", photo_credit="Фото – А.Нурланов" if photo else "",
-            publish=n % 4 != 0)
+            publish=n % 4 != 0, languages=TARGETS)
         # A fake translation worker: claim and complete whatever is queued (not this test's subject).
         while (job := self.commit(jobs.claim, self.db, lease_seconds=60)) is not None:
             row = releases.get_release(self.db, job["release_id"])
             self.commit(jobs.complete, self.db, job, {"title": f"[{job['lang']}] {row['title']}",
                                                       "body": f"[{job['lang']}] {row['body']}", "route": "fake"})
         if n % 5 == 0:
-            self.commit(releases.update_release, self.db, n - 2, {"title": f"Исправлено: вопрос {n - 2}"})
+            self.commit(releases.update_release, self.db, n - 2, {"title": f"Исправлено: вопрос {n - 2}"},
+                        TARGETS)
         if n % 7 == 0:
-            self.commit(releases.set_status, self.db, n - 3, "withdrawn")
+            self.commit(releases.set_status, self.db, n - 3, "withdrawn", TARGETS)
 
 
 def restore(backup_file: Path, uploads_copy: Path | None, folder: Path):
@@ -234,7 +236,7 @@ def test_backup_while_writing_is_one_committed_state_and_restores_identically(ap
     assert {status for status, _ in expected.values()} >= {200, 410}
     assert responses(restored, urls) == expected
     # The restored admin can log in with the same password.
-    from tests.conftest import csrf_token
+    from tests.helpers import csrf_token
 
     client = restored.test_client()
     token = csrf_token(client, "/admin/login")

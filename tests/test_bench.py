@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import HANG_SECONDS
-from tests.conftest import ROOT
-from tests.conftest import missing_program
-from tests.test_reliability import Web
-from tests.test_reliability import make_instance
+from tests.helpers import HANG_SECONDS
+from tests.helpers import ROOT
+from tests.helpers import Web
+from tests.helpers import make_instance
+from tests.helpers import missing_program
 
 BENCH = ROOT / "bench"
 NUMBER = r"[\d.,]+"

@@ -10,9 +10,6 @@ background services are off.
 """
 
 import io
-import os
-import shutil
-import tempfile
 from datetime import UTC
 from datetime import datetime
 from pathlib import Path
@@ -21,79 +18,20 @@ import pytest
 from PIL import Image
 from PIL import ImageDraw
 
-from feedsvc.web import users
 from feedsvc.web.db import connect
-from tests.conftest import missing_program
-from tests.conftest import served
+from tests.helpers import PASSWORD
+from tests.helpers import TARGETS
+from tests.helpers import USERNAME
+from tests.helpers import Page
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("FEEDSVC_CHROMIUM", "/usr/bin/chromium")
-CHROMEDRIVER = os.environ.get("FEEDSVC_CHROMEDRIVER", "/usr/bin/chromedriver")
-CHROMIUM_FLAGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-    "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--no-default-browser-check", "--disable-extensions", "--window-size=1280,1100", "--lang=ru",
-]
-WAIT = 120  # seconds an explicit wait may take before the test calls it a hang (nothing waits this long)
-USERNAME = "editor"
-PASSWORD = "correct horse battery"
 TITLE = "Сенат одобрил закон «О цифровых активах» в первом чтении"
 PARAGRAPH_1 = "Депутаты Сената на пленарном заседании рассмотрели закон «О цифровых активах»."
 PARAGRAPH_2 = "Второй абзац: документ направлен Главе государства на подпись, тел. 74-72-27."
 CATEGORY = "Пленарные заседания"
 CAPTION = "Пленарное заседание Сената"
 CREDIT = "Фото: пресс-служба Сената"
-
-
-def missing_browser(reason: str):
-    """Skip locally, fail under CI: CI must never pass without having driven a browser."""
-    missing_program(reason, "chromium and chromium-driver")
-
-
-@pytest.fixture
-def live_app(app):
-    """The test app (see conftest), served by a real threaded HTTP server on 127.0.0.1:<free port>."""
-    db = connect(app.config["DATABASE"])
-    users.create_user(db, USERNAME, PASSWORD)
-    db.close()
-    with served(app) as url:
-        app.config["LIVE_URL"] = url
-        yield app
-
-
-@pytest.fixture
-def chrome(monkeypatch):
-    """Headless Chromium through Debian's chromedriver, with a fresh profile; never downloads anything."""
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if not (os.path.isfile(path) and os.access(path, os.X_OK)):
-            missing_browser(f"{path} is missing")
-    try:
-        from selenium import webdriver
-        from selenium.common.exceptions import WebDriverException
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        missing_browser("selenium is not installed (pip install -e '.[test]')")
-    # selenium-manager must not look for or fetch a browser or driver: both paths are explicit.
-    monkeypatch.setenv("SE_OFFLINE", "1")
-    monkeypatch.setenv("SE_AVOID_STATS", "true")
-    profile = tempfile.mkdtemp(prefix="feedsvc-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in [*CHROMIUM_FLAGS, f"--user-data-dir={profile}"]:
-        options.add_argument(flag)
-    # A Russian-speaking press officer: the interface follows Accept-Language (headless ignores --lang).
-    options.add_experimental_option("prefs", {"intl.accept_languages": "ru-RU,ru"})
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    try:
-        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    except WebDriverException as exc:
-        shutil.rmtree(profile, ignore_errors=True)
-        pytest.fail(f"Chromium did not start through {CHROMEDRIVER}: {exc.msg or exc}", pytrace=False)
-    driver.set_page_load_timeout(WAIT * 2)
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
 
 
 def jpeg(path: Path) -> Path:
@@ -106,67 +44,6 @@ def jpeg(path: Path) -> Path:
     image.save(out, "JPEG", quality=85)
     path.write_bytes(out.getvalue())
     return path
-
-
-class Page:
-    """The few browser moves the test needs, each followed by an explicit wait, never a sleep."""
-
-    def __init__(self, driver, base_url: str):
-        from selenium.webdriver.support.ui import WebDriverWait
-
-        self.driver = driver
-        self.base = base_url
-        self.wait = WebDriverWait(driver, WAIT)
-
-    def open(self, path: str) -> None:
-        self.driver.get(self.base + path)
-        self.wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
-
-    def find(self, css: str):
-        from selenium.webdriver.common.by import By
-        from selenium.webdriver.support import expected_conditions as ec
-
-        return self.wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, css)))
-
-    def type(self, name: str, text: str) -> None:
-        element = self.find(f'[name="{name}"]')
-        element.clear()
-        element.send_keys(text)
-
-    def fill_body(self, text: str) -> None:
-        # send_keys types "\n" as Enter, which in a textarea is a new line: the blank line survives.
-        self.type("body", text)
-
-    def submit_with(self, button_name: str) -> None:
-        """Click a submit button and wait until the next page (a new document) has loaded.
-
-        The old document is marked by a script variable the new one does not have. (Waiting for the old <html>
-        element to go stale races with chromedriver: mid-navigation it may answer "Node with given id does not
-        belong to the document" instead of "stale element", and the wait gives up.)
-        """
-        from selenium.common.exceptions import WebDriverException
-        from selenium.webdriver.support.ui import WebDriverWait
-
-        self.driver.execute_script("window.feedsvcOldPage = true")
-        self.find(f'[name="{button_name}"]').click()
-        loaded = "return window.feedsvcOldPage === undefined && document.readyState === 'complete'"
-        WebDriverWait(self.driver, WAIT, ignored_exceptions=(WebDriverException,)).until(
-            lambda d: d.execute_script(loaded))
-
-    def log_in(self) -> None:
-        """Log in through the real form (CSRF token and all)."""
-        self.open("/admin/login")
-        self.type("username", USERNAME)
-        self.type("password", PASSWORD)
-        self.submit_with("submit")
-
-    def path(self) -> str:
-        return self.driver.current_url.removeprefix(self.base)
-
-    def severe_console_errors(self) -> list[str]:
-        """Console errors (a failed stylesheet or image, a CSP refusal), the favicon's 404 aside."""
-        return [entry["message"] for entry in self.driver.get_log("browser")
-                if entry["level"] == "SEVERE" and "favicon.ico" not in entry["message"]]
 
 
 def test_admin_publishes_a_release_with_a_photo_and_readers_see_it(live_app, chrome, tmp_path):
@@ -247,7 +124,7 @@ def test_editor_reviews_a_kazakh_translation_and_readers_see_the_reviewed_label(
 
     db = connect(live_app.config["DATABASE"])
     release = releases.create_release(db, title=TITLE, body=f"{PARAGRAPH_1}\n\n{PARAGRAPH_2}", publish=True,
-                                      published_at=datetime.now(UTC))
+                                      published_at=datetime.now(UTC), languages=TARGETS)
     job = jobs.claim(db)  # a machine translation, as the worker would store it
     while job["lang"] != "kk":
         jobs.complete_superseded(db, job)

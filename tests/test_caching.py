@@ -10,9 +10,10 @@ import pytest
 from feedsvc import clock
 from feedsvc import releases
 from feedsvc.web import create_app
-from tests.conftest import make_release
-from tests.conftest import settle
-from tests.test_feeds import translate_by_hand
+from tests.helpers import TARGETS
+from tests.helpers import make_release
+from tests.helpers import settle
+from tests.helpers import translate_by_hand
 
 ADMIN_NAV = 'class="admin-nav"'
 
@@ -47,7 +48,7 @@ def test_feed_is_served_from_the_cache_until_something_changes(client, db):
     assert feedparser.parse(client.get("/ru/feed.atom").data).entries[0].title == "Первый заголовок"
     behind_the_counter(db, "update releases set title = 'Тихая правка' where id = ?", [release["id"]])
     assert feedparser.parse(client.get("/ru/feed.atom").data).entries[0].title == "Первый заголовок"
-    releases.update_release(db, release["id"], {"category": "Встречи"})
+    releases.update_release(db, release["id"], {"category": "Встречи"}, languages=TARGETS)
     assert feedparser.parse(client.get("/ru/feed.atom").data).entries[0].title == "Тихая правка"
 
 
@@ -58,7 +59,7 @@ def publish_new(db, release):
 
 
 def edit_title(db, release):
-    releases.update_release(db, release["id"], {"title": "Исправленный заголовок"})
+    releases.update_release(db, release["id"], {"title": "Исправленный заголовок"}, languages=TARGETS)
     return {"ru": "Исправленный заголовок"}, {"ru": "Заседание Сената"}
 
 
@@ -68,12 +69,12 @@ def translate(db, release):
 
 
 def withdraw(db, release):
-    releases.set_status(db, release["id"], "withdrawn")
+    releases.set_status(db, release["id"], "withdrawn", languages=TARGETS)
     return {}, {"ru": "Заседание Сената", "en": "Заседание Сената"}
 
 
 def unpublish(db, release):
-    releases.set_status(db, release["id"], "draft")
+    releases.set_status(db, release["id"], "draft", languages=TARGETS)
     return {}, {"ru": "Заседание Сената", "en": "Заседание Сената"}
 
 

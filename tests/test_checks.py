@@ -24,17 +24,11 @@ from feedsvc.translation.protect import GlossaryTerm
 from feedsvc.translation.protect import protect
 from feedsvc.translation.worker import run
 from feedsvc.web import create_app
-from tests.conftest import csrf_token
-from tests.test_translation import demo_releases
-from tests.test_translation import publish
+from tests.helpers import UNSEEN
+from tests.helpers import csrf_token
+from tests.helpers import demo_releases
+from tests.helpers import publish
 
-# A release the demo models have never seen (written for this test): they answer with fluent, false English.
-UNSEEN = {
-    "title": "Сенатор Иванов принял участие в форуме по цифровизации",
-    "body": "Доля цифровых государственных услуг вырастет до 30% (сейчас < 20%).\n\n"
-            "Депутаты посетили новый медицинский центр в Караганде.",
-    "category": "Встречи", "published": "2026-11-21T10:00:00+05:00",
-}
 TERMS = [GlossaryTerm("Маулен* Ашимбаев*", {"en": "Maulen Ashimbayev", "kk": "Мәулен Әшімбаев"}),
          GlossaryTerm("Сенат|Сената", {"en": "Senate", "kk": ""})]
 

@@ -20,8 +20,9 @@ from feedsvc.translation.checks import SentenceCheck
 from feedsvc.translation.pipeline import ModelOutput
 from feedsvc.translation.protect import GlossaryTerm
 from feedsvc.translation.worker import run
-from tests.test_checks import UNSEEN
-from tests.test_translation_units import package
+from tests.helpers import TARGETS
+from tests.helpers import UNSEEN
+from tests.helpers import package
 
 # Releases shaped like real ones, made of sentences the demo models know: the title repeats the lead sentence
 # without its full stop, counts come in numbered variants, every release closes with the same contact line.
@@ -52,7 +53,8 @@ def import_release(db, item: dict, **fields) -> dict:
     from datetime import datetime
 
     return releases.create_release(db, title=item["title"], body=item["body"], category=item["category"],
-                                   published_at=datetime.fromisoformat(item["published"]), publish=True, **fields)
+                                   published_at=datetime.fromisoformat(item["published"]), publish=True,
+                                   languages=TARGETS, **fields)
 
 
 def drain(app, db, engine, **settings) -> None:

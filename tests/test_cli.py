@@ -11,7 +11,7 @@ from feedsvc import releases
 from feedsvc.config import ConfigError
 from feedsvc.web import create_app
 from feedsvc.web import users
-from tests.conftest import migrated
+from tests.helpers import migrated
 
 
 def test_demo_loads_releases_glossary_models_and_prints_admin_password(app, runner, db):

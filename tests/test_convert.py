@@ -22,7 +22,7 @@ from feedsvc.settings import Typography
 from feedsvc.settings import WorkerSettings
 from feedsvc.translation import worker
 from tests import tiny_hf
-from tests.conftest import make_release
+from tests.helpers import make_release
 
 ROUTES = {"marian": ("ru", "kk"), "nllb": ("ru", "kk"), "m2m100": ("ru", "kk"), "t5": ("ru", "kk")}
 TOKENS = {

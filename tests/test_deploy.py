@@ -33,14 +33,15 @@ from feedsvc import releases
 from feedsvc.commands.serve import no_control_socket
 from feedsvc.demo import demo_photo
 from feedsvc.storage import connect
-from tests.conftest import missing_program
-from tests.conftest import wait_until
-from tests.test_reliability import Session
-from tests.test_reliability import children
-from tests.test_reliability import free_port
-from tests.test_reliability import make_instance
-from tests.test_reliability import request
-from tests.test_reliability import service_env
+from tests.helpers import TARGETS
+from tests.helpers import Session
+from tests.helpers import children
+from tests.helpers import free_port
+from tests.helpers import make_instance
+from tests.helpers import missing_program
+from tests.helpers import request
+from tests.helpers import service_env
+from tests.helpers import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 NGINX = "/usr/sbin/nginx"
@@ -309,7 +310,7 @@ def test_a_changed_feed_reaches_readers_once_its_copy_expires(site):
     title = "Новый пресс-релиз после кэша"
     db = connect(app.config["DATABASE"])
     releases.create_release(db, title=title, body="Текст.", publish=True,
-                            published_at=datetime(2026, 11, 30, 9, 0, tzinfo=UTC))
+                            published_at=datetime(2026, 11, 30, 9, 0, tzinfo=UTC), languages=TARGETS)
     db.close()
     wait_until(lambda: title.encode() in ru_feed()[1], "the new release never reached the feed")
 
@@ -354,7 +355,7 @@ def test_static_files_and_photos_are_served_by_nginx_compressed_where_text(site)
     db = connect(app.config["DATABASE"])
     stored = photos.save_photo(demo_photo(3), app.config["UPLOAD_FOLDER"], max_bytes=10**7, max_pixels=10**7)
     release = releases.create_release(db, title="Фото", body="Текст.", photo=stored, publish=True,
-                                      published_at=datetime(2026, 11, 20, tzinfo=UTC))
+                                      published_at=datetime(2026, 11, 20, tzinfo=UTC), languages=TARGETS)
     photo = stored["photo"]
     content = Path(app.config["UPLOAD_FOLDER"], photo).read_bytes()
     Path(app.config["UPLOAD_FOLDER"], f".{photo}.part").write_bytes(b"half")
@@ -383,7 +384,7 @@ def test_static_files_and_photos_are_served_by_nginx_compressed_where_text(site)
     assert request(proxy.port, "GET", f"/media/.{photo}.part")[0] == 404
     assert request(proxy.port, "GET", f"/_media/{photo}")[0] == 404  # the internal location is not public
     assert web.requests("/static/") == []
-    releases.set_status(db, release["id"], "withdrawn")  # the app decides: a withdrawn release's photo is gone
+    releases.set_status(db, release["id"], "withdrawn", TARGETS)  # the app decides: a withdrawn release's photo is gone
     assert request(proxy.port, "GET", f"/media/{photo}")[0] == 404
     assert [request(proxy.port, "GET", f"/media/{size['name']}")[0] for size in sizes] == [404] * len(sizes)
     db.close()
@@ -417,7 +418,7 @@ def test_photos_reach_nginx_as_its_own_user_while_the_instance_stays_private(sit
     db = connect(app.config["DATABASE"])
     stored = photos.save_photo(demo_photo(4), app.config["UPLOAD_FOLDER"], max_bytes=10**7, max_pixels=10**7)
     releases.create_release(db, title="Фото за nginx", body="Текст.", photo=stored, publish=True,
-                            published_at=datetime(2026, 11, 21, tzinfo=UTC))
+                            published_at=datetime(2026, 11, 21, tzinfo=UTC), languages=TARGETS)
     db.close()
     names = [stored["photo"], *(size["name"] for size in photos.sizes_of(stored["photo_sizes"]))]
     for name in names:

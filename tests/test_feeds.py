@@ -16,20 +16,13 @@ from feedsvc import releases
 from feedsvc.feeds import ATOM
 from feedsvc.feeds import TOMBSTONES
 from feedsvc.storage import connect
-from tests.conftest import make_release
-from tests.conftest import settle
+from tests.helpers import TARGETS
+from tests.helpers import make_release
+from tests.helpers import settle
+from tests.helpers import translate_by_hand
 
 FORMATS = ("rss", "atom")
 LANGS = ("ru", "kk", "en")
-
-
-def translate_by_hand(db, release, lang, title, body):
-    """Finish a translation the way the worker does (claim + complete), without a model."""
-    job = jobs.claim(db)
-    while job and (job["release_id"], job["lang"]) != (release["id"], lang):
-        jobs.complete_superseded(db, job)
-        job = jobs.claim(db)
-    assert jobs.complete(db, job, {"title": title, "body": body, "route": "test"})
 
 
 def parse(client, lang, fmt):
@@ -94,7 +87,7 @@ def test_guid_survives_edits_and_updated_moves(client, db):
     release = make_release(db)
     db.execute("update releases set text_updated_at = '2026-11-20T00:00:00+00:00' where id = ?", [release["id"]])
     _, before = parse(client, "ru", "atom")
-    releases.update_release(db, release["id"], {"title": "Новый заголовок", "body": "Новый текст."})
+    releases.update_release(db, release["id"], {"title": "Новый заголовок", "body": "Новый текст."}, languages=TARGETS)
     _, after = parse(client, "ru", "atom")
     assert after.entries[0].id == before.entries[0].id == release["guid"]
     assert after.entries[0].title == "Новый заголовок"
@@ -136,7 +129,7 @@ def test_no_last_modified_while_the_changes_second_is_still_running(client, db, 
 
 def test_withdrawn_release_leaves_every_feed(client, db):
     release = make_release(db)
-    releases.set_status(db, release["id"], "withdrawn")
+    releases.set_status(db, release["id"], "withdrawn", languages=TARGETS)
     for lang in LANGS:
         assert parse(client, lang, "rss")[1].entries == []
     assert client.get(f"/ru/releases/{release['id']}").status_code == 410
@@ -306,7 +299,7 @@ def test_archives_walk_back_to_the_first_release_and_complete_pages_never_change
     made = [make_release(db, title=f"Релиз {n}", published_at=datetime(2026, 11, n + 1, tzinfo=UTC))
             for n in range(7)]
     make_release(db, title="Черновик", publish=False)
-    releases.set_status(db, made[1]["id"], "withdrawn")
+    releases.set_status(db, made[1]["id"], "withdrawn", languages=TARGETS)
     backdated = make_release(db, title="Задним числом", published_at=datetime(2020, 1, 1, tzinfo=UTC))
     subscription = client.get(f"/ru/feed.{fmt}")
     # The two latest, and the back-dated release: it is past the last complete page (numbers 7-8 of pages of 3).
@@ -343,7 +336,7 @@ def test_a_withdrawn_release_is_a_tombstone_in_its_atom_feeds_for_the_configured
     app.config["FEED_TOMBSTONE_DAYS"] = 3
     release = make_release(db)
     translate_all(db)
-    releases.set_status(db, release["id"], "withdrawn", reason="Опубликован по ошибке")
+    releases.set_status(db, release["id"], "withdrawn", reason="Опубликован по ошибке", languages=TARGETS)
     for lang in LANGS:
         raw = client.get(f"/{lang}/feed.atom").data
         tombstone, = etree.fromstring(raw).iterfind(f"{{{TOMBSTONES}}}deleted-entry")
@@ -362,7 +355,7 @@ def test_a_withdrawn_release_is_a_tombstone_in_its_atom_feeds_for_the_configured
 
 def test_a_draft_withdrawn_before_it_was_ever_published_stays_unknown_to_readers(client, db):
     draft = make_release(db, title="Секретный черновик", publish=False)
-    releases.set_status(db, draft["id"], "withdrawn", reason="Не для печати")
+    releases.set_status(db, draft["id"], "withdrawn", reason="Не для печати", languages=TARGETS)
     assert client.get(f"/ru/releases/{draft['id']}").status_code == 404  # not a 410 naming it
     for lang in LANGS:
         assert b"deleted-entry" not in client.get(f"/{lang}/feed.atom").data

@@ -26,9 +26,9 @@ from feedsvc.storage import connect
 from feedsvc.translation import glossary
 from feedsvc.translation import worker
 from feedsvc.web import create_app
-from tests.conftest import HANG_SECONDS
-from tests.conftest import make_release
-from tests.conftest import migrated
+from tests.helpers import HANG_SECONDS
+from tests.helpers import make_release
+from tests.helpers import migrated
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -202,7 +202,7 @@ from feedsvc import photos
 from feedsvc.demo import demo_photo
 from feedsvc.web import create_app
 from feedsvc.translation.engine import prepare_environment
-from tests.conftest import migrated
+from tests.helpers import migrated
 base = sys.argv[1]
 app = create_app(migrated({"TESTING": True, "DATABASE": os.path.join(base, "f.db"),
                            "UPLOAD_FOLDER": os.path.join(base, "up")}))
@@ -353,15 +353,16 @@ def test_damaged_folder_is_listed_with_its_error_and_can_be_removed(app, runner,
 def test_worker_skips_a_damaged_folder_translates_on_and_logs_it_once_per_change(app, db, engine, terms, damaged,
                                                                                  caplog):
     settings = WorkerSettings(models_dir=app.config["MODELS_DIR"])
+    state = worker.WorkerState()  # one worker's memory across its runs, as across the batches of one run
     make_release(db)
     with caplog.at_level(logging.ERROR, logger="feedsvc.worker"):
-        assert worker.run(db, engine.translate, settings, once=True) == 2
+        assert worker.run(db, engine.translate, settings, once=True, state=state) == 2
         make_release(db, title="Второй пресс-релиз")
-        assert worker.run(db, engine.translate, settings, once=True) == 2
+        assert worker.run(db, engine.translate, settings, once=True, state=state) == 2
         assert [r.getMessage() for r in caplog.records].count(skipped_message(damaged)) == 1
         (damaged / "metadata.json").write_text('{"from_code": "ru", "to_code": 7}')
         make_release(db, title="Третий пресс-релиз")
-        worker.run(db, engine.translate, settings, once=True)
+        worker.run(db, engine.translate, settings, once=True, state=state)
     messages = [r.getMessage() for r in caplog.records]
     assert len(messages) == 2 and "to_code" in messages[1]
     statuses = [row["status"] for row in db.query("select status from translations")]

@@ -4,7 +4,7 @@ import itertools
 
 from feedsvc import releases
 from feedsvc import revisions
-from tests.conftest import make_release
+from tests.helpers import make_release
 
 SYLLABLES = ("ба", "ве", "гу", "до", "жи", "зе", "ка", "ло", "му", "ни", "по", "ра", "су", "ти", "фу", "ха")
 

@@ -52,9 +52,10 @@ from feedsvc import clock
 from feedsvc import jobs
 from feedsvc import releases
 from feedsvc.translation import glossary
-from tests.conftest import csrf_token
-from tests.conftest import make_release
-from tests.test_feeds import translate_by_hand
+from tests.helpers import TARGETS
+from tests.helpers import csrf_token
+from tests.helpers import make_release
+from tests.helpers import translate_by_hand
 
 # --- bookkeeping: how many generated cases each test runs ------------------------------------------
 
@@ -297,7 +298,7 @@ def test_release_form_fields_round_trip(logged_in, db, app, title, body, categor
             assert f'value="{escape(value)}"' in edit
         check_feeds(logged_in, "ru", stored, stored["title"], paragraphs, stored["category"])
     finally:
-        releases.set_status(db, release_id, "draft")  # keep the next case's feeds to one item
+        releases.set_status(db, release_id, "draft", languages=TARGETS)  # keep the next case's feeds to one item
 
 
 @fuzz("edit_form")
@@ -506,7 +507,7 @@ def test_search_finds_what_was_stored(client, db, words, query_words):
         html = client.get("/ru/search", query_string={"q": " ".join(chosen)}).get_data(as_text=True)
         assert f"/ru/releases/{release['id']}-" in html
     finally:
-        releases.set_status(db, release["id"], "withdrawn")
+        releases.set_status(db, release["id"], "withdrawn", languages=TARGETS)
 
 
 # Keys the language switcher cannot take (see test_query_keys_named_like_url_parts_are_not_a_server_error).
@@ -549,7 +550,7 @@ def test_url_segments(logged_in, db, segment, release_id, lang, shape):
         published = make_release(db, title="Опубликован")
         draft = make_release(db, title="Черновик", publish=False)
         withdrawn = make_release(db, title="Отозван")
-        releases.set_status(db, withdrawn["id"], "withdrawn")
+        releases.set_status(db, withdrawn["id"], "withdrawn", languages=TARGETS)
         logged_in._hostile_seeded = (published, draft, withdrawn)
     path = {
         "release": f"/{lang}/releases/{release_id}-{segment}",
@@ -595,7 +596,7 @@ def test_translated_text_round_trips_in_kk_and_en_feeds(client, db, lang, title,
             assert f"<p>{escape(paragraph)}</p>" in html
         check_feeds(client, lang, release, title.strip(), view.paragraphs)
     finally:
-        releases.set_status(db, release["id"], "withdrawn")
+        releases.set_status(db, release["id"], "withdrawn", languages=TARGETS)
         while job := jobs.claim(db):  # close the other language's job, so claims stay O(1) per case
             jobs.complete_superseded(db, job)
 

@@ -22,10 +22,11 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from markupsafe import escape
 
-from tests.conftest import make_release
+from tests.helpers import I18N
+from tests.helpers import make_release
+from tests.helpers import po_path
 
 ROOT = Path(__file__).resolve().parent.parent
-I18N = ROOT / "feedsvc" / "i18n"
 POT = I18N / "messages.pot"
 LOCALES = ["ru", "kk", "en"]
 TRANSLATED = ["ru", "kk"]  # en may (and does) use the msgids themselves
@@ -39,10 +40,6 @@ CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 LATIN = re.compile(r"[A-Za-z]")
 # Strings that are the same in every language (product names, formats); none so far.
 SAME_IN_ALL_LANGUAGES: set[str] = set()
-
-
-def po_path(lang: str) -> Path:
-    return I18N / lang / "LC_MESSAGES" / "messages.po"
 
 
 def mo_path(lang: str) -> Path:

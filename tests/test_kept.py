@@ -12,8 +12,8 @@ import pytest
 import feedsvc.storage
 from feedsvc import releases
 from feedsvc.translation import glossary
-from tests.conftest import PASSWORD
-from tests.conftest import make_release
+from tests.helpers import PASSWORD
+from tests.helpers import make_release
 
 TITLE = "Сенат одобрил закон «О цифровых активах»"
 BODY = "Депутаты Сената рассмотрели закон.\n\nВторой абзац, тел. 74-72-27, долго набранный редактором."

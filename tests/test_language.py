@@ -22,11 +22,12 @@ from feedsvc.translation import credits
 from feedsvc.translation import glossary
 from feedsvc.translation import typography
 from feedsvc.translation.typography import NBSP
-from tests.conftest import csrf_token
-from tests.test_review import drain
-from tests.test_review import edit_through_form
-from tests.test_translation import corpus
-from tests.test_translation import demo_releases
+from tests.helpers import TARGETS
+from tests.helpers import corpus
+from tests.helpers import csrf_token
+from tests.helpers import demo_releases
+from tests.helpers import drain
+from tests.helpers import edit_through_form
 
 CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 DEMO_CAPTION = "Пленарное заседание Сената 19.11.2026"
@@ -254,14 +255,14 @@ def test_upgrade_queues_translations_made_before_captions_were_translated(app, m
 
 def test_typography_settings_are_checked_at_start(tmp_path):
     from feedsvc.config import ConfigError
-    from tests.test_config import make
+    from tests.helpers import app_with_settings
 
-    assert make(tmp_path, TYPOGRAPHY_DATES="off").config["TYPOGRAPHY_DATES"] is False
-    assert make(tmp_path).config["TYPOGRAPHY_QUOTES"] is Typography.quotes is True
+    assert app_with_settings(tmp_path, TYPOGRAPHY_DATES="off").config["TYPOGRAPHY_DATES"] is False
+    assert app_with_settings(tmp_path).config["TYPOGRAPHY_QUOTES"] is Typography.quotes is True
     with pytest.raises(ConfigError, match="TYPOGRAPHY_QUOTES = 'maybe': expected true or false"):
-        make(tmp_path, TYPOGRAPHY_QUOTES="maybe")
+        app_with_settings(tmp_path, TYPOGRAPHY_QUOTES="maybe")
     with pytest.raises(ConfigError, match="unknown setting TYPOGRAPHY_QUOTE "):
-        make(tmp_path, TYPOGRAPHY_QUOTE=False)
+        app_with_settings(tmp_path, TYPOGRAPHY_QUOTE=False)
 
 
 def test_a_caption_the_checks_flag_is_held_and_flagged_on_the_review_screen(app, logged_in, db, models, terms, engine):
@@ -269,7 +270,7 @@ def test_a_caption_the_checks_flag_is_held_and_flagged_on_the_review_screen(app,
     caption = "Сенатор Иванов принял участие в форуме по цифровизации"  # a name the tiny model never saw
     release = releases.create_release(db, title=demo_releases()[2]["title"], body=demo_releases()[2]["body"],
                                       published_at=datetime(2026, 11, 19, tzinfo=UTC), photo=photo,
-                                      photo_caption=caption, publish=True)
+                                      photo_caption=caption, publish=True, languages=TARGETS)
     drain(app, db, engine)
     en = releases.translations_of(db, release["id"])["en"]
     assert en["status"] == "held" and en["flags"] >= 1  # the default policy holds flagged translations

@@ -10,10 +10,10 @@ from datetime import timedelta
 from feedsvc.storage import connect
 from feedsvc.web import create_app
 from feedsvc.web import users
-from tests.conftest import PASSWORD
-from tests.conftest import csrf_token
-from tests.conftest import migrated
-from tests.conftest import wait_until
+from tests.helpers import PASSWORD
+from tests.helpers import csrf_token
+from tests.helpers import migrated
+from tests.helpers import wait_until
 
 
 def limited_app(tmp_path, **config):
@@ -112,8 +112,8 @@ def test_a_glossary_too_large_for_a_request_is_sent_to_the_command_line(app, log
 
 
 def test_serve_loads_no_demo_data_unless_asked_and_says_how_to_make_an_admin(tmp_path):
-    from tests.test_reliability import free_port
-    from tests.test_reliability import service_env
+    from tests.helpers import free_port
+    from tests.helpers import service_env
 
     app = create_app(migrated({"TESTING": True, "SECRET_KEY": "t", "DATABASE": str(tmp_path / "s.db"),
                       "UPLOAD_FOLDER": str(tmp_path / "up"), "MODELS_DIR": str(tmp_path / "models"),

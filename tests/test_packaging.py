@@ -9,7 +9,7 @@ import zipfile
 import pytest
 
 from feedsvc.modelstore import packages
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,10 @@ import pytest
 from feedsvc import releases
 from feedsvc.config import ConfigError
 from feedsvc.web import create_app
-from tests.conftest import make_release
-from tests.conftest import migrated
-from tests.test_feeds import translate_by_hand
+from tests.helpers import TARGETS
+from tests.helpers import make_release
+from tests.helpers import migrated
+from tests.helpers import translate_by_hand
 
 # 19 November 2026, 10:00 UTC is 15:00 in Almaty (UTC+5).
 PUBLISHED = datetime(2026, 11, 19, 10, 0, tzinfo=UTC)
@@ -104,7 +105,7 @@ def test_withdrawn_release_page_names_it_when_and_why(client, db, set_clock, lan
 
 def test_withdrawn_untranslated_release_is_named_in_russian_marked_so(client, db):
     release = make_release(db, title="Сенат принял закон")
-    releases.set_status(db, release["id"], "withdrawn")
+    releases.set_status(db, release["id"], "withdrawn", languages=TARGETS)
     html = client.get(f"/en/releases/{release['id']}").get_data(as_text=True)
     assert '<dd lang="ru">Сенат принял закон</dd>' in html
     assert "Reason" not in html  # no reason given: no empty line for it

@@ -14,7 +14,7 @@ from PIL import Image
 
 from feedsvc import clock
 from feedsvc import photos
-from tests.conftest import csrf_token
+from tests.helpers import csrf_token
 
 TITLE = "Сенат одобрил закон «О цифровых активах»"
 BODY = "Депутаты Сената рассмотрели закон.\n\nВторой абзац, долго набранный редактором."

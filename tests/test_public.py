@@ -7,8 +7,8 @@ import sys
 import pytest
 
 from feedsvc import releases
-from tests.conftest import make_release
-from tests.test_feeds import translate_by_hand
+from tests.helpers import make_release
+from tests.helpers import translate_by_hand
 
 SEED_TITLE = "Спикер Сената встретился с секретарями маслихатов"
 SEED_BODY = (

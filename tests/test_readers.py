@@ -7,9 +7,9 @@ import subprocess
 import pytest
 
 from feedsvc import jobs
-from tests.conftest import make_release
-from tests.conftest import missing_program
-from tests.conftest import served
+from tests.helpers import make_release
+from tests.helpers import missing_program
+from tests.helpers import served
 
 NEWSBOAT = shutil.which("newsboat") or "/usr/bin/newsboat"
 

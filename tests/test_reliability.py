@@ -7,7 +7,6 @@ the same faults are also simulated on the database connection, which needs no pr
 """
 
 import contextlib
-import http.client
 import io
 import os
 import random
@@ -20,10 +19,7 @@ import sys
 import threading
 import time
 import urllib.parse
-import uuid
 from collections import Counter
-from datetime import datetime
-from http.cookies import SimpleCookie
 from pathlib import Path
 
 import feedparser
@@ -32,23 +28,24 @@ from PIL import Image
 
 from feedsvc import jobs
 from feedsvc import releases
-from feedsvc.commands.serve import no_control_socket
-from feedsvc.demo import DEMO_DIR
 from feedsvc.demo import demo_photo
-from feedsvc.demo import install_demo_models
 from feedsvc.storage import connect
 from feedsvc.text.segment import split_paragraphs
-from feedsvc.translation import glossary
-from feedsvc.web import create_app
-from feedsvc.web import users
-from tests.conftest import HANG_SECONDS
-from tests.conftest import PASSWORD
-from tests.conftest import csrf_token
-from tests.conftest import expire_leases
-from tests.conftest import migrated
-from tests.conftest import wait_until
-from tests.test_translation import demo_releases
-from tests.test_translation import expected
+from tests.helpers import HANG_SECONDS
+from tests.helpers import PASSWORD
+from tests.helpers import TARGETS
+from tests.helpers import Session
+from tests.helpers import Web
+from tests.helpers import children
+from tests.helpers import csrf_token
+from tests.helpers import demo_releases
+from tests.helpers import expected
+from tests.helpers import expire_leases
+from tests.helpers import free_port
+from tests.helpers import make_instance
+from tests.helpers import request
+from tests.helpers import service_env
+from tests.helpers import wait_until
 
 LANGS = ("ru", "kk", "en")
 SEED = 20261119
@@ -64,162 +61,16 @@ LOCKED = "database is locked"
 # --- an instance on disk, the web app and the worker as real processes ------------------------------------------
 
 
-def make_instance(folder: Path, *, models: bool = True, demo: bool = True, config: dict | None = None):
-    """A fresh instance: schema, an admin, optionally the demo models, glossary and published demo releases."""
-    folder.mkdir(parents=True, exist_ok=True)
-    app = create_app(migrated({
-        "TESTING": True, "SECRET_KEY": "test", "DATABASE": str(folder / "feedsvc.db"),
-        "UPLOAD_FOLDER": str(folder / "uploads"), "MODELS_DIR": str(folder / "models"),
-        "ARGOS_HOME": str(folder / "argos"), "RATELIMIT_ENABLED": False, **(config or {}),
-    }))
-    db = connect(app.config["DATABASE"])
-    users.create_user(db, "editor", PASSWORD)
-    if models:
-        install_demo_models(app.config["MODELS_DIR"])
-        glossary.import_csv(db, (DEMO_DIR / "glossary.csv").read_text(encoding="utf-8"))
-    if demo:
-        for item in demo_releases():
-            releases.create_release(db, title=item["title"], body=item["body"], category=item["category"],
-                                    published_at=datetime.fromisoformat(item["published"]), publish=True)
-    db.close()
-    return app
-
-
-def service_env(app, **extra) -> dict:
-    """Environment for `feedsvc` processes (gunicorn, worker) on the instance, as in test_translation.worker_env."""
-    env = dict(os.environ)
-    env.update({
-        "FEEDSVC_DATABASE": app.config["DATABASE"], "FEEDSVC_MODELS_DIR": app.config["MODELS_DIR"],
-        "FEEDSVC_UPLOAD_FOLDER": app.config["UPLOAD_FOLDER"], "FEEDSVC_ARGOS_HOME": app.config["ARGOS_HOME"],
-        "FEEDSVC_SECRET_KEY": "reliability-test-secret", "FEEDSVC_RATELIMIT_ENABLED": "false",
-        "FEEDSVC_WORKER_LEASE_SECONDS": "2", "FEEDSVC_WORKER_POLL_SECONDS": "0.2",
-    })
-    env.update({f"FEEDSVC_{k}": str(v) for k, v in extra.items()})
-    return env
-
-
-def free_port() -> int:
-    """A free loopback port (the tiny race with other processes is acceptable in tests)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Web:
-    """gunicorn (2 sync workers, as in production) in its own process group, logging to a file."""
-
-    def __init__(self, app, log: Path, workers: int = 2):
-        self.port = free_port()
-        self.log = log
-        self.logfile = open(log, "ab")  # noqa: SIM115 (closed in stop/kill)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{self.port}",
-             "--access-logfile", "-", "--error-logfile", "-", "--timeout", "60", *no_control_socket(),
-             "feedsvc.web:create_app()"],
-            env=service_env(app), cwd=log.parent, stdout=self.logfile, stderr=subprocess.STDOUT,
-            start_new_session=True)
-        wait_until(self.answers, "gunicorn did not start")
-
-    def answers(self) -> bool:
-        """Whether the server answers a page (asserting it did not exit)."""
-        assert self.process.poll() is None, f"gunicorn exited: {self.log.read_text()[-2000:]}"
-        with contextlib.suppress(OSError):
-            return request(self.port, "GET", "/ru/")[0] == 200
-        return False
-
-    def kill(self) -> None:
-        """SIGKILL the whole server: the master and the worker handling the request, at once."""
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-        self.logfile.close()
-
-    def stop(self) -> None:
-        """Graceful stop (SIGTERM to the master, which stops its workers)."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-        self.logfile.close()
-
-
-def start_worker(app, log: Path, **extra) -> subprocess.Popen:
-    """`feedsvc worker` as a subprocess, like test_translation's kill test."""
+def start_worker(app, log: Path, pause: float | None = None, **extra) -> subprocess.Popen:
+    """`feedsvc worker` as a subprocess, like test_translation's kill test; with ``pause``, one that waits that many
+    seconds between translating a batch and storing it (tests/paused_worker.py)."""
+    command = ["feedsvc.commands", "worker"] if pause is None else ["tests.paused_worker", str(pause)]
     with open(log, "ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "feedsvc.commands", "worker"], env=service_env(app, **extra),
+        return subprocess.Popen([sys.executable, "-m", *command], env=service_env(app, **extra),
                                 stdout=out, stderr=subprocess.STDOUT)
 
 
 # --- a small HTTP client: stdlib only ------------------------------------------------------------------------------
-
-
-def request(port: int, method: str, path: str, body: bytes | None = None, headers: dict | None = None,
-            timeout: float = 30) -> tuple[int, dict, bytes]:
-    """One HTTP request on a fresh connection; (status, lower-cased headers, body)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        response = conn.getresponse()
-        data = response.read()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, data
-    finally:
-        conn.close()
-
-
-def multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes, str]] | None = None) -> tuple[bytes, str]:
-    """A multipart/form-data body as a browser sends the upload form; (body, content type)."""
-    boundary = f"----feedsvc{uuid.uuid4().hex}"
-    parts = []
-    for name, value in fields.items():
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
-    for name, (filename, data, ctype) in (files or {}).items():
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
-                     f"Content-Type: {ctype}\r\n\r\n".encode() + data + b"\r\n")
-    parts.append(f"--{boundary}--\r\n".encode())
-    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
-
-
-class Session:
-    """An admin's browser: cookies, the CSRF token, the forms."""
-
-    def __init__(self, port: int):
-        self.port = port
-        self.cookies: dict[str, str] = {}
-        self.token = ""
-
-    def open(self, method: str, path: str, body: bytes | None = None, ctype: str | None = None):
-        headers = {"Accept-Language": "en"}
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        if ctype:
-            headers["Content-Type"] = ctype
-        status, response_headers, data = request(self.port, method, path, body, headers)
-        if "set-cookie" in response_headers:
-            for morsel in SimpleCookie(response_headers["set-cookie"]).values():
-                self.cookies[morsel.key] = morsel.value
-        return status, response_headers, data
-
-    def login(self) -> None:
-        self.token = self.csrf("/admin/login")
-        body = urllib.parse.urlencode({"username": "editor", "password": PASSWORD, "csrf_token": self.token})
-        status, _, data = self.open("POST", "/admin/login", body.encode(), "application/x-www-form-urlencoded")
-        assert status == 302, data[:500]
-        self.token = self.csrf("/admin/releases/new")
-
-    def csrf(self, path: str) -> str:
-        status, _, data = self.open("GET", path)
-        assert status == 200, (path, status)
-        match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', data.decode())
-        assert match, f"no CSRF token on {path}"
-        return match.group(1)
-
-    def release_form(self, title: str, body: str, photo: bytes | None = None) -> tuple[bytes, str]:
-        fields = {"csrf_token": self.token, "title": title, "body": body, "published_at": "2026-11-20T10:00",
-                  "category": "Нагрузка", "photo_caption": "Зал" if photo else "",
-                  "photo_credit": "Фото – тест" if photo else "", "publish": "1"}
-        return multipart(fields, {"photo": ("photo.jpg", photo, "image/jpeg")} if photo else None)
 
 
 def variant(item: dict, k: int) -> str:
@@ -435,8 +286,8 @@ def test_worker_killed_20_times_at_random_points_then_every_job_done_exactly_onc
     # before storing (a test hook) widens the window between translating and storing; a worker killed "at a new
     # lease" pauses until it is killed, so that kill lands holding the lease however fast the machine is.
     guard = {"WORKER_MAX_ATTEMPTS": 100}
-    extra = {**guard, "WORKER_PAUSE_BEFORE_STORE": 0.5}
-    holding = {**guard, "WORKER_PAUSE_BEFORE_STORE": HANG_SECONDS * 10}
+    extra = {**guard, "pause": 0.5}
+    holding = {**guard, "pause": HANG_SECONDS * 10}
     phases: Counter = Counter()
     edits = 0
     # Where each kill lands, seeded: a random moment of start-up, the moment a lease is taken (the worker
@@ -459,7 +310,7 @@ def test_worker_killed_20_times_at_random_points_then_every_job_done_exactly_onc
     for kill, kind in enumerate(kinds):
         while jobs.pending_count(db) < 4:  # always give it work: edits make new revisions to translate
             row = rng.choice(list(db.query("select * from releases")))
-            releases.update_release(db, row["id"], {"body": variant(items[row["title"]], edits + 1)})
+            releases.update_release(db, row["id"], {"body": variant(items[row["title"]], edits + 1)}, languages=TARGETS)
             edits += 1
         if kill % 2:  # a cold memory: the worker loads the models and translates (seconds, not milliseconds)
             db.execute("delete from memory")
@@ -623,7 +474,7 @@ def test_web_killed_between_photo_and_row_leaves_no_release_but_an_orphan_photo(
 
 
 def test_orphan_photos_are_removed_by_cleanup_uploads(app, db, runner, tmp_path):
-    from tests.conftest import make_release
+    from tests.helpers import make_release
 
     uploads = Path(app.config["UPLOAD_FOLDER"])
     from feedsvc import photos
@@ -842,19 +693,6 @@ def test_simulated_storage_fault_on_publish_is_503_and_nothing_changes(tmp_path,
 
 
 # --- feedsvc serve: both processes watched and stopped together ------------------------------------------------------
-
-
-def children(pid: int) -> dict[int, str]:
-    """The child processes of ``pid`` and their command lines (Linux /proc)."""
-    try:
-        listed = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        return {}
-    found = {}
-    for child in map(int, listed):
-        with contextlib.suppress(OSError):
-            found[child] = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    return found
 
 
 def alive(pid: int) -> bool:

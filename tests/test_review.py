@@ -1,6 +1,5 @@
 """Editors fix machine translations: edits stick, outdated + suggestions, memory learns, history, labels."""
 
-import html
 import re
 
 import feedparser
@@ -10,26 +9,21 @@ from feedsvc import jobs
 from feedsvc import releases
 from feedsvc import revisions
 from feedsvc.editorial import review
-from feedsvc.settings import WorkerSettings
+from feedsvc.settings import Languages
 from feedsvc.text.segment import split_paragraphs
 from feedsvc.text.segment import split_sentences
 from feedsvc.translation import memory
-from feedsvc.translation.worker import run
-from tests.conftest import csrf_token
-from tests.test_translation import corpus
-from tests.test_translation import demo_releases
-from tests.test_translation import expected
-from tests.test_translation import publish
+from tests.helpers import TARGETS
+from tests.helpers import corpus
+from tests.helpers import csrf_token
+from tests.helpers import demo_releases
+from tests.helpers import drain
+from tests.helpers import edit_through_form
+from tests.helpers import expected
+from tests.helpers import publish
 
 OUTDATED_KK = "жаңартылған аударма тексерілуде"
 HUMAN_KK_TITLE = "Сенат жергілікті өзін-өзі басқару туралы заңды қабылдады"
-
-
-def drain(app, db, engine) -> int:
-    """Run the real worker until the queue is empty; returns sentences sent to models."""
-    before = engine.sentences_translated
-    run(db, engine.translate, WorkerSettings(models_dir=app.config["MODELS_DIR"]), once=True)
-    return engine.sentences_translated - before
 
 
 def translated_release(app, db, engine, index=0):
@@ -37,21 +31,6 @@ def translated_release(app, db, engine, index=0):
     release = publish(db, demo_releases()[index])
     drain(app, db, engine)
     return release
-
-
-def edit_through_form(client, release_id, lang, title, body, category=None, extra=None):
-    """Save a translation on the review screen, as an editor does (the category as shown unless given;
-    ``extra``: other fields, e.g. {"en-photo_caption": …})."""
-    page = client.get(f"/admin/releases/{release_id}/review").get_data(as_text=True)
-    shown = re.search(rf'name="{lang}-category"[^>]*value="([^"]*)"', page)
-    token = re.search(rf'id="{lang}-csrf_token" name="{lang}-csrf_token" type="hidden" value="([^"]+)"', page)
-    version = re.search(rf'id="{lang}-version" name="{lang}-version" type="hidden" value="(\d+)"', page)
-    source = re.search(rf'id="{lang}-source_revision" name="{lang}-source_revision" type="hidden" value="(\d+)"', page)
-    data = {f"{lang}-csrf_token": token.group(1), f"{lang}-version": version.group(1),
-            f"{lang}-source_revision": source.group(1), f"{lang}-title": title, f"{lang}-body": body,
-            f"{lang}-category": category if category is not None else html.unescape(shown.group(1)) if shown else "",
-            **(extra or {})}
-    return client.post(f"/admin/releases/{release_id}/review/{lang}", data=data), data
 
 
 def test_review_screen_shows_original_and_translations_side_by_side(app, logged_in, db, models, terms, engine):
@@ -92,7 +71,8 @@ def test_source_change_marks_review_outdated_with_a_suggestion_and_retranslates_
     first = split_sentences(split_paragraphs(item["body"])[0])[0]
     used = " ".join(i["title"] + " " + i["body"] for i in demo_releases())
     replacement = next(ru for ru in corpus() if ru.endswith(".") and ru not in used)
-    edited = releases.update_release(db, release["id"], {"body": item["body"].replace(first, replacement, 1)})
+    edited = releases.update_release(db, release["id"], {"body": item["body"].replace(first, replacement, 1)},
+                                     languages=TARGETS)
     assert releases.translations_of(db, release["id"])["kk"]["status"] == "outdated"
     sent = drain(app, db, engine)
     assert sent == 2  # one new sentence: ru→en once (shared by en and the kk pivot), en→kk once
@@ -115,7 +95,7 @@ def reviewed_then_source_changed(app, db, engine) -> dict:
     release = translated_release(app, db, engine)
     kk = releases.translations_of(db, release["id"])["kk"]
     review.save_human(db, release["id"], "kk", "Өз аудармам", kk["body"], author="a", expected_version=kk["version"])
-    releases.update_release(db, release["id"], {"title": demo_releases()[1]["title"]})
+    releases.update_release(db, release["id"], {"title": demo_releases()[1]["title"]}, languages=TARGETS)
     drain(app, db, engine)
     return release
 
@@ -244,7 +224,7 @@ def test_restoring_an_old_translation_is_outdated_and_teaches_nothing(app, logge
     item = demo_releases()[0]
     release = translated_release(app, db, engine)
     old = revisions.list_revisions(db, release["id"], "en")[0]  # the machine text of revision 1
-    edited = releases.update_release(db, release["id"], {"title": demo_releases()[1]["title"]})
+    edited = releases.update_release(db, release["id"], {"title": demo_releases()[1]["title"]}, languages=TARGETS)
     drain(app, db, engine)
     url = f"/admin/releases/{release['id']}/history/en"
     response = logged_in.post(f"{url}/{old['id']}/restore", data={"csrf_token": csrf_token(logged_in, url)})
@@ -260,7 +240,7 @@ def test_accept_refuses_a_suggestion_the_editor_did_not_see(app, db, models, ter
     release = reviewed_then_source_changed(app, db, engine)
     seen = releases.translations_of(db, release["id"])["kk"]  # the editor opens the page: a suggestion
     assert seen["suggestion_title"]
-    releases.update_release(db, release["id"], {"title": demo_releases()[2]["title"]})
+    releases.update_release(db, release["id"], {"title": demo_releases()[2]["title"]}, languages=TARGETS)
     drain(app, db, engine)  # a newer suggestion arrives
     with pytest.raises(review.EditConflict):
         review.accept_suggestion(db, release["id"], "kk", author="a", expected_version=seen["version"])
@@ -269,7 +249,7 @@ def test_accept_refuses_a_suggestion_the_editor_did_not_see(app, db, models, ter
 
 def test_original_history_restore_creates_a_new_revision(logged_in, db):
     release = publish(db, demo_releases()[0])
-    releases.update_release(db, release["id"], {"title": "Другой заголовок"}, author="editor")
+    releases.update_release(db, release["id"], {"title": "Другой заголовок"}, author="editor", languages=TARGETS)
     versions = revisions.list_revisions(db, release["id"], "ru")
     assert [v["title"] for v in versions] == ["Другой заголовок", release["title"]]
     token = csrf_token(logged_in, f"/admin/releases/{release['id']}/history/ru")
@@ -338,7 +318,7 @@ def test_review_rows_go_sentence_by_sentence_where_the_segmentation_allows():
     release = {"title": "Заголовок", "body": "Первое. Второе.\n\nТретье. Четвёртое."}
     translations = {"en": {"title": "Title", "body": "First. Second.\n\nThird and fourth."},
                     "kk": {"title": "Тақырып", "body": "Бірінші. Екінші.\n\nҮшінші. Төртінші."}}
-    rows = review.review_rows(release, translations, ["kk", "en"])
+    rows = review.review_rows(release, translations, Languages("ru", ("kk", "en")))
     assert [(r["ru"], r["kk"], r["en"]) for r in rows] == [
         ("Заголовок", "Тақырып", "Title"),
         ("Первое.", "Бірінші.", "First."), ("Второе.", "Екінші.", "Second."),

@@ -14,15 +14,14 @@ from feedsvc import releases
 from feedsvc import websub
 from feedsvc.editorial import review
 from feedsvc.states import SCHEDULED
-from tests.conftest import csrf_token
-from tests.conftest import make_release
-from tests.test_admin import edit_form_data
-from tests.test_feeds import translate_by_hand
-from tests.test_seo import sitemap_urls
-from tests.test_websub import feed_urls
-from tests.test_websub import hub  # noqa: F401 (a fixture)
-from tests.test_websub import hub_app  # noqa: F401 (a fixture)
-from tests.test_websub import topics
+from tests.helpers import TARGETS
+from tests.helpers import csrf_token
+from tests.helpers import edit_form_data
+from tests.helpers import feed_urls
+from tests.helpers import make_release
+from tests.helpers import sitemap_urls
+from tests.helpers import topics
+from tests.helpers import translate_by_hand
 
 LANGS = ("ru", "kk", "en")
 FEEDS = ("rss", "atom", "json")
@@ -129,7 +128,7 @@ def test_the_archive_page_holding_a_scheduled_release_is_complete_only_at_its_mo
 
 def test_a_scheduled_release_withdrawn_before_its_moment_was_never_public(client, db, set_clock):
     release = schedule(db)
-    releases.set_status(db, release["id"], "withdrawn")
+    releases.set_status(db, release["id"], "withdrawn", TARGETS)
     set_clock.set(MOMENT + timedelta(hours=1))
     assert client.get(f"/ru/releases/{release['id']}").status_code == 404
     assert release["guid"] not in client.get("/ru/feed.atom").get_data(as_text=True)  # no tombstone
@@ -165,7 +164,7 @@ def test_the_admin_lists_scheduled_releases_and_an_editor_moves_or_cancels_them(
     published = logged_in.post(f"/admin/releases/{draft['id']}/published", data={"csrf_token": token},
                                follow_redirects=True).get_data(as_text=True)
     assert "Release scheduled: readers see it from 20 November 2026, 14:00" in published
-    releases.set_status(db, draft["id"], "draft")
+    releases.set_status(db, draft["id"], "draft", TARGETS)
     assert status_cells(logged_in, "?status=scheduled") == {TITLES["ru"]: "scheduled"}
     assert status_cells(logged_in, "?status=published") == {"Вчерашний релиз": "published"}
     page = logged_in.get(f"/admin/releases/{release['id']}/edit").get_data(as_text=True)

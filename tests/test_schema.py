@@ -10,10 +10,10 @@ from feedsvc.migrations import SchemaOutdated
 from feedsvc.migrations import migrations
 from feedsvc.storage import connect
 from feedsvc.web import create_app
-from tests.conftest import HANG_SECONDS
-from tests.conftest import wait_until
-from tests.test_reliability import free_port
-from tests.test_reliability import request
+from tests.helpers import HANG_SECONDS
+from tests.helpers import free_port
+from tests.helpers import request
+from tests.helpers import wait_until
 
 OUTDATED = "the database schema is older than this code: run `feedsvc init-db`"
 

@@ -15,8 +15,9 @@ from feedsvc.settings import WorkerSettings
 from feedsvc.storage import connect
 from feedsvc.text import stemming
 from feedsvc.translation import worker
-from tests.conftest import make_release
-from tests.test_feeds import translate_by_hand
+from tests.helpers import TARGETS
+from tests.helpers import make_release
+from tests.helpers import translate_by_hand
 
 
 @pytest.mark.parametrize(("form", "stem"), [
@@ -83,7 +84,7 @@ def demo(app, db, engine, models, terms):
     """The demo releases and glossary, translated into Kazakh and English by the demo models through the real worker."""
     for item in json.loads((DEMO_DIR / "releases.json").read_text(encoding="utf-8")):
         releases.create_release(db, title=item["title"], body=item["body"], category=item.get("category", ""),
-                                published_at=datetime.fromisoformat(item["published"]), publish=True)
+                                published_at=datetime.fromisoformat(item["published"]), publish=True, languages=TARGETS)
     settings = WorkerSettings(models_dir=app.config["MODELS_DIR"], publish_policy={"kk": "auto", "en": "auto"})
     assert worker.run(db, engine.translate, settings, once=True) == 8
     return db
@@ -146,9 +147,9 @@ def test_the_index_follows_every_write(client, db):
     release = make_release(db, title="Сенаторы обсудили бюджет", body="Текст.")
     translate_by_hand(db, release, "en", "Senators discussed the budget", "Text.")
     assert found(client, "ru", "бюджета") == found(client, "en", "senator") == [release["id"]]
-    releases.update_release(db, release["id"], {"title": "Сенаторы обсудили налоги"})
+    releases.update_release(db, release["id"], {"title": "Сенаторы обсудили налоги"}, languages=TARGETS)
     assert found(client, "ru", "бюджета") == [] and found(client, "ru", "налогов") == [release["id"]]
-    releases.set_status(db, release["id"], "withdrawn")
+    releases.set_status(db, release["id"], "withdrawn", languages=TARGETS)
     assert found(client, "ru", "налогов") == []
 
 

@@ -31,11 +31,12 @@ from feedsvc.modelstore import packages
 from feedsvc.translation import glossary
 from feedsvc.web import create_app
 from feedsvc.web import users
-from tests.conftest import PASSWORD
-from tests.conftest import csrf_token
-from tests.conftest import make_release
-from tests.conftest import migrated
-from tests.test_feeds import translate_by_hand
+from tests.helpers import PASSWORD
+from tests.helpers import TARGETS
+from tests.helpers import csrf_token
+from tests.helpers import make_release
+from tests.helpers import migrated
+from tests.helpers import translate_by_hand
 
 # --- XSS ------------------------------------------------------------------------------------------------------
 
@@ -784,7 +785,7 @@ def assert_security_headers(response, what):
 
 def test_security_headers_on_every_html_page_and_error_page(populated, db, app):
     withdrawn = make_release(db, title="Отозван")
-    releases.set_status(db, withdrawn["id"], "withdrawn")
+    releases.set_status(db, withdrawn["id"], "withdrawn", languages=TARGETS)
     checked = {}
     # Logged in: every GET page of the URL map (public and admin).
     for url in html_get_urls(app, db):

@@ -10,68 +10,19 @@ import feedparser
 import pytest
 from lxml import html as lxml_html
 
-from feedsvc import jobs
 from feedsvc import releases
-from feedsvc import translations
 from feedsvc.editorial import review
-from feedsvc.text.segment import join_paragraph
-from feedsvc.translation import typography
-from feedsvc.translation import worker
-from feedsvc.translation.checks import Finding
-from feedsvc.translation.checks import Flag
-from feedsvc.translation.checks import Policy
-from feedsvc.translation.checks import SentenceCheck
-from feedsvc.translation.pipeline import Outcome
-from feedsvc.translation.pipeline import units
-from tests.conftest import csrf_token
-from tests.conftest import make_release
-from tests.test_browser import Page
-from tests.test_browser import chrome  # noqa: F401 (a fixture)
-from tests.test_browser import live_app  # noqa: F401 (a fixture)
+from tests.helpers import TARGETS
+from tests.helpers import Page
+from tests.helpers import csrf_token
+from tests.helpers import make_release
+from tests.helpers import outputs_for
+from tests.helpers import store_machine
 
 # 27 sentences: the title and 26 in two paragraphs, as long as a real release.
 SOURCES = [f"Сенат рассмотрел вопрос номер {n} на заседании." for n in range(1, 27)]
 TITLE = "Сенат провёл пленарное заседание"
 BODY = " ".join(SOURCES[:13]) + "\n\n" + " ".join(SOURCES[13:])
-
-
-def outputs_for(release: dict) -> list[str]:
-    """One English sentence per Russian one, in the pipeline's order (title, then the body's sentences)."""
-    flat = [s for paragraph in units(release["title"], release["body"]) for s in paragraph]
-    return ["The Senate held a plenary session"] + [f"The Senate considered item {n} at the session."
-                                                      for n in range(1, len(flat))]
-
-
-def store_machine(db, release: dict, lang: str, outputs: list[str], flagged=(), policy=Policy.CHECKED,
-                  alternatives: dict | None = None) -> str:
-    """Store a machine translation the way the worker does (claim, typeset checks record, publish or hold):
-    ``outputs`` one per sentence in the pipeline's order, those numbered in ``flagged`` with a finding."""
-    paragraphs = units(release["title"], release["body"])
-    flat = [s for paragraph in paragraphs for s in paragraph]
-    outputs = [typography.apply(output, lang) for output in outputs]  # as the pipeline sets them
-    finding = Finding(Flag.NAMES, "name not found: Иванов")
-    checks = [SentenceCheck(source, output, -0.2, [finding] if n in flagged else [])
-              for n, (source, output) in enumerate(zip(flat, outputs, strict=True))]
-    rebuilt, position = [], 0
-    for paragraph in paragraphs:
-        rebuilt.append(join_paragraph(outputs[position:position + len(paragraph)]))
-        position += len(paragraph)
-    outcome = Outcome(title=rebuilt[0], body="\n\n".join(rebuilt[1:]), category="", route="test",
-                      sentences=len(flat), sent_to_model=0, checks=checks)
-    job = jobs.claim(db)
-    while job and (job["release_id"], job["lang"]) != (release["id"], lang):
-        jobs.complete_superseded(db, job)
-        job = jobs.claim(db)
-    if alternatives:  # the model's other hypotheses, as helper "checks" stores them in the record
-        result = worker._store(db, job, outcome, policy)
-        row = translations.translation_row(db, release["id"], lang)
-        record = json.loads(row["checks"])
-        for n, options in alternatives.items():
-            record[n]["alternatives"] = options
-        db.execute("update translations set checks = ? where release_id = ? and lang = ?",
-                   [json.dumps(record, ensure_ascii=False), release["id"], lang])
-        return result
-    return worker._store(db, job, outcome, policy)
 
 
 def seed(db, flagged=range(1, 23)) -> dict:
@@ -222,7 +173,8 @@ def test_a_source_edit_keeps_the_published_translation_until_the_new_one_is_publ
     entry_id = releases.entry_id(release["guid"], "en")
     assert [e.id for e in before["atom"]] == [entry_id] and before["json"][0]["id"] == entry_id
     set_clock.set(datetime(2026, 11, 20, 8, tzinfo=UTC))
-    edited = releases.update_release(db, release["id"], {"body": BODY + " Добавлено новое предложение."})
+    edited = releases.update_release(db, release["id"], {"body": BODY + " Добавлено новое предложение."},
+                                     languages=TARGETS)
     assert row_of(db, release)["status"] == "pending"
     during = english_everywhere(client, release)
     # Same URL, same entry id in every feed, the last published English, marked as being checked.
@@ -249,7 +201,7 @@ def test_a_source_edit_keeps_the_published_translation_until_the_new_one_is_publ
 def test_an_editor_can_take_the_old_text_down_with_confirmation(app, logged_in, client, db):
     release = make_release(db, title=TITLE, body=BODY)
     store_machine(db, release, "en", outputs_for(release))
-    releases.update_release(db, release["id"], {"body": BODY + " Цифра исправлена: 94 закона."})
+    releases.update_release(db, release["id"], {"body": BODY + " Цифра исправлена: 94 закона."}, languages=TARGETS)
     page = logged_in.get(f"/admin/releases/{release['id']}/review").get_data(as_text=True)
     assert "Take the published translation down" in page
     token = csrf_token(logged_in, f"/admin/releases/{release['id']}/review")

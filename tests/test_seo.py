@@ -8,17 +8,19 @@ from datetime import datetime
 from html.parser import HTMLParser
 
 import pytest
-from lxml import etree
 from PIL import Image
 
 from feedsvc import photos
 from feedsvc import releases
 from feedsvc import sitemaps
-from tests.conftest import ROOT
-from tests.conftest import make_release
-from tests.test_feeds import translate_by_hand
+from tests.helpers import NS
+from tests.helpers import ROOT
+from tests.helpers import TARGETS
+from tests.helpers import make_release
+from tests.helpers import sitemap_urls
+from tests.helpers import translate_by_hand
+from tests.helpers import xml
 
-NS = {"s": sitemaps.SITEMAP_NS, "x": sitemaps.XHTML_NS}
 LANGS = ("ru", "kk", "en")
 
 
@@ -76,25 +78,6 @@ def page_url(db, release: dict, lang: str) -> str:
     return f"http://localhost/{lang}/releases/{release['id']}-{view.slug}"
 
 
-def xml(client, url: str) -> etree._Element:
-    """Fetch and parse an XML document (200, application/xml)."""
-    response = client.get(url)
-    assert response.status_code == 200 and response.mimetype == "application/xml", url
-    return etree.fromstring(response.data)
-
-
-def sitemap_urls(client) -> dict[str, dict[str, dict]]:
-    """Every sitemap file the index lists, read: language → loc → {lastmod, alternates {hreflang: href}}."""
-    found: dict[str, dict[str, dict]] = {}
-    for loc in xml(client, "/sitemap.xml").xpath("s:sitemap/s:loc/text()", namespaces=NS):
-        lang = loc.rsplit("/", 1)[1].split("-")[0]
-        for node in xml(client, loc.removeprefix("http://localhost")).xpath("s:url", namespaces=NS):
-            alternates = {link.get("hreflang"): link.get("href") for link in node.xpath("x:link", namespaces=NS)}
-            found.setdefault(lang, {})[node.findtext("s:loc", namespaces=NS)] = {
-                "lastmod": node.findtext("s:lastmod", namespaces=NS), "alternates": alternates}
-    return found
-
-
 @pytest.fixture
 def site(db, set_clock):
     """Releases in every state a sitemap must tell apart, created at known times."""
@@ -108,7 +91,7 @@ def site(db, set_clock):
     translate_by_hand(db, half, "en", "Deputies discussed the budget", "Deputies discussed it.")
     draft = make_release(db, title="Черновик", publish=False)
     gone = make_release(db, title="Отозванный релиз")
-    releases.set_status(db, gone["id"], "withdrawn")
+    releases.set_status(db, gone["id"], "withdrawn", languages=TARGETS)
     return {"done": done, "half": half, "draft": draft, "gone": gone}
 
 
@@ -148,7 +131,7 @@ def test_sitemap_lastmod_is_when_that_languages_text_last_changed(client, db, si
     assert urls["en"][page_url(db, half, "en")]["lastmod"] == "2026-11-19T15:00:00.000000+00:00"
     assert urls["en"]["http://localhost/en/"]["lastmod"] == "2026-11-19T15:00:00.000000+00:00"  # its newest page
     set_clock.set(datetime(2026, 11, 25, 8, 0, tzinfo=UTC))
-    releases.update_release(db, done["id"], {"category": "Законы"})
+    releases.update_release(db, done["id"], {"category": "Законы"}, languages=TARGETS)
     urls = sitemap_urls(client)
     assert urls["ru"][page_url(db, done, "ru")]["lastmod"] == "2026-11-25T08:00:00.000000+00:00"
     index = xml(client, "/sitemap.xml")
@@ -286,7 +269,7 @@ def test_withdrawn_release_photo_and_sizes_are_not_served(client, db, app):
         response = client.get(f"/media/{name}")
         assert response.status_code == 200
         response.close()
-    releases.set_status(db, release["id"], "withdrawn")
+    releases.set_status(db, release["id"], "withdrawn", languages=TARGETS)
     assert [client.get(f"/media/{name}").status_code for name in names] == [404] * len(names)
     assert photos.cleanup_uploads(db, app.config["UPLOAD_FOLDER"], 0, dry_run=True) == []  # kept, not orphans
 

@@ -7,7 +7,7 @@ import pytest
 from feedsvc import releases
 from feedsvc.config import ConfigError
 from feedsvc.web import create_app
-from tests.conftest import make_release
+from tests.helpers import make_release
 
 FORGED = {"Host": "evil.example", "X-Forwarded-Host": "evil2.example", "X-Forwarded-Proto": "http"}
 SITE = "https://press.example.kz"

@@ -21,7 +21,8 @@ from feedsvc import sources
 from feedsvc.config import ConfigError
 from feedsvc.storage import connect
 from feedsvc.web import create_app
-from tests.conftest import HANG_SECONDS
+from tests.helpers import HANG_SECONDS
+from tests.helpers import TARGETS
 
 PARAGRAPH_1 = ("Председатель Сената Парламента провёл заседание палаты, на котором депутаты рассмотрели "
                "поправки в Бюджетный кодекс.")
@@ -255,7 +256,7 @@ def test_json_feed_entries_are_imported(app, db, site, set_clock):
 def test_polls_politely_with_conditional_get_ttl_and_no_double_import_after_a_restart(app, db, site, set_clock):
     url = site.serve("/ru/rss.xml", rss(rss_item(1, "Сенат принял закон"), ttl=60), ETag='"v1"',
                      Cache_Control="max-age=120")
-    settings = sources.Settings(photo_folder=app.config["UPLOAD_FOLDER"])
+    settings = sources.Settings(TARGETS, photo_folder=app.config["UPLOAD_FOLDER"])
     configured = [{"url": url, "publish": True, "category": ""}]
     sources.poll_due(db, configured, settings)
     site.taken()
@@ -378,10 +379,10 @@ def test_a_hostile_or_broken_feed_is_an_error_on_the_sources_page_never_a_crash(
     page = admin_client(following, logged_in).get("/admin/sources/").get_data(as_text=True)
     assert str(escape(state["error"])) in page and url in page  # as the template escapes it
 
-    sources.poll_due(db, following.config["FEED_SOURCES"], sources.Settings(timeout=0.5, max_bytes=4096))
+    sources.poll_due(db, following.config["FEED_SOURCES"], sources.Settings(TARGETS, timeout=0.5, max_bytes=4096))
     assert source_state(db, url)["attempts"] == 1  # not due yet: the pause after an error holds
     set_clock.advance(seconds=300)
-    sources.poll_due(db, following.config["FEED_SOURCES"], sources.Settings(timeout=0.5, max_bytes=4096))
+    sources.poll_due(db, following.config["FEED_SOURCES"], sources.Settings(TARGETS, timeout=0.5, max_bytes=4096))
     assert source_state(db, url)["next_poll"] == (set_clock.moment + timedelta(seconds=600)).isoformat()  # doubled
 
 
@@ -418,7 +419,7 @@ def test_without_sources_nothing_leaves_the_machine(app, db, monkeypatch):
                         or real_connect(sock, address, *a))
     with app.app_context():
         assert sources_poller() is None
-    assert sources.poll_due(db, app.config["FEED_SOURCES"], sources.Settings()) == []
+    assert sources.poll_due(db, app.config["FEED_SOURCES"], sources.Settings(TARGETS)) == []
     result = app.test_cli_runner().invoke(args=["sources", "poll"])
     assert result.exit_code == 1 and "no feed sources configured" in result.output
     assert opened == []

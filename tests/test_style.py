@@ -1,11 +1,12 @@
 """House style that a machine can check: ruff, the import-linter layer contracts, docstrings."""
 
+import re
 import shutil
 import subprocess
 import sys
 import tomllib
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 
 def test_the_tree_passes_ruff():
@@ -72,3 +73,10 @@ def test_every_function_in_the_package_has_a_docstring():
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and not ast.get_docstring(node):
                 missing.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}")
     assert not missing, "functions without a one-line docstring:\n" + "\n".join(missing)
+
+
+def test_test_modules_share_helpers_only_through_helpers_py():
+    """conftest.py holds fixtures, helpers.py the shared helpers: no test module imports another one or conftest."""
+    crossing = re.compile(r"^\s*(?:from tests\.(?:test_\w+|conftest) import|import tests\.(?:test_\w+|conftest))", re.M)
+    found = [path.name for path in sorted((ROOT / "tests").glob("*.py")) if crossing.search(path.read_text())]
+    assert found == []

@@ -29,13 +29,14 @@ from feedsvc.translation.checks import Flag
 from feedsvc.translation.protect import GlossaryTerm
 from feedsvc.translation.protect import terms_on
 from feedsvc.translation.protect import wrong_forms
-from tests.conftest import csrf_token
-from tests.conftest import make_release
-from tests.test_sentence_review import outputs_for
-from tests.test_sentence_review import store_machine
-from tests.test_translation import corpus
-from tests.test_translation import demo_releases
-from tests.test_translation import publish
+from tests.helpers import TARGETS
+from tests.helpers import corpus
+from tests.helpers import csrf_token
+from tests.helpers import demo_releases
+from tests.helpers import make_release
+from tests.helpers import outputs_for
+from tests.helpers import publish
+from tests.helpers import store_machine
 
 # A demo title with a glossary term where the capital's name now stands: the model sees the same placeholder
 # text ("[1] принял закон …"), so what comes out is the glossary's form of the release's date.
@@ -48,7 +49,8 @@ def capital_release(db, year: str):
     """A published release naming the capital, dated in ``year`` (Astana time: the date the glossary reads)."""
     item = demo_releases()[0]
     return releases.create_release(db, title=CAPITAL_TITLE, body=item["body"], category=item["category"],
-                                   published_at=datetime(int(year), 5, 5, 6, 0, tzinfo=UTC), publish=True)
+                                   published_at=datetime(int(year), 5, 5, 6, 0, tzinfo=UTC), publish=True,
+                                   languages=TARGETS)
 
 
 def test_releases_of_2018_2020_and_2024_get_the_capitals_name_of_their_date(app, db, models, terms, engine):
@@ -260,7 +262,7 @@ def test_the_withdrawal_reason_is_translated_checked_and_shown_in_each_language(
     release = publish(db, first)
     drain(app, db, engine)
     reason = split_sentences(split_paragraphs(other["body"])[0])[0]  # a sentence the demo models know
-    releases.set_status(db, release["id"], "withdrawn", reason=reason)
+    releases.set_status(db, release["id"], "withdrawn", TARGETS, reason=reason)
     assert drain(app, db, engine) == 2  # the reason is queued in both languages (the rest comes from memory)
     rows = releases.translations_of(db, release["id"])
     for lang in ("en", "kk"):
@@ -280,7 +282,7 @@ def test_a_flagged_reason_waits_for_an_editor_and_the_russian_is_shown_meanwhile
     release = publish(db, demo_releases()[0])
     drain(app, db, engine)
     reason = "Сенатор Иванов попросил снять публикацию."  # unknown to the demo models: its name is lost
-    releases.set_status(db, release["id"], "withdrawn", reason=reason)
+    releases.set_status(db, release["id"], "withdrawn", TARGETS, reason=reason)
     drain(app, db, engine)
     row = releases.translations_of(db, release["id"])["en"]
     assert row["status"] == "held" and row["published_withdrawal_reason"] is None
@@ -293,8 +295,8 @@ def test_a_flagged_reason_waits_for_an_editor_and_the_russian_is_shown_meanwhile
     page = client.get(f"/en/releases/{release['id']}").get_data(as_text=True)
     assert '<dd lang="en">Senator Ivanov asked to withdraw it.</dd>' in page
     # Published again, then withdrawn for another reason: the old translation is never shown for the new one.
-    releases.set_status(db, release["id"], "published")
-    releases.set_status(db, release["id"], "withdrawn", reason="Дубликат.")
+    releases.set_status(db, release["id"], "published", TARGETS)
+    releases.set_status(db, release["id"], "withdrawn", TARGETS, reason="Дубликат.")
     assert '<dd lang="ru">Дубликат.</dd>' in client.get(f"/en/releases/{release['id']}").get_data(as_text=True)
 
 
@@ -303,6 +305,6 @@ def test_the_review_screen_has_the_reason_of_a_withdrawn_release_only(logged_in,
     store_machine(db, release, "en", outputs_for(release))
     page = logged_in.get(f"/admin/releases/{release['id']}/review").get_data(as_text=True)
     assert "Public reason of the withdrawal" not in page
-    releases.set_status(db, release["id"], "withdrawn", reason="Опубликован по ошибке")
+    releases.set_status(db, release["id"], "withdrawn", TARGETS, reason="Опубликован по ошибке")
     page = logged_in.get(f"/admin/releases/{release['id']}/review").get_data(as_text=True)
     assert "Public reason of the withdrawal" in page and 'name="en-withdrawal_reason"' in page

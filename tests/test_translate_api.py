@@ -27,13 +27,14 @@ from feedsvc.translation import typography
 from feedsvc.translation import worker
 from feedsvc.translation.texts import pieces
 from feedsvc.web import create_app
-from tests.conftest import HANG_SECONDS
-from tests.conftest import make_release
-from tests.conftest import migrated
-from tests.conftest import served
-from tests.conftest import wait_until
-from tests.test_translation import corpus
-from tests.test_translation import worker_env
+from tests.helpers import HANG_SECONDS
+from tests.helpers import corpus
+from tests.helpers import csrf_token
+from tests.helpers import make_release
+from tests.helpers import migrated
+from tests.helpers import served
+from tests.helpers import wait_until
+from tests.helpers import worker_env
 
 SENTENCE = "Сенат принял закон о развитии местного самоуправления"
 OTHER = "Закон расширяет полномочия маслихатов и вводит ежегодный отчет акима перед населением."
@@ -239,8 +240,6 @@ def test_plain_text_keeps_its_lines_and_html_its_markup():
 
 
 def test_admin_makes_shows_once_and_revokes_keys(logged_in, db):
-    from tests.conftest import csrf_token
-
     token = csrf_token(logged_in, "/admin/keys/")
     page = logged_in.post("/admin/keys/", data={"name": "Discourse", "scope": "translate", "csrf_token": token})
     html = page.get_data(as_text=True)

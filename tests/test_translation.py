@@ -1,8 +1,6 @@
 """Translation through the real argostranslate package loading and CTranslate2 inference, tiny models."""
 
-import csv
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -13,7 +11,6 @@ import feedparser
 import pytest
 
 from feedsvc import releases
-from feedsvc.demo import DEMO_DIR
 from feedsvc.demo import DEMO_MODELS
 from feedsvc.modelstore import packages
 from feedsvc.settings import WorkerSettings
@@ -23,44 +20,19 @@ from feedsvc.text.segment import split_sentences
 from feedsvc.translation import glossary
 from feedsvc.translation import memory
 from feedsvc.translation import pipeline
-from feedsvc.translation import typography
 from feedsvc.translation import worker
 from feedsvc.translation.protect import protect
-from tests.conftest import ROOT
-from tests.conftest import expire_leases
-from tests.conftest import wait_until
+from tests.helpers import ROOT
+from tests.helpers import TARGETS
+from tests.helpers import corpus
+from tests.helpers import demo_releases
+from tests.helpers import expected
+from tests.helpers import expire_leases
+from tests.helpers import publish
+from tests.helpers import wait_until
+from tests.helpers import worker_env
 
 PREFIX_MODEL = ROOT / "tests" / "data" / "translate-ru_kk-prefix.argosmodel"
-
-
-def corpus() -> dict[str, dict]:
-    """The demo corpus by Russian sentence."""
-    with open(DEMO_DIR / "corpus.tsv", encoding="utf-8") as fh:
-        return {row["ru"]: row for row in csv.DictReader(fh, delimiter="\t")}
-
-
-def demo_releases() -> list[dict]:
-    """The demo releases as shipped."""
-    return json.loads((DEMO_DIR / "releases.json").read_text(encoding="utf-8"))
-
-
-def expected(release: dict, lang: str, typeset: bool = True) -> tuple[str, str]:
-    """The reference translation of a release, sentence by sentence from the corpus; with ``typeset`` in the
-    language's typography, as the worker stores it (the pipeline itself gives the model's text)."""
-    rows = corpus()
-    title = rows[release["title"]][lang]
-    body = "\n\n".join(" ".join(rows[s][lang] for s in split_sentences(p)) for p in split_paragraphs(release["body"]))
-    if not typeset:
-        return title, body
-    return typography.apply(title, lang), typography.apply(body, lang)
-
-
-def publish(db, item: dict) -> dict:
-    """Store and publish one demo release."""
-    from datetime import datetime
-
-    return releases.create_release(db, title=item["title"], body=item["body"], category=item["category"],
-                                   published_at=datetime.fromisoformat(item["published"]), publish=True)
 
 
 def test_demo_models_route_kazakh_by_pivot(models):
@@ -152,7 +124,7 @@ def test_editing_one_sentence_retranslates_one_sentence(db, engine, models, term
     used = " ".join(i["title"] + " " + i["body"] for i in demo_releases())
     replacement = next(ru for ru in corpus() if ru.endswith(".") and ru not in used)
     edited_body = item["body"].replace(sentences[0], replacement, 1)
-    edited = releases.update_release(db, release["id"], {"body": edited_body})
+    edited = releases.update_release(db, release["id"], {"body": edited_body}, languages=TARGETS)
     outcome = pipeline.translate_release(db, edited, "en", route, terms, engine.translate)
     assert outcome.sent_to_model == 1
     assert corpus()[replacement]["en"] in outcome.body
@@ -207,23 +179,11 @@ def test_language_without_route_is_no_model_then_requeued_by_install(app, db, ru
     assert rows["kk"]["title"] == expected(item, "kk")[0]
 
 
-def worker_env(app) -> dict:
-    """Environment for a `feedsvc worker` subprocess on the test's instance."""
-    env = dict(os.environ)
-    env.update({
-        "FEEDSVC_DATABASE": app.config["DATABASE"], "FEEDSVC_MODELS_DIR": app.config["MODELS_DIR"],
-        "FEEDSVC_UPLOAD_FOLDER": app.config["UPLOAD_FOLDER"], "FEEDSVC_ARGOS_HOME": app.config["ARGOS_HOME"],
-        "FEEDSVC_WORKER_POLL_SECONDS": "0.2",
-    })
-    return env
-
-
 @pytest.mark.slow
 def test_worker_killed_mid_job_loses_nothing_and_stores_once(app, db, models, terms):
     item = demo_releases()[0]
     release = publish(db, item)
-    env = worker_env(app) | {"FEEDSVC_WORKER_PAUSE_BEFORE_STORE": "120"}
-    worker = subprocess.Popen([sys.executable, "-m", "feedsvc.commands", "worker"], env=env,
+    worker = subprocess.Popen([sys.executable, "-m", "tests.paused_worker", "120"], env=worker_env(app),
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         def translating() -> bool:

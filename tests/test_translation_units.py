@@ -25,9 +25,11 @@ from feedsvc.translation import pipeline
 from feedsvc.translation import worker
 from feedsvc.translation.protect import GlossaryTerm
 from feedsvc.translation.protect import protect
-from tests.conftest import HANG_SECONDS
-from tests.conftest import expire_leases
-from tests.conftest import make_release
+from tests.helpers import HANG_SECONDS
+from tests.helpers import TARGETS
+from tests.helpers import expire_leases
+from tests.helpers import make_release
+from tests.helpers import package
 
 TERMS = [
     GlossaryTerm("Маулен* Ашимбаев*", {"en": "Maulen Ashimbayev", "kk": "Мәулен Әшімбаев"}),
@@ -100,11 +102,6 @@ def fake_model(calls):
         return [s.upper() for s in sentences]
 
     return translate
-
-
-def package(name, source, target, version="1"):
-    """A PackageInfo for a package that need not exist on disk."""
-    return packages.PackageInfo(name=name, path=Path(name), from_code=source, to_code=target, version=version)
 
 
 def test_memory_sends_only_new_sentences_to_the_model(db):
@@ -186,6 +183,21 @@ def test_failures_retry_with_backoff_then_fail_visibly(db):
     assert translation["status"] == "failed" and "boom" in translation["error"]
 
 
+def test_claim_ends_any_number_of_exhausted_jobs_and_takes_the_next_due_one(db):
+    release = make_release(db)
+    # More jobs whose workers died holding them than Python's recursion limit: a loop, not a call per job.
+    exhausted = 1200
+    db.table("jobs").insert_all([{"release_id": release["id"], "lang": "en", "source_revision": 1,
+                                  "status": "running", "attempts": 3, "lease_until": "2000-01-01T00:00:00+00:00",
+                                  "run_after": "2000-01-01T00:00:00+00:00", "created_at": "2000-01-01T00:00:00+00:00",
+                                  "updated_at": "2000-01-01T00:00:00+00:00"}] * exhausted)
+    job = jobs.claim(db, max_attempts=2)
+    assert job is not None and job["attempts"] == 1 and job["status"] == "running"
+    assert jobs.counts(db)["failed"] == exhausted
+    assert {row["error"] for row in db.query("select error from jobs where status = 'failed'")} == {
+        "gave up after repeated interruptions"}
+
+
 def test_no_model_parks_jobs_until_a_model_arrives(db):
     make_release(db)
     job = claim_for(db, "kk")
@@ -197,7 +209,7 @@ def test_no_model_parks_jobs_until_a_model_arrives(db):
 
 def test_editing_supersedes_open_jobs(db):
     release = make_release(db)
-    releases.update_release(db, release["id"], {"body": "Новый текст."})
+    releases.update_release(db, release["id"], {"body": "Новый текст."}, languages=TARGETS)
     statuses = sorted((j["source_revision"], j["status"]) for j in db.query("select * from jobs"))
     assert statuses == [(1, "superseded"), (1, "superseded"), (2, "queued"), (2, "queued")]
 
@@ -352,7 +364,7 @@ def test_worker_batch_is_bounded_by_its_sentence_budget(app, db, models):
 
 def test_a_bad_release_does_not_hold_back_its_batch(app, db, models):
     good_one, bad, good_two = three_releases(db)
-    releases.update_release(db, bad["id"], {"body": "СБОЙ модели."})
+    releases.update_release(db, bad["id"], {"body": "СБОЙ модели."}, languages=TARGETS)
 
     def flaky(step, sentences):
         if any("СБОЙ" in s for s in sentences):
@@ -373,7 +385,7 @@ def test_a_job_superseded_after_its_claim_is_closed_and_the_rest_done(app, db, m
     settings = worker_settings(app)
     batch = worker.claim_batch(db, settings)
     assert len(batch) == 3 and len({job["lang"] for job in batch}) == 1
-    releases.update_release(db, second["id"], {"body": "Новый текст."})
+    releases.update_release(db, second["id"], {"body": "Новый текст."}, languages=TARGETS)
     results = worker.process_batch(db, batch, fake_model([]), settings)
     by_release = {job["release_id"]: result for job, result in zip(batch, results, strict=True)}
     assert by_release == {first["id"]: "done", second["id"]: "superseded", third["id"]: "done"}

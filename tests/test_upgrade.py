@@ -12,8 +12,8 @@ from feedsvc.modelstore import packages
 from feedsvc.settings import WorkerSettings
 from feedsvc.translation import worker
 from feedsvc.translation.checks import SentenceCheck
-from tests.test_translation import demo_releases
-from tests.test_translation import publish
+from tests.helpers import demo_releases
+from tests.helpers import publish
 
 # How many releases keep their machine English (the rest get an editor's, the reviewed set).
 MACHINE_EN = 1

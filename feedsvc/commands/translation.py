@@ -24,6 +24,7 @@ from feedsvc.modelstore import convert
 from feedsvc.modelstore import evaluate
 from feedsvc.modelstore import packages
 from feedsvc.settings import EngineSettings
+from feedsvc.settings import Languages
 from feedsvc.settings import Typography
 from feedsvc.settings import WorkerSettings
 from feedsvc.storage import connect
@@ -34,6 +35,11 @@ from feedsvc.translation import memory
 def models_dir() -> Path:
     """The configured models folder."""
     return Path(current_app.config["MODELS_DIR"])
+
+
+def site_languages() -> Languages:
+    """The app's languages (SOURCE_LANGUAGE, TARGET_LANGUAGES)."""
+    return Languages.of(current_app.config)
 
 
 def worker_settings() -> WorkerSettings:
@@ -76,8 +82,10 @@ def worker_command(once: bool, max_jobs: int | None) -> None:
     sender = None if once else websub_sender()
     poller = None if once else sources_poller()
     try:
+        # A test may hand its hooks in through the app (tests/paused_worker.py); in production there are none.
+        hooks = current_app.extensions["feedsvc"].get("worker_hooks", worker.NO_HOOKS)
         handled = worker.run(db, engine.translate_scored, worker_settings(), once=once, max_jobs=max_jobs,
-                             on_job=report)
+                             on_job=report, hooks=hooks)
     except sqlite3.OperationalError as exc:  # only with --once: the long-running worker waits and retries
         raise click.ClickException(f"the database refused the worker ({exc}); the jobs stay queued") from exc
     finally:
@@ -153,10 +161,11 @@ def list_command() -> None:
                          if getattr(package, k))
         click.echo(f"  {package.from_code}→{package.to_code}  {package.key}{tokens}  output decoded by "
                    f"{package.decoder}{demo}")
-    for target in current_app.config["TARGET_LANGUAGES"]:
-        route = packages.find_route(installed, "ru", target)
-        text = f"{route.kind}: {route.describe()}" if route else "none — " + packages.fix_command("ru", target)
-        click.echo(f"ru→{target}: {text}")
+    source = site_languages().source
+    for target in site_languages().targets:
+        route = packages.find_route(installed, source, target)
+        text = f"{route.kind}: {route.describe()}" if route else "none — " + packages.fix_command(source, target)
+        click.echo(f"{source}→{target}: {text}")
 
 
 def after_install(package: packages.PackageInfo, replaced: list[packages.PackageInfo]) -> None:
@@ -213,7 +222,7 @@ def check_upgrade(staged: packages.PackageInfo, force: bool) -> None:
     (chrF down more than MAX_CHRF_DROP) unless forced."""
     # The engine loads models only when there is something to score (a first install scores nothing).
     comparisons = evaluate.compare(connect(current_app.config["DATABASE"]), packages.list_packages(models_dir()),
-                                   staged, list(current_app.config["TARGET_LANGUAGES"]), make_engine().translate)
+                                   staged, site_languages(), make_engine().translate)
     for comparison in comparisons:
         click.echo(comparison_line(comparison))
     worse = [c.lang for c in comparisons if c.worse]
@@ -382,17 +391,18 @@ def evaluate_command(lang: str, test_set: Path | None, candidate: Path | None, a
     db = connect(current_app.config["DATABASE"])
     data = evaluation_data(db, lang, test_set)
     installed = packages.list_packages(models_dir())
+    source = site_languages().source
     with tempfile.TemporaryDirectory() as tmp:
-        routes = {"current": packages.find_route(installed, "ru", lang)}
+        routes = {"current": packages.find_route(installed, source, lang)}
         if candidate:
             try:
                 unpacked = packages.install_file(tmp, candidate)
             except packages.InvalidPackage as exc:
                 raise click.ClickException(f"{candidate}: {exc}") from exc
-            routes["candidate"] = evaluate.candidate_route(installed, unpacked, lang)
+            routes["candidate"] = evaluate.candidate_route(installed, unpacked, source, lang)
             if routes["candidate"] is None:
                 raise click.ClickException(f"{candidate} ({unpacked.from_code}→{unpacked.to_code}) gives no "
-                                           f"ru→{lang} route with the installed packages")
+                                           f"{source}→{lang} route with the installed packages")
         results = run_evaluations(db, lang, routes, data)
     if as_json:
         click.echo(json.dumps(results, ensure_ascii=False, indent=2))
@@ -422,7 +432,8 @@ def evaluation_data(db, lang: str, test_set: Path | None) -> dict[str, list[eval
 def run_evaluations(db, lang: str, routes: dict, data: dict[str, list[evaluate.Pair]]) -> list[dict]:
     """Score every route on every data set with a progress bar; store and return the results."""
     if routes["current"] is None:
-        click.echo(f"ru→{lang}: no current route — " + packages.fix_command("ru", lang))
+        source = site_languages().source
+        click.echo(f"{source}→{lang}: no current route — " + packages.fix_command(source, lang))
     todo = [(which, route, name) for which, route in routes.items() if route for name in data]
     engine = make_engine()
     results = []

@@ -4,8 +4,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from feedsvc.errors import FeedsvcError
 from feedsvc.storage import connect
-from feedsvc.web.users import UserExists
 from feedsvc.web.users import create_user
 from feedsvc.web.users import set_password
 
@@ -20,11 +20,7 @@ def change_user(action, username: str, password: str) -> None:
     db = connect(current_app.config["DATABASE"])
     try:
         action(db, username, password)
-    except UserExists as exc:
-        raise click.ClickException(f"user {exc} already exists") from exc
-    except KeyError as exc:
-        raise click.ClickException(f"no user {username}") from exc
-    except ValueError as exc:
+    except FeedsvcError as exc:  # UserExists, UnknownUser, BadUserName, WeakPassword: each says what is wrong
         raise click.ClickException(str(exc)) from exc
 
 

@@ -19,6 +19,7 @@ from feedsvc.errors import InvalidInput
 from feedsvc.errors import NotFound
 from feedsvc.releases import get_release
 from feedsvc.releases import sentence_record
+from feedsvc.settings import Languages
 from feedsvc.states import Origin
 from feedsvc.states import SentenceOrigin
 from feedsvc.states import TranslationStatus as Status
@@ -35,12 +36,22 @@ from feedsvc.translation.protect import PLACEHOLDER
 from feedsvc.translations import translation_row
 
 
+class TranslationMissing(NotFound):
+    """The release has no translation in that language (no slot, or nothing written yet)."""
+
+    def __init__(self, release_id: int, lang: str):
+        """The release and the language asked for."""
+        self.release_id, self.lang = release_id, lang
+        super().__init__(f"Release {release_id} has no {lang} translation.")
+
+
 class NoSuggestion(NotFound):
     """There is no machine suggestion to accept."""
 
-
-class TranslationMissing(NotFound):
-    """The release has no translation slot in that language."""
+    def __init__(self, release_id: int, lang: str):
+        """The release and the language whose suggestion was asked for."""
+        self.release_id, self.lang = release_id, lang
+        super().__init__(f"Release {release_id} has no {lang} machine suggestion to accept.")
 
 
 
@@ -59,9 +70,9 @@ def _current(db: Database, release_id: int, lang: str, expected_version: int | N
     """The translation row, checked against the version the editor saw."""
     row = translation_row(db, release_id, lang)
     if row is None:
-        raise TranslationMissing(lang)
+        raise TranslationMissing(release_id, lang)
     if expected_version is not None and row["version"] != expected_version:
-        raise EditConflict(lang)
+        raise EditConflict(release_id, lang, expected=expected_version, current=row["version"])
     return row
 
 
@@ -182,7 +193,7 @@ def accept_suggestion(db: Database, release_id: int, lang: str, *, author: str, 
     """Make the machine suggestion the reviewed translation (a human approved it)."""
     row = _current(db, release_id, lang, expected_version)
     if not row["suggestion_title"]:
-        raise NoSuggestion(lang)
+        raise NoSuggestion(release_id, lang)
     return save_human(db, release_id, lang, row["suggestion_title"], row["suggestion_body"], author=author,
                       expected_version=expected_version, source_revision=row["suggestion_revision"])
 
@@ -192,7 +203,7 @@ def approve(db: Database, release_id: int, lang: str, *, author: str, expected_v
     confirm on the screen); refused while a sentence holds a protected-token slot."""
     row = _current(db, release_id, lang, expected_version)
     if not row["title"]:
-        raise TranslationMissing(lang)
+        raise TranslationMissing(release_id, lang)
     return save_human(db, release_id, lang, row["title"], row["body"], author=author,
                       expected_version=expected_version, source_revision=row["source_revision"], seen_all=True)
 
@@ -286,14 +297,15 @@ def teach(db: Database, release: dict, lang: str, before: tuple[str, str], after
     return memory.store_human(db, lang, corrections)
 
 
-def review_rows(release: dict, translations: dict[str, dict], languages) -> list[dict]:
+def review_rows(release: dict, translations: dict[str, dict], languages: Languages) -> list[dict]:
     """The original and each translation side by side, paragraph by paragraph (the title first).
 
     Where every language has the same number of sentences in a paragraph, the rows go sentence
     by sentence, so an editor sees exactly which Russian sentence each translated one renders.
     """
-    columns = {"ru": [release["title"]] + split_paragraphs(release["body"])}
-    for lang in languages:
+    source = languages.source
+    columns = {source: [release["title"]] + split_paragraphs(release["body"])}
+    for lang in languages.targets:
         row = translations.get(lang) or {}
         columns[lang] = [row.get("title") or ""] + split_paragraphs(row.get("body") or "")
     depth = max(len(c) for c in columns.values())
@@ -304,13 +316,13 @@ def review_rows(release: dict, translations: dict[str, dict], languages) -> list
         counts = {len(s) for s in sentences.values()}
         if len(counts) == 1 and counts.pop() > 1:
             rows.extend({lang: sentences[lang][j] for lang in cells} | {"paragraph": i, "first": j == 0}
-                        for j in range(len(sentences["ru"])))
+                        for j in range(len(sentences[source])))
         else:
             rows.append(cells | {"paragraph": i, "first": True})
     if release.get("photo"):
         # The photo's caption and credit last, so the checks' flags show on the caption too (flag_rows).
-        photo = {lang: photo_line(translations.get(lang) or {}) for lang in languages}
-        rows.append({"ru": photo_line(release), **photo, "paragraph": depth, "first": True, "photo": True})
+        photo = {lang: photo_line(translations.get(lang) or {}) for lang in languages.targets}
+        rows.append({source: photo_line(release), **photo, "paragraph": depth, "first": True, "photo": True})
     return rows
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
+from feedsvc.config import SOURCE_LANGUAGE
 from feedsvc.errors import InvalidInput
 from feedsvc.releases import sentence_record
 from feedsvc.states import SentenceOrigin
@@ -84,8 +85,8 @@ def original_at(db: Database, release: dict, revision: int | None) -> dict:
     """The original's texts at ``revision`` (the release itself when that is current, else its history)."""
     if revision is None or revision == release["revision"]:
         return release
-    rows = list(db.query("select * from revisions where release_id = ? and lang = 'ru' and source_revision = ? "
-                         "order by id desc limit 1", [release["id"], revision]))
+    rows = list(db.query("select * from revisions where release_id = ? and lang = ? and source_revision = ? "
+                         "order by id desc limit 1", [release["id"], SOURCE_LANGUAGE, revision]))
     return (release | rows[0]) if rows else release
 
 

@@ -18,6 +18,7 @@ from feedsvc import clock
 from feedsvc import translations
 from feedsvc.errors import InvalidInput
 from feedsvc.modelstore import packages
+from feedsvc.settings import Languages
 from feedsvc.text.segment import split_paragraphs
 from feedsvc.text.segment import split_sentences
 
@@ -113,10 +114,10 @@ def evaluate(lang: str, route: packages.Route, pairs: list[Pair], data: str,
 
 
 def candidate_route(installed: list[packages.PackageInfo], candidate: packages.PackageInfo,
-                    lang: str) -> packages.Route | None:
-    """The ru→lang route once the candidate replaces its pair's packages, if the candidate is on it."""
+                    source: str, lang: str) -> packages.Route | None:
+    """The source→lang route once the candidate replaces its pair's packages, if the candidate is on it."""
     others = [p for p in installed if p not in packages.same_pair(installed, candidate)]
-    route = packages.find_route([*others, candidate], "ru", lang)
+    route = packages.find_route([*others, candidate], source, lang)
     return route if route and candidate in route.steps else None
 
 
@@ -141,12 +142,13 @@ class Comparison:
 
 
 def compare(db: Database, installed: list[packages.PackageInfo], candidate: packages.PackageInfo,
-            languages: list[str], translate: Callable) -> list[Comparison]:
+            languages: Languages, translate: Callable) -> list[Comparison]:
     """Score every language whose existing route the candidate would change, before and after, on the
     editors' reviewed translations (a language with fewer than MIN_REVIEWED sentences is listed, not scored)."""
     comparisons = []
-    for lang in languages:
-        current, new = packages.find_route(installed, "ru", lang), candidate_route(installed, candidate, lang)
+    for lang in languages.targets:
+        current = packages.find_route(installed, languages.source, lang)
+        new = candidate_route(installed, candidate, languages.source, lang)
         if current is None or new is None:
             continue
         pairs = reviewed_pairs(db, lang)

@@ -11,6 +11,7 @@ from sqlite_utils import Database
 from feedsvc import clock
 from feedsvc.errors import InvalidInput
 from feedsvc.errors import NotFound
+from feedsvc.states import ReleaseStatus
 from feedsvc.storage import write
 from feedsvc.text import clean
 from feedsvc.text import one_line
@@ -240,10 +241,15 @@ def get_term(db: Database, term_id: int) -> GlossaryTerm:
 def releases_using(db: Database, term: GlossaryTerm) -> list[dict]:
     """Releases whose Russian title or text contains one of the term's forms, newest first."""
     regex = re.compile(rf"(?<!\w)(?:{term.pattern()})(?!\w)", re.IGNORECASE)
-    rows = db.query("select id, title, body, status, revision from releases where status != 'withdrawn' "
-                    "order by published_at desc")
+    rows = db.query("select id, title, body, status, revision from releases where status != ? "
+                    "order by published_at desc", [ReleaseStatus.WITHDRAWN])
     return [row for row in rows if regex.search(row["title"]) or regex.search(row["body"])]
 
 
 class TermNotFound(NotFound):
     """No glossary term with that id."""
+
+    def __init__(self, term_id: int):
+        """The id asked for."""
+        self.term_id = term_id
+        super().__init__(f"There is no glossary term {term_id}.")

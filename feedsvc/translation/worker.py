@@ -4,6 +4,9 @@ import json
 import logging
 import sqlite3
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field
 from functools import partial
 
 from sqlite_utils import Database
@@ -14,11 +17,31 @@ from feedsvc import textrequests
 from feedsvc.modelstore import packages
 from feedsvc.settings import Policy
 from feedsvc.settings import WorkerSettings
+from feedsvc.states import JobOutcome
 from feedsvc.translation import glossary
 from feedsvc.translation import pipeline
 from feedsvc.translation import texts
 
 log = logging.getLogger("feedsvc.worker")
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """Points where a caller (a test) steps into a worker's run; each does nothing unless given."""
+
+    # Called with a batch's jobs once they are translated, before anything is stored: a kill test's window.
+    before_store: Callable[[list[dict]], None] = lambda jobs: None
+
+
+@dataclass
+class WorkerState:
+    """What one running worker remembers between batches (its settings never change while it runs)."""
+
+    # Damaged package folders already logged, by name, error and state: logged again only when they change.
+    reported: set = field(default_factory=set)
+
+
+NO_HOOKS = Hooks()
 
 
 def claim_batch(db: Database, settings: WorkerSettings, limit: int | None = None,
@@ -52,43 +75,44 @@ def _sentences(db: Database, job: dict) -> int:
     return sum(len(paragraph) for paragraph in pipeline.units(release["title"], release["body"]))
 
 
-def process_batch(db: Database, batch: list[dict], translate: pipeline.TranslateFn,
-                  settings: WorkerSettings) -> list[str]:
+def process_batch(db: Database, batch: list[dict], translate: pipeline.TranslateFn, settings: WorkerSettings, *,
+                  state: WorkerState | None = None, hooks: Hooks = NO_HOOKS) -> list[JobOutcome]:
     """Do claimed jobs of one language; returns what happened to each (done, superseded, no-model, retry…)."""
-    route = packages.find_route(usable_packages(settings), settings.source_lang, batch[0]["lang"])
+    installed = usable_packages(settings, WorkerState() if state is None else state)
+    route = packages.find_route(installed, settings.source_lang, batch[0]["lang"])
     checked = [_check(db, job, route, settings) for job in batch]
     ready = [(job, release) for job, (release, _) in zip(batch, checked, strict=True) if release is not None]
-    stored = iter(_translate(db, ready, route, translate, settings) if ready else [])
+    stored = iter(_translate(db, ready, route, translate, settings, hooks) if ready else [])
     return [result or next(stored) for _, result in checked]
 
 
-def usable_packages(settings: WorkerSettings) -> list[packages.PackageInfo]:
+def usable_packages(settings: WorkerSettings, state: WorkerState) -> list[packages.PackageInfo]:
     """The installed packages; a damaged folder is skipped and logged once per change, not at every batch."""
     installed, broken = packages.scan_packages(settings.models_dir)
     for problem in broken:
-        if (problem.name, problem.error, problem.state) not in settings.reported:
-            settings.reported.add((problem.name, problem.error, problem.state))
+        if (problem.name, problem.error, problem.state) not in state.reported:
+            state.reported.add((problem.name, problem.error, problem.state))
             log.error("package folder skipped: %s (repair it, or: feedsvc models remove %s)", problem.error,
                       problem.name)
     return installed
 
 
-def _check(db: Database, job: dict, route, settings: WorkerSettings) -> tuple[dict | None, str | None]:
+def _check(db: Database, job: dict, route, settings: WorkerSettings) -> tuple[dict | None, JobOutcome | None]:
     """The job's release when it is still to be translated, else what became of the job instead."""
     release = db.table("releases").get(job["release_id"])
     if release["revision"] != job["source_revision"]:
         # A newer revision has its own job; this one's text is out of date.
         jobs.complete_superseded(db, job)
-        return None, "superseded"
+        return None, JobOutcome.SUPERSEDED
     if route is None:
         jobs.no_model(db, job, f"No model for {settings.source_lang}→{job['lang']}. Fix: "
                       + packages.fix_command(settings.source_lang, job["lang"]))
-        return None, "no-model"
+        return None, JobOutcome.NO_MODEL
     return release, None
 
 
 def _translate(db: Database, ready: list[tuple[dict, dict]], route, translate: pipeline.TranslateFn,
-               settings: WorkerSettings) -> list[str]:
+               settings: WorkerSettings, hooks: Hooks) -> list[JobOutcome]:
     """Translate the ready jobs' releases together and store each; a failed batch is retried job by job."""
     lang = ready[0][0]["lang"]
 
@@ -106,24 +130,23 @@ def _translate(db: Database, ready: list[tuple[dict, dict]], route, translate: p
         if len(ready) > 1:
             # One bad release must not hold back the others: find it by translating them alone.
             log.warning("a batch of %s %s jobs failed (%s); translating them one by one", len(ready), lang, exc)
-            return [result for pair in ready for result in _translate(db, [pair], route, translate, settings)]
+            return [result for pair in ready for result in _translate(db, [pair], route, translate, settings, hooks)]
         log.exception("job %s failed", ready[0][0]["id"])
         return [jobs.fail(db, ready[0][0], f"{type(exc).__name__}: {exc}", max_attempts=settings.max_attempts,
                           backoff_seconds=settings.backoff_seconds)]
-    if settings.pause_before_store:
-        time.sleep(settings.pause_before_store)
+    hooks.before_store([job for job, _ in ready])
     log.info("%s %s job(s): %s sentences, %s sent to the model", len(ready), lang,
              sum(outcome.sentences for outcome in outcomes), outcomes[0].sent_to_model)
     policy = Policy.of(settings.publish_policy, lang)
     return [_store(db, job, outcome, policy) for (job, _), outcome in zip(ready, outcomes, strict=True)]
 
 
-def _store(db: Database, job: dict, outcome: pipeline.Outcome, policy: Policy) -> str:
+def _store(db: Database, job: dict, outcome: pipeline.Outcome, policy: Policy) -> JobOutcome:
     """Store one job's translation with its checks, held for review where the policy says so.
 
     The pipeline has set the text in the language's typography, after the checks (which compare the
     model's own output with the source), sentence by sentence, so each sentence's record holds what
-    readers see. Returns "done", "held" (waits for an editor) or "lost" (another worker re-claimed the job).
+    readers see. Returns DONE, HELD (waits for an editor) or LOST (another worker re-claimed the job).
     """
     hold = policy.holds(outcome.flagged)
     texts = {key: getattr(outcome, key) for key in TYPESET}
@@ -136,7 +159,7 @@ def _store(db: Database, job: dict, outcome: pipeline.Outcome, policy: Policy) -
     if stored and outcome.flagged:
         log.info("release %s → %s: %s sentence(s) flagged (%s)", job["release_id"], job["lang"], outcome.flagged,
                  "; ".join(f.reason for check in outcome.checks for f in check.findings)[:300])
-    return ("held" if hold else "done") if stored else "lost"
+    return (JobOutcome.HELD if hold else JobOutcome.DONE) if stored else JobOutcome.LOST
 
 
 # The translated fields stored, typeset by the pipeline (all the text a reader sees).
@@ -144,14 +167,15 @@ TYPESET = ("title", "body", *jobs.ONE_LINE)
 
 
 def run(db: Database, translate: pipeline.TranslateFn, settings: WorkerSettings, *, once: bool,
-        max_jobs: int | None = None, on_job=None) -> int:
+        max_jobs: int | None = None, on_job=None, hooks: Hooks = NO_HOOKS, state: WorkerState | None = None) -> int:
     """Work through the queue; with ``once``, stop when nothing is due. Returns jobs handled.
 
     A locked, full or read-only database must not end the worker, nor leave the rest of its batch leased
     and idle for the whole lease: the jobs it still holds are given back as soon as the database lets it
-    write (give_back), and another worker (or this one) takes them at once.
+    write (give_back), and another worker (or this one) takes them at once. ``hooks`` are a test's; ``state``
+    (what the worker has logged) is its own unless a caller keeps one across runs.
     """
-    handled, trouble = 0, 0
+    handled, trouble, state = 0, 0, WorkerState() if state is None else state
     owed: list[dict] = []  # leases of failed batches not given back yet (the database was still busy)
     while max_jobs is None or handled < max_jobs:
         claimed: list[dict] = []
@@ -159,7 +183,7 @@ def run(db: Database, translate: pipeline.TranslateFn, settings: WorkerSettings,
             owed = give_back(db, owed)
             serve_texts(db, translate, settings)
             batch = claim_batch(db, settings, None if max_jobs is None else max_jobs - handled, claimed)
-            results = process_batch(db, batch, translate, settings) if batch else []
+            results = process_batch(db, batch, translate, settings, state=state, hooks=hooks) if batch else []
         except (sqlite3.OperationalError, OSError) as exc:
             owed = give_back(db, owed + claimed)
             if once:

@@ -39,8 +39,6 @@ from feedsvc.web import labels
 from feedsvc.web import security
 from feedsvc.web.db import get_db
 
-LANGUAGE_NAMES = {"ru": "Русский", "kk": "Қазақша", "en": "English"}
-
 
 def create_app(test_config: dict | None = None, *, check_schema: bool = True) -> Flask:
     """Build the web application: configuration, database, extensions, blueprints, commands.
@@ -150,8 +148,8 @@ def error_page(exc: HTTPException, release: dict | None = None):
 
     A withdrawn release's page (410) names the release, when it was withdrawn and the public reason.
     """
-    if request.path.startswith(("/ru/", "/kk/", "/en/")):
-        g.lang = request.path[1:3]
+    if request.path.startswith(extensions.site_languages().prefixes):
+        g.lang = request.path.split("/")[1]
         refresh()  # Flask-Babel caches the locale per request; the URL's language must win
     code = exc.code or 500
     heading, message = error_words(code, release is not None)
@@ -257,7 +255,9 @@ def template_globals() -> dict:
     page_lang = getattr(g, "lang", None)
     ui_lang = page_lang or str(get_locale())
     site_name, publisher = site_names(ui_lang)
-    return {"language_names": LANGUAGE_NAMES, "page_lang": page_lang, "lang_url": lang_url, "ui_lang": ui_lang,
-            "has_alternates": bool(page_lang and lang_url("ru")), "site_name": site_name, "publisher": publisher,
+    source_lang = extensions.site_languages().source
+    return {"language_names": current_app.config["LANGUAGE_NAMES"], "page_lang": page_lang, "lang_url": lang_url,
+            "ui_lang": ui_lang, "source_lang": source_lang, "has_alternates": bool(page_lang and lang_url(source_lang)),
+            "site_name": site_name, "publisher": publisher,
             "storage_down": g.get("storage_down", False), "press_contact": press_contact(ui_lang),
             "search_max_chars": MAX_QUERY_CHARS}

@@ -22,8 +22,10 @@ from feedsvc import jobs
 from feedsvc import photos
 from feedsvc import releases
 from feedsvc import websub
+from feedsvc.states import ReleaseStatus
 from feedsvc.web import labels
 from feedsvc.web.db import get_db
+from feedsvc.web.extensions import site_languages
 from feedsvc.web.forms import StatusForm
 from feedsvc.web.forms import release_filter_form
 from feedsvc.web.forms import release_form
@@ -159,7 +161,7 @@ def save_new(form, photo: dict | None):
     try:
         release = releases.create_release(
             get_db(), **fields_from(form), photo=photo, publish=bool(form.publish.data),
-            languages=tuple(current_app.config["TARGET_LANGUAGES"]), author=current_user.username)
+            languages=site_languages().targets, author=current_user.username)
     except sqlite3.Error as exc:
         photos.delete_stored(get_db(), current_app.config["UPLOAD_FOLDER"], photo)
         raise errors.StorageUnavailable("the release could not be stored") from exc
@@ -194,7 +196,7 @@ def save_edit(db, release: dict, form, photo: dict | None):
     elif form.remove_photo.data:
         changes.update(dict.fromkeys(releases.PHOTO_FIELDS))
     try:
-        releases.update_release(db, release["id"], changes, tuple(current_app.config["TARGET_LANGUAGES"]),
+        releases.update_release(db, release["id"], changes, site_languages().targets,
                                 author=current_user.username, expected_version=form.version.data)
     except releases.EditConflict:
         photos.delete_stored(db, current_app.config["UPLOAD_FOLDER"], photo)
@@ -204,8 +206,8 @@ def save_edit(db, release: dict, form, photo: dict | None):
         raise errors.StorageUnavailable("the release could not be stored") from exc
     if photo or form.remove_photo.data:
         photos.delete_stored(db, current_app.config["UPLOAD_FOLDER"], release)
-    if form.publish.data and release["status"] != "published":
-        releases.set_status(db, release["id"], "published", tuple(current_app.config["TARGET_LANGUAGES"]))
+    if form.publish.data and release["status"] != ReleaseStatus.PUBLISHED:
+        releases.set_status(db, release["id"], ReleaseStatus.PUBLISHED, site_languages().targets)
     flash(_("Release saved."), "success")
     return redirect(url_for("admin.edit_release", release_id=release["id"]))
 
@@ -241,7 +243,7 @@ def get_or_404(release_id: int) -> dict:
     return releases.get_release(get_db(), release_id)
 
 
-@bp.route("/releases/<id:release_id>/<any(published, draft, withdrawn):status>", methods=["POST"])
+@bp.route(f"/releases/<id:release_id>/<any({', '.join(ReleaseStatus)}):status>", methods=["POST"])
 @keeps_text(lambda release_id, status: StatusForm())
 def change_status(release_id: int, status: str):
     """Publish, unpublish or withdraw with an optional public reason (the GUID stays reserved)."""
@@ -249,13 +251,12 @@ def change_status(release_id: int, status: str):
     form = StatusForm()
     if not form.validate_on_submit():  # shown again (web.kept): the reason typed stays in its field
         return edit_page(form_for(release), release, 400, status_form=form)
-    if status == "withdrawn" and not form.confirm.data:  # a checkbox: no script needed (CSP)
+    if status == ReleaseStatus.WITHDRAWN and not form.confirm.data:  # a checkbox: no script needed (CSP)
         # shown again with the reason typed kept, as any refused form
         flash(_("Tick “Withdraw this release” to confirm: readers will get a “withdrawn” page."), "error")
         return edit_page(form_for(release), release, 400, status_form=form)
     reason = (form.reason.data or "")[: current_app.config["TITLE_MAX"]]
-    release = releases.set_status(get_db(), release_id, status, tuple(current_app.config["TARGET_LANGUAGES"]),
-                                  reason=reason)
-    flash({"published": published_message(release), "draft": _("Release moved back to drafts."),
-           "withdrawn": _("Release withdrawn.")}[status], "success")
+    release = releases.set_status(get_db(), release_id, status, site_languages().targets, reason=reason)
+    flash({ReleaseStatus.PUBLISHED: published_message(release), ReleaseStatus.DRAFT: _("Release moved back to drafts."),
+           ReleaseStatus.WITHDRAWN: _("Release withdrawn.")}[status], "success")
     return redirect(url_for("admin.edit_release", release_id=release_id))

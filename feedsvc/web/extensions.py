@@ -2,6 +2,7 @@
 
 
 from flask import Flask
+from flask import current_app
 from flask import g
 from flask import request
 from flask_babel import Babel
@@ -10,6 +11,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
+from feedsvc.settings import Languages
 from feedsvc.web.cache import ResponseCache
 
 csrf = CSRFProtect()
@@ -21,11 +23,18 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 def select_locale() -> str:
     """The interface language: the page's own language, else the reader's browser preference."""
     lang = getattr(g, "lang", None)
-    if lang:
-        return lang
-    from flask import current_app
+    return lang or browser_language()
 
-    return request.accept_languages.best_match(current_app.config["LANGUAGES"]) or "ru"
+
+def browser_language() -> str:
+    """The published language the reader's browser prefers, else the source language."""
+    languages = site_languages()
+    return request.accept_languages.best_match(languages.published) or languages.source
+
+
+def site_languages() -> Languages:
+    """The app's languages (from SOURCE_LANGUAGE and TARGET_LANGUAGES, read once at start)."""
+    return current_app.extensions["feedsvc"]["languages"]
 
 
 def init_app(app: Flask) -> None:
@@ -44,4 +53,4 @@ def init_app(app: Flask) -> None:
     limiter.init_app(app)
     # Long-lived state lives here, never in module globals (see STYLE.md): the response cache
     # (feeds, index pages) and the change-counter connection (see web/cache.py).
-    app.extensions["feedsvc"] = {"cache": ResponseCache()}
+    app.extensions["feedsvc"] = {"cache": ResponseCache(), "languages": Languages.of(app.config)}

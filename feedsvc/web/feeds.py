@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from feedsvc import clock
 from feedsvc import feeds
 from feedsvc import releases
+from feedsvc.states import FeedFormat
 from feedsvc.web import press_contact
 from feedsvc.web import site_names
 from feedsvc.web.cache import cached
@@ -32,11 +33,14 @@ from feedsvc.web.seo import FAVICON
 from feedsvc.web.seo import ICON
 
 bp = Blueprint("feeds", __name__)
-MIMETYPES = {"rss": "application/rss+xml", "atom": "application/atom+xml", "json": "application/feed+json"}
+MIMETYPES = {FeedFormat.RSS: "application/rss+xml", FeedFormat.ATOM: "application/atom+xml",
+             FeedFormat.JSON: "application/feed+json"}
+# The URL part that matches a format's name (werkzeug's ``any`` converter), from the one list of formats.
+FORMATS = f"any({', '.join(FeedFormat)})"
 YEAR = 365 * 24 * 3600
 
 
-@bp.route("/<lang:lang>/feed.<any(rss, atom, json):fmt>")
+@bp.route(f"/<lang:lang>/feed.<{FORMATS}:fmt>")
 def feed(lang: str, fmt: str):
     """The subscription feed, from the cache when nothing changed since it was built (and the day is the same:
     tombstones expire by the day)."""
@@ -53,7 +57,7 @@ def feed(lang: str, fmt: str):
     return response.make_conditional(request)
 
 
-@bp.route("/<lang:lang>/archive/<id:page>.<any(rss, atom, json):fmt>")
+@bp.route(f"/<lang:lang>/archive/<id:page>.<{FORMATS}:fmt>")
 def archive(lang: str, page: int, fmt: str):
     """An RFC 5005 archive document: FEED_ARCHIVE_ITEMS releases in the order of first publication, page 1 the
     oldest. Only complete pages are archive documents (their places never change), so each is cached for a year;
@@ -89,7 +93,7 @@ def build_feed(db, lang: str, fmt: str, state: dict, today) -> bytes:
     rows = sorted({row.id: row for row in (*latest, *unarchived)}.values(),
                   key=lambda row: (row.published_at, row.id), reverse=True)
     tombstones = []
-    if fmt == "atom":
+    if fmt == FeedFormat.ATOM:
         since = datetime.combine(today, datetime.min.time(), clock.now().tzinfo) - timedelta(
             days=current_app.config["FEED_TOMBSTONE_DAYS"])
         tombstones = [feeds.Tombstone(row["entry_id"], clock.parse_time(row["withdrawn_at"]),

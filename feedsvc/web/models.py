@@ -14,6 +14,7 @@ from feedsvc import translations
 from feedsvc.modelstore import evaluate
 from feedsvc.modelstore import packages
 from feedsvc.web.db import get_db
+from feedsvc.web.extensions import site_languages
 
 bp = Blueprint("models", __name__, url_prefix="/admin/models")
 
@@ -28,7 +29,8 @@ def require_login() -> None:
 def index():
     """Packages, routes per target language, and the queue."""
     installed, broken = packages.scan_packages(current_app.config["MODELS_DIR"])
-    routes = {lang: packages.find_route(installed, "ru", lang) for lang in current_app.config["TARGET_LANGUAGES"]}
+    languages = site_languages()
+    routes = {lang: packages.find_route(installed, languages.source, lang) for lang in languages.targets}
     return render_template("admin/models.html", installed=installed, routes=routes, jobs=jobs.counts(get_db()),
                            fix=packages.fix_command, models_dir=current_app.config["MODELS_DIR"],
                            counts=translations.status_counts(get_db()),

@@ -26,6 +26,7 @@ from feedsvc.web.cache import current_state
 from feedsvc.web.cache import per_version
 from feedsvc.web.cache import set_last_modified
 from feedsvc.web.db import get_db
+from feedsvc.web.extensions import browser_language
 from feedsvc.web.forms import search_form
 
 bp = Blueprint("public", __name__)
@@ -45,8 +46,7 @@ def remember_lang(endpoint, values) -> None:
 @bp.route("/")
 def root():
     """Send readers to their browser's language."""
-    lang = request.accept_languages.best_match(current_app.config["LANGUAGES"]) or "ru"
-    response = redirect(url_for("public.index", lang=lang))
+    response = redirect(url_for("public.index", lang=browser_language()))
     response.vary.add("Accept-Language")  # the answer depends on it: no cache may hand it to another reader
     return response
 

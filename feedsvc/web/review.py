@@ -19,6 +19,7 @@ from feedsvc.editorial import review
 from feedsvc.editorial import sentences
 from feedsvc.states import TranslationStatus
 from feedsvc.web.db import get_db
+from feedsvc.web.extensions import site_languages
 from feedsvc.web.forms import VersionForm
 from feedsvc.web.forms import set_hidden
 from feedsvc.web.forms import translation_form
@@ -62,7 +63,7 @@ def render_review(release: dict, forms: dict | None = None, status: int = 200, e
     """The review page; ``forms`` replaces a language's form (to keep what an editor typed), ``errors`` holds a
     language's sentence-form errors."""
     db = get_db()
-    languages = current_app.config["TARGET_LANGUAGES"]
+    languages = site_languages().targets
     translations = releases.translations_of(db, release["id"])
     use = request.args.get("use_suggestion")
     forms = {lang: (forms or {}).get(lang) or edit_form(lang, translations.get(lang, {}), release,
@@ -71,7 +72,7 @@ def render_review(release: dict, forms: dict | None = None, status: int = 200, e
     return render_template("admin/review.html", release=release, translations=translations, forms=forms,
                            pairs={lang: sentence_pairs(db, translations.get(lang), release) for lang in languages},
                            errors=errors or {},
-                           rows=review.review_rows(release, translations, languages),
+                           rows=review.review_rows(release, translations, site_languages()),
                            languages=languages,
                            version_forms={lang: VersionForm(data={"version": translations.get(lang, {})
                                                                   .get("version", 1)}) for lang in languages}), status
@@ -258,9 +259,10 @@ def restore(release_id: int, lang: str, revision_id: int):
     release_or_404(release_id)
     db = get_db()
     old = revisions.get_revision(db, release_id, lang, revision_id)
-    if lang == "ru":
-        releases.update_release(db, release_id, {"title": old["title"], "body": old["body"]},
-                                tuple(current_app.config["TARGET_LANGUAGES"]), author=current_user.username)
+    languages = site_languages()
+    if lang == languages.source:
+        releases.update_release(db, release_id, {"title": old["title"], "body": old["body"]}, languages.targets,
+                                author=current_user.username)
     else:
         # Judged against the original it was made for (outdated if that moved on), and never taught
         # to the memory: an old text is not a correction of today's Russian sentences.

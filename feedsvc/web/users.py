@@ -11,6 +11,7 @@ from werkzeug.security import generate_password_hash
 from feedsvc import clock
 from feedsvc.errors import Conflict
 from feedsvc.errors import InvalidInput
+from feedsvc.errors import NotFound
 
 MIN_PASSWORD = 8
 
@@ -18,9 +19,37 @@ MIN_PASSWORD = 8
 class UserExists(Conflict):
     """That user name is taken."""
 
+    def __init__(self, username: str):
+        """The name asked for."""
+        self.username = username
+        super().__init__(f"user {username} already exists")
+
+
+class UnknownUser(NotFound):
+    """No admin with that user name."""
+
+    def __init__(self, username: str):
+        """The name asked for."""
+        self.username = username
+        super().__init__(f"no user {username}")
+
+
+class BadUserName(InvalidInput):
+    """A user name that cannot be used (empty once trimmed)."""
+
+    def __init__(self, username: str):
+        """The name given."""
+        self.username = username
+        super().__init__("the user name is empty")
+
 
 class WeakPassword(InvalidInput):
     """The password is too short."""
+
+    def __init__(self, length: int):
+        """How long the refused password was (never the password itself)."""
+        self.length = length
+        super().__init__(f"the password needs at least {MIN_PASSWORD} characters")
 
 
 class User(UserMixin):
@@ -41,9 +70,9 @@ def create_user(db: Database, username: str, password: str) -> int:
     """Add an admin; refuses taken names and passwords shorter than 8 characters."""
     username = username.strip()
     if not username:
-        raise ValueError("the user name is empty")
+        raise BadUserName(username)
     if len(password) < MIN_PASSWORD:
-        raise WeakPassword(f"the password needs at least {MIN_PASSWORD} characters")
+        raise WeakPassword(len(password))
     if find_user(db, username):
         raise UserExists(username)
     row = {"username": username, "password_hash": generate_password_hash(password), "created_at": clock.utcnow(),
@@ -54,10 +83,10 @@ def create_user(db: Database, username: str, password: str) -> int:
 def set_password(db: Database, username: str, password: str) -> None:
     """Replace an admin's password."""
     if len(password) < MIN_PASSWORD:
-        raise WeakPassword(f"the password needs at least {MIN_PASSWORD} characters")
+        raise WeakPassword(len(password))
     user = find_user(db, username)
     if user is None:
-        raise KeyError(username)
+        raise UnknownUser(username)
     db.table("users").update(user["id"], {"password_hash": generate_password_hash(password),
                                            "session_token": secrets.token_urlsafe(24)})
 
