@@ -181,7 +181,7 @@ def run(db: Database, translate: pipeline.TranslateFn, settings: WorkerSettings,
         claimed: list[dict] = []
         try:
             owed = give_back(db, owed)
-            serve_texts(db, translate, settings)
+            serve_texts(db, translate, settings, state)
             batch = claim_batch(db, settings, None if max_jobs is None else max_jobs - handled, claimed)
             results = process_batch(db, batch, translate, settings, state=state, hooks=hooks) if batch else []
         except (sqlite3.OperationalError, OSError) as exc:
@@ -212,7 +212,8 @@ TEXT_REQUESTS_PER_ROUND = 8
 TEXT_POLL_SECONDS = 0.1
 
 
-def serve_texts(db: Database, translate: pipeline.TranslateFn, settings: WorkerSettings) -> int:
+def serve_texts(db: Database, translate: pipeline.TranslateFn, settings: WorkerSettings,
+                state: WorkerState | None = None) -> int:
     """Answer the texts the web process waits for (the LibreTranslate-compatible endpoint), before release jobs:
     a person waits for them, while a release's translation is read later. Returns how many were answered."""
     served = 0
@@ -220,7 +221,8 @@ def serve_texts(db: Database, translate: pipeline.TranslateFn, settings: WorkerS
         served += 1
         try:
             results = texts.translate_items(db, request["items"], request["target"], request["format"],
-                                            usable_packages(settings), translate, settings)
+                                            usable_packages(settings, state or WorkerState()), translate,
+                                            settings)
         except texts.NoRoute as exc:
             textrequests.fail(db, request["id"], str(exc))
         except (sqlite3.OperationalError, OSError):
