@@ -26,6 +26,7 @@ from tests.helpers import SITE
 from tests.helpers import USERNAME
 from tests.helpers import WAIT
 from tests.helpers import HubStub
+from tests.helpers import cli_runner
 from tests.helpers import csrf_token
 from tests.helpers import migrated
 from tests.helpers import missing_browser
@@ -83,7 +84,7 @@ def client(app):
 @pytest.fixture
 def runner(app):
     """The Flask CLI runner."""
-    return app.test_cli_runner()
+    return cli_runner(app)
 
 
 @pytest.fixture

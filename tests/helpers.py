@@ -26,9 +26,11 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
+from flask.testing import FlaskCliRunner
 from lxml import etree
 
 from feedsvc import clock
+from feedsvc import commands
 from feedsvc import jobs
 from feedsvc import releases
 from feedsvc import sitemaps
@@ -626,3 +628,16 @@ def worker_env(app) -> dict:
         "FEEDSVC_WORKER_POLL_SECONDS": "0.2",
     })
     return env
+
+
+class CommandRunner(FlaskCliRunner):
+    """Flask's CLI runner for the `feedsvc` group (create_app registers no commands: feedsvc.commands does)."""
+
+    def invoke(self, cli=None, args=None, **kwargs):
+        """Run ``args`` through the `feedsvc` group, on the runner's app."""
+        return super().invoke(cli or commands.cli, args, **kwargs)
+
+
+def cli_runner(app) -> CommandRunner:
+    """A runner for `feedsvc` commands on ``app`` (as the test's app: its settings and database)."""
+    return CommandRunner(app)

@@ -19,7 +19,6 @@ from feedsvc import jobs
 from feedsvc import photos
 from feedsvc import releases
 from feedsvc.backup import backup
-from feedsvc.commands.backup import backup_command
 from feedsvc.demo import demo_photo
 from feedsvc.storage import connect
 from feedsvc.web import create_app
@@ -28,14 +27,6 @@ from tests.helpers import migrated
 
 LANGS = ("ru", "kk", "en")
 HANG_SECONDS = 120  # only a hang takes this long; nothing waits for it
-
-
-@pytest.fixture
-def runner(app):
-    """The CLI runner, with `backup` registered even before the app factory registers it."""
-    if "backup" not in app.cli.commands:
-        app.cli.add_command(backup_command)
-    return app.test_cli_runner()
 
 
 def dump(db_or_path) -> dict[str, list[tuple]]:

@@ -37,7 +37,8 @@ def test_demo_from_a_non_editable_install_installs_models_beside_the_instance(wh
     env = {**os.environ, "PYTHONPATH": str(site), "FEEDSVC_SECRET_KEY": "test"}
     code = ("import feedsvc, sys; from feedsvc.web import create_app; from click.testing import CliRunner; "
             "app = create_app(check_schema=False); print(feedsvc.__file__); print(app.config['MODELS_DIR']); "
-            "r = app.test_cli_runner().invoke(args=['demo']); print(r.output); sys.exit(r.exit_code)")
+            "from feedsvc.commands import cli; "
+            "r = app.test_cli_runner().invoke(cli, args=['demo']); print(r.output); sys.exit(r.exit_code)")
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 0, result.stderr

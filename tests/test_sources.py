@@ -23,6 +23,7 @@ from feedsvc.storage import connect
 from feedsvc.web import create_app
 from tests.helpers import HANG_SECONDS
 from tests.helpers import TARGETS
+from tests.helpers import cli_runner
 
 PARAGRAPH_1 = ("Председатель Сената Парламента провёл заседание палаты, на котором депутаты рассмотрели "
                "поправки в Бюджетный кодекс.")
@@ -179,7 +180,7 @@ def follow(app, *configured, **settings):
 
 def poll(app) -> str:
     """`feedsvc sources poll`, as an operator runs it; returns its output."""
-    result = app.test_cli_runner().invoke(args=["sources", "poll"])
+    result = cli_runner(app).invoke(args=["sources", "poll"])
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -369,7 +370,7 @@ def test_a_hostile_or_broken_feed_is_an_error_on_the_sources_page_never_a_crash(
     url = site.serve("/feed", body, status, **headers)
     following = follow(app, {"url": url, "publish": True}, FEED_SOURCE_MAX_BYTES=4096, FEED_SOURCE_TIMEOUT=0.5)
     with following.app_context():
-        following.test_cli_runner().invoke(args=["sources", "poll"])  # reports the error, carries on
+        cli_runner(following).invoke(args=["sources", "poll"])  # reports the error, carries on
     state = source_state(db, url)
     assert expected in state["error"] and state["attempts"] == 1 and state["succeeded_at"] is None
     assert db.table("releases").count == 0
@@ -420,7 +421,7 @@ def test_without_sources_nothing_leaves_the_machine(app, db, monkeypatch):
     with app.app_context():
         assert sources_poller() is None
     assert sources.poll_due(db, app.config["FEED_SOURCES"], sources.Settings(TARGETS)) == []
-    result = app.test_cli_runner().invoke(args=["sources", "poll"])
+    result = cli_runner(app).invoke(args=["sources", "poll"])
     assert result.exit_code == 1 and "no feed sources configured" in result.output
     assert opened == []
 

@@ -41,7 +41,8 @@ from feedsvc.web.db import get_db
 
 
 def create_app(test_config: dict | None = None, *, check_schema: bool = True) -> Flask:
-    """Build the web application: configuration, database, extensions, blueprints, commands.
+    """Build the web application: configuration, database, extensions, blueprints (the commands are
+    feedsvc.commands', one floor up: the `feedsvc` group, and Flask's `flask.commands` entry points).
 
     Raises SchemaOutdated when the database needs `feedsvc init-db` first; the command line builds its app
     with ``check_schema=False`` (init-db itself must run, and the worker checks on its own).
@@ -71,7 +72,6 @@ def create_app(test_config: dict | None = None, *, check_schema: bool = True) ->
     extensions.init_app(app)
     security.init_app(app)
     register_blueprints(app)
-    register_commands(app)
     return app
 
 
@@ -82,13 +82,6 @@ def instance_secret(instance_path: str) -> str:
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
     return path.read_text().strip()
-
-
-def register_commands(app: Flask) -> None:
-    """Attach every CLI command (registered in one place, feedsvc.commands)."""
-    from feedsvc import commands
-
-    commands.register(app)
 
 
 def language_converter(codes) -> type[BaseConverter]:
