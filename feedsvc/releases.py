@@ -528,8 +528,9 @@ def count_published(db: Database, lang: str = SOURCE_LANGUAGE) -> int:
 def readable_languages(db: Database) -> list[dict]:
     """Every published release (oldest first) with ``languages``: each language readers can read it in
     (the original, and each translation ``localized`` would show) mapped to when that text last changed,
-    and ``titles``: the title shown in each of those languages (its slug is made of it)."""
-    sql = f"""select r.id, r.title, max(r.text_updated_at, r.published_at) as updated_at, t.lang,
+    and ``titles``: the title shown in each of those languages (its slug is made of it). A silent fix counts
+    (``r.updated_at``): readers are not told of it, but search engines should read the fixed text."""
+    sql = f"""select r.id, r.title, max(r.text_updated_at, r.published_at, r.updated_at) as updated_at, t.lang,
         t.published_title as translated_title, t.published_updated as translated_at from releases r
         left join translations t on t.release_id = r.id and {PUBLISHED_SQL}
         where {VISIBLE_SQL} order by r.id, t.lang"""
