@@ -118,7 +118,8 @@ def content_html(paragraphs: list[str], *, notice: str = "", notice_link: tuple[
     """
     parts = []
     if correction:
-        parts.append(Markup('<p><strong>{0.label}</strong> <span lang="{0.lang}">{0.note}</span></p>').format(correction))
+        line = Markup('<p><strong>{0.label}</strong> <span lang="{0.lang}">{0.note}</span></p>')
+        parts.append(line.format(correction))
     if notice:
         link = Markup(' <a href="{0}">{1}</a>').format(*notice_link) if notice_link else ""
         parts.append(Markup("<p><em>{0}{1}</em></p>").format(notice, link))
