@@ -20,8 +20,9 @@ XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 HISTORY = "http://purl.org/syndication/history/1.0"  # RFC 5005 (fh:archive)
 TOMBSTONES = "http://purl.org/atompub/tombstones/1.0"  # RFC 6721 (at:deleted-entry)
 JSON_FEED = "https://jsonfeed.org/version/1.1"
-CONTENT_TAGS = {"p", "figure", "figcaption", "img", "a", "em", "strong"}
-CONTENT_ATTRIBUTES = {"img": {"src", "alt", "width", "height"}, "a": {"href", "hreflang"}, "figcaption": {"lang"}}
+CONTENT_TAGS = {"p", "figure", "figcaption", "img", "a", "em", "strong", "span"}
+CONTENT_ATTRIBUTES = {"img": {"src", "alt", "width", "height"}, "a": {"href", "hreflang"}, "figcaption": {"lang"},
+                      "span": {"lang"}}
 
 
 @dataclass
@@ -91,6 +92,14 @@ class FeedItem:
     provenance: dict | None = None
 
 
+class Correction(NamedTuple):
+    """A correction readers are told of at the top of an item: the words before it, the note and its language."""
+
+    label: str
+    note: str
+    lang: str
+
+
 class FeedPhoto(NamedTuple):
     """A photo in an item's content: its texts are the item language's, or the original's (``lang``)."""
 
@@ -102,12 +111,15 @@ class FeedPhoto(NamedTuple):
 
 
 def content_html(paragraphs: list[str], *, notice: str = "", notice_link: tuple[str, str] | None = None,
-                 photo: FeedPhoto | None = None) -> str:
-    """Full text as safe HTML: a notice line, the photo with its caption, then the paragraphs.
+                 photo: FeedPhoto | None = None, correction: Correction | None = None) -> str:
+    """Full text as safe HTML: the correction, a notice line, the photo with its caption, then the paragraphs.
 
     Everything user-written is escaped first; nh3 then guarantees only harmless tags remain.
     """
     parts = []
+    if correction:
+        line = Markup('<p><strong>{0.label}</strong> <span lang="{0.lang}">{0.note}</span></p>')
+        parts.append(line.format(correction))
     if notice:
         link = Markup(' <a href="{0}">{1}</a>').format(*notice_link) if notice_link else ""
         parts.append(Markup("<p><em>{0}{1}</em></p>").format(notice, link))

@@ -500,6 +500,15 @@ def m028_scheduled_publication(db: Database) -> None:
     db.table("site_state").add_column("due_through", str, not_null_default="")
 
 
+@migrations()
+def m029_corrections(db: Database) -> None:
+    """A correction readers see (issue 25): when a published release was last corrected and the editor's public
+    note; a silent fix (typos) leaves both as they were."""
+    table = db.table("releases")
+    table.add_column("corrected_at", str)
+    table.add_column("correction_note", str)
+
+
 def migrate(db: Database) -> None:
     """Bring the schema up to date (`feedsvc init-db`, `feedsvc serve` and the demo set-up, never a service).
 

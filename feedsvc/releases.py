@@ -150,12 +150,14 @@ def record_original(db: Database, release: dict, author: str) -> None:
 
 def update_release(
     db: Database, release_id: int, changes: dict, languages: tuple[str, ...], author: str = "",
-    expected_version: int | None = None,
+    expected_version: int | None = None, correction: str = "",
 ) -> dict:
     """Apply edits; a changed title, body or category is a new revision and re-queues its translations.
 
     With ``expected_version`` (what the editor's form was opened at) a release edited meanwhile
-    raises EditConflict instead of silently undoing the other edit.
+    raises EditConflict instead of silently undoing the other edit. An edit of a release readers see is a silent
+    fix (typos: its entries keep their ``updated``) unless it is a ``correction``: that note is shown to readers
+    with the date, and the entries' ``updated`` moves.
     """
     release = get_release(db, release_id)
     changes = {k: v for k, v in changes.items() if k in EDITABLE or k in PHOTO_FIELDS}
@@ -167,9 +169,14 @@ def update_release(
         if isinstance(changes.get(key), str):
             changes[key] = one_line(changes[key])
     text_changed = any(changes.get(k, release[k]) != release[k] for k in TRANSLATED)
-    if not text_changed and all(changes.get(k, release[k]) == release[k] for k in changes):
+    correcting = bool(one_line(correction)) and is_shown(release)
+    if not (text_changed or correcting) and all(changes.get(k, release[k]) == release[k] for k in changes):
         return release
-    changes["updated_at"] = changes["text_updated_at"] = clock.stamp()
+    changes["updated_at"] = clock.stamp()
+    if correcting:
+        changes.update(corrected_at=changes["updated_at"], correction_note=one_line(correction))
+    if correcting or not is_shown(release):  # readers were told nothing of a silent fix: their `updated` stays
+        changes["text_updated_at"] = changes["updated_at"]
     if changes.get("published_at", release["published_at"]) != release["published_at"]:
         changes["date_set"] = True  # an editor chose this date: publishing keeps it
     changes["version"] = release["version"] + 1
@@ -257,6 +264,11 @@ def moment() -> str:
 def is_scheduled(release: dict) -> bool:
     """Whether a release is published for a moment still to come (readers see nothing of it until then)."""
     return release["status"] == ReleaseStatus.PUBLISHED and release["published_at"] > moment()
+
+
+def is_shown(release: dict) -> bool:
+    """Whether readers see the release now (published, its moment come): only its edits can be corrections."""
+    return release["status"] == ReleaseStatus.PUBLISHED and not is_scheduled(release)
 
 
 def shown_status(release: dict) -> str:
@@ -352,6 +364,10 @@ class LocalizedRelease:
     provenance: Provenance | None = None
     # When the original's text last changed (an outdated translation's notice says so).
     original_updated_at: str = ""
+    # The last correction readers are told of (when, and the editor's note in ``correction_lang``), if any.
+    corrected_at: str = ""
+    correction_note: str = ""
+    correction_lang: str = SOURCE_LANGUAGE
 
     @property
     def entry_id(self) -> str:
@@ -393,6 +409,7 @@ def localized(release: dict, translation: dict | None, lang: str) -> LocalizedRe
         photo=release["photo"], photo_type=release["photo_type"], photo_length=release["photo_length"],
         photo_width=release["photo_width"], photo_height=release["photo_height"], translation=translation,
         photo_sizes=tuple(photos.sizes_of(release.get("photo_sizes"))),
+        corrected_at=release.get("corrected_at") or "", correction_note=release.get("correction_note") or "",
     )
 
 
@@ -511,8 +528,9 @@ def count_published(db: Database, lang: str = SOURCE_LANGUAGE) -> int:
 def readable_languages(db: Database) -> list[dict]:
     """Every published release (oldest first) with ``languages``: each language readers can read it in
     (the original, and each translation ``localized`` would show) mapped to when that text last changed,
-    and ``titles``: the title shown in each of those languages (its slug is made of it)."""
-    sql = f"""select r.id, r.title, max(r.text_updated_at, r.published_at) as updated_at, t.lang,
+    and ``titles``: the title shown in each of those languages (its slug is made of it). A silent fix counts
+    (``r.updated_at``): readers are not told of it, but search engines should read the fixed text."""
+    sql = f"""select r.id, r.title, max(r.text_updated_at, r.published_at, r.updated_at) as updated_at, t.lang,
         t.published_title as translated_title, t.published_updated as translated_at from releases r
         left join translations t on t.release_id = r.id and {PUBLISHED_SQL}
         where {VISIBLE_SQL} order by r.id, t.lang"""

@@ -87,7 +87,9 @@ def test_guid_survives_edits_and_updated_moves(client, db):
     release = make_release(db)
     db.execute("update releases set text_updated_at = '2026-11-20T00:00:00+00:00' where id = ?", [release["id"]])
     _, before = parse(client, "ru", "atom")
-    releases.update_release(db, release["id"], {"title": "Новый заголовок", "body": "Новый текст."}, languages=TARGETS)
+    # A correction readers are told of moves ``updated``; a silent fix does not (tests/test_corrections.py).
+    releases.update_release(db, release["id"], {"title": "Новый заголовок", "body": "Новый текст."}, languages=TARGETS,
+                            correction="Заголовок исправлен.")
     _, after = parse(client, "ru", "atom")
     assert after.entries[0].id == before.entries[0].id == release["guid"]
     assert after.entries[0].title == "Новый заголовок"

@@ -131,7 +131,7 @@ def register_blueprints(app: Flask) -> None:
     kept.init_app(app)
     app.context_processor(template_globals)
     for name in ("localdt", "timetag", "status_label", "flag_label", "finding_reason", "route_label", "origin_label",
-                 "provenance_label", "outdated_label"):
+                 "provenance_label", "outdated_label", "correction_label"):
         app.add_template_filter(getattr(labels, name))
     app.add_template_filter(releases.shown_status)
 

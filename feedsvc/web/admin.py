@@ -26,6 +26,7 @@ from feedsvc.states import ReleaseStatus
 from feedsvc.web import labels
 from feedsvc.web.db import get_db
 from feedsvc.web.extensions import site_languages
+from feedsvc.web.forms import CORRECTION
 from feedsvc.web.forms import StatusForm
 from feedsvc.web.forms import release_filter_form
 from feedsvc.web.forms import release_form
@@ -197,7 +198,8 @@ def save_edit(db, release: dict, form, photo: dict | None):
         changes.update(dict.fromkeys(releases.PHOTO_FIELDS))
     try:
         releases.update_release(db, release["id"], changes, site_languages().targets,
-                                author=current_user.username, expected_version=form.version.data)
+                                author=current_user.username, expected_version=form.version.data,
+                                correction=form.correction_note.data if form.change.data == CORRECTION else "")
     except releases.EditConflict:
         photos.delete_stored(db, current_app.config["UPLOAD_FOLDER"], photo)
         return edit_conflict(form, release["id"])

@@ -27,6 +27,7 @@ from feedsvc.web.cache import current_state
 from feedsvc.web.cache import per_version
 from feedsvc.web.cache import set_last_modified
 from feedsvc.web.db import get_db
+from feedsvc.web.labels import correction_label
 from feedsvc.web.labels import outdated_label
 from feedsvc.web.labels import provenance_label
 from feedsvc.web.seo import FAVICON
@@ -174,7 +175,7 @@ def feed_item(view: releases.LocalizedRelease) -> feeds.FeedItem:
         src = url_for("public.photo", name=view.photo, _external=True)
         photo = feeds.FeedPhoto(src, view.photo_caption, view.photo_credit, view.photo_alt, view.photo_lang)
         enclosure = (src, view.photo_length, view.photo_type)
-    html = feeds.content_html(view.paragraphs, notice=notice, photo=photo,
+    html = feeds.content_html(view.paragraphs, notice=notice, photo=photo, correction=correction_of(view),
                               notice_link=(original, _("Russian original")) if notice else None)
     return feeds.FeedItem(
         guid=view.entry_id, title=view.title, url=url, published=clock.parse_time(view.published_at),
@@ -182,3 +183,10 @@ def feed_item(view: releases.LocalizedRelease) -> feeds.FeedItem:
         summary=feeds.summary(view.paragraphs), category=view.category, labels=labels, enclosure=enclosure,
         provenance=view.provenance.as_json() | {"original_updated": view.is_outdated} if view.provenance else None,
     )
+
+
+def correction_of(view: releases.LocalizedRelease) -> feeds.Correction | None:
+    """The correction an item starts with, in the feed's language with the editor's note (None if never corrected)."""
+    if not view.corrected_at:
+        return None
+    return feeds.Correction(correction_label(view), view.correction_note, view.correction_lang)

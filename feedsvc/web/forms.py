@@ -11,6 +11,7 @@ from wtforms import DateTimeLocalField
 from wtforms import Form
 from wtforms import IntegerField
 from wtforms import PasswordField
+from wtforms import RadioField
 from wtforms import SelectChoice
 from wtforms import SelectField
 from wtforms import StringField
@@ -28,6 +29,8 @@ from feedsvc.states import ReleaseStatus
 from feedsvc.states import TranslationStatus
 
 PHOTO_EXTENSIONS = ["jpg", "jpeg", "png", "webp"]
+# How an edit of a published release is told to readers: not at all (a typo), or as a dated correction with a note.
+SILENT, CORRECTION = "silent", "correction"
 
 
 class LoginForm(FlaskForm):
@@ -85,10 +88,19 @@ def release_form(title_max: int, body_max: int, data: dict | None = None, timezo
         photo_caption = StringField(_l("Photo caption"), validators=[Optional(), Length(max=500)])
         photo_credit = StringField(_l("Photo credit"), validators=[Optional(), Length(max=200)])
         remove_photo = BooleanField(_l("Remove the photo"))
+        change = RadioField(_l("This change is"), default=SILENT, validators=[Optional()], choices=[
+            SelectChoice(SILENT, _l("a silent fix (typos): readers see no notice")),
+            SelectChoice(CORRECTION, _l("a correction: readers see “Corrected on …” with the note below"))])
+        correction_note = StringField(_l("Correction note (shown to readers)"), validators=[Length(max=title_max)])
         # The release version the form was opened at (edits only): a stale form is refused.
         version = IntegerField(widget=HiddenInput(), validators=[Optional()])
         save_draft = SubmitField(_l("Save draft"))
         publish = SubmitField(_l("Publish"))
+
+        def validate_correction_note(self, field) -> None:
+            """A correction needs the note readers will read."""
+            if self.change.data == CORRECTION and not (field.data or "").strip():
+                raise ValidationError(_l("A correction needs a short note for readers (or choose a silent fix)."))
 
     return ReleaseForm(data=data, **form_options)
 

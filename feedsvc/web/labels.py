@@ -100,6 +100,13 @@ def outdated_label(view) -> str:
              date=localdt(view.original_updated_at))
 
 
+def correction_label(view) -> str:
+    """The words before a corrected release's note (a LocalizedRelease): when it was corrected ("" if never)."""
+    if not view.corrected_at:
+        return ""
+    return _("Corrected on %(date)s:", date=localdt(view.corrected_at))
+
+
 def origin_label(origin: str) -> str:
     """Where a sentence of a translation comes from, in the interface's language."""
     return {SentenceOrigin.MACHINE: _("machine"), SentenceOrigin.APPROVED: _("approved as it is"),

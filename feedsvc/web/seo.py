@@ -187,6 +187,9 @@ def news_article(view: releases.LocalizedRelease, text_lang: str, shown: list[st
                "description": meta["description"], "datePublished": meta["published"],
                "dateModified": meta["modified"], "image": [meta["image"]["url"]], "publisher": organization,
                "author": organization}
+    if view.corrected_at:  # dateModified is then the correction's moment (text_updated_at moves with it)
+        article["correction"] = {"@type": "CorrectionComment", "text": view.correction_note,
+                                 "inLanguage": view.correction_lang, "datePublished": view.corrected_at}
     translations = [work(view, lang) for lang in shown if lang != text_lang]
     if text_lang != view.source_lang:
         article["translationOfWork"] = work(view, view.source_lang)
