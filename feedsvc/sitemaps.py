@@ -90,4 +90,3 @@ def sitemap_index(files: list[tuple[str, str | None]]) -> bytes:
         if lastmod:
             etree.SubElement(node, f"{{{SITEMAP_NS}}}lastmod").text = lastmod
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
-
