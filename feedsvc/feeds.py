@@ -292,12 +292,12 @@ def add_entry(fg: FeedGenerator, item: FeedItem, publisher: str) -> None:
     if item.enclosure:
         url, length, mimetype = item.enclosure
         entry.enclosure(url, str(length), mimetype)
-        add_media(entry, item)
+        add_media(entry, item, item.enclosure)
 
 
-def add_media(entry, item: FeedItem) -> None:
+def add_media(entry, item: FeedItem, enclosure: tuple[str, int, str]) -> None:
     """The photo as Media RSS (readers that show images beside items take it from there), with its thumbnail."""
-    url, length, mimetype = item.enclosure
+    url, length, mimetype = enclosure
     content = {"url": url, "fileSize": str(length), "type": mimetype, "medium": "image", "isDefault": "true"}
     if item.image_size:
         content |= {"width": str(item.image_size[0]), "height": str(item.image_size[1])}
