@@ -11,11 +11,14 @@ from datetime import timedelta
 
 import pytest
 
+from feedsvc import clock
+from feedsvc import jobs
 from feedsvc import releases
 from feedsvc import search
 from tests.helpers import ROOT
 from tests.helpers import TARGETS
 from tests.helpers import make_release
+from tests.helpers import translate_by_hand
 
 ROW = re.compile(r'<a href="/admin/releases/(\d+)/edit">')
 
@@ -133,3 +136,36 @@ def test_the_published_count_follows_every_status_change(db, archive):
     make_release(db, title="Ещё черновик", publish=False)
     make_release(db, title="Сразу опубликован")
     assert releases.count_published(db) == counted() == 6
+
+
+def test_each_languages_count_follows_translations_status_changes_and_schedules(db, set_clock, archive):
+    def counted(lang: str) -> int:
+        return db.execute(f"""select count(*) from releases r where {releases.VISIBLE_SQL}
+            {releases.translated_filter(lang, True)}""", {"lang": lang, "now": clock.stamp()}).fetchone()[0]
+
+    def check() -> None:
+        for lang in TARGETS:
+            assert releases.count_published(db, lang) == counted(lang), lang
+
+    check()
+    assert counted("en") == 0
+    while job := jobs.claim(db):  # English for the four oldest, as the worker would store it; nothing else
+        if job["lang"] == "en" and job["release_id"] in archive[:4]:
+            assert jobs.complete(db, job, {"title": f"Session {job['release_id']}", "body": "Text.", "route": "test"})
+        else:
+            jobs.complete_superseded(db, job)
+    check()
+    assert counted("en") == 4
+    releases.set_status(db, archive[0], "withdrawn", languages=TARGETS)  # a translated release leaves the index
+    releases.set_status(db, archive[1], "draft", languages=TARGETS)
+    check()
+    assert counted("en") == 2
+    releases.set_status(db, archive[1], "published", languages=TARGETS)  # back, with its published translation
+    check()
+    later = make_release(db, title="Завтрашний релиз", published_at=clock.now() + timedelta(days=1))
+    translate_by_hand(db, later, "en", "Tomorrow's release", "Text.")  # made ahead: not counted before its time
+    check()
+    assert counted("en") == 3
+    set_clock.advance(days=2)
+    check()
+    assert counted("en") == 4
