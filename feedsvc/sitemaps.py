@@ -21,6 +21,10 @@ LAST_ID = 2**63 - 1  # SQLite's largest rowid
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 XHTML_NS = "http://www.w3.org/1999/xhtml"
 NSMAP = {None: SITEMAP_NS, "xhtml": XHTML_NS}
+NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
+# A news sitemap lists the releases of the last two days, at most 1,000 (Google News' own rules).
+NEWS_DAYS = 2
+NEWS_MAX_URLS = 1_000
 
 
 @dataclass(frozen=True)
@@ -89,4 +93,28 @@ def sitemap_index(files: list[tuple[str, str | None]]) -> bytes:
         etree.SubElement(node, f"{{{SITEMAP_NS}}}loc").text = url
         if lastmod:
             etree.SubElement(node, f"{{{SITEMAP_NS}}}lastmod").text = lastmod
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+@dataclass(frozen=True)
+class NewsPage:
+    """A release in a news sitemap: its page, title and publication time in one language."""
+
+    url: str
+    title: str
+    published: str  # W3C datetime (RFC 3339)
+
+
+def news_urlset(pages: list[NewsPage], publication: str, lang: str) -> bytes:
+    """A Google News sitemap: each page with ``news:publication`` (name, language), its date and title."""
+    root = etree.Element(f"{{{SITEMAP_NS}}}urlset", nsmap={None: SITEMAP_NS, "news": NEWS_NS})
+    for page in pages:
+        node = etree.SubElement(root, f"{{{SITEMAP_NS}}}url")
+        etree.SubElement(node, f"{{{SITEMAP_NS}}}loc").text = page.url
+        news = etree.SubElement(node, f"{{{NEWS_NS}}}news")
+        source = etree.SubElement(news, f"{{{NEWS_NS}}}publication")
+        etree.SubElement(source, f"{{{NEWS_NS}}}name").text = publication
+        etree.SubElement(source, f"{{{NEWS_NS}}}language").text = lang
+        etree.SubElement(news, f"{{{NEWS_NS}}}publication_date").text = page.published
+        etree.SubElement(news, f"{{{NEWS_NS}}}title").text = page.title
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")

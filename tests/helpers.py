@@ -516,6 +516,8 @@ def sitemap_urls(client) -> dict[str, dict[str, dict]]:
     """Every sitemap file the index lists, read: language → loc → {lastmod, alternates {hreflang: href}}."""
     found: dict[str, dict[str, dict]] = {}
     for loc in xml(client, "/sitemap.xml").xpath("s:sitemap/s:loc/text()", namespaces=NS):
+        if loc.endswith("-news.xml"):  # Google News sitemaps: the recent releases again, in their own shape
+            continue
         lang = loc.rsplit("/", 1)[1].split("-")[0]
         for node in xml(client, loc.removeprefix("http://localhost")).xpath("s:url", namespaces=NS):
             alternates = {link.get("hreflang"): link.get("href") for link in node.xpath("x:link", namespaces=NS)}

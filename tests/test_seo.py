@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 import pytest
 from PIL import Image
 
+from feedsvc import clock
 from feedsvc import photos
 from feedsvc import releases
 from feedsvc import sitemaps
@@ -122,6 +123,38 @@ def test_sitemaps_list_every_readable_page_with_its_language_versions(client, db
     assert not any(str(site[name]["id"]) + "-" in loc for name in ("draft", "gone") for loc in every)
 
 
+def test_news_sitemaps_list_each_languages_releases_of_the_last_two_days(client, db, site, set_clock):
+    news = {"s": sitemaps.SITEMAP_NS, "n": sitemaps.NEWS_NS}
+    index = xml(client, "/sitemap.xml").xpath("s:sitemap/s:loc/text()", namespaces=NS)
+    assert {f"http://localhost/sitemaps/{lang}-news.xml" for lang in LANGS} <= set(index)
+
+    def listed(lang: str) -> dict[str, tuple]:
+        document = xml(client, f"/sitemaps/{lang}-news.xml")
+        return {url.findtext("s:loc", namespaces=news): (
+            url.findtext("n:news/n:publication/n:name", namespaces=news),
+            url.findtext("n:news/n:publication/n:language", namespaces=news),
+            url.findtext("n:news/n:title", namespaces=news),
+            url.findtext("n:news/n:publication_date", namespaces=news)) for url in document.xpath("s:url",
+                                                                                               namespaces=news)}
+
+    done, half = site["done"], site["half"]
+    ru, en, kk = listed("ru"), listed("en"), listed("kk")
+    assert set(ru) == {page_url(db, done, "ru"), page_url(db, half, "ru")}  # not the draft, not the withdrawn
+    assert set(en) == {page_url(db, done, "en"), page_url(db, half, "en")}
+    assert set(kk) == {page_url(db, done, "kk")}  # kk of "half" is pending: not a Kazakh page
+    name, lang, title, published = en[page_url(db, done, "en")]
+    assert (name, lang, title) == ("Senate Press Service", "en", "The Senate passed a law")
+    assert published == releases.get_release(db, done["id"])["published_at"]
+    assert ru[page_url(db, done, "ru")][:3] == ("Пресс-служба Сената", "ru", "Сенат принял закон")
+    fresh = make_release(db, title="Свежий релиз", published_at=clock.now())  # hours after the others
+    set_clock.advance(days=2)
+    assert set(listed("ru")) == {page_url(db, fresh, "ru")}  # the others aged out without a change
+    etag = client.get("/sitemaps/ru-news.xml").headers["ETag"]
+    set_clock.advance(hours=1)
+    assert client.get("/sitemaps/ru-news.xml", headers={"If-None-Match": etag}).status_code == 200  # not 304
+    assert listed("ru") == {} and listed("en") == {}
+
+
 def test_sitemap_lastmod_is_when_that_languages_text_last_changed(client, db, site, set_clock):
     done, half = site["done"], site["half"]
     urls = sitemap_urls(client)
@@ -143,7 +176,8 @@ def test_sitemap_files_hold_fixed_windows_of_release_ids(client, db, site, monke
     monkeypatch.setattr(sitemaps, "MAX_URLS", 2)
     more = [make_release(db, title=f"Новость {number}") for number in range(3)]
     assert [release["id"] for release in more] == [5, 6, 7]  # windows 3 (ids 5-6) and 4 (id 7)
-    locs = xml(client, "/sitemap.xml").xpath("s:sitemap/s:loc/text()", namespaces=NS)
+    locs = [loc for loc in xml(client, "/sitemap.xml").xpath("s:sitemap/s:loc/text()", namespaces=NS)
+            if not loc.endswith("-news.xml")]
     # Window 2 holds a draft and a withdrawn release: no file; kk and en have pages in window 1 only.
     assert [loc for loc in locs if "/ru-" in loc] == [f"http://localhost/sitemaps/ru-{n}.xml" for n in (1, 3, 4)]
     assert [loc for loc in locs if "/kk-" in loc] == ["http://localhost/sitemaps/kk-1.xml"]

@@ -1,6 +1,8 @@
 """What search engines and link previews read: robots.txt, sitemaps, the favicon, and each page's own description
 (meta description, canonical, OpenGraph/Twitter card, schema.org JSON-LD)."""
 
+from datetime import datetime
+from datetime import timedelta
 
 from flask import Blueprint
 from flask import Response
@@ -11,6 +13,7 @@ from flask import send_from_directory
 from flask import url_for
 from flask_babel import gettext as _
 
+from feedsvc import clock
 from feedsvc import feeds
 from feedsvc import releases
 from feedsvc import sitemaps
@@ -30,6 +33,8 @@ FAVICON = "icons/favicon.ico"  # also answered at /favicon.ico
 DESCRIPTION_CHARS = 160
 # The page column is 50rem (800 CSS px) wide, less on narrow screens; a photo is never shown wider than itself.
 COLUMN_PX = 800
+# Releases read per query while looking for the last two days' (news sitemaps).
+NEWS_BATCH = 50
 
 
 @bp.route("/robots.txt")
@@ -57,8 +62,40 @@ def sitemap_index():
         files = [(url_for("seo.sitemap", lang=lang, number=number, _external=True), lastmod)
                  for lang in current_app.config["LANGUAGES"]
                  for number, lastmod in sitemaps.index_files(windows.get(lang, {}), front_lastmod(lang))]
-        return sitemaps.sitemap_index(files)
+        news = [(url_for("seo.news_sitemap", lang=lang, _external=True), None)
+                for lang in current_app.config["LANGUAGES"]]
+        return sitemaps.sitemap_index(files + news)
     return xml_response("index", build)
+
+
+@bp.route("/sitemaps/<lang:lang>-news.xml")
+def news_sitemap(lang: str):
+    """One language's Google News sitemap: its releases of the last two days (built again every hour too, as
+    releases age out of it without any change)."""
+    hour = clock.now().replace(minute=0, second=0, microsecond=0)
+
+    def build() -> bytes:
+        """The news document from the newest releases readable in the language."""
+        since = hour - timedelta(days=sitemaps.NEWS_DAYS)
+        pages = [sitemaps.NewsPage(url_for("public.release", lang=lang, release_id=view.id, slug=view.slug,
+                                           _external=True), view.title, view.published_at)
+                 for view in recent_releases(lang, since)]
+        return sitemaps.news_urlset(pages, site_names(lang)[0], lang)
+    return xml_response(("news", lang, hour), build, hour)
+
+
+def recent_releases(lang: str, since: datetime) -> list[releases.LocalizedRelease]:
+    """The releases readers of ``lang`` can read that were published since ``since``, newest first: read a page
+    at a time, so a cold build costs the recent releases, not the archive."""
+    found: list[releases.LocalizedRelease] = []
+    translated_only = lang != current_app.config["SOURCE_LANGUAGE"]
+    for offset in range(0, sitemaps.NEWS_MAX_URLS, NEWS_BATCH):
+        batch = releases.list_published(get_db(), lang, limit=NEWS_BATCH, offset=offset,
+                                        translated_only=translated_only)
+        found += [view for view in batch if clock.parse_time(view.published_at) >= since]
+        if len(batch) < NEWS_BATCH or clock.parse_time(batch[-1].published_at) < since:
+            break
+    return found[: sitemaps.NEWS_MAX_URLS]
 
 
 @bp.route("/sitemaps/<lang:lang>-<id:number>.xml")  # one spelling per number (web.IdConverter)
@@ -75,15 +112,17 @@ def sitemap(lang: str, number: int):
     return xml_response(("file", lang, number), build)
 
 
-def xml_response(what, build) -> Response:
-    """A sitemap document built once per data change (web.cache), with validators; empty means 404."""
+def xml_response(what, build, hour: datetime | None = None) -> Response:
+    """A sitemap document built once per data change (web.cache), with validators; empty means 404. One that
+    also changes with the ``hour`` (news) carries it in its ETag, and no Last-Modified (the data's time)."""
     state = current_state()
     version, body = cached(("sitemap", what), state["version"], build)  # cached() keys by host itself
     if not body:
         return Response(status=404)
     response = Response(body, mimetype="application/xml")
-    response.set_etag(f"sitemap-{version}")
-    set_last_modified(response, state)
+    response.set_etag(f"sitemap-{version}" + (f"-{hour:%Y%m%d%H}" if hour else ""))
+    if hour is None:
+        set_last_modified(response, state)
     response.headers["Cache-Control"] = "no-cache"
     return response.make_conditional(request)
 
