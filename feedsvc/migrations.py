@@ -509,6 +509,12 @@ def m029_corrections(db: Database) -> None:
     table.add_column("correction_note", str)
 
 
+@migrations()
+def m030_user_language(db: Database) -> None:
+    """The admin interface language each staff member chose (issue 25); empty: their browser's preference."""
+    db.table("users").add_column("ui_lang", str, not_null_default="")
+
+
 def migrate(db: Database) -> None:
     """Bring the schema up to date (`feedsvc init-db`, `feedsvc serve` and the demo set-up, never a service).
 
