@@ -2,6 +2,8 @@
 requests and used before the browser's Accept-Language; public pages keep their URL's language."""
 
 import re
+from datetime import UTC
+from datetime import datetime
 
 from feedsvc.web import users
 from tests.helpers import csrf_token
@@ -85,3 +87,51 @@ def test_next_cannot_leave_the_admin(logged_in):
     token = csrf_token(logged_in, "/admin/")
     response = logged_in.post("/admin/language", data={"lang": "kk", "next": "//evil.example/", "csrf_token": token})
     assert response.headers["Location"] == "/admin/"
+
+
+def test_a_drafts_preview_is_its_public_page_marked_and_noindex(logged_in, db):
+    draft = make_release(db, publish=False)
+    for lang in ("ru", "kk", "en"):
+        response = logged_in.get(f"/admin/releases/{draft['id']}/preview/{lang}")
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200, lang
+        assert 'class="notice preview"' in page and draft["title"] in page
+        assert '<meta name="robots" content="noindex' in page
+        assert f'<html lang="{lang}"' in page  # the page's language, whatever the editor's
+    assert "Preview — not published" in logged_in.get(f"/admin/releases/{draft['id']}/preview/en").get_data(
+        as_text=True)
+    assert logged_in.get(f"/ru/releases/{draft['id']}").status_code == 404
+
+
+def test_the_preview_speaks_its_language_not_the_editors(logged_in, db):
+    draft = make_release(db, publish=False)
+    choose(logged_in, "kk")
+    page = logged_in.get(f"/admin/releases/{draft['id']}/preview/ru").get_data(as_text=True)
+    assert '<html lang="ru"' in page and "Предпросмотр — не опубликовано" in page
+
+
+def test_the_edit_page_links_each_languages_preview(logged_in, db):
+    draft = make_release(db, publish=False)
+    page = logged_in.get(f"/admin/releases/{draft['id']}/edit").get_data(as_text=True)
+    for lang in ("ru", "kk", "en"):
+        assert f'href="/admin/releases/{draft["id"]}/preview/{lang}"' in page
+
+
+def test_a_preview_needs_a_login(client, db):
+    draft = make_release(db, publish=False)
+    response = client.get(f"/admin/releases/{draft['id']}/preview/ru")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/admin/login")
+    assert client.get(f"/ru/releases/{draft['id']}").status_code == 404
+
+
+def test_a_published_release_is_indexable_and_unmarked(client, db):
+    release = make_release(db)
+    page = client.get(f"/ru/releases/{release['id']}", follow_redirects=True).get_data(as_text=True)
+    assert 'class="notice preview"' not in page and 'content="noindex' not in page
+
+
+def test_a_scheduled_release_is_previewed_while_readers_get_404(logged_in, db, set_clock):
+    set_clock.set(datetime(2026, 11, 19, 6, 0, tzinfo=UTC))
+    scheduled = make_release(db, published_at=datetime(2026, 11, 20, 6, 0, tzinfo=UTC))
+    assert logged_in.get(f"/admin/releases/{scheduled['id']}/preview/kk").status_code == 200
+    assert logged_in.get(f"/kk/releases/{scheduled['id']}").status_code == 404
