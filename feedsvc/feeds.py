@@ -88,6 +88,9 @@ class FeedItem:
     category: str = ""
     labels: list[str] = field(default_factory=list)
     enclosure: tuple[str, int, str] | None = None  # (url, length, mimetype)
+    # The photo's pixel size and its smallest stored size, for Media RSS (media:content, media:thumbnail).
+    image_size: tuple[int, int] | None = None  # (width, height)
+    thumbnail: tuple[str, int, int] | None = None  # (url, width, height)
     # A translation's provenance for the JSON Feed's ``_feedsvc`` object (Provenance.as_json), None for originals.
     provenance: dict | None = None
 
@@ -142,6 +145,7 @@ def build(meta: FeedMeta, items: list[FeedItem]) -> bytes:
         return build_json(meta, items)
     fg = FeedGenerator()
     fg.load_extension("dc")
+    fg.load_extension("media", atom=False, rss=True)  # Media RSS: the photo and its thumbnail, in RSS only
     fg.id(meta.self_url)
     fg.title(meta.title)
     fg.subtitle(meta.subtitle)
@@ -288,3 +292,16 @@ def add_entry(fg: FeedGenerator, item: FeedItem, publisher: str) -> None:
     if item.enclosure:
         url, length, mimetype = item.enclosure
         entry.enclosure(url, str(length), mimetype)
+        add_media(entry, item, item.enclosure)
+
+
+def add_media(entry, item: FeedItem, enclosure: tuple[str, int, str]) -> None:
+    """The photo as Media RSS (readers that show images beside items take it from there), with its thumbnail."""
+    url, length, mimetype = enclosure
+    content = {"url": url, "fileSize": str(length), "type": mimetype, "medium": "image", "isDefault": "true"}
+    if item.image_size:
+        content |= {"width": str(item.image_size[0]), "height": str(item.image_size[1])}
+    entry.media.content(**content)
+    if item.thumbnail:
+        thumbnail, width, height = item.thumbnail
+        entry.media.thumbnail(url=thumbnail, width=str(width), height=str(height))

@@ -525,23 +525,49 @@ def count_published(db: Database, lang: str = SOURCE_LANGUAGE) -> int:
     return int(db.execute(sql, {"lang": lang, "now": moment()}).fetchone()[0])
 
 
-def readable_languages(db: Database) -> list[dict]:
-    """Every published release (oldest first) with ``languages``: each language readers can read it in
-    (the original, and each translation ``localized`` would show) mapped to when that text last changed,
-    and ``titles``: the title shown in each of those languages (its slug is made of it). A silent fix counts
-    (``r.updated_at``): readers are not told of it, but search engines should read the fixed text."""
+def readable_languages(db: Database, first: int, last: int) -> list[dict]:
+    """The published releases with ids ``first``..``last`` (oldest first) with ``languages``: each language
+    readers can read it in (the original, and each translation ``localized`` would show) mapped to when that
+    text last changed, and ``titles``: the title shown in each of those languages (its slug is made of it). A
+    silent fix counts (``r.updated_at``): readers are not told of it, but search engines should read the fixed text."""
+    # NOT INDEXED: the id range through the primary key, not the status index (the whole archive's releases).
     sql = f"""select r.id, r.title, max(r.text_updated_at, r.published_at, r.updated_at) as updated_at, t.lang,
-        t.published_title as translated_title, t.published_updated as translated_at from releases r
+        t.published_title as translated_title, t.published_updated as translated_at from releases r not indexed
         left join translations t on t.release_id = r.id and {PUBLISHED_SQL}
-        where {VISIBLE_SQL} order by r.id, t.lang"""
+        where r.id between :first and :last and {VISIBLE_SQL} order by r.id, t.lang"""
     found: dict[int, dict] = {}
-    for row in db.query(sql, {"now": moment()}):
+    for row in db.query(sql, {"first": first, "last": last, "now": moment()}):
         release = found.setdefault(row["id"], {"id": row["id"], "titles": {SOURCE_LANGUAGE: row["title"]},
                                                "languages": {SOURCE_LANGUAGE: row["updated_at"]}})
         if row["lang"]:
             release["languages"][row["lang"]] = max(row["updated_at"], row["translated_at"])
             release["titles"][row["lang"]] = row["translated_title"]
     return list(found.values())
+
+
+def readable_windows(db: Database, size: int) -> dict[str, dict[int, str]]:
+    """For each language, the windows of ``size`` release ids (window n: ids ``(n-1)*size+1``..``n*size``)
+    holding a release readable in it, each mapped to when the newest text of that language there changed."""
+    sql = f"""select lang, (id - 1) / :size + 1 as number, max(updated) as lastmod from (
+        select r.id, :source as lang, max(r.text_updated_at, r.published_at, r.updated_at) as updated
+        from releases r where {VISIBLE_SQL}
+        union all
+        select r.id, t.lang, max(r.text_updated_at, r.published_at, r.updated_at, t.published_updated) from releases r
+        join translations t on t.release_id = r.id and {PUBLISHED_SQL} where {VISIBLE_SQL})
+        group by lang, number order by lang, number"""
+    windows: dict[str, dict[int, str]] = {}
+    for row in db.query(sql, {"size": size, "source": SOURCE_LANGUAGE, "now": moment()}):
+        windows.setdefault(row["lang"], {})[row["number"]] = row["lastmod"]
+    return windows
+
+
+def newest_change(db: Database, lang: str, count: int) -> str | None:
+    """When the text of one of the ``count`` newest releases ``lang``'s front page lists last changed, or None."""
+    sql = f"""select max(updated) from (select max(r.text_updated_at, r.published_at,
+        coalesce(t.published_updated, '')) as updated from releases r
+        left join translations t on t.release_id = r.id and t.lang = :lang and {PUBLISHED_SQL}
+        where {VISIBLE_SQL} {translated_filter(lang, True)} order by r.published_at desc, r.id desc limit :count)"""
+    return db.execute(sql, {"lang": lang, "count": count, "now": moment()}).fetchone()[0]
 
 
 def shown_languages(views: dict[str, LocalizedRelease]) -> list[str]:

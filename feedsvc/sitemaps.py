@@ -11,10 +11,13 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-# URLs per sitemap file (a module constant so a test can lower it). The protocol allows 50,000, but a file that
-# large (about 35 MB with the hreflang alternates) would never fit the response cache: a national archive's
-# files are kept to a size every crawler's fetch is served from the cache at.
+# Release ids per sitemap file: file n of a language lists the releases with ids (n-1)*MAX_URLS+1..n*MAX_URLS
+# readable in it (file 1 its front page too), so a file is built from its own window, whatever the archive's size,
+# and an old file stays as it is while new releases arrive. A module constant so a test can lower it. The
+# protocol allows 50,000 URLs, but a file that large (about 35 MB with the hreflang alternates) would never fit
+# the response cache: a national archive's files are kept to a size every crawler's fetch is served from it at.
 MAX_URLS = 1_000
+LAST_ID = 2**63 - 1  # SQLite's largest rowid
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 XHTML_NS = "http://www.w3.org/1999/xhtml"
 NSMAP = {None: SITEMAP_NS, "xhtml": XHTML_NS}
@@ -53,9 +56,16 @@ def home_page(languages: list[str], source_lang: str, lang: str, url: Callable[[
     return Page(url(lang), lastmod, alternates)
 
 
-def split(pages: list[Page]) -> list[list[Page]]:
-    """The pages in files of at most MAX_URLS (one file, maybe empty, when there are few)."""
-    return [pages[start:start + MAX_URLS] for start in range(0, len(pages), MAX_URLS)] or [[]]
+def window(number: int) -> tuple[int, int] | None:
+    """The release ids sitemap file ``number`` holds (first, last), or None past any id SQLite can hold."""
+    first = (number - 1) * MAX_URLS + 1
+    return (first, min(number * MAX_URLS, LAST_ID)) if first <= LAST_ID else None
+
+
+def index_files(windows: dict[int, str], front_lastmod: str | None) -> list[tuple[int, str | None]]:
+    """A language's files as (number, lastmod): each window holding a page (file 1 always, with the front page)."""
+    files = {**windows, 1: max(filter(None, (windows.get(1), front_lastmod)), default=None)}
+    return sorted(files.items())
 
 
 def urlset(pages: list[Page]) -> bytes:
@@ -80,8 +90,3 @@ def sitemap_index(files: list[tuple[str, str | None]]) -> bytes:
         if lastmod:
             etree.SubElement(node, f"{{{SITEMAP_NS}}}lastmod").text = lastmod
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
-
-
-def latest(pages: list[Page]) -> str | None:
-    """The newest lastmod among pages (ISO UTC texts sort as times), or None."""
-    return max((page.lastmod for page in pages if page.lastmod), default=None)

@@ -161,6 +161,27 @@ def test_items_carry_full_content_category_creator_and_photo_enclosure(client, d
         assert image.data == (tmp_path / "uploads" / photo["photo"]).read_bytes()
 
 
+def test_rss_items_carry_the_photo_as_media_rss_with_its_smallest_size_as_thumbnail(client, db, app):
+    from feedsvc.demo import demo_photo
+    from feedsvc.photos import save_photo
+
+    photo = save_photo(demo_photo(1), app.config["UPLOAD_FOLDER"], max_bytes=10**7, max_pixels=10**7)
+    make_release(db, photo=photo, photo_caption="Участники встречи")
+    sizes = json.loads(photo["photo_sizes"])
+    smallest = min((size for size in sizes if size["type"] == "image/jpeg"), key=lambda size: size["width"])
+    entry = parse(client, "ru", "rss")[1].entries[0]
+    content, = entry.media_content
+    assert (content["medium"], content["type"], content["filesize"]) == ("image", "image/jpeg",
+                                                                          str(photo["photo_length"]))
+    assert (content["width"], content["height"]) == (str(photo["photo_width"]), str(photo["photo_height"]))
+    thumbnail, = entry.media_thumbnail
+    assert thumbnail["url"].endswith("/" + smallest["name"])
+    assert (thumbnail["width"], thumbnail["height"]) == (str(smallest["width"]), str(smallest["height"]))
+    with client.get(thumbnail["url"].removeprefix("http://localhost")) as image:
+        assert image.status_code == 200
+    assert b"search.yahoo.com/mrss" not in client.get("/ru/feed.atom").data  # Atom has its enclosure link only
+
+
 @pytest.mark.parametrize("fmt", ["rss", "atom"])
 def test_each_feed_names_the_site_and_publisher_in_its_language(client, db, fmt):
     translate_by_hand(db, make_release(db), "en", "Senate Speaker met", "First paragraph.")

@@ -139,16 +139,37 @@ def test_sitemap_lastmod_is_when_that_languages_text_last_changed(client, db, si
     assert "2026-11-25T08:00:00.000000+00:00" in lastmods
 
 
-def test_sitemaps_split_into_files_past_the_limit(client, db, site, monkeypatch):
+def test_sitemap_files_hold_fixed_windows_of_release_ids(client, db, site, monkeypatch):
     monkeypatch.setattr(sitemaps, "MAX_URLS", 2)
+    more = [make_release(db, title=f"Новость {number}") for number in range(3)]
+    assert [release["id"] for release in more] == [5, 6, 7]  # windows 3 (ids 5-6) and 4 (id 7)
     locs = xml(client, "/sitemap.xml").xpath("s:sitemap/s:loc/text()", namespaces=NS)
-    assert [loc for loc in locs if "/ru-" in loc] == ["http://localhost/sitemaps/ru-1.xml",
-                                                      "http://localhost/sitemaps/ru-2.xml"]  # 3 URLs
-    assert [loc for loc in locs if "/kk-" in loc] == ["http://localhost/sitemaps/kk-1.xml"]  # 2 URLs
-    sizes = [len(xml(client, f"/sitemaps/ru-{n}.xml").xpath("s:url", namespaces=NS)) for n in (1, 2)]
-    assert sizes == [2, 1]
-    assert client.get("/sitemaps/ru-3.xml").status_code == 404
-    assert client.get("/sitemaps/de-1.xml").status_code == 404
+    # Window 2 holds a draft and a withdrawn release: no file; kk and en have pages in window 1 only.
+    assert [loc for loc in locs if "/ru-" in loc] == [f"http://localhost/sitemaps/ru-{n}.xml" for n in (1, 3, 4)]
+    assert [loc for loc in locs if "/kk-" in loc] == ["http://localhost/sitemaps/kk-1.xml"]
+    assert [loc for loc in locs if "/en-" in loc] == ["http://localhost/sitemaps/en-1.xml"]
+    sizes = [len(xml(client, f"/sitemaps/ru-{n}.xml").xpath("s:url", namespaces=NS)) for n in (1, 3, 4)]
+    assert sizes == [3, 2, 1]  # file 1: the front page and ids 1-2
+    for path in ("/sitemaps/ru-2.xml", "/sitemaps/ru-5.xml", "/sitemaps/kk-3.xml", "/sitemaps/de-1.xml"):
+        assert client.get(path).status_code == 404, path
+    assert client.get(f"/sitemaps/ru-{2**63 - 1}.xml").status_code == 404  # past any id SQLite holds
+
+
+def test_a_sitemap_file_is_built_from_its_window_only(client, db, site, monkeypatch, set_clock):
+    monkeypatch.setattr(sitemaps, "MAX_URLS", 1)
+    windows_read = []
+    read = releases.readable_languages
+    monkeypatch.setattr(releases, "readable_languages",
+                        lambda db, first, last: windows_read.append((first, last)) or read(db, first, last))
+    before = client.get("/sitemaps/ru-2.xml").get_data(as_text=True)
+    assert windows_read == [(2, 2)]
+    assert page_url(db, site["half"], "ru") in before and page_url(db, site["done"], "ru") not in before
+    set_clock.advance(hours=1)
+    later = make_release(db, title="Новый релиз")
+    releases.update_release(db, site["done"]["id"], {"category": "Законы"}, languages=TARGETS)
+    assert client.get("/sitemaps/ru-2.xml").get_data(as_text=True) == before  # rebuilt (new data), the same
+    assert windows_read == [(2, 2), (2, 2)]
+    assert page_url(db, later, "ru") in client.get(f"/sitemaps/ru-{later['id']}.xml").get_data(as_text=True)
 
 
 def test_pages_carry_description_canonical_and_cards(client, db, site):

@@ -167,7 +167,7 @@ def feed_item(view: releases.LocalizedRelease) -> feeds.FeedItem:
     url = url_for("public.release", lang=view.lang, release_id=view.id, slug=view.slug, _external=True)
     original = url_for("public.release", lang=view.source_lang, release_id=view.id, slug=view.source_slug,
                        _external=True)
-    notice, labels, photo, enclosure = "", [], None, None
+    notice, labels, photo, enclosure, thumbnail = "", [], None, None, None
     if view.lang != view.source_lang and not view.is_original:
         notice = " ".join(filter(None, (provenance_label(view), outdated_label(view))))
         labels = [_("Machine translation") if view.is_machine else _("Human-reviewed translation")]
@@ -175,14 +175,25 @@ def feed_item(view: releases.LocalizedRelease) -> feeds.FeedItem:
         src = url_for("public.photo", name=view.photo, _external=True)
         photo = feeds.FeedPhoto(src, view.photo_caption, view.photo_credit, view.photo_alt, view.photo_lang)
         enclosure = (src, view.photo_length, view.photo_type)
+        thumbnail = smallest_size(view.photo_sizes)
     html = feeds.content_html(view.paragraphs, notice=notice, photo=photo, correction=correction_of(view),
                               notice_link=(original, _("Russian original")) if notice else None)
     return feeds.FeedItem(
         guid=view.entry_id, title=view.title, url=url, published=clock.parse_time(view.published_at),
         updated=clock.parse_time(view.text_updated_at), content_html=html,
         summary=feeds.summary(view.paragraphs), category=view.category, labels=labels, enclosure=enclosure,
+        image_size=(view.photo_width, view.photo_height) if view.photo and view.photo_width else None,
+        thumbnail=thumbnail,
         provenance=view.provenance.as_json() | {"original_updated": view.is_outdated} if view.provenance else None,
     )
+
+
+def smallest_size(sizes: tuple[dict, ...]) -> tuple[str, int, int] | None:
+    """The photo's smallest stored size (a JPEG if there is one: every reader shows it) as (url, width, height)."""
+    if not sizes:
+        return None
+    smallest = min(sizes, key=lambda size: (size["type"] != "image/jpeg", size["width"]))
+    return url_for("public.photo", name=smallest["name"], _external=True), smallest["width"], smallest["height"]
 
 
 def correction_of(view: releases.LocalizedRelease) -> feeds.Correction | None:

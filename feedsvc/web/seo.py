@@ -17,7 +17,6 @@ from feedsvc import sitemaps
 from feedsvc.web import site_names
 from feedsvc.web.cache import cached
 from feedsvc.web.cache import current_state
-from feedsvc.web.cache import known_host
 from feedsvc.web.cache import set_last_modified
 from feedsvc.web.db import get_db
 
@@ -53,22 +52,26 @@ def favicon():
 def sitemap_index():
     """The sitemap index: every language's sitemap files, with when each last changed."""
     def build() -> bytes:
-        """The index document."""
-        files = [(url_for("seo.sitemap", lang=lang, number=number, _external=True), sitemaps.latest(pages))
-                 for lang, files in language_files().items() for number, pages in enumerate(files, 1)]
+        """The index document: which id windows hold pages of each language, from one aggregate query."""
+        windows = releases.readable_windows(get_db(), sitemaps.MAX_URLS)
+        files = [(url_for("seo.sitemap", lang=lang, number=number, _external=True), lastmod)
+                 for lang in current_app.config["LANGUAGES"]
+                 for number, lastmod in sitemaps.index_files(windows.get(lang, {}), front_lastmod(lang))]
         return sitemaps.sitemap_index(files)
     return xml_response("index", build)
 
 
 @bp.route("/sitemaps/<lang:lang>-<id:number>.xml")  # one spelling per number (web.IdConverter)
 def sitemap(lang: str, number: int):
-    """One language's sitemap file (sitemaps.MAX_URLS URLs at most in each)."""
+    """One language's sitemap file: the releases of its id window (sitemaps.MAX_URLS ids), file 1 with the front
+    page; a window without a page in the language is 404."""
     def build() -> bytes:
-        """The file's document, or nothing past the last file."""
-        files = language_files()[lang]
-        if number > len(files):
-            return b""
-        return sitemaps.urlset(files[number - 1])
+        """The file's document, read from its own window only (empty: no such file)."""
+        ids = sitemaps.window(number)
+        pages = window_pages(lang, *ids) if ids else []
+        if number == 1:
+            pages.insert(0, home_page(lang))
+        return sitemaps.urlset(pages) if pages else b""
     return xml_response(("file", lang, number), build)
 
 
@@ -85,38 +88,33 @@ def xml_response(what, build) -> Response:
     return response.make_conditional(request)
 
 
-def language_files() -> dict[str, list[list[sitemaps.Page]]]:
-    """Each language's pages (its front page first, then its releases, oldest first) split into files;
-    built once per data change and host (every sitemap file and the index share them). Only the hosts the
-    response cache keeps are remembered, so forged Host headers cannot evict the real host's layout."""
-    version, host = current_state()["version"], request.host_url
-    layouts = current_app.extensions["feedsvc"].setdefault("sitemap_files", {})
-    known = layouts.get(host)
-    if known is None or known[0] != version:
-        known = (version, build_language_files())
-        if known_host(host):
-            layouts[host] = known
-    return known[1]
-
-
-def build_language_files() -> dict[str, list[list[sitemaps.Page]]]:
-    """Read the published releases and lay out every language's sitemap files."""
+def window_pages(lang: str, first: int, last: int) -> list[sitemaps.Page]:
+    """The pages of ``lang`` among the published releases with ids ``first``..``last``."""
     config = current_app.config
-    languages, source = config["LANGUAGES"], config["SOURCE_LANGUAGE"]
+    rows = releases.readable_languages(get_db(), first, last)
+    return sitemaps.release_pages(rows, config["LANGUAGES"], config["SOURCE_LANGUAGE"], release_page_url)[lang]
 
-    def page_url(lang: str, row: dict) -> str:
-        """A release's page in a language, at the slug of that language's title (the page's canonical URL)."""
-        slug = releases.slug(row["titles"][lang], lang)
-        return url_for("public.release", lang=lang, release_id=row["id"], slug=slug, _external=True)
 
-    def home_url(lang: str) -> str:
-        """A language's front page."""
-        return url_for("public.index", lang=lang, _external=True)
+def release_page_url(lang: str, row: dict) -> str:
+    """A release's page in a language, at the slug of that language's title (the page's canonical URL)."""
+    slug = releases.slug(row["titles"][lang], lang)
+    return url_for("public.release", lang=lang, release_id=row["id"], slug=slug, _external=True)
 
-    pages = sitemaps.release_pages(releases.readable_languages(get_db()), languages, source, page_url)
-    return {lang: sitemaps.split([sitemaps.home_page(languages, source, lang, home_url,
-                                                     sitemaps.latest(pages[lang])), *pages[lang]])
-            for lang in languages}
+
+def home_url(lang: str) -> str:
+    """A language's front page."""
+    return url_for("public.index", lang=lang, _external=True)
+
+
+def front_lastmod(lang: str) -> str | None:
+    """When the front page of a language last changed: the newest change among the releases it lists."""
+    return releases.newest_change(get_db(), lang, current_app.config["PAGE_SIZE"])
+
+
+def home_page(lang: str) -> sitemaps.Page:
+    """A language's front page as a sitemap page."""
+    config = current_app.config
+    return sitemaps.home_page(config["LANGUAGES"], config["SOURCE_LANGUAGE"], lang, home_url, front_lastmod(lang))
 
 
 def absolute_static(filename: str) -> str:
