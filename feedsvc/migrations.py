@@ -510,7 +510,7 @@ def m029_corrections(db: Database) -> None:
 
 
 @migrations()
-def m030_user_language(db: Database) -> None:
+def m031_user_language(db: Database) -> None:
     """The admin interface language each staff member chose (issue 25); empty: their browser's preference."""
     db.table("users").add_column("ui_lang", str, not_null_default="")
 
