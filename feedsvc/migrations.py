@@ -509,7 +509,6 @@ def m029_corrections(db: Database) -> None:
     table.add_column("correction_note", str)
 
 
-
 @migrations()
 def m030_translated_counts(db: Database) -> None:
     """How many published releases each target language's index lists (a published translation), kept by
@@ -537,6 +536,13 @@ def m030_translated_counts(db: Database) -> None:
         UPDATE translated_counts SET count = count + (case when new.status = 'published' then 1 else -1 end)
         WHERE lang in (select lang from translations where release_id = new.id
                        and coalesce(published_title, '') != ''); END""")
+
+
+@migrations()
+def m031_user_language(db: Database) -> None:
+    """The admin interface language each staff member chose (issue 25); empty: their browser's preference."""
+    db.table("users").add_column("ui_lang", str, not_null_default="")
+
 
 def migrate(db: Database) -> None:
     """Bring the schema up to date (`feedsvc init-db`, `feedsvc serve` and the demo set-up, never a service).

@@ -7,12 +7,14 @@ from flask import Blueprint
 from flask import abort
 from flask import current_app
 from flask import flash
+from flask import g
 from flask import redirect
 from flask import render_template
 from flask import request
 from flask import send_from_directory
 from flask import url_for
 from flask_babel import gettext as _
+from flask_babel import refresh
 from flask_login import current_user
 from flask_login import login_required
 
@@ -33,6 +35,8 @@ from feedsvc.web.forms import release_form
 from feedsvc.web.forms import set_hidden
 from feedsvc.web.kept import keeps_text
 from feedsvc.web.public import page_number
+from feedsvc.web.public import release_page
+from feedsvc.web.public import release_views
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -262,3 +266,13 @@ def change_status(release_id: int, status: str):
     flash({ReleaseStatus.PUBLISHED: published_message(release), ReleaseStatus.DRAFT: _("Release moved back to drafts."),
            ReleaseStatus.WITHDRAWN: _("Release withdrawn.")}[status], "success")
     return redirect(url_for("admin.edit_release", release_id=release_id))
+
+
+@bp.route("/releases/<id:release_id>/preview/<lang:lang>")
+def preview(release_id: int, lang: str):
+    """A release's public page in a language as readers would see it, whatever its status (a draft, a scheduled
+    one): marked "not published" and noindex; its public URL stays 404 until it is published."""
+    row = releases.get_release(get_db(), release_id)
+    g.lang = lang
+    refresh()  # the page speaks its language, not the editor's chosen one
+    return release_page(row, release_views(row), lang, preview=True)

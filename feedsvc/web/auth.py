@@ -5,6 +5,7 @@ import re
 import sqlite3
 
 from flask import Blueprint
+from flask import abort
 from flask import current_app
 from flask import flash
 from flask import g
@@ -15,6 +16,7 @@ from flask import session
 from flask import url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_login import login_required
 from flask_login import login_user
 from flask_login import logout_user
 
@@ -23,6 +25,7 @@ from feedsvc.web import users
 from feedsvc.web.db import get_db
 from feedsvc.web.extensions import limiter
 from feedsvc.web.extensions import login_manager
+from feedsvc.web.extensions import site_languages
 from feedsvc.web.forms import LoginForm
 
 bp = Blueprint("auth", __name__, url_prefix="/admin")
@@ -115,3 +118,14 @@ def logout():
         users.end_sessions(get_db(), current_user.user_id)
     logout_user()
     return redirect(url_for("public.root"))
+
+
+@bp.route("/language", methods=["POST"])
+@login_required
+def language():
+    """Remember the admin interface language the staff member chose, then show the page they were on."""
+    lang = request.form.get("lang", "")
+    if lang not in site_languages().published:
+        abort(400)
+    users.set_language(get_db(), current_user.user_id, lang)
+    return redirect(safe_next(request.form.get("next")))

@@ -9,6 +9,7 @@ from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
+from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
 
 from feedsvc.settings import Languages
@@ -21,9 +22,21 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
 def select_locale() -> str:
-    """The interface language: the page's own language, else the reader's browser preference."""
+    """The interface language: the page's own language, else the staff member's chosen one, else the reader's
+    browser preference."""
     lang = getattr(g, "lang", None)
-    return lang or browser_language()
+    return lang or chosen_language() or browser_language()
+
+
+def chosen_language() -> str | None:
+    """The admin language the logged-in staff member chose (users.set_language), if still published.
+
+    Never on the "database unavailable" page: loading the user would touch the database again.
+    """
+    if g.get("storage_down"):
+        return None
+    chosen = getattr(current_user, "ui_lang", "") if current_user.is_authenticated else ""
+    return chosen if chosen in site_languages().published else None
 
 
 def browser_language() -> str:

@@ -121,19 +121,31 @@ def release(lang: str, release_id: int, slug: str | None = None):
     The id is the key: any other slug (the Russian one it had before slugs were translated, or one of
     a title since edited) is answered 301 with the current URL.
     """
-    db = get_db()
-    row = releases.get_public_release(db, release_id)  # not found: 404, withdrawn: 410 (web.domain_error)
-    translations = releases.translations_of(db, release_id)
+    row = releases.get_public_release(get_db(), release_id)  # not found: 404, withdrawn: 410 (web.domain_error)
+    views = release_views(row)
+    if slug != views[lang].slug:
+        return redirect(url_for("public.release", lang=lang, release_id=release_id, slug=views[lang].slug), 301)
+    return release_page(row, views, lang)
+
+
+def release_views(row: dict) -> dict[str, releases.LocalizedRelease]:
+    """The release in every published language; the language links go to each one's own slug (``g.slugs``)."""
+    translations = releases.translations_of(get_db(), row["id"])
     views = {code: releases.localized(row, translations.get(code), code) for code in current_app.config["LANGUAGES"]}
+    g.slugs = {code: other.slug for code, other in views.items()}
+    return views
+
+
+def release_page(row: dict, views: dict[str, releases.LocalizedRelease], lang: str, preview: bool = False) -> str:
+    """A release's page in ``lang``; a preview (the admin's, of a release readers do not see yet) is marked as
+    such and kept out of search engines."""
     view = views[lang]
-    if slug != view.slug:
-        return redirect(url_for("public.release", lang=lang, release_id=release_id, slug=view.slug), 301)
-    g.slugs = {code: other.slug for code, other in views.items()}  # language links go to each one's own slug
     shown = releases.shown_languages(views)
     # A pending translation's page shows the original and names it canonical: it declares no language versions.
     alternates = [] if view.is_original else shown
+    meta = seo.release_meta(view, shown) | {"noindex": preview}
     return render_template("public/release.html", lang=lang, release=view, shown_languages=alternates,
-                           meta=seo.release_meta(view, shown), original=row.get("original_url"))
+                           meta=meta, original=row.get("original_url"), preview=preview)
 
 
 @bp.route("/<lang:lang>/search")

@@ -64,6 +64,7 @@ class User(UserMixin):
         self.id = f"{row['id']}:{row['session_token']}"
         self.user_id = row["id"]
         self.username = row["username"]
+        self.ui_lang = row.get("ui_lang") or ""
 
 
 def create_user(db: Database, username: str, password: str) -> int:
@@ -119,6 +120,11 @@ def load_user(db: Database, session_id: str) -> User | None:
     user_id, _, token = session_id.partition(":")
     rows = list(db.query("select * from users where id = ? and session_token = ?", [user_id, token]))
     return User(rows[0]) if rows and token else None
+
+
+def set_language(db: Database, user_id: int, lang: str) -> None:
+    """Remember the admin interface language a user chose (the caller checks it is a published one)."""
+    db.table("users").update(user_id, {"ui_lang": lang})
 
 
 def end_sessions(db: Database, user_id: int) -> None:
