@@ -60,7 +60,7 @@ ALLOWED_TAGS = {
     "h1", "h2", "h3", "form", "input", "button", "article", "time", "span", "small", "figure", "figcaption", "img",
     "table", "thead", "tbody", "tr", "th", "td", "ul", "ol", "li", "label", "textarea", "div", "code", "select",
     "option", "section", "br", "del", "ins", "details", "summary", "pre", "dl", "dt", "dd", "b", "i", "abbr",
-    "address",
+    "address", "fieldset", "legend",
     "picture", "source",
     "mark",  # search results mark the matching words
 }

@@ -1,5 +1,6 @@
 """Flask extensions: CSRF, login, interface languages, rate limits; and the app's own state."""
 
+import sqlite3
 
 from flask import Flask
 from flask import current_app
@@ -12,6 +13,7 @@ from flask_login import LoginManager
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
 
+from feedsvc.errors import FeedsvcError
 from feedsvc.settings import Languages
 from feedsvc.web.cache import ResponseCache
 
@@ -35,7 +37,10 @@ def chosen_language() -> str | None:
     """
     if g.get("storage_down"):
         return None
-    chosen = getattr(current_user, "ui_lang", "") if current_user.is_authenticated else ""
+    try:
+        chosen = getattr(current_user, "ui_lang", "") if current_user.is_authenticated else ""
+    except (sqlite3.Error, OSError, FeedsvcError):  # the page saying the database is down needs no choice
+        return None
     return chosen if chosen in site_languages().published else None
 
 
