@@ -566,9 +566,16 @@ class SchemaOutdated(StorageUnavailable, RuntimeError):
         super().__init__("the database schema is older than this code: run `feedsvc init-db`")
 
 
-def check_schema(db: Database) -> None:
-    """Refuse a database with migrations still to apply: web processes and workers never migrate on their own
-    (several starting at once would race to), so an upgrade is one explicit step."""
+def ready_schema(db: Database) -> None:
+    """Give a new, empty database its schema; refuse one with migrations still to apply.
+
+    An old schema is only ever upgraded by `feedsvc init-db`: web processes and workers starting at once would
+    race to change a live archive. An empty database has no archive to change, and migrate() holds the write
+    lock, so processes starting at once on a new instance take turns and the later ones find nothing to do.
+    """
+    if not db.table_names():
+        migrate(db)
+        return
     pending = [migration.name for migration in migrations.pending(db)]
     if pending:
         raise SchemaOutdated(pending)

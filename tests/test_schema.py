@@ -56,6 +56,14 @@ def test_create_app_refuses_an_old_schema_and_leaves_it_as_it_is(tmp_path):
     assert [m.name for m in migrations.pending(connect(database))] == pending
 
 
+def test_create_app_gives_a_new_database_its_schema(tmp_path):
+    database = str(tmp_path / "feedsvc.db")
+    app = create_app({"TESTING": True, "DATABASE": database, "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+                      "SECRET_KEY": "test"})
+    assert migrations.pending(connect(database)) == []
+    assert app.test_client().get("/ru/").status_code == 200
+
+
 def test_processes_started_at_once_on_an_old_database_exit_then_start_after_one_init_db(tmp_path):
     env = env_for(tmp_path)
     pending = old_database(env["FEEDSVC_DATABASE"])

@@ -70,7 +70,7 @@ def worker_command(once: bool, max_jobs: int | None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     db = connect(current_app.config["DATABASE"])
     try:
-        migrations.check_schema(db)  # the schema is `feedsvc init-db`'s to change, never a worker's
+        migrations.ready_schema(db)  # an old schema is `feedsvc init-db`'s to change, never a worker's
     except migrations.SchemaOutdated as exc:
         raise click.ClickException(str(exc)) from exc
     engine = make_engine()

@@ -5,7 +5,7 @@ from flask import current_app
 from flask import g
 from sqlite_utils import Database
 
-from feedsvc.migrations import check_schema
+from feedsvc.migrations import ready_schema
 from feedsvc.storage import connect
 
 
@@ -24,11 +24,12 @@ def close_db(exception: BaseException | None = None) -> None:
 
 
 def init_app(app: Flask, *, check: bool = True) -> None:
-    """Refuse an outdated schema (unless ``check`` is off) and close each request's database at its end."""
+    """Give a new database its schema and refuse an outdated one (unless ``check`` is off); close each request's
+    database at its end."""
     if check:
         db = connect(app.config["DATABASE"])
         try:
-            check_schema(db)
+            ready_schema(db)
         finally:
             db.close()
     app.teardown_appcontext(close_db)
