@@ -3,7 +3,7 @@
 Builds two temporary instances with realistic data (Russian releases of about six paragraphs, every
 fifth with a photo, English translations done except for the newest three, Kazakh still queued): one
 with 100 releases and one with 10,000. Both are served at once by ``gunicorn -w 2`` through
-bench/serve_wsgi.py, which is the production app plus a bare route answering a pre-read copy of the
+``bench_app()`` below, which is the production app plus a bare route answering a pre-read copy of the
 feed's bytes. Then, interleaved so that drift hits every side alike, it measures:
 
 - cached ``/en/feed.atom`` (50 items) requests/s against the bare route in the same gunicorn;
@@ -236,8 +236,37 @@ def environment(values: dict):
                 os.environ[name] = value
 
 
+def bench_app():
+    """The app as production runs it, plus two routes only this benchmark's gunicorn has (it loads this module
+    by ``--pythonpath bench 'serve:bench_app()'``; the module imports nothing heavy at the top):
+
+    - ``/bench/bare``: a pre-read copy of the feed's bytes (``FEEDSVC_BENCH_BARE_FILE``, read once) with the
+      feed's MIME type: the floor a cached feed is compared with, through the same app, hooks and worker;
+    - ``/bench/modules``: which of the translation stack's modules this worker has imported.
+    """
+    from flask import Response
+
+    from feedsvc.web import create_app
+
+    app = create_app()
+    with open(os.environ["FEEDSVC_BENCH_BARE_FILE"], "rb") as source:
+        bare_bytes = source.read()
+
+    @app.route(BARE)
+    def bare():
+        """The feed's bytes, with nothing computed."""
+        return Response(bare_bytes, mimetype="application/atom+xml")
+
+    @app.route("/bench/modules")
+    def modules():
+        """The heavy modules this worker imported, or "clean"."""
+        return ",".join(name for name in HEAVY if name in sys.modules) or "clean"
+
+    return app
+
+
 class Server:
-    """``gunicorn -w 2`` on 127.0.0.1 serving bench/serve_wsgi.py for one instance."""
+    """``gunicorn -w 2`` on 127.0.0.1 serving ``bench_app()`` for one instance."""
 
     def __init__(self, name: str, folder: Path, workers: int):
         self.name, self.folder = name, folder
@@ -255,7 +284,7 @@ class Server:
         self.log = open(folder / "gunicorn.log", "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{self.port}",
-             "--pythonpath", str(HERE), "--log-level", "warning", "serve_wsgi:app"],
+             "--pythonpath", str(HERE), "--log-level", "warning", "serve:bench_app()"],
             env={**os.environ, **self.env}, stdout=self.log, stderr=subprocess.STDOUT,
         )
         self.wait_ready()
