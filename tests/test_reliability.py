@@ -61,13 +61,21 @@ LOCKED = "database is locked"
 # --- an instance on disk, the web app and the worker as real processes ------------------------------------------
 
 
-def start_worker(app, log: Path, pause: float | None = None, **extra) -> subprocess.Popen:
-    """`feedsvc worker` as a subprocess, like test_translation's kill test; with ``pause``, one that waits that many
-    seconds between translating a batch and storing it (tests/paused_worker.py)."""
-    command = ["feedsvc.commands", "worker"] if pause is None else ["tests.paused_worker", str(pause)]
+def start_worker(app, log: Path, pause: str | None = None, **extra) -> subprocess.Popen:
+    """`feedsvc worker` as a subprocess, like test_translation's kill test; with ``pause``, one that pauses between
+    translating a batch and storing it (tests/paused_worker.py: ``hold`` until killed, or some seconds). Its stdin
+    is a pipe the test holds open: a held worker waits on it."""
+    command = ["feedsvc.commands", "worker"] if pause is None else ["tests.paused_worker", pause]
     with open(log, "ab") as out:
         return subprocess.Popen([sys.executable, "-m", *command], env=service_env(app, **extra),
-                                stdout=out, stderr=subprocess.STDOUT)
+                                stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT)
+
+
+def kill_worker(worker: subprocess.Popen) -> None:
+    """SIGKILL a worker, wait for it, and close the pipe it read (or held) on."""
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(timeout=10)
+    worker.stdin.close()
 
 
 # --- a small HTTP client: stdlib only ------------------------------------------------------------------------------
@@ -241,6 +249,7 @@ def test_mixed_load_readers_admin_and_worker_no_5xx_no_lock_errors(tmp_path):
         except subprocess.TimeoutExpired:
             worker.kill()
             worker.wait(timeout=10)
+        worker.stdin.close()
         web.stop()
     total = sum(statuses.values())
     print(f"\nmixed load: {total} reader requests in {elapsed:.1f} s ({total / elapsed:.0f}/s) by {READERS} readers; "
@@ -286,8 +295,8 @@ def test_worker_killed_20_times_at_random_points_then_every_job_done_exactly_onc
     # before storing (a test hook) widens the window between translating and storing; a worker killed "at a new
     # lease" pauses until it is killed, so that kill lands holding the lease however fast the machine is.
     guard = {"WORKER_MAX_ATTEMPTS": 100}
-    extra = {**guard, "pause": 0.5}
-    holding = {**guard, "pause": HANG_SECONDS * 10}
+    extra = {**guard, "pause": "0.5"}
+    holding = {**guard, "pause": "hold"}
     phases: Counter = Counter()
     edits = 0
     # Where each kill lands, seeded: a random moment of start-up, the moment a lease is taken (the worker
@@ -325,8 +334,7 @@ def test_worker_killed_20_times_at_random_points_then_every_job_done_exactly_onc
             wait_until(lambda w=worker, before=claims: running(w) and facts()[1] > before,
                        "the worker never claimed a job")
             time.sleep(rng.uniform(0, 3))  # picks a moment; nothing waits on it
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(timeout=10)
+        kill_worker(worker)
         now_leases, now_claims, now_done, _ = facts()
         if now_leases - leases:  # a lease the killed worker took is left behind
             phases["holding a lease" + (" (after storing others)" if now_done > done else "")] += 1

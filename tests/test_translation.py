@@ -183,8 +183,9 @@ def test_language_without_route_is_no_model_then_requeued_by_install(app, db, ru
 def test_worker_killed_mid_job_loses_nothing_and_stores_once(app, db, models, terms):
     item = demo_releases()[0]
     release = publish(db, item)
-    worker = subprocess.Popen([sys.executable, "-m", "tests.paused_worker", "120"], env=worker_env(app),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Held before storing until killed: stdin stays open (tests/paused_worker.py).
+    worker = subprocess.Popen([sys.executable, "-m", "tests.paused_worker", "hold"], env=worker_env(app),
+                              stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         def translating() -> bool:
             """Mid-job: the model has translated (memory holds sentences) but nothing is stored yet."""
@@ -197,6 +198,7 @@ def test_worker_killed_mid_job_loses_nothing_and_stores_once(app, db, models, te
     finally:
         if worker.poll() is None:
             worker.kill()
+        worker.stdin.close()
     assert db.execute("select count(*) from jobs where status = 'running'").fetchone()[0] == 1
     assert all(t["status"] != "machine" for t in releases.translations_of(db, release["id"]).values())
     expire_leases(db)  # what the dead worker's lease does in WORKER_LEASE_SECONDS
