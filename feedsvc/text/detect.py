@@ -5,7 +5,9 @@ call a text Kazakh. Other Cyrillic is Russian, Latin is English. No model: a sta
 must get an answer from the web process at once, and these three scripts tell the languages apart.
 """
 
-KAZAKH_LETTERS = frozenset("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
+from feedsvc.text import names
+
+KAZAKH_LETTERS = frozenset(names.KAZAKH_LETTERS)
 
 
 def _script(char: str) -> str | None:

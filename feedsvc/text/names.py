@@ -9,7 +9,8 @@ import re
 from text_unidecode import unidecode
 
 # Kazakh letters as the Russian ones they sound like, so both alphabets give one key.
-KAZAKH_TO_RUSSIAN = str.maketrans("әғқңөұүһіӘҒҚҢӨҰҮҺІ", "агкноуухиАГКНОУУХИ")
+KAZAKH_LETTERS = "әғқңөұүһіӘҒҚҢӨҰҮҺІ"  # the letters Kazakh has and Russian has not
+KAZAKH_TO_RUSSIAN = str.maketrans(KAZAKH_LETTERS, "агкноуухиАГКНОУУХИ")
 
 
 @functools.lru_cache(maxsize=65_536)

@@ -33,13 +33,12 @@ def select_locale() -> str:
 def chosen_language() -> str | None:
     """The admin language the logged-in staff member chose (users.set_language), if still published.
 
-    Never on the "database unavailable" page: loading the user would touch the database again.
+    The locale is asked for on error pages too: where the user cannot be loaded (the database is down, or the
+    "database unavailable" page itself), nobody has chosen anything.
     """
-    if g.get("storage_down"):
-        return None
     try:
         chosen = getattr(current_user, "ui_lang", "") if current_user.is_authenticated else ""
-    except (sqlite3.Error, OSError, FeedsvcError):  # the page saying the database is down needs no choice
+    except (sqlite3.Error, OSError, FeedsvcError):
         return None
     return chosen if chosen in site_languages().published else None
 
