@@ -3,8 +3,12 @@
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from feedsvc import clock
 from feedsvc.config import SOURCE_LANGUAGE
 from feedsvc.errors import StorageUnavailable
+from feedsvc.states import OPEN_JOBS
+from feedsvc.states import JobStatus
+from feedsvc.states import ReleaseStatus
 from feedsvc.storage import write
 
 migrations = Migrations("feedsvc")
@@ -483,9 +487,15 @@ def m027_translated_withdrawal_reason(db: Database) -> None:
     table = db.table("translations")
     table.add_column("withdrawal_reason", str)
     table.add_column("published_withdrawal_reason", str)
-    copy = ", ".join(f"published_{name} = new.{name}" for name in READER_TEXTS)
+    publish_trigger(db, READER_TEXTS)
+
+
+def publish_trigger(db: Database, texts: tuple[str, ...]) -> None:
+    """Make m020's trigger again for ``texts``: a translation's new publishable text (machine, reviewed or
+    outdated, with a title) is copied to its ``published_*`` columns, the copy readers see."""
+    copy = ", ".join(f"published_{name} = new.{name}" for name in texts)
     copy += ", published_revision = new.source_revision, published_updated = new.updated_at"
-    differs = " or ".join(f"new.published_{name} is not new.{name}" for name in READER_TEXTS)
+    differs = " or ".join(f"new.published_{name} is not new.{name}" for name in texts)
     db.execute("DROP TRIGGER translations_publish")
     db.execute(f"""CREATE TRIGGER translations_publish AFTER UPDATE ON translations
         WHEN new.status in ('machine', 'reviewed', 'outdated') and coalesce(new.title, '') != '' and ({differs})
@@ -542,6 +552,32 @@ def m030_translated_counts(db: Database) -> None:
 def m031_user_language(db: Database) -> None:
     """The admin interface language each staff member chose (issue 25); empty: their browser's preference."""
     db.table("users").add_column("ui_lang", str, not_null_default="")
+
+
+# The texts of a translation readers see since m033: the correction's note too.
+SHOWN_TEXTS = (*READER_TEXTS, "correction_note")
+
+
+@migrations()
+def m033_translated_correction_note(db: Database) -> None:
+    """The correction's note in each language (issue 25): translated, checked and reviewed with the release's
+    other one-line texts, and copied to ``published_correction_note`` with them (the trigger made again with it).
+
+    Corrections made before have only the Russian note: their translations are queued again (memory gives the
+    release's sentences back, so only the note reaches a model), unless a job for them is open already.
+    """
+    table = db.table("translations")
+    table.add_column("correction_note", str)
+    table.add_column("published_correction_note", str)
+    publish_trigger(db, SHOWN_TEXTS)
+    now, open_jobs = clock.utcnow(), ", ".join(f"'{status}'" for status in OPEN_JOBS)
+    db.execute(f"""insert into jobs (release_id, lang, source_revision, status, attempts, run_after, created_at,
+        updated_at) select r.id, t.lang, r.revision, '{JobStatus.QUEUED}', 0, :now, :now, :now
+        from releases r join translations t on t.release_id = r.id
+        where r.status = '{ReleaseStatus.PUBLISHED}' and coalesce(r.correction_note, '') != ''
+        and not exists (select 1 from jobs j where j.release_id = r.id and j.lang = t.lang
+                        and j.status in ({open_jobs}))
+        order by r.id, t.lang""", {"now": now})
 
 
 def migrate(db: Database) -> None:

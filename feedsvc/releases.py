@@ -20,7 +20,7 @@ from feedsvc.errors import EditConflict
 from feedsvc.errors import Gone
 from feedsvc.errors import InvalidInput
 from feedsvc.errors import NotFound
-from feedsvc.migrations import READER_TEXTS
+from feedsvc.migrations import SHOWN_TEXTS
 from feedsvc.states import SCHEDULED
 from feedsvc.states import SEEN
 from feedsvc.states import Origin
@@ -187,10 +187,14 @@ def update_release(
         if expected_version is not None and current != expected_version:
             raise EditConflict(release_id, SOURCE_LANGUAGE, expected=expected_version, current=current)
         db.table("releases").update(release_id, changes)
+        noted = correcting and changes["correction_note"] != release["correction_note"]
+        if noted:
+            translations.clear_translated(db, release_id, "correction_note")
         release = get_release(db, release_id)
         if text_changed:
             record_original(db, release, author)
-        if text_changed and release["status"] == ReleaseStatus.PUBLISHED:
+        if (text_changed or noted) and release["status"] == ReleaseStatus.PUBLISHED:
+            # A new note is read in every language: translated (memory gives the rest back), checked, held if flagged.
             jobs.enqueue_release(db, release, languages)
     return release
 
@@ -222,7 +226,7 @@ def set_status(
             changes["seq"] = next_seq(db)
         db.table("releases").update(release_id, changes)
         if release["withdrawal_reason"] != changes["withdrawal_reason"]:
-            translations.clear_withdrawal_reason(db, release_id)
+            translations.clear_translated(db, release_id, "withdrawal_reason")
         release = get_release(db, release_id)
         if status == ReleaseStatus.PUBLISHED:
             jobs.enqueue_release(db, release, languages, only_stale=True)
@@ -321,7 +325,7 @@ def published_copy(translation: dict | None) -> dict | None:
     """The last published copy of a translation, shaped like a translation row (None if never published)."""
     if not translation or not translation.get("published_title"):
         return None
-    return {name: translation.get(f"published_{name}") for name in READER_TEXTS} | {
+    return {name: translation.get(f"published_{name}") for name in SHOWN_TEXTS} | {
         "updated_at": translation["published_updated"], "source_revision": translation["published_revision"]}
 
 
@@ -409,17 +413,29 @@ def localized(release: dict, translation: dict | None, lang: str) -> LocalizedRe
         photo=release["photo"], photo_type=release["photo_type"], photo_length=release["photo_length"],
         photo_width=release["photo_width"], photo_height=release["photo_height"], translation=translation,
         photo_sizes=tuple(photos.sizes_of(release.get("photo_sizes"))),
-        corrected_at=release.get("corrected_at") or "", correction_note=release.get("correction_note") or "",
+        corrected_at=release.get("corrected_at") or "", **_correction(release, translation, lang),
     )
 
 
+def _correction(release: dict, translation: dict | None, lang: str) -> dict:
+    """The correction's note as a reader of ``lang`` reads it, and its language (LocalizedRelease's fields)."""
+    note, note_lang = reader_line(release, translation, lang, "correction_note")
+    return {"correction_note": note, "correction_lang": note_lang}
+
+
 def withdrawal_reason(release: dict, translation: dict | None, lang: str) -> tuple[str, str]:
-    """The public reason of a withdrawn release as a reader of ``lang`` reads it, and its language: the published
-    translation's (checked or reviewed like the rest of it), else the original's."""
+    """The public reason of a withdrawn release as a reader of ``lang`` reads it, and its language."""
+    return reader_line(release, translation, lang, "withdrawal_reason")
+
+
+def reader_line(release: dict, translation: dict | None, lang: str, name: str) -> tuple[str, str]:
+    """A one-line public text (``name``: the withdrawal reason, the correction note) as a reader of ``lang``
+    reads it, and its language: the published translation's (checked or reviewed like the rest of it), else the
+    original's."""
     shown = published_copy(translation) if lang != SOURCE_LANGUAGE else None
-    if shown and shown.get("withdrawal_reason"):
-        return shown["withdrawal_reason"], lang
-    return release.get("withdrawal_reason") or "", SOURCE_LANGUAGE
+    if shown and shown.get(name):
+        return shown[name], lang
+    return release.get(name) or "", SOURCE_LANGUAGE
 def text_updated(release: dict, shown: dict | None) -> str:
     """When the text a reader sees last changed: never before the release's publication time (a scheduled
     release's text, written ahead, is new to readers at its moment)."""

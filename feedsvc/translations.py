@@ -11,14 +11,14 @@ from sqlite_utils import Database
 from sqlite_utils.db import NotFoundError
 
 from feedsvc import revisions
-from feedsvc.migrations import READER_TEXTS
+from feedsvc.migrations import SHOWN_TEXTS
 from feedsvc.states import Origin
 from feedsvc.states import ReleaseStatus
 from feedsvc.states import TranslationStatus as Status
 
 # The one-line translated fields stored beside the title and body (the pipeline translates them, the worker
 # typesets them, releases counts them as translated text: all through this one list).
-ONE_LINE = ("category", "photo_caption", "photo_credit", "withdrawal_reason")
+ONE_LINE = ("category", "photo_caption", "photo_credit", "withdrawal_reason", "correction_note")
 # What every new text of a translation clears: the last error and the machine suggestion kept beside it.
 CLEARED = {"error": None, "suggestion_title": None, "suggestion_body": None, "suggestion_route": None,
            "suggestion_revision": None}
@@ -123,9 +123,10 @@ def store_suggestion(db: Database, release_id: int, lang: str, current: dict, tr
     if not current["withdrawal_reason"] and passed(translation, "withdrawal_reason"):  # else readers get the Russian
         db.execute("update translations set withdrawal_reason = ? where release_id = ? and lang = ?",
                    [translation["withdrawal_reason"], release_id, lang])
+    note_open = suggest_note(db, release_id, lang, current, translation)
     same = (translation["title"], translation["body"]) == (current["title"], current["body"])
     status = Status.REVIEWED if current["source_revision"] == source_revision else Status.OUTDATED
-    if current["status"] == Status.HELD:  # an editor's text with sentences still open (or taken down) stays held
+    if current["status"] == Status.HELD or note_open:  # an editor's text with sentences still open stays held
         status = Status.HELD
     # A new suggestion is a new version: an "Accept" pressed on the previous one is refused, not applied to this.
     db.execute(
@@ -145,11 +146,35 @@ def passed(translation: dict, part: str) -> bool:
     return bool(translation.get(part)) and bool(mine) and not any(sentence.get("findings") for sentence in mine)
 
 
-def clear_withdrawal_reason(db: Database, release_id: int) -> None:
-    """Forget a release's translated withdrawal reasons (it was withdrawn again, or published again): the page
-    never shows a reason translated from another one."""
-    db.execute("update translations set withdrawal_reason = null, published_withdrawal_reason = null "
-               "where release_id = ?", [release_id])
+def suggest_note(db: Database, release_id: int, lang: str, current: dict, translation: dict) -> bool:
+    """Give a human translation without a translated correction note the machine's; returns whether it waits
+    for an editor.
+
+    A note every check passed is the translation's at once (published with it). A flagged one is stored with its
+    sentences' record, open, so the translation is held in the review queue (readers keep the published copy,
+    with the Russian note) until an editor fixes or approves it: the editor wrote the rest, not the note.
+    """
+    note = translation.get("correction_note")
+    if current["correction_note"] or not note:
+        return False
+    changes: dict = {"correction_note": note}
+    flagged = not passed(translation, "correction_note")
+    if flagged:
+        record = [entry for entry in json.loads(current["checks"] or "[]") if entry.get("part") != "correction_note"]
+        mine = [entry for entry in json.loads(translation["checks"] or "[]") if entry.get("part") == "correction_note"]
+        changes |= {"checks": json.dumps(record + mine, ensure_ascii=False),
+                    "flags": (current["flags"] or 0) + sum(1 for entry in mine if entry.get("findings")),
+                    "status": Status.HELD}  # in the same write: the publish trigger must not copy the note
+    assignments = ", ".join(f"{name} = :{name}" for name in changes)
+    db.execute(f"update translations set {assignments} where release_id = :id and lang = :lang",
+               changes | {"id": release_id, "lang": lang})
+    return flagged
+
+
+def clear_translated(db: Database, release_id: int, name: str) -> None:
+    """Forget a release's translations of the one-line text ``name`` (a withdrawal reason or a correction note
+    the original changed): a page never shows a text translated from another one."""
+    db.execute(f"update translations set {name} = null, published_{name} = null where release_id = ?", [release_id])
 
 
 def machine_translated(db: Database, lang: str | None, model: str | None = None) -> list[dict]:
@@ -218,7 +243,7 @@ def waiting_count(db: Database) -> int:
 def take_down(db: Database, release_id: int, lang: str, *, author: str, now: str) -> None:
     """Clear a translation's published copy (readers see the original until a new text is published); a text
     that was the published one is held, so it is not published again by its next write."""
-    cleared = ", ".join(f"published_{name} = null" for name in READER_TEXTS)
+    cleared = ", ".join(f"published_{name} = null" for name in SHOWN_TEXTS)
     published = ", ".join(f"'{status}'" for status in (Status.MACHINE, Status.REVIEWED, Status.OUTDATED))
     db.execute(f"""update translations set {cleared}, published_revision = null, published_updated = :now,
         status = case when status in ({published}) then :held else status end, reviewed_by = :author,

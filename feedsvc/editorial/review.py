@@ -79,16 +79,17 @@ def _current(db: Database, release_id: int, lang: str, expected_version: int | N
 def save_human(db: Database, release_id: int, lang: str, title: str, body: str, *, author: str,
                expected_version: int | None, source_revision: int | None = None,
                category: str | None = None, photo: dict | None = None, learn: bool = True,
-               seen_all: bool = False, withdrawal_reason: str | None = None) -> dict:
+               seen_all: bool = False, withdrawal_reason: str | None = None,
+               correction_note: str | None = None) -> dict:
     """Store an editor's whole text, published only if it leaves no flagged sentence undecided; history kept.
 
     Each sentence whose text changed counts as edited (per-sentence record); a flagged sentence left as the
     model wrote it stays open, and while any is open the translation stays held (readers keep what they had):
     nothing an editor did not see goes out as reviewed. ``category`` None keeps the stored one; ``photo`` holds
     the photo texts to change (caption, credit, alt text; an empty alt text means the caption), the others
-    are kept; ``withdrawal_reason`` None keeps the stored one. With ``learn``, sentences (and a category or a
-    caption) the editor changed are remembered as corrections and reused ahead of the model. ``seen_all``: the
-    editor approved every sentence (confirmed).
+    are kept; ``withdrawal_reason`` and ``correction_note`` None keep the stored ones. With ``learn``, sentences
+    (and a category, a caption or a correction note) the editor changed are remembered as corrections and reused
+    ahead of the model. ``seen_all``: the editor approved every sentence (confirmed).
     """
     title, body = plain_text(title).replace("\n", " "), plain_text(body)
     if not title or not body:
@@ -99,8 +100,9 @@ def save_human(db: Database, release_id: int, lang: str, title: str, body: str, 
         release = get_release(db, release_id)
         category = row["category"] if category is None else one_line(category)
         photo = revisions.photo_texts(row | {k: one_line(plain_text(v or "")) for k, v in (photo or {}).items()})
-        reason = row["withdrawal_reason"] if withdrawal_reason is None else one_line(plain_text(withdrawal_reason))
-        fields = {"title": title, "body": body, "category": category, **photo, "withdrawal_reason": reason}
+        lines = {name: row[name] if text is None else one_line(plain_text(text)) for name, text in
+                 (("withdrawal_reason", withdrawal_reason), ("correction_note", correction_note))}
+        fields = {"title": title, "body": body, "category": category, **photo, **lines}
         refuse_slots(fields)
         base = source_revision or release["revision"]
         entries = sentences.placed_record(db, row, release)
@@ -113,7 +115,8 @@ def save_human(db: Database, release_id: int, lang: str, title: str, body: str, 
             keep_scores(db, row, (title, body))
             teach(db, release, lang, (row["title"] or "", row["body"] or ""), (title, body))
             memory.store_human(db, lang, {release[key]: value for key, value in
-                                          (("category", category), ("photo_caption", photo["photo_caption"]))
+                                          (("category", category), ("photo_caption", photo["photo_caption"]),
+                                           ("correction_note", lines["correction_note"]))
                                           if value and value != row[key] and release[key]})
     return translation_row(db, release_id, lang) or row
 

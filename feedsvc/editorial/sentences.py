@@ -122,6 +122,14 @@ def as_sentence(number: int, entry: dict) -> Sentence:
                     at=entry.get("at") or "")
 
 
+def of_part(row: dict | None, part: str) -> list[Sentence]:
+    """The recorded pairs of one field of a translation (its correction note, say), whether or not the rest of
+    the record lines up with the original."""
+    entries = json.loads((row or {}).get("checks") or "[]")
+    return [as_sentence(n, {"index": 0, "paragraph": 0, **entry}) for n, entry in enumerate(entries)
+            if entry.get("part") == part]
+
+
 def placed_record(db: Database, row: dict, release: dict) -> list[dict] | None:
     """A translation's per-sentence record, placed on its original (None: none, or it does not line up)."""
     entries = sentence_record(row)

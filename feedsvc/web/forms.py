@@ -120,6 +120,7 @@ def translation_form(title_max: int, body_max: int, prefix: str, data: dict | No
         photo_alt = StringField(_l("Photo alt text (empty: the caption)"), validators=[Optional(), Length(max=500)])
         withdrawal_reason = StringField(_l("Public reason of the withdrawal"),
                                         validators=[Optional(), Length(max=title_max)])
+        correction_note = StringField(_l("Correction note"), validators=[Optional(), Length(max=title_max)])
         version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
         source_revision = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
         save = SubmitField(_l("Save as reviewed"))

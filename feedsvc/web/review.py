@@ -46,6 +46,7 @@ def edit_form(lang: str, row: dict, release: dict, *, use_suggestion: bool = Fal
         row.get("title"), row.get("body"))
     data = {"title": title or "", "body": body or "", "category": row.get("category") or "",
             **revisions.photo_texts(row), "withdrawal_reason": row.get("withdrawal_reason") or "",
+            "correction_note": row.get("correction_note") or "",
             "version": row.get("version", 1),
             "source_revision": release["revision"]}
     return translation_form(config["TITLE_MAX"], config["BODY_MAX"], prefix=lang, data=data, formdata=formdata)
@@ -71,6 +72,8 @@ def render_review(release: dict, forms: dict | None = None, status: int = 200, e
              for lang in languages}
     return render_template("admin/review.html", release=release, translations=translations, forms=forms,
                            pairs={lang: sentence_pairs(db, translations.get(lang), release) for lang in languages},
+                           notes={lang: sentences.of_part(translations.get(lang), "correction_note")
+                                  for lang in languages},
                            errors=errors or {},
                            rows=review.review_rows(release, translations, site_languages()),
                            languages=languages,
@@ -102,6 +105,8 @@ def save(release_id: int, lang: str):
                           category=form.category.data if release["category"] else None,
                           # Only a withdrawn release's form shows its public reason.
                           withdrawal_reason=form.withdrawal_reason.data if release["withdrawal_reason"] else None,
+                          # Only a corrected release's form shows its note.
+                          correction_note=form.correction_note.data if release["correction_note"] else None,
                           # Only the photo fields the form showed (and sent) change.
                           photo={key: getattr(form, key).data for key in revisions.PHOTO_TEXTS
                                  if release["photo"] and f"{lang}-{key}" in request.form},
