@@ -82,6 +82,7 @@ class Outcome:
     photo_caption: str = ""
     photo_credit: str = ""
     withdrawal_reason: str = ""
+    correction_note: str = ""
 
     @property
     def flagged(self) -> int:
@@ -373,7 +374,8 @@ def _translate_together(db: Database, releases: list[dict], lang: str, route: Ro
 
 def translate_release(db: Database, release: dict, lang: str, route: Route, terms: list[GlossaryTerm],
                       translate: TranslateFn, **options) -> Outcome:
-    """Translate a release's title, body, category and photo caption and credit into ``lang``, in one batch."""
+    """Translate a release's title, body and one-line texts (category, photo caption and credit, withdrawal reason,
+    correction note) into ``lang``, in one batch."""
     return translate_releases(db, [release], lang, route, terms, translate, **options)[0]
 
 
