@@ -563,8 +563,9 @@ def m033_translated_correction_note(db: Database) -> None:
     """The correction's note in each language (issue 25): translated, checked and reviewed with the release's
     other one-line texts, and copied to ``published_correction_note`` with them (the trigger made again with it).
 
-    Corrections made before have only the Russian note: their translations are queued again (memory gives the
-    release's sentences back, so only the note reaches a model), unless a job for them is open already.
+    Corrections made before have only the Russian note: their published translations are queued again (memory
+    gives the release's sentences back, so only the note reaches a model), unless a job for them is open already;
+    one taken down stays down, and one never published gets the note with its first translation.
     """
     table = db.table("translations")
     table.add_column("correction_note", str)
@@ -575,6 +576,7 @@ def m033_translated_correction_note(db: Database) -> None:
         updated_at) select r.id, t.lang, r.revision, '{JobStatus.QUEUED}', 0, :now, :now, :now
         from releases r join translations t on t.release_id = r.id
         where r.status = '{ReleaseStatus.PUBLISHED}' and coalesce(r.correction_note, '') != ''
+        and coalesce(t.published_title, '') != ''
         and not exists (select 1 from jobs j where j.release_id = r.id and j.lang = t.lang
                         and j.status in ({open_jobs}))
         order by r.id, t.lang""", {"now": now})
