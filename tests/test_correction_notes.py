@@ -125,6 +125,9 @@ def test_an_editor_fixes_a_flagged_note_on_the_review_screen(app, logged_in, cli
     pair = re.search(r'<div class="notice pending note-pair" id="note-en">(.*?)</div>', screen, re.S).group(1)
     assert f'<dd lang="ru">{FLAGGED_NOTE}</dd>' in pair and 'class="flags"' in pair
     row = releases.translations_of(db, release["id"])["en"]
+    side_by_side = re.search(r'<tr class="[^"]*note-row">(.*?)</tr>', screen, re.S).group(1)
+    assert f'<td lang="ru">{FLAGGED_NOTE}</td>' in side_by_side
+    assert f'<td lang="en">{escape(row["correction_note"])}</td>' in side_by_side
     fixed = "Senator Ivanov asked to withdraw the publication."
     response, _ = edit_through_form(logged_in, release["id"], "en", row["title"], row["body"],
                                     extra={"en-correction_note": fixed})

@@ -326,6 +326,9 @@ def review_rows(release: dict, translations: dict[str, dict], languages: Languag
         # The photo's caption and credit last, so the checks' flags show on the caption too (flag_rows).
         photo = {lang: photo_line(translations.get(lang) or {}) for lang in languages.targets}
         rows.append({source: photo_line(release), **photo, "paragraph": depth, "first": True, "photo": True})
+    if release.get("correction_note"):  # the correction's note, as each language has it (empty: not yet)
+        notes = {lang: (translations.get(lang) or {}).get("correction_note") or "" for lang in languages.targets}
+        rows.append({source: release["correction_note"], **notes, "paragraph": depth + 1, "first": True, "note": True})
     return rows
 
 
