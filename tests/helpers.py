@@ -518,7 +518,7 @@ def sitemap_urls(client) -> dict[str, dict[str, dict]]:
     for loc in xml(client, "/sitemap.xml").xpath("s:sitemap/s:loc/text()", namespaces=NS):
         if loc.endswith("-news.xml"):  # Google News sitemaps: the recent releases again, in their own shape
             continue
-        lang = loc.rsplit("/", 1)[1].split("-")[0]
+        lang = loc.rsplit("/", 1)[1].rsplit("-", 1)[0]  # ru-1.xml, kk-latn-1.xml
         for node in xml(client, loc.removeprefix("http://localhost")).xpath("s:url", namespaces=NS):
             alternates = {link.get("hreflang"): link.get("href") for link in node.xpath("x:link", namespaces=NS)}
             found.setdefault(lang, {})[node.findtext("s:loc", namespaces=NS)] = {

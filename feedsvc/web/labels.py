@@ -27,6 +27,7 @@ from feedsvc.states import Origin
 from feedsvc.states import ReleaseStatus
 from feedsvc.states import SentenceOrigin
 from feedsvc.states import TranslationStatus
+from feedsvc.text import editions
 from feedsvc.translation.checks import Flag
 
 # How each language writes a date and time (CLDR's own "long" patterns differ from the press norms:
@@ -124,7 +125,7 @@ def zone_label(moment: datetime) -> str:
     minutes = int(moment.utcoffset().total_seconds() // 60)  # type: ignore[union-attr]
     hours, rest = divmod(abs(minutes), 60)
     offset = "" if minutes == 0 else f"{'+' if minutes > 0 else '−'}{hours}" + (f":{rest:02d}" if rest else "")
-    return f"{city}, UTC{offset}"
+    return page_script(f"{city}, UTC{offset}")
 
 
 def office_zone() -> ZoneInfo:
@@ -140,7 +141,12 @@ def local_moment(value: str | datetime) -> datetime:
 def localdt(value: str) -> str:
     """A stored UTC time as the page's language writes it, with the zone: 19 November 2026, 15:00 (Almaty, UTC+5)."""
     moment = local_moment(value)
-    return f"{format_datetime(moment, date_pattern() + ', HH:mm')} ({zone_label(moment)})"
+    return page_script(f"{format_datetime(moment, date_pattern() + ', HH:mm')} ({zone_label(moment)})")
+
+
+def page_script(text: str) -> str:
+    """A text the locale wrote (a date, a city) in the page's script: an edition's (kk-latn) on its pages."""
+    return editions.in_script(g.get("lang"), text)
 
 
 def date_pattern() -> str:
