@@ -7,6 +7,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from feedsvc.text import editions
+from feedsvc.text.editions import base_language
 
 
 @dataclass(frozen=True)
@@ -30,8 +31,9 @@ class Languages:
 
     @property
     def readable(self) -> tuple[str, ...]:
-        """Every language and edition with pages and feeds: the published languages, then the editions."""
-        return (*self.published, *self.editions)
+        """Every language and edition with pages and feeds: the published languages, each edition after its base."""
+        return tuple(code for lang in self.published
+                     for code in (lang, *(edition for edition in self.editions if base_language(edition) == lang)))
 
     @property
     def prefixes(self) -> tuple[str, ...]:

@@ -22,13 +22,15 @@ KAZAKH_LATIN = str.maketrans({
     "һ": "h", "ц": "ts", "ч": "ç", "ш": "ş", "щ": "şş", "ъ": "", "ы": "y", "і": "ı", "ь": "", "э": "e",
     "ю": "iu", "я": "ia",
 })
+# и before я or ю is not written again: ия is ia (Aziia would be Azia), ию is iu.
+I_BEFORE_IOTATED = re.compile("([иИ])([яюЯЮ])")
 # Capitals of the small letters the table writes: dotted İ for i (и, й) and dotless I for ı (і), as the
 # alphabet pairs them (str.upper would make both I).
 LATIN_CAPITALS = {"i": "İ", "ı": "I"}
 CYRILLIC_WORD = re.compile(r"[^\W\d_]+")
 # Back from Latin: each letter (or pair) with the Cyrillic it may stand for, the likelier first; pairs before
 # their first letter, so "ia" is tried as я before и+а.
-CYRILLIC_OF = {"şş": ("щ", "шш"), "ia": ("я", "иа"), "iu": ("ю", "иу", "йу"), "io": ("ио", "ё"), "ts": ("ц", "тс"),
+CYRILLIC_OF = {"şş": ("щ", "шш"), "ia": ("я", "ия", "иа"), "iu": ("ю", "ию", "иу", "йу"), "io": ("ио", "ё"), "ts": ("ц", "тс"),
                "i": ("и", "й"), "h": ("х", "һ"), "e": ("е", "э"), "y": ("ы",)}
 CYRILLIC_OF |= {latin: (cyrillic,) for cyrillic, latin in (
     ("а", "a"), ("ә", "ä"), ("б", "b"), ("в", "v"), ("г", "g"), ("ғ", "ğ"), ("д", "d"), ("ж", "j"), ("з", "z"),
@@ -46,7 +48,7 @@ INITIAL = re.compile(r"\b(\w\.)(?=\w)")
 
 def kazakh_latin(text: str) -> str:
     """Kazakh Cyrillic text in the 2021 Kazakh Latin alphabet (lower case; slugs need no capitals)."""
-    return text.lower().translate(KAZAKH_LATIN)
+    return I_BEFORE_IOTATED.sub(r"\2", text.lower()).translate(KAZAKH_LATIN)
 
 
 def kazakh_latin_text(text: str) -> str:
@@ -60,7 +62,7 @@ def kazakh_latin_text(text: str) -> str:
 
 def latin_word(match: re.Match) -> str:
     """One word in Latin letters: a capital letter's Latin is a capital, all of it in a word written in capitals."""
-    word = match[0]
+    word = I_BEFORE_IOTATED.sub(lambda pair: pair[2].upper() if pair[1].isupper() else pair[2], match[0])
     shouting = len(word) > 1 and word.isupper()
     return "".join(latin_letter(letter, shouting) for letter in word)
 

@@ -82,7 +82,20 @@ def finding_reason(finding) -> str:
 
 def provenance_label(view) -> str:
     """What a translated page or feed item says of its text (a LocalizedRelease): reviewed by the press service
-    only when an editor saw every sentence, else machine translation (with how many sentences were reviewed)."""
+    only when an editor saw every sentence, else machine translation (with how many sentences were reviewed); an
+    edition's text says first that it is the translation written in another alphabet."""
+    return " ".join(filter(None, (edition_label(view), translation_label(view))))
+
+
+def edition_label(view) -> str:
+    """What an edition's text is ("" in a language's own script): the translation, written letter by letter."""
+    if not editions.edition(view.lang) or view.is_original:
+        return ""
+    return _("A transliteration of the Kazakh translation into the Latin alphabet of 2021.")
+
+
+def translation_label(view) -> str:
+    """Reviewed by the press service, or machine translation (with how many sentences were reviewed)."""
     found = view.provenance
     if found is None or found.complete:
         return _("Translation reviewed by the press service.")
