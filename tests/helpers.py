@@ -8,6 +8,7 @@ import json
 import os
 import queue
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -643,3 +644,18 @@ class CommandRunner(FlaskCliRunner):
 def cli_runner(app) -> CommandRunner:
     """A runner for `feedsvc` commands on ``app`` (as the test's app: its settings and database)."""
     return CommandRunner(app)
+
+
+NEWSBOAT = shutil.which("newsboat") or "/usr/bin/newsboat"
+
+
+def unread(folder, urls: list[str]) -> str:
+    """What newsboat says after fetching ``urls`` into a fresh cache ("N unread articles")."""
+    folder.mkdir(exist_ok=True)
+    (folder / "urls").write_text("\n".join(urls) + "\n")
+    (folder / "config").write_text("")
+    result = subprocess.run([NEWSBOAT, "-u", str(folder / "urls"), "-c", str(folder / "cache.db"), "-C",
+                             str(folder / "config"), "-x", "reload", "print-unread"],
+                            capture_output=True, text=True, timeout=120, env={**os.environ, "HOME": str(folder)})
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()

@@ -17,6 +17,7 @@ from feedsvc.text.latin import cyrillic_spellings
 from feedsvc.text.latin import kazakh_latin_text
 from feedsvc.web import create_app
 from feedsvc.web.db import connect
+from tests.helpers import NEWSBOAT
 from tests.helpers import NS
 from tests.helpers import SITE
 from tests.helpers import Page
@@ -26,8 +27,7 @@ from tests.helpers import missing_program
 from tests.helpers import served
 from tests.helpers import sitemap_urls
 from tests.helpers import topics
-from tests.test_readers import NEWSBOAT
-from tests.test_readers import unread
+from tests.helpers import unread
 
 CYRILLIC = re.compile("[\u0400-\u04ff]")
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -45,9 +45,9 @@ OFFICIAL_TABLE = (
 PARAGRAPH = ("Бұрыңғы өткен заманда, бір данышпан кісі, Бағдат шаһарының бір үлкен қазысының үйіне келіп қоныпты. "
              "Қазыменен сөйлесіп, қазыны сөзге жеңе беріпті. Сонда қазы қорқып, — „Бұл маған келген бала. "
              "Не де болса, бұған жалынып, сый беріп, орнымда қалайын!“ — деп, қатынына ақылдасыпты.")
-PARAGRAPH_LATIN = ("Būryñğy ötken zamanda, bır danyşpan kısı, Bağdat şaharynyñ bır ülken qazysynyñ üiıne kelıp qonypty. "
-                   "Qazymenen söilesıp, qazyny sözge jeñe berıptı. Sonda qazy qorqyp, — „Būl mağan kelgen bala. "
-                   "Ne de bolsa, būğan jalynyp, syi berıp, ornymda qalaiyn!“ — dep, qatynyna aqyldasypty.")
+PARAGRAPH_LATIN = ("Būryñğy ötken zamanda, bır danyşpan kısı, Bağdat şaharynyñ bır ülken qazysynyñ üiıne kelıp "
+                   "qonypty. Qazymenen söilesıp, qazyny sözge jeñe berıptı. Sonda qazy qorqyp, — „Būl mağan "
+                   "kelgen bala. Ne de bolsa, būğan jalynyp, syi berıp, ornymda qalaiyn!“ — dep, qatynyna aqyldasypty.")
 KK_TITLE = "Сенат Төрағасы мәслихат хатшыларымен кездесті"
 KK_BODY = "Қазақстан Республикасы Парламенті Сенатының отырысы өтті.\n\nДепутаттар заң жобасын қарады."
 

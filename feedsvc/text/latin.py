@@ -30,8 +30,8 @@ LATIN_CAPITALS = {"i": "İ", "ı": "I"}
 CYRILLIC_WORD = re.compile(r"[^\W\d_]+")
 # Back from Latin: each letter (or pair) with the Cyrillic it may stand for, the likelier first; pairs before
 # their first letter, so "ia" is tried as я before и+а.
-CYRILLIC_OF = {"şş": ("щ", "шш"), "ia": ("я", "ия", "иа"), "iu": ("ю", "ию", "иу", "йу"), "io": ("ио", "ё"), "ts": ("ц", "тс"),
-               "i": ("и", "й"), "h": ("х", "һ"), "e": ("е", "э"), "y": ("ы",)}
+CYRILLIC_OF = {"şş": ("щ", "шш"), "ia": ("я", "ия", "иа"), "iu": ("ю", "ию", "иу", "йу"), "io": ("ио", "ё"),
+               "ts": ("ц", "тс"), "i": ("и", "й"), "h": ("х", "һ"), "e": ("е", "э"), "y": ("ы",)}
 CYRILLIC_OF |= {latin: (cyrillic,) for cyrillic, latin in (
     ("а", "a"), ("ә", "ä"), ("б", "b"), ("в", "v"), ("г", "g"), ("ғ", "ğ"), ("д", "d"), ("ж", "j"), ("з", "z"),
     ("к", "k"), ("қ", "q"), ("л", "l"), ("м", "m"), ("н", "n"), ("ң", "ñ"), ("о", "o"), ("ө", "ö"), ("п", "p"),

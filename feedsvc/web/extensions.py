@@ -23,7 +23,6 @@ from feedsvc.text import editions
 from feedsvc.web.cache import ResponseCache
 
 
-
 class WrittenTranslations(support.NullTranslations):
     """A catalogue whose every message is written by a table (the Kazakh catalogue in Kazakh Latin letters):
     the Latin edition's interface needs no catalogue of its own to keep in step."""
