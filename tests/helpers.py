@@ -43,6 +43,7 @@ from feedsvc.migrations import migrate
 from feedsvc.modelstore import packages
 from feedsvc.settings import WorkerSettings
 from feedsvc.storage import connect
+from feedsvc.text.editions import EDITIONS
 from feedsvc.text.segment import join_paragraph
 from feedsvc.text.segment import split_paragraphs
 from feedsvc.text.segment import split_sentences
@@ -571,7 +572,8 @@ class HubStub:
 
 
 def feed_urls(langs=("ru", "kk", "en")) -> set[str]:
-    """Every subscription feed URL of these languages."""
+    """Every subscription feed URL of these languages, and of the editions written from them (kk: kk-latn)."""
+    langs = [*langs, *(code for code, edition in EDITIONS.items() if edition.base in langs)]
     return {f"{SITE}/{lang}/feed.{fmt}" for lang in langs for fmt in ("rss", "atom", "json")}
 
 

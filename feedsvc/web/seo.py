@@ -178,7 +178,8 @@ def page_meta(lang: str, title: str, canonical: str, *, noindex: bool = False) -
 def alternate_locales(lang: str, shown: list[str] | None) -> list[str]:
     """The OpenGraph locales of the page's other language versions."""
     codes = shown if shown is not None else current_app.config["LANGUAGES"]
-    return [OG_LOCALES.get(code, code) for code in codes if code != lang]
+    own = OG_LOCALES.get(lang, lang)  # an edition shares its base's locale (OpenGraph names no script)
+    return [locale for locale in dict.fromkeys(OG_LOCALES.get(code, code) for code in codes) if locale != own]
 
 
 def icon_image() -> dict:
