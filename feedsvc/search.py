@@ -28,6 +28,7 @@ from feedsvc.releases import localize_rows
 from feedsvc.releases import moment
 from feedsvc.text.editions import EDITIONS
 from feedsvc.text.editions import base_language
+from feedsvc.text.editions import in_script
 from feedsvc.text.names import one_edit_apart
 from feedsvc.text.names import phonetic
 from feedsvc.text.names import skeleton
@@ -196,7 +197,10 @@ def find(db: Database, lang: str, query: str, *, page: int = 1, size: int = 20, 
     similar: list[str] = []
     if words and not total:
         # The index of translations holds every language's words: keep those this language's texts use.
-        similar = [word for word in similar_words(db, table, words) if search.count(f"{TEXT}: {phrase(word, False)}")]
+        # A word in an edition's script is corrected in its likeliest spelling in the language's own.
+        likeliest = [spelling for word in words for spelling in spellings(word, lang)[:2]]
+        similar = [word for word in dict.fromkeys(similar_words(db, table, likeliest))
+                   if search.count(f"{TEXT}: {phrase(word, False)}")]
         if similar:
             expressions.append(expressions[-1] + " OR " + " OR ".join(f"{TEXT}: {phrase(w, False)}" for w in similar))
             total = search.count(expressions[-1])
@@ -207,6 +211,7 @@ def find(db: Database, lang: str, query: str, *, page: int = 1, size: int = 20, 
                            newest=True, skip=(page - 1) * size if sort == "date" else 0)
         found = seen + [(row, len(expressions) - 1) for row in rest]
     found = found[(page - 1) * size:page * size] if sort != "date" else found
+    similar = [in_script(shown_lang, word) for word in similar]  # the index's words, as the page writes them
     return Results(hits(db, shown_lang, expressions, found), total, page, size, similar if total else [])
 
 

@@ -12,6 +12,7 @@ from slugify import slugify
 from feedsvc import clock
 from feedsvc import jobs
 from feedsvc import releases
+from feedsvc import search
 from feedsvc.text.latin import MAX_SPELLINGS
 from feedsvc.text.latin import cyrillic_spellings
 from feedsvc.text.latin import kazakh_latin_text
@@ -217,3 +218,10 @@ def test_a_reader_reads_the_latin_edition_in_chromium(live_app, chrome, tmp_path
     assert "transliteratsiasy" in page.find("article.release .notice").text
     assert not CYRILLIC.search(page.find("article.release").text)
     chrome.save_screenshot(str(tmp_path / "kk-latn-release.png"))
+
+
+def test_a_word_one_letter_away_is_offered_in_latin_letters(db):
+    published_in_kazakh(db)
+    results = search.find(db, "kk-latn", "hatşylarymem")  # one letter wrong: the index's word, written in Latin
+    assert results.total == 1 and results.similar == ["hatşylarymen"]
+    assert search.find(db, "kk", "хатшыларымем").similar == ["хатшыларымен"]
