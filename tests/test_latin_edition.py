@@ -21,6 +21,7 @@ from feedsvc.web.db import connect
 from tests.helpers import NEWSBOAT
 from tests.helpers import NS
 from tests.helpers import SITE
+from tests.helpers import TARGETS
 from tests.helpers import Page
 from tests.helpers import app_with_settings
 from tests.helpers import make_release
@@ -142,17 +143,27 @@ def test_kazakh_and_latin_pages_and_sitemaps_name_each_other(client, db):
     assert news.xpath("//s:loc/text()", namespaces=NS) == [latin_page]
 
 
-def test_latin_feed_entries_have_their_own_ids(client, db):
+def test_latin_feed_entries_have_their_own_ids(app, client, db):
+    app.config["FEED_ARCHIVE_ITEMS"] = 1  # the one release fills archive page 1
     published_in_kazakh(db)
 
-    def ids(lang):
-        """The entry ids of a language's Atom feed."""
-        return etree.fromstring(client.get(f"/{lang}/feed.atom").data).xpath("//a:entry/a:id/text()",
-                                                                            namespaces={"a": ATOM[1:-1]})
+    def ids(path):
+        """The entry ids of an Atom document."""
+        return etree.fromstring(client.get(path).data).xpath("//a:entry/a:id/text()", namespaces={"a": ATOM[1:-1]})
 
-    kazakh, latin = ids("kk"), ids("kk-latn")
+    kazakh, latin = ids("/kk/feed.atom"), ids("/kk-latn/feed.atom")
     assert len(latin) == 1 and not set(latin) & set(kazakh)
     assert json.loads(client.get("/kk-latn/feed.json").data)["items"][0]["id"] == latin[0]
+    assert ids("/kk-latn/archive/1.atom") == latin  # the RFC 5005 archive page: the same entries
+
+
+def test_a_withdrawn_release_answers_410_in_latin_letters(client, db):
+    release = published_in_kazakh(db)
+    releases.set_status(db, release["id"], "withdrawn", languages=TARGETS, reason="Ошибка в тексте")
+    page = html.fromstring(client.get(f"/kk-latn/releases/{release['id']}").data)
+    assert page.get("lang") == "kk-Latn" and page.findtext(".//h1") == "Reliz kerı qaitaryp alyndy"
+    assert page.xpath("string(//dd[@lang='kk-Latn'])") == kazakh_latin_text(KK_TITLE)
+    assert not CYRILLIC.search(own_text(page))  # the reason is the Russian original's, marked lang="ru"
 
 
 def test_a_held_kazakh_translation_is_not_shown_in_latin_either(client, db):
