@@ -63,6 +63,8 @@ def default_config(instance_path: str) -> dict:
         "TARGET_LANGUAGES": list(TARGET_LANGUAGES),
         # Each language's name in itself (the language switcher, the editors' columns); add one per new language.
         "LANGUAGE_NAMES": {"ru": "Русский", "kk": "Қазақша", "en": "English"},
+        # The Kazakh Latin edition at /kk-latn/ (README, "Readers"): the Kazakh translation in the 2021 Latin alphabet.
+        "KAZAKH_LATIN_EDITION": True,
         # The site's canonical address (https://press.example.kz): every absolute URL in feeds, pages and
         # redirects is built from it, never from the request's Host. Required in production (README).
         "SITE_URL": "",
@@ -158,7 +160,7 @@ def check_config(config: dict, defaults: dict) -> None:
     if unknown:
         known = ", ".join(k for k in defaults if k.startswith(unknown[0].split("_")[0] + "_"))
         raise ConfigError(f"unknown setting {unknown[0]} (known: {known})")
-    config["LANGUAGES"] = list(Languages.of(config).published)
+    config["LANGUAGES"] = list(Languages.of(config).readable)
     if config.get("SECRET_KEY") is not None:
         config["SECRET_KEY"] = str(config["SECRET_KEY"])
     check_policy(config)

@@ -4,6 +4,7 @@ import functools
 import json
 import uuid
 from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime
 
 from slugify import slugify
@@ -28,6 +29,10 @@ from feedsvc.states import ReleaseStatus
 from feedsvc.storage import write
 from feedsvc.text import clean
 from feedsvc.text import one_line
+from feedsvc.text.editions import EDITIONS
+from feedsvc.text.editions import Edition
+from feedsvc.text.editions import base_language
+from feedsvc.text.editions import edition
 from feedsvc.text.latin import kazakh_latin
 from feedsvc.text.segment import split_paragraphs
 from feedsvc.translations import of_release as translations_of  # noqa: F401 (releases.translations_of, as callers know it)
@@ -89,7 +94,7 @@ def slug(title: str, lang: str = SOURCE_LANGUAGE) -> str:
     Kazakh is written in the 2021 Kazakh Latin alphabet first (latin.py); Russian as it always was
     (text-unidecode), so no Russian URL changes; English is Latin already.
     """
-    text = kazakh_latin(title) if lang == "kk" else title
+    text = kazakh_latin(title) if base_language(lang) == "kk" else title
     return slugify(text, max_length=80, word_boundary=True) or "release"
 
 
@@ -394,7 +399,9 @@ def entry_id(guid: str, lang: str) -> str:
 
 def localized(release: dict, translation: dict | None, lang: str) -> LocalizedRelease:
     """The release as a reader of ``lang`` sees it: the translation's published copy if it has one, else the
-    original."""
+    original. An edition (kk-latn) is given its base language's translation and shows it in its own script."""
+    if found := edition(lang):
+        return in_edition(localized(release, translation, found.base), found)
     shown = published_copy(translation) if lang != SOURCE_LANGUAGE else None
     text = shown or release
     category = (shown or {}).get("category") if release["category"] else None
@@ -417,6 +424,28 @@ def localized(release: dict, translation: dict | None, lang: str) -> LocalizedRe
     )
 
 
+def in_edition(view: LocalizedRelease, found: Edition) -> LocalizedRelease:
+    """A view in an edition's base language written in the edition's script: the translation's texts, never the
+    original's a pending translation shows (Russian stays Russian); its own language, hence its own entry id."""
+    def own(text: str, lang: str) -> str:
+        """A text of the view in the edition's script if it is the base language's."""
+        return found.write(text) if lang == found.base else text
+
+    def code(lang: str) -> str:
+        """A text's language: the edition's where the text was the base language's."""
+        return found.code if lang == found.base else lang
+
+    text_lang = view.source_lang if view.is_original else found.base
+    return replace(view, lang=found.code, title=own(view.title, text_lang), body=own(view.body, text_lang),
+                   paragraphs=[own(paragraph, text_lang) for paragraph in view.paragraphs],
+                   category=own(view.category, view.category_lang), category_lang=code(view.category_lang),
+                   photo_caption=own(view.photo_caption, view.photo_lang),
+                   photo_credit=own(view.photo_credit, view.photo_lang),
+                   photo_alt=own(view.photo_alt, view.photo_lang), photo_lang=code(view.photo_lang),
+                   correction_note=own(view.correction_note, view.correction_lang),
+                   correction_lang=code(view.correction_lang))
+
+
 def _correction(release: dict, translation: dict | None, lang: str) -> dict:
     """The correction's note as a reader of ``lang`` reads it, and its language (LocalizedRelease's fields)."""
     note, note_lang = reader_line(release, translation, lang, "correction_note")
@@ -431,11 +460,16 @@ def withdrawal_reason(release: dict, translation: dict | None, lang: str) -> tup
 def reader_line(release: dict, translation: dict | None, lang: str, name: str) -> tuple[str, str]:
     """A one-line public text (``name``: the withdrawal reason, the correction note) as a reader of ``lang``
     reads it, and its language: the published translation's (checked or reviewed like the rest of it), else the
-    original's."""
+    original's. An edition (kk-latn) writes its base language's in its own script."""
+    if found := edition(lang):
+        text, text_lang = reader_line(release, translation, found.base, name)
+        return (found.write(text), lang) if text_lang == found.base else (text, text_lang)
     shown = published_copy(translation) if lang != SOURCE_LANGUAGE else None
     if shown and shown.get(name):
         return shown[name], lang
     return release.get(name) or "", SOURCE_LANGUAGE
+
+
 def text_updated(release: dict, shown: dict | None) -> str:
     """When the text a reader sees last changed: never before the release's publication time (a scheduled
     release's text, written ahead, is new to readers at its moment)."""
@@ -476,7 +510,7 @@ def list_published(db: Database, lang: str, *, limit: int, offset: int = 0,
     order = "asc" if from_oldest else "desc"
     sql = f"""select r.* from releases r where {VISIBLE_SQL} {translated_filter(lang, translated_only)}
         order by r.published_at {order}, r.id {order} limit :limit offset :offset"""
-    rows = list(db.query(sql, {"lang": lang, "limit": max(limit, 0), "offset": offset, "now": moment()}))
+    rows = list(db.query(sql, {"lang": base_language(lang), "limit": max(limit, 0), "offset": offset, "now": moment()}))
     return localize_rows(db, rows[::-1] if from_oldest else rows, lang)
 
 
@@ -486,7 +520,7 @@ def list_by_seq(db: Database, lang: str, first: int, last: int) -> list[Localize
     # "+r.status": the seq index, not the status one (which would read every published release of the archive).
     sql = f"""select r.* from releases r where +r.status = '{ReleaseStatus.PUBLISHED}' and +r.published_at <= :now
         and r.seq between :first and :last {translated_filter(lang, True)} order by r.seq desc"""
-    rows = db.query(sql, {"lang": lang, "first": first, "last": last, "now": moment()})
+    rows = db.query(sql, {"lang": base_language(lang), "first": first, "last": last, "now": moment()})
     return localize_rows(db, list(rows), lang)
 
 
@@ -518,15 +552,17 @@ def withdrawn_since(db: Database, lang: str, since: datetime) -> list[dict]:
     sql = f"""select r.* from releases r where r.status = '{ReleaseStatus.WITHDRAWN}' and r.withdrawn_at >= :since
         and r.seq is not null and substr(r.published_at, 1, 19) <= substr(r.withdrawn_at, 1, 19)
         {translated_filter(lang, True)} order by r.withdrawn_at desc"""
-    rows = list(db.query(sql, {"lang": lang, "since": clock.iso(since)}))
-    by_id = translations.of_releases(db, [row["id"] for row in rows], lang) if lang != SOURCE_LANGUAGE else {}
+    rows = list(db.query(sql, {"lang": base_language(lang), "since": clock.iso(since)}))
+    by_id = (translations.of_releases(db, [row["id"] for row in rows], base_language(lang))
+             if lang != SOURCE_LANGUAGE else {})
     return [{**row, "entry_id": entry_id(row["guid"], lang),
              "withdrawal_reason": withdrawal_reason(row, by_id.get(row["id"]), lang)[0]} for row in rows]
 
 
 def localize_rows(db: Database, rows: list[dict], lang: str) -> list[LocalizedRelease]:
     """Localize many releases with one query for their translations."""
-    rows_by_id = translations.of_releases(db, [row["id"] for row in rows], lang) if lang != SOURCE_LANGUAGE else {}
+    rows_by_id = (translations.of_releases(db, [row["id"] for row in rows], base_language(lang))
+                  if lang != SOURCE_LANGUAGE else {})
     return [localized(row, rows_by_id.get(row["id"]), lang) for row in rows]
 
 
@@ -540,7 +576,7 @@ def count_published(db: Database, lang: str = SOURCE_LANGUAGE) -> int:
     # Kept by triggers too (migration m030); less the scheduled ones with a translation, few and found by index.
     sql = f"""select coalesce((select count from translated_counts where lang = :lang), 0)
         - (select count(*) from releases r where {SCHEDULED_SQL} {translated_filter(lang, True)})"""
-    return int(db.execute(sql, {"lang": lang, "now": moment()}).fetchone()[0])
+    return int(db.execute(sql, {"lang": base_language(lang), "now": moment()}).fetchone()[0])
 
 
 def readable_languages(db: Database, first: int, last: int) -> list[dict]:
@@ -560,6 +596,9 @@ def readable_languages(db: Database, first: int, last: int) -> list[dict]:
         if row["lang"]:
             release["languages"][row["lang"]] = max(row["updated_at"], row["translated_at"])
             release["titles"][row["lang"]] = row["translated_title"]
+    for release in found.values():
+        with_editions(release["languages"])
+        with_editions(release["titles"])
     return list(found.values())
 
 
@@ -576,7 +615,13 @@ def readable_windows(db: Database, size: int) -> dict[str, dict[int, str]]:
     windows: dict[str, dict[int, str]] = {}
     for row in db.query(sql, {"size": size, "source": SOURCE_LANGUAGE, "now": moment()}):
         windows.setdefault(row["lang"], {})[row["number"]] = row["lastmod"]
-    return windows
+    return with_editions(windows)
+
+
+def with_editions(by_language: dict) -> dict:
+    """``by_language`` with each edition given its base language's value (an edition reads its base's rows)."""
+    by_language |= {code: by_language[found.base] for code, found in EDITIONS.items() if found.base in by_language}
+    return by_language
 
 
 def newest_change(db: Database, lang: str, count: int) -> str | None:
@@ -585,7 +630,7 @@ def newest_change(db: Database, lang: str, count: int) -> str | None:
         coalesce(t.published_updated, '')) as updated from releases r
         left join translations t on t.release_id = r.id and t.lang = :lang and {PUBLISHED_SQL}
         where {VISIBLE_SQL} {translated_filter(lang, True)} order by r.published_at desc, r.id desc limit :count)"""
-    return db.execute(sql, {"lang": lang, "count": count, "now": moment()}).fetchone()[0]
+    return db.execute(sql, {"lang": base_language(lang), "count": count, "now": moment()}).fetchone()[0]
 
 
 def shown_languages(views: dict[str, LocalizedRelease]) -> list[str]:

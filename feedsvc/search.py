@@ -26,6 +26,9 @@ from feedsvc.releases import VISIBLE_SQL
 from feedsvc.releases import LocalizedRelease
 from feedsvc.releases import localize_rows
 from feedsvc.releases import moment
+from feedsvc.text.editions import EDITIONS
+from feedsvc.text.editions import base_language
+from feedsvc.text.editions import in_script
 from feedsvc.text.names import one_edit_apart
 from feedsvc.text.names import phonetic
 from feedsvc.text.names import skeleton
@@ -155,17 +158,27 @@ def name_keys(word: QueryWord, lang: str) -> set[str]:
 
 
 def match_expression(words: list[QueryWord], lang: str, tier: int) -> str:
-    """The FTS5 query of a tier: every word as written (0), or also by stem (1), or also as a name (2)."""
+    """The FTS5 query of a tier: every word as written (0), or also by stem (1), or also as a name (2); a word
+    typed in an edition's script (Qazaqstan) also in each of its spellings in the language's own (Қазақстан)."""
     parts = []
-    for word in words:
-        options = [f"{TEXT}: {phrase(word.text.lower(), word.prefix)}"]
-        if tier >= 1:
-            form = word.text.lower() if word.prefix else stem(word.text, lang)
-            options.append(f"{STEMS}: {phrase(form, word.prefix)}")
-        if tier >= 2:
-            options += [f"{NAMES}: {phrase(key, True)}" for key in sorted(name_keys(word, lang))]
-        parts.append("(" + " OR ".join(options) + ")")
+    for typed in words:
+        options = []
+        for word in spellings(typed, lang):
+            options.append(f"{TEXT}: {phrase(word.text.lower(), word.prefix)}")
+            if tier >= 1:
+                form = word.text.lower() if word.prefix else stem(word.text, lang)
+                options.append(f"{STEMS}: {phrase(form, word.prefix)}")
+            if tier >= 2:
+                options += [f"{NAMES}: {phrase(key, True)}" for key in sorted(name_keys(word, lang))]
+        parts.append("(" + " OR ".join(dict.fromkeys(options)) + ")")
     return " AND ".join(parts)
+
+
+def spellings(word: QueryWord, lang: str) -> list[QueryWord]:
+    """The word as typed, and, in a language an edition writes in another script, the word's spellings in the
+    language's own script (a bounded few: the way back is ambiguous)."""
+    others = [text for found in EDITIONS.values() if found.base == lang for text in found.spellings(word.text)]
+    return [word, *(QueryWord(text, word.prefix) for text in others)]
 
 
 def find(db: Database, lang: str, query: str, *, page: int = 1, size: int = 20, sort: str = "relevance",
@@ -176,7 +189,7 @@ def find(db: Database, lang: str, query: str, *, page: int = 1, size: int = 20, 
     By relevance, one query per tier, each only while fewer than the page's end were found, so a common word
     costs what it did before stems (ranking every match of one tier) and the wider tiers rank only what is left.
     """
-    words = parse(query)
+    words, shown_lang, lang = parse(query), lang, base_language(lang)  # an edition searches its base's texts
     table = "releases_fts" if lang == SOURCE_LANGUAGE else "translations_fts"
     expressions = [match_expression(words, lang, tier) for tier in range(3)] if words else []
     search = Search(db, table, lang, filters)
@@ -184,7 +197,10 @@ def find(db: Database, lang: str, query: str, *, page: int = 1, size: int = 20, 
     similar: list[str] = []
     if words and not total:
         # The index of translations holds every language's words: keep those this language's texts use.
-        similar = [word for word in similar_words(db, table, words) if search.count(f"{TEXT}: {phrase(word, False)}")]
+        # A word in an edition's script is corrected in its likeliest spelling in the language's own.
+        likeliest = [spelling for word in words for spelling in spellings(word, lang)[:2]]
+        similar = [word for word in dict.fromkeys(similar_words(db, table, likeliest))
+                   if search.count(f"{TEXT}: {phrase(word, False)}")]
         if similar:
             expressions.append(expressions[-1] + " OR " + " OR ".join(f"{TEXT}: {phrase(w, False)}" for w in similar))
             total = search.count(expressions[-1])
@@ -195,7 +211,8 @@ def find(db: Database, lang: str, query: str, *, page: int = 1, size: int = 20, 
                            newest=True, skip=(page - 1) * size if sort == "date" else 0)
         found = seen + [(row, len(expressions) - 1) for row in rest]
     found = found[(page - 1) * size:page * size] if sort != "date" else found
-    return Results(hits(db, lang, expressions, found), total, page, size, similar if total else [])
+    similar = [in_script(shown_lang, word) for word in similar]  # the index's words, as the page writes them
+    return Results(hits(db, shown_lang, expressions, found), total, page, size, similar if total else [])
 
 
 def hits(db: Database, lang: str, expressions: list[str], found: list[tuple[dict, int]]) -> list[Hit]:

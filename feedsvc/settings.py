@@ -6,6 +6,9 @@ from dataclasses import field
 from enum import StrEnum
 from pathlib import Path
 
+from feedsvc.text import editions
+from feedsvc.text.editions import base_language
+
 
 @dataclass(frozen=True)
 class Languages:
@@ -14,11 +17,12 @@ class Languages:
 
     source: str
     targets: tuple[str, ...]
+    editions: tuple[str, ...] = ()  # text.editions: a target in another script (kk-latn), under its own prefix
 
     @classmethod
     def of(cls, config) -> "Languages":
-        """The languages a configuration names (SOURCE_LANGUAGE, TARGET_LANGUAGES)."""
-        return cls(str(config["SOURCE_LANGUAGE"]), tuple(config["TARGET_LANGUAGES"]))
+        """The languages a configuration names (SOURCE_LANGUAGE, TARGET_LANGUAGES, the editions' settings)."""
+        return cls(str(config["SOURCE_LANGUAGE"]), tuple(config["TARGET_LANGUAGES"]), editions.enabled(config))
 
     @property
     def published(self) -> tuple[str, ...]:
@@ -26,9 +30,15 @@ class Languages:
         return (self.source, *self.targets)
 
     @property
+    def readable(self) -> tuple[str, ...]:
+        """Every language and edition with pages and feeds: the published languages, each edition after its base."""
+        return tuple(code for lang in self.published
+                     for code in (lang, *(edition for edition in self.editions if base_language(edition) == lang)))
+
+    @property
     def prefixes(self) -> tuple[str, ...]:
-        """The URL prefixes of the published languages ("/ru/", "/kk/" …)."""
-        return tuple(f"/{code}/" for code in self.published)
+        """The URL prefixes of the languages and editions ("/ru/", "/kk/", "/kk-latn/" …)."""
+        return tuple(f"/{code}/" for code in self.readable)
 
 
 # The queue's defaults (the queue's functions and so the WORKER_* settings take theirs from here).

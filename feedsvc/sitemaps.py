@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from feedsvc.text.editions import language_tag
+
 # Release ids per sitemap file: file n of a language lists the releases with ids (n-1)*MAX_URLS+1..n*MAX_URLS
 # readable in it (file 1 its front page too), so a file is built from its own window, whatever the archive's size,
 # and an old file stays as it is while new releases arrive. A module constant so a test can lower it. The
@@ -81,7 +83,7 @@ def urlset(pages: list[Page]) -> bytes:
         if page.lastmod:
             etree.SubElement(node, f"{{{SITEMAP_NS}}}lastmod").text = page.lastmod
         for hreflang, href in page.alternates:
-            etree.SubElement(node, f"{{{XHTML_NS}}}link", rel="alternate", hreflang=hreflang, href=href)
+            etree.SubElement(node, f"{{{XHTML_NS}}}link", rel="alternate", hreflang=language_tag(hreflang), href=href)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 

@@ -8,6 +8,7 @@ import json
 import os
 import queue
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -42,6 +43,7 @@ from feedsvc.migrations import migrate
 from feedsvc.modelstore import packages
 from feedsvc.settings import WorkerSettings
 from feedsvc.storage import connect
+from feedsvc.text.editions import EDITIONS
 from feedsvc.text.segment import join_paragraph
 from feedsvc.text.segment import split_paragraphs
 from feedsvc.text.segment import split_sentences
@@ -518,7 +520,7 @@ def sitemap_urls(client) -> dict[str, dict[str, dict]]:
     for loc in xml(client, "/sitemap.xml").xpath("s:sitemap/s:loc/text()", namespaces=NS):
         if loc.endswith("-news.xml"):  # Google News sitemaps: the recent releases again, in their own shape
             continue
-        lang = loc.rsplit("/", 1)[1].split("-")[0]
+        lang = loc.rsplit("/", 1)[1].rsplit("-", 1)[0]  # ru-1.xml, kk-latn-1.xml
         for node in xml(client, loc.removeprefix("http://localhost")).xpath("s:url", namespaces=NS):
             alternates = {link.get("hreflang"): link.get("href") for link in node.xpath("x:link", namespaces=NS)}
             found.setdefault(lang, {})[node.findtext("s:loc", namespaces=NS)] = {
@@ -570,7 +572,8 @@ class HubStub:
 
 
 def feed_urls(langs=("ru", "kk", "en")) -> set[str]:
-    """Every subscription feed URL of these languages."""
+    """Every subscription feed URL of these languages, and of the editions written from them (kk: kk-latn)."""
+    langs = [*langs, *(code for code, edition in EDITIONS.items() if edition.base in langs)]
     return {f"{SITE}/{lang}/feed.{fmt}" for lang in langs for fmt in ("rss", "atom", "json")}
 
 
@@ -643,3 +646,18 @@ class CommandRunner(FlaskCliRunner):
 def cli_runner(app) -> CommandRunner:
     """A runner for `feedsvc` commands on ``app`` (as the test's app: its settings and database)."""
     return CommandRunner(app)
+
+
+NEWSBOAT = shutil.which("newsboat") or "/usr/bin/newsboat"
+
+
+def unread(folder, urls: list[str]) -> str:
+    """What newsboat says after fetching ``urls`` into a fresh cache ("N unread articles")."""
+    folder.mkdir(exist_ok=True)
+    (folder / "urls").write_text("\n".join(urls) + "\n")
+    (folder / "config").write_text("")
+    result = subprocess.run([NEWSBOAT, "-u", str(folder / "urls"), "-c", str(folder / "cache.db"), "-C",
+                             str(folder / "config"), "-x", "reload", "print-unread"],
+                            capture_output=True, text=True, timeout=120, env={**os.environ, "HOME": str(folder)})
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()

@@ -17,7 +17,7 @@ def test_worker_and_engine_settings_take_their_defaults_from_the_settings_classe
     assert config["WORKER_LEASE_SECONDS"] == WorkerSettings.lease_seconds == jobs.LEASE_SECONDS
     assert config["WORKER_BATCH_SENTENCES"] == WorkerSettings.batch_sentences
     assert config["ENGINE_BEAM_SIZE"] == EngineSettings.beam_size
-    assert config["LANGUAGES"] == ["ru", "kk", "en"]
+    assert config["LANGUAGES"] == ["ru", "kk", "kk-latn", "en"]  # the Kazakh Latin edition beside Kazakh
 
 
 def test_an_unknown_worker_or_engine_setting_is_one_clear_error(tmp_path):

@@ -14,6 +14,7 @@ from feedsvc.editorial import review
 from feedsvc.migrations import migrations
 from feedsvc.settings import WorkerSettings
 from feedsvc.storage import connect
+from feedsvc.text.latin import kazakh_latin_text
 from feedsvc.text.segment import split_paragraphs
 from feedsvc.text.segment import split_sentences
 from feedsvc.translation import glossary
@@ -91,6 +92,8 @@ def test_the_note_is_translated_checked_and_shown_on_pages_feeds_and_json_ld(app
         for content in feed_htmls(client, lang):
             assert f'<span lang="{lang}">{escape(wanted)}</span>' in content and note not in content
     assert f'<span lang="ru">{note}</span>' in page(client, "ru", release["id"])
+    latin = kazakh_latin_text(typography.apply(corpus()[note]["kk"], "kk"))
+    assert f'<span lang="kk-Latn">{escape(latin)}</span>' in page(client, "kk-latn", release["id"])
 
 
 def test_a_new_note_never_shows_the_translation_of_the_last_one(app, client, db, models, terms, engine):

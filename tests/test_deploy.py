@@ -323,13 +323,14 @@ def test_a_changed_feed_reaches_readers_once_its_copy_expires(site):
     wait_until(new_copy_cached, "no cached copy of the new feed")
 
 
-def test_a_feed_is_one_cache_entry_whatever_its_query_string(site):
+@pytest.mark.parametrize("feed", ("/kk/feed.json", "/kk-latn/feed.json"))  # a language, an edition
+def test_a_feed_is_one_cache_entry_whatever_its_query_string(site, feed):
     proxy, _, _ = site
     polls = iter(range(10**6))
 
     def fresh_query_status() -> str:
         """The cache status of a poll with a query string never sent before (a cache-busting reader)."""
-        status, headers, body = request(proxy.port, "GET", f"/kk/feed.json?utm_source=bot{next(polls)}")
+        status, headers, body = request(proxy.port, "GET", f"{feed}?utm_source=bot{next(polls)}")
         assert status == 200 and b'"items"' in body
         return headers["x-cache-status"]
 

@@ -1,17 +1,15 @@
 """Feeds as a real reader sees them: Debian's newsboat subscribed to all six feeds at once."""
 
 import os
-import shutil
-import subprocess
 
 import pytest
 
 from feedsvc import jobs
+from tests.helpers import NEWSBOAT
 from tests.helpers import make_release
 from tests.helpers import missing_program
 from tests.helpers import served
-
-NEWSBOAT = shutil.which("newsboat") or "/usr/bin/newsboat"
+from tests.helpers import unread
 
 
 @pytest.fixture
@@ -19,18 +17,6 @@ def live_url(app):
     """The test app served on 127.0.0.1 for a reader to fetch."""
     with served(app) as url:
         yield url
-
-
-def unread(folder, urls: list[str]) -> str:
-    """What newsboat says after fetching ``urls`` into a fresh cache ("N unread articles")."""
-    folder.mkdir(exist_ok=True)
-    (folder / "urls").write_text("\n".join(urls) + "\n")
-    (folder / "config").write_text("")
-    result = subprocess.run([NEWSBOAT, "-u", str(folder / "urls"), "-c", str(folder / "cache.db"), "-C",
-                             str(folder / "config"), "-x", "reload", "print-unread"],
-                            capture_output=True, text=True, timeout=120, env={**os.environ, "HOME": str(folder)})
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
 
 
 def test_a_reader_of_all_six_feeds_sees_every_release_in_every_language(app, db, live_url, tmp_path):

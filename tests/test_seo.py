@@ -14,6 +14,7 @@ from feedsvc import clock
 from feedsvc import photos
 from feedsvc import releases
 from feedsvc import sitemaps
+from feedsvc.text.editions import base_language
 from tests.helpers import NS
 from tests.helpers import ROOT
 from tests.helpers import TARGETS
@@ -75,7 +76,7 @@ def head(client, url: str) -> Head:
 def page_url(db, release: dict, lang: str) -> str:
     """A release's absolute URL in a language (at that language's slug), as the test client's host builds it."""
     stored = releases.get_release(db, release["id"])
-    view = releases.localized(stored, releases.translations_of(db, release["id"]).get(lang), lang)
+    view = releases.localized(stored, releases.translations_of(db, release["id"]).get(base_language(lang)), lang)
     return f"http://localhost/{lang}/releases/{release['id']}-{view.slug}"
 
 
@@ -109,13 +110,14 @@ def test_robots_txt_points_at_the_sitemap_and_keeps_crawlers_out_of_admin(client
 def test_sitemaps_list_every_readable_page_with_its_language_versions(client, db, site):
     urls = sitemap_urls(client)
     done, half = site["done"], site["half"]
-    assert set(urls) == set(LANGS)
+    assert set(urls) == {*LANGS, "kk-latn"}  # the Kazakh Latin edition has its own sitemaps
     for lang in LANGS:  # each language: its front page, and each release readable in it
         expected = {f"http://localhost/{lang}/", page_url(db, done, lang)} | (
             {page_url(db, half, lang)} if lang != "kk" else set())  # kk of "half" is pending: not a kk page
         assert set(urls[lang]) == expected, lang
         assert urls[lang][page_url(db, done, lang)]["alternates"] == {
-            **{code: page_url(db, done, code) for code in LANGS}, "x-default": page_url(db, done, "ru")}
+            **{code: page_url(db, done, code) for code in LANGS}, "kk-Latn": page_url(db, done, "kk-latn"),
+            "x-default": page_url(db, done, "ru")}
         assert urls[lang][f"http://localhost/{lang}/"]["alternates"]["x-default"] == "http://localhost/ru/"
     assert urls["en"][page_url(db, half, "en")]["alternates"] == {
         "ru": page_url(db, half, "ru"), "en": page_url(db, half, "en"), "x-default": page_url(db, half, "ru")}
@@ -180,7 +182,8 @@ def test_sitemap_files_hold_fixed_windows_of_release_ids(client, db, site, monke
             if not loc.endswith("-news.xml")]
     # Window 2 holds a draft and a withdrawn release: no file; kk and en have pages in window 1 only.
     assert [loc for loc in locs if "/ru-" in loc] == [f"http://localhost/sitemaps/ru-{n}.xml" for n in (1, 3, 4)]
-    assert [loc for loc in locs if "/kk-" in loc] == ["http://localhost/sitemaps/kk-1.xml"]
+    assert [loc for loc in locs if "/kk-" in loc] == [f"http://localhost/sitemaps/{code}-1.xml"
+                                                      for code in ("kk", "kk-latn")]
     assert [loc for loc in locs if "/en-" in loc] == ["http://localhost/sitemaps/en-1.xml"]
     sizes = [len(xml(client, f"/sitemaps/ru-{n}.xml").xpath("s:url", namespaces=NS)) for n in (1, 3, 4)]
     assert sizes == [3, 2, 1]  # file 1: the front page and ids 1-2
@@ -252,7 +255,7 @@ def test_json_ld_links_an_original_and_its_translations(client, db, site):
     assert original["publisher"]["logo"]["url"] == "http://localhost/static/icons/icon-512.png"
     assert original["publisher"]["name"].startswith("Пресс-служба Сената")
     assert {(work["inLanguage"], work["url"]) for work in original["workTranslation"]} == {
-        ("kk", page_url(db, done, "kk")), ("en", page_url(db, done, "en"))}
+        ("kk", page_url(db, done, "kk")), ("kk-Latn", page_url(db, done, "kk-latn")), ("en", page_url(db, done, "en"))}
     assert "translationOfWork" not in original
     [english] = head(client, page_url(db, done, "en").removeprefix("http://localhost")).json_ld
     assert english["inLanguage"] == "en" and english["headline"] == "The Senate passed a law"

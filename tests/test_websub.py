@@ -43,20 +43,20 @@ def test_a_failed_ping_is_retried_and_only_changes_readers_see_are_announced(hub
     assert websub.deliver(db, [hub.url], topics(hub_app)) == 0 and hub.pings.empty()  # not before its retry time
     set_clock.advance(seconds=1)
     assert websub.deliver(db, [hub.url], topics(hub_app)) == 1
-    assert {url for _, url in hub.received(9)} == feed_urls()
+    assert {url for _, url in hub.received(len(feed_urls()))} == feed_urls()
     assert websub.deliver(db, [hub.url], topics(hub_app)) == 0 and hub.pings.empty()  # sent once
     job = jobs.claim(db)  # claiming changes no feed; the stored translation changes its language's feeds
     assert websub.deliver(db, [hub.url], topics(hub_app)) == 0
     assert jobs.complete(db, job, {"title": "Title", "body": "Text.", "route": "test"})
     assert websub.deliver(db, [hub.url], topics(hub_app)) == 1
-    assert {url for _, url in hub.received(3)} == feed_urls([job["lang"]])
+    assert {url for _, url in hub.received(len(feed_urls([job["lang"]])))} == feed_urls([job["lang"]])
     version = releases.translations_of(db, release["id"])[job["lang"]]["version"]
     review.save_human(db, release["id"], job["lang"], "Reviewed", "Text.", author="editor", expected_version=version)
     assert websub.deliver(db, [hub.url], topics(hub_app)) == 1  # an editor's review
-    assert {url for _, url in hub.received(3)} == feed_urls([job["lang"]])
+    assert {url for _, url in hub.received(len(feed_urls([job["lang"]])))} == feed_urls([job["lang"]])
     releases.set_status(db, release["id"], "withdrawn", languages=TARGETS)
     assert websub.deliver(db, [hub.url], topics(hub_app)) == 1
-    assert {url for _, url in hub.received(9)} == feed_urls()
+    assert {url for _, url in hub.received(len(feed_urls()))} == feed_urls()
 
 
 def test_the_worker_announces_in_the_background_without_delaying_a_save(hub_app, hub, admin):
@@ -74,7 +74,7 @@ def test_the_worker_announces_in_the_background_without_delaying_a_save(hub_app,
         assert saved.status_code == 302  # answered while the hub still holds the first ping
         assert hub.received(1)[0][0] == "publish"
         hub.gate.set()
-        assert {url for _, url in hub.received(8)} | {f"{SITE}/ru/feed.rss"} == feed_urls()
+        assert {url for _, url in hub.received(len(feed_urls()) - 1)} | {f"{SITE}/ru/feed.rss"} == feed_urls()
     finally:
         sender.stop()
 

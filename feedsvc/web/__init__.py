@@ -32,6 +32,7 @@ from feedsvc.config import default_config
 from feedsvc.search import MAX_QUERY_CHARS
 from feedsvc.storage import PRIVATE_FOLDER
 from feedsvc.storage import make_folder
+from feedsvc.text import editions
 from feedsvc.web import db
 from feedsvc.web import extensions
 from feedsvc.web import hosts
@@ -134,6 +135,7 @@ def register_blueprints(app: Flask) -> None:
                  "provenance_label", "outdated_label", "correction_label"):
         app.add_template_filter(getattr(labels, name))
     app.add_template_filter(releases.shown_status)
+    app.add_template_filter(editions.language_tag, "tag")
 
 
 def error_page(exc: HTTPException, release: dict | None = None):
@@ -173,7 +175,7 @@ def error_words(code: int, is_release: bool) -> tuple[str, str]:
 def withdrawn_release(release: dict) -> dict:
     """What a 410 page says of a withdrawn release: its title in the page's language, when, and why."""
     lang = g.get("lang") or current_app.config["SOURCE_LANGUAGE"]
-    translation = releases.translations_of(get_db(), release["id"]).get(lang)
+    translation = releases.translations_of(get_db(), release["id"]).get(editions.base_language(lang))
     view = releases.localized(release, translation, lang)
     reason, reason_lang = releases.withdrawal_reason(release, translation, lang)
     return {"title": view.title, "title_lang": current_app.config["SOURCE_LANGUAGE"] if view.is_original else lang,
@@ -227,8 +229,12 @@ def lang_url(code: str, external: bool = False) -> str | None:
 
 
 def site_names(lang: str) -> tuple[str, str]:
-    """The site's and the publisher's name in a language (Russian when not configured)."""
+    """The site's and the publisher's name in a language (Russian when not configured); an edition's are its base
+    language's, in its script."""
     config = current_app.config
+    if edition := editions.edition(lang):
+        site, publisher = site_names(edition.base)
+        return edition.write(site), edition.write(publisher)
     return (config["SITE_NAMES"].get(lang, config["SITE_NAME"]), config["PUBLISHERS"].get(lang, config["PUBLISHER"]))
 
 
@@ -238,7 +244,9 @@ def press_contact(lang: str) -> dict:
     The phone was checked and written in international format at start (config.check_contact).
     """
     config = current_app.config
-    return {"name": config["PRESS_CONTACT_NAMES"].get(lang, config["PRESS_CONTACT_NAME"]),
+    names = config["PRESS_CONTACT_NAMES"]
+    name = editions.in_script(lang, names.get(editions.base_language(lang), config["PRESS_CONTACT_NAME"]))
+    return {"name": name,
             "phone": config["PRESS_CONTACT_PHONE"], "tel": config["PRESS_CONTACT_PHONE_URI"],
             "email": config["PRESS_CONTACT_EMAIL"]}
 
@@ -249,7 +257,8 @@ def template_globals() -> dict:
     ui_lang = page_lang or str(get_locale())
     site_name, publisher = site_names(ui_lang)
     source_lang = extensions.site_languages().source
-    return {"language_names": current_app.config["LANGUAGE_NAMES"], "page_lang": page_lang, "lang_url": lang_url,
+    return {"language_names": editions.names() | current_app.config["LANGUAGE_NAMES"], "page_lang": page_lang,
+            "lang_url": lang_url, "site_languages": extensions.site_languages(),
             "ui_lang": ui_lang, "source_lang": source_lang, "has_alternates": bool(page_lang and lang_url(source_lang)),
             "site_name": site_name, "publisher": publisher,
             "storage_down": g.get("storage_down", False), "press_contact": press_contact(ui_lang),

@@ -1,12 +1,16 @@
 """Flask extensions: CSRF, login, interface languages, rate limits; and the app's own state."""
 
 import sqlite3
+from functools import cached_property
 
+from babel import support
 from flask import Flask
 from flask import current_app
 from flask import g
+from flask import has_app_context
 from flask import request
 from flask_babel import Babel
+from flask_babel import Domain
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -15,19 +19,74 @@ from flask_wtf.csrf import CSRFProtect
 
 from feedsvc.errors import FeedsvcError
 from feedsvc.settings import Languages
+from feedsvc.text import editions
 from feedsvc.web.cache import ResponseCache
+
+
+class WrittenTranslations(support.NullTranslations):
+    """A catalogue whose every message is written by a table (the Kazakh catalogue in Kazakh Latin letters):
+    the Latin edition's interface needs no catalogue of its own to keep in step."""
+
+    def __init__(self, catalogue: support.NullTranslations, write) -> None:
+        """Wrap ``catalogue``; ``write`` turns one of its messages into the edition's script."""
+        super().__init__()
+        self.catalogue, self.write = catalogue, write
+
+    def gettext(self, message):
+        """The message, written."""
+        return self.write(self.catalogue.ugettext(message))
+
+    def ngettext(self, singular, plural, num):
+        """The plural form, written."""
+        return self.write(self.catalogue.ungettext(singular, plural, num))
+
+    def pgettext(self, context, message):
+        """The message in a context, written."""
+        return self.write(self.catalogue.upgettext(context, message))
+
+    def npgettext(self, context, singular, plural, num):
+        """The plural form in a context, written."""
+        return self.write(self.catalogue.unpgettext(context, singular, plural, num))
+
+    ugettext, ungettext, upgettext, unpgettext = gettext, ngettext, pgettext, npgettext
+
+
+class EditionDomain(Domain):
+    """Flask-Babel's message domain, which on an edition's pages (kk-latn) gives the base language's catalogue
+    (the locale is the base's: select_locale) written in the edition's script."""
+
+    def get_translations(self):
+        """The locale's catalogue, written in the page's edition's script if the page is an edition's."""
+        catalogue = super().get_translations()
+        edition = editions.edition(g.get("lang")) if has_app_context() else None
+        if edition is None:
+            return catalogue
+        key = (edition.code, self.domain[0])
+        if key not in self.cache:
+            self.cache[key] = WrittenTranslations(catalogue, edition.write)
+        return self.cache[key]
+
+
+class EditionBabel(Babel):
+    """Flask-Babel with the EditionDomain as its messages."""
+
+    @cached_property
+    def domain_instance(self):
+        """The message domain (EditionDomain)."""
+        return EditionDomain(domain=self.domain)
+
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
-babel = Babel()
+babel = EditionBabel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
 def select_locale() -> str:
-    """The interface language: the page's own language, else the staff member's chosen one, else the reader's
-    browser preference."""
+    """The interface language: the page's own language (an edition's base: EditionDomain writes it), else the
+    staff member's chosen one, else the reader's browser preference."""
     lang = getattr(g, "lang", None)
-    return lang or chosen_language() or browser_language()
+    return (lang and editions.base_language(lang)) or chosen_language() or browser_language()
 
 
 def chosen_language() -> str | None:

@@ -20,6 +20,8 @@ from feedsvc import clock
 from feedsvc import feeds
 from feedsvc import releases
 from feedsvc.states import FeedFormat
+from feedsvc.text.editions import base_language
+from feedsvc.text.editions import language_tag
 from feedsvc.web import press_contact
 from feedsvc.web import site_names
 from feedsvc.web.cache import cached
@@ -132,11 +134,11 @@ def render(lang: str, fmt: str, rows: list[releases.LocalizedRelease], state: di
     site_name, publisher = site_names(lang)
     config = current_app.config
     meta = feeds.FeedMeta(
-        lang=lang, fmt=fmt, title=f"{site_name} — {_('Press releases')}",
+        lang=language_tag(lang), fmt=fmt, title=f"{site_name} — {_('Press releases')}",
         subtitle=_("Press releases of the press service"), publisher=publisher,
         self_url=self_url or url_for("feeds.feed", lang=lang, fmt=fmt, _external=True),
         html_url=url_for("public.index", lang=lang, _external=True), updated=updated,
-        alternates=[(other, url_for("feeds.feed", lang=other, fmt=fmt, _external=True), MIMETYPES[fmt])
+        alternates=[(language_tag(other), url_for("feeds.feed", lang=other, fmt=fmt, _external=True), MIMETYPES[fmt])
                     for other in config["LANGUAGES"] if other != lang],
         contact=feeds.Contact(**press_contact(lang)),
         rights=config["FEED_RIGHTS"].get(lang) or f"© {publisher}",
@@ -157,9 +159,13 @@ def feedsvc_version() -> str:
 
 
 def topics() -> dict[str, list[str]]:
-    """Every subscription feed's URL by language (what WebSub hubs are told about), in an app context."""
-    return {lang: [url_for("feeds.feed", lang=lang, fmt=fmt, _external=True) for fmt in MIMETYPES]
-            for lang in current_app.config["LANGUAGES"]}
+    """Every subscription feed's URL by language (what WebSub hubs are told about), in an app context; an
+    edition's feeds under its base language (a change to the Kazakh text changes the Latin feeds too)."""
+    found: dict[str, list[str]] = {}
+    for lang in current_app.config["LANGUAGES"]:
+        found.setdefault(base_language(lang), []).extend(
+            url_for("feeds.feed", lang=lang, fmt=fmt, _external=True) for fmt in MIMETYPES)
+    return found
 
 
 def feed_item(view: releases.LocalizedRelease) -> feeds.FeedItem:
@@ -173,7 +179,8 @@ def feed_item(view: releases.LocalizedRelease) -> feeds.FeedItem:
         labels = [_("Machine translation") if view.is_machine else _("Human-reviewed translation")]
     if view.photo:
         src = url_for("public.photo", name=view.photo, _external=True)
-        photo = feeds.FeedPhoto(src, view.photo_caption, view.photo_credit, view.photo_alt, view.photo_lang)
+        photo = feeds.FeedPhoto(src, view.photo_caption, view.photo_credit, view.photo_alt,
+                                language_tag(view.photo_lang))
         enclosure = (src, view.photo_length, view.photo_type)
         thumbnail = smallest_size(view.photo_sizes)
     html = feeds.content_html(view.paragraphs, notice=notice, photo=photo, correction=correction_of(view),

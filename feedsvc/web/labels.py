@@ -27,6 +27,7 @@ from feedsvc.states import Origin
 from feedsvc.states import ReleaseStatus
 from feedsvc.states import SentenceOrigin
 from feedsvc.states import TranslationStatus
+from feedsvc.text import editions
 from feedsvc.translation.checks import Flag
 
 # How each language writes a date and time (CLDR's own "long" patterns differ from the press norms:
@@ -81,7 +82,20 @@ def finding_reason(finding) -> str:
 
 def provenance_label(view) -> str:
     """What a translated page or feed item says of its text (a LocalizedRelease): reviewed by the press service
-    only when an editor saw every sentence, else machine translation (with how many sentences were reviewed)."""
+    only when an editor saw every sentence, else machine translation (with how many sentences were reviewed); an
+    edition's text says first that it is the translation written in another alphabet."""
+    return " ".join(filter(None, (edition_label(view), translation_label(view))))
+
+
+def edition_label(view) -> str:
+    """What an edition's text is ("" in a language's own script): the translation, written letter by letter."""
+    if not editions.edition(view.lang) or view.is_original:
+        return ""
+    return _("A transliteration of the Kazakh translation into the Latin alphabet of 2021.")
+
+
+def translation_label(view) -> str:
+    """Reviewed by the press service, or machine translation (with how many sentences were reviewed)."""
     found = view.provenance
     if found is None or found.complete:
         return _("Translation reviewed by the press service.")
@@ -124,7 +138,7 @@ def zone_label(moment: datetime) -> str:
     minutes = int(moment.utcoffset().total_seconds() // 60)  # type: ignore[union-attr]
     hours, rest = divmod(abs(minutes), 60)
     offset = "" if minutes == 0 else f"{'+' if minutes > 0 else '−'}{hours}" + (f":{rest:02d}" if rest else "")
-    return f"{city}, UTC{offset}"
+    return page_script(f"{city}, UTC{offset}")
 
 
 def office_zone() -> ZoneInfo:
@@ -140,7 +154,12 @@ def local_moment(value: str | datetime) -> datetime:
 def localdt(value: str) -> str:
     """A stored UTC time as the page's language writes it, with the zone: 19 November 2026, 15:00 (Almaty, UTC+5)."""
     moment = local_moment(value)
-    return f"{format_datetime(moment, date_pattern() + ', HH:mm')} ({zone_label(moment)})"
+    return page_script(f"{format_datetime(moment, date_pattern() + ', HH:mm')} ({zone_label(moment)})")
+
+
+def page_script(text: str) -> str:
+    """A text the locale wrote (a date, a city) in the page's script: an edition's (kk-latn) on its pages."""
+    return editions.in_script(g.get("lang"), text)
 
 
 def date_pattern() -> str:

@@ -17,6 +17,7 @@ from flask_login import current_user
 from feedsvc import clock
 from feedsvc import releases
 from feedsvc import search as search_index
+from feedsvc.text.editions import base_language
 from feedsvc.web import labels
 from feedsvc.web import lang_url
 from feedsvc.web import seo
@@ -131,7 +132,8 @@ def release(lang: str, release_id: int, slug: str | None = None):
 def release_views(row: dict) -> dict[str, releases.LocalizedRelease]:
     """The release in every published language; the language links go to each one's own slug (``g.slugs``)."""
     translations = releases.translations_of(get_db(), row["id"])
-    views = {code: releases.localized(row, translations.get(code), code) for code in current_app.config["LANGUAGES"]}
+    views = {code: releases.localized(row, translations.get(base_language(code)), code)
+             for code in current_app.config["LANGUAGES"]}
     g.slugs = {code: other.slug for code, other in views.items()}
     return views
 

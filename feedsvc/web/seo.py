@@ -17,6 +17,8 @@ from feedsvc import clock
 from feedsvc import feeds
 from feedsvc import releases
 from feedsvc import sitemaps
+from feedsvc.text.editions import base_language
+from feedsvc.text.editions import language_tag
 from feedsvc.web import site_names
 from feedsvc.web.cache import cached
 from feedsvc.web.cache import current_state
@@ -25,7 +27,7 @@ from feedsvc.web.db import get_db
 
 bp = Blueprint("seo", __name__)
 # OpenGraph locales (language_TERRITORY) of the published languages.
-OG_LOCALES = {"ru": "ru_RU", "kk": "kk_KZ", "en": "en_US"}
+OG_LOCALES = {"ru": "ru_RU", "kk": "kk_KZ", "kk-latn": "kk_KZ", "en": "en_US"}
 # The icon every card, publisher logo and touch icon shows (drawn by scripts/icons.py).
 ICON, ICON_SIZE = "icons/icon-512.png", 512
 FAVICON = "icons/favicon.ico"  # also answered at /favicon.ico
@@ -80,7 +82,7 @@ def news_sitemap(lang: str):
         pages = [sitemaps.NewsPage(url_for("public.release", lang=lang, release_id=view.id, slug=view.slug,
                                            _external=True), view.title, view.published_at)
                  for view in recent_releases(lang, since)]
-        return sitemaps.news_urlset(pages, site_names(lang)[0], lang)
+        return sitemaps.news_urlset(pages, site_names(lang)[0], base_language(lang))  # News takes ISO 639 codes
     return xml_response(("news", lang, hour), build, hour)
 
 
@@ -176,7 +178,8 @@ def page_meta(lang: str, title: str, canonical: str, *, noindex: bool = False) -
 def alternate_locales(lang: str, shown: list[str] | None) -> list[str]:
     """The OpenGraph locales of the page's other language versions."""
     codes = shown if shown is not None else current_app.config["LANGUAGES"]
-    return [OG_LOCALES.get(code, code) for code in codes if code != lang]
+    own = OG_LOCALES.get(lang, lang)  # an edition shares its base's locale (OpenGraph names no script)
+    return [locale for locale in dict.fromkeys(OG_LOCALES.get(code, code) for code in codes) if locale != own]
 
 
 def icon_image() -> dict:
@@ -220,7 +223,7 @@ def news_article(view: releases.LocalizedRelease, text_lang: str, shown: list[st
                     "url": url_for("public.index", lang=text_lang, _external=True)}
     canonical = meta["canonical"]
     article = {"@context": "https://schema.org", "@type": "NewsArticle", "@id": canonical, "url": canonical,
-               "mainEntityOfPage": canonical, "headline": view.title, "inLanguage": text_lang,
+               "mainEntityOfPage": canonical, "headline": view.title, "inLanguage": language_tag(text_lang),
                "description": meta["description"], "datePublished": meta["published"],
                "dateModified": meta["modified"], "image": [meta["image"]["url"]], "publisher": organization,
                "author": organization}
@@ -238,7 +241,7 @@ def news_article(view: releases.LocalizedRelease, text_lang: str, shown: list[st
 def work(view: releases.LocalizedRelease, lang: str) -> dict:
     """A reference to the release's page in another language."""
     url = release_url(view, lang)
-    return {"@type": "NewsArticle", "@id": url, "url": url, "inLanguage": lang}
+    return {"@type": "NewsArticle", "@id": url, "url": url, "inLanguage": language_tag(lang)}
 
 
 @bp.app_template_global()

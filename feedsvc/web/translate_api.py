@@ -30,6 +30,7 @@ from feedsvc.textrequests import TextItem
 from feedsvc.web.db import get_db
 from feedsvc.web.extensions import csrf
 from feedsvc.web.extensions import limiter
+from feedsvc.web.extensions import site_languages
 
 bp = Blueprint("translate_api", __name__)
 csrf.exempt(bp)  # no cookies: a key (or nothing, when open) is the credential, so there is no session to forge
@@ -98,7 +99,7 @@ def limit() -> str:
 
 def languages_served() -> list[str]:
     """Every language of the site, the source first."""
-    return current_app.config["LANGUAGES"]
+    return list(site_languages().published)  # editions (kk-latn) are written, not translated
 
 
 def routes() -> dict[str, list[str]]:
