@@ -577,6 +577,43 @@ def m032_waiting_count(db: Database) -> None:
             - {of_release.format(row='old', t='t', r='old')} WHERE id = 1; END""")
 
 
+# Release ids per sitemap file: file n of a language lists the releases with ids (n-1)*SITEMAP_WINDOW+1 ..
+# n*SITEMAP_WINDOW readable in it (sitemaps.MAX_URLS). Small, so that a file costs a few milliseconds to build and
+# a trigger recounts a window as cheaply. The triggers of m036 hold this size: changing it takes a migration.
+SITEMAP_WINDOW = 100
+# Each language's windows holding a release readable in it, with when the newest text there changed: the source
+# language's releases and each published translation ({where}: which releases, a condition on ``r``).
+SITEMAP_WINDOWS = f"""select lang, (id - 1) / {SITEMAP_WINDOW} + 1 as number, max(updated) as lastmod from (
+    select r.id, '{SOURCE_LANGUAGE}' as lang, max(r.text_updated_at, r.published_at, r.updated_at) as updated
+    from releases r not indexed where {{where}}
+    union all
+    select r.id, t.lang, max(r.text_updated_at, r.published_at, r.updated_at, t.published_updated)
+    from releases r not indexed join translations t on t.release_id = r.id
+    and coalesce(t.published_title, '') != '' where {{where}})
+    group by lang, number"""
+
+
+@migrations()
+def m036_sitemap_windows(db: Database) -> None:
+    """The sitemap index's windows, kept by triggers: every published release's (a scheduled one's too, which
+    releases.readable_windows corrects), so that /sitemap.xml reads a row per file instead of the archive (1 s at
+    100,000 releases). A change to a release or a translation counts its window again (a hundred releases)."""
+    db.table("sitemap_windows").create({"lang": str, "number": int, "lastmod": str}, pk=("number", "lang"))
+    published = f"r.status = '{ReleaseStatus.PUBLISHED}'"
+    db.execute(f"insert into sitemap_windows (lang, number, lastmod) {SITEMAP_WINDOWS.format(where=published)}")
+    first = f"(({{row}}.{{id}} - 1) / {SITEMAP_WINDOW}) * {SITEMAP_WINDOW} + 1"
+    recount = f"""DELETE FROM sitemap_windows WHERE number = ({{row}}.{{id}} - 1) / {SITEMAP_WINDOW} + 1;
+        INSERT INTO sitemap_windows (lang, number, lastmod) {SITEMAP_WINDOWS.format(
+            where=f"{published} and r.id between {first} and {first} + {SITEMAP_WINDOW - 1}")};"""
+    watched = {"releases": ("id", "status, published_at, updated_at, text_updated_at"),
+               "translations": ("release_id", "published_title, published_updated")}
+    for table, (id_column, columns) in watched.items():
+        for name, event, row in (("insert", "INSERT", "new"), ("update", f"UPDATE OF {columns}", "new"),
+                                 ("delete", "DELETE", "old")):
+            db.execute(f"CREATE TRIGGER sitemap_windows_{table}_{name} AFTER {event} ON {table} BEGIN "
+                       f"{recount.format(row=row, id=id_column)} END")
+
+
 def migrate(db: Database) -> None:
     """Bring the schema up to date (`feedsvc init-db`, `feedsvc serve` and the demo set-up, never a service).
 
