@@ -550,8 +550,8 @@ def readable_languages(db: Database, first: int, last: int) -> list[dict]:
 
 
 def readable_windows(db: Database) -> dict[str, dict[int, str]]:
-    """For each language, the windows of SITEMAP_WINDOW release ids (window n: ids ``(n-1)*size+1``..``n*size``)
-    holding a release readable in it, each mapped to when the newest text of that language there changed.
+    """For each language, the windows of SITEMAP_WINDOW release ids (window n: ids ``(n-1)*SITEMAP_WINDOW+1`` ..
+    ``n*SITEMAP_WINDOW``) holding a release readable in it, each mapped to when its newest text there changed.
 
     Read from the table migration m036's triggers keep (a row per window, not the archive); the few windows that
     hold a scheduled release are counted again here, as readers see them now."""
