@@ -22,6 +22,8 @@ from feedsvc.errors import Gone
 from feedsvc.errors import InvalidInput
 from feedsvc.errors import NotFound
 from feedsvc.migrations import SHOWN_TEXTS
+from feedsvc.migrations import SITEMAP_WINDOW
+from feedsvc.migrations import SITEMAP_WINDOWS
 from feedsvc.states import SCHEDULED
 from feedsvc.states import SEEN
 from feedsvc.states import Origin
@@ -602,19 +604,23 @@ def readable_languages(db: Database, first: int, last: int) -> list[dict]:
     return list(found.values())
 
 
-def readable_windows(db: Database, size: int) -> dict[str, dict[int, str]]:
-    """For each language, the windows of ``size`` release ids (window n: ids ``(n-1)*size+1``..``n*size``)
-    holding a release readable in it, each mapped to when the newest text of that language there changed."""
-    sql = f"""select lang, (id - 1) / :size + 1 as number, max(updated) as lastmod from (
-        select r.id, :source as lang, max(r.text_updated_at, r.published_at, r.updated_at) as updated
-        from releases r where {VISIBLE_SQL}
-        union all
-        select r.id, t.lang, max(r.text_updated_at, r.published_at, r.updated_at, t.published_updated) from releases r
-        join translations t on t.release_id = r.id and {PUBLISHED_SQL} where {VISIBLE_SQL})
-        group by lang, number order by lang, number"""
+def readable_windows(db: Database) -> dict[str, dict[int, str]]:
+    """For each language, the windows of SITEMAP_WINDOW release ids (window n: ids ``(n-1)*SITEMAP_WINDOW+1`` ..
+    ``n*SITEMAP_WINDOW``) holding a release readable in it, each mapped to when its newest text there changed.
+
+    Read from the table migration m036's triggers keep (a row per window, not the archive); the few windows that
+    hold a scheduled release are counted again here, as readers see them now."""
+    scheduled = {number for (number,) in db.execute(
+        f"select distinct (r.id - 1) / {SITEMAP_WINDOW} + 1 from releases r where {SCHEDULED_SQL}", {"now": moment()})}
     windows: dict[str, dict[int, str]] = {}
-    for row in db.query(sql, {"size": size, "source": SOURCE_LANGUAGE, "now": moment()}):
-        windows.setdefault(row["lang"], {})[row["number"]] = row["lastmod"]
+    for row in db.query("select lang, number, lastmod from sitemap_windows"):
+        if row["number"] not in scheduled:
+            windows.setdefault(row["lang"], {})[row["number"]] = row["lastmod"]
+    for number in scheduled:
+        within = f"{VISIBLE_SQL} and r.id between :first and :first + {SITEMAP_WINDOW - 1}"
+        for row in db.query(SITEMAP_WINDOWS.format(where=within), {"now": moment(),
+                                                                    "first": (number - 1) * SITEMAP_WINDOW + 1}):
+            windows.setdefault(row["lang"], {})[row["number"]] = row["lastmod"]
     return with_editions(windows)
 
 

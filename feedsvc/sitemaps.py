@@ -11,14 +11,15 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from feedsvc.migrations import SITEMAP_WINDOW
 from feedsvc.text.editions import language_tag
 
 # Release ids per sitemap file: file n of a language lists the releases with ids (n-1)*MAX_URLS+1..n*MAX_URLS
 # readable in it (file 1 its front page too), so a file is built from its own window, whatever the archive's size,
-# and an old file stays as it is while new releases arrive. A module constant so a test can lower it. The
-# protocol allows 50,000 URLs, but a file that large (about 35 MB with the hreflang alternates) would never fit
-# the response cache: a national archive's files are kept to a size every crawler's fetch is served from it at.
-MAX_URLS = 1_000
+# and an old file stays as it is while new releases arrive. The protocol allows 50,000 URLs, but a national
+# archive's files are kept small: each is built in milliseconds and fits the response cache, and the index reads
+# a row per window that triggers keep (migration m036 holds the size).
+MAX_URLS = SITEMAP_WINDOW
 LAST_ID = 2**63 - 1  # SQLite's largest rowid
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 XHTML_NS = "http://www.w3.org/1999/xhtml"

@@ -15,9 +15,13 @@ from feedsvc import clock
 from feedsvc import jobs
 from feedsvc import releases
 from feedsvc import search
+from feedsvc import translations
+from feedsvc.editorial import review
 from tests.helpers import ROOT
 from tests.helpers import TARGETS
 from tests.helpers import make_release
+from tests.helpers import outputs_for
+from tests.helpers import store_machine
 from tests.helpers import translate_by_hand
 
 ROW = re.compile(r'<a href="/admin/releases/(\d+)/edit">')
@@ -110,6 +114,34 @@ def test_a_common_word_is_ranked_among_its_newest_matches(db, monkeypatch):
     found = [hit.release.id for hit in search.find(db, "ru", "бюджет").hits]
     assert sorted(found[:2]) == [r["id"] for r in newer[1:]]  # ranked within the window, whatever the older rank
     assert found[2:] == [newer[0]["id"], oldest["id"]]  # the older matches follow, newest first: none is lost
+
+
+def test_the_review_queues_count_follows_holds_approvals_edits_take_downs_and_withdrawals(db, archive):
+    def check(expected: int) -> None:
+        assert review.queue_count(db) == len(translations.waiting(db)) == expected
+
+    first, second = (releases.get_release(db, rid) for rid in archive[:2])
+    check(0)
+    assert store_machine(db, first, "en", outputs_for(first), flagged={1}) == "held"
+    assert store_machine(db, second, "en", outputs_for(second)) == "done"
+    check(1)
+    held = translations.translation_row(db, first["id"], "en")
+    review.approve(db, first["id"], "en", author="editor", expected_version=held["version"])
+    check(0)
+    edited = releases.update_release(db, second["id"], {"body": second["body"] + "\n\nНовый абзац."}, TARGETS)
+    check(1)  # its published English was made for the older original
+    releases.set_status(db, second["id"], "withdrawn", languages=TARGETS)
+    check(0)
+    releases.set_status(db, second["id"], "published", languages=TARGETS)
+    check(1)
+    assert review.take_down(db, first["id"], "en", author="editor")
+    check(2)
+    row = translations.translation_row(db, second["id"], "en")
+    review.save_human(db, second["id"], "en", "Session", "Text.", author="editor", expected_version=row["version"],
+                      source_revision=edited["revision"], learn=False)
+    check(1)
+    db.execute("delete from translations where release_id = ? and lang = 'en'", [first["id"]])
+    check(0)
 
 
 def test_the_archive_benchmark_runs_at_its_smoke_size():

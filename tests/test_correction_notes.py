@@ -211,7 +211,7 @@ def test_the_migration_keeps_every_trigger_and_queues_the_notes_of_earlier_corre
     before = triggers(db)
     migrations.apply(db)
     after = triggers(db)
-    assert set(after) == set(before) and "published_correction_note = new.correction_note" in after[
+    assert set(after) >= set(before) and "published_correction_note = new.correction_note" in after[
         "translations_publish"]
     queued = list(db.query("select release_id, lang, source_revision from jobs where status = 'queued' order by lang"))
     assert queued == [{"release_id": release["id"], "lang": lang, "source_revision": 1} for lang in ("en", "kk")]

@@ -185,6 +185,19 @@ def test_results_come_a_page_at_a_time_with_their_total_and_page_links(client, d
     assert search.find(db, "ru", "Ашимбаев", page=2, size=20).total == 45
 
 
+def test_a_common_words_matches_are_counted_up_to_a_limit_and_paged_that_far(client, db, monkeypatch):
+    for n in range(5):
+        make_release(db, title=f"Ашимбаев встретился с делегацией {n}")
+    monkeypatch.setattr(search, "MAX_TOTAL", 3)
+    found = search.find(db, "ru", "Ашимбаев", size=2)
+    assert (found.total, found.more, found.pages, len(found.hits)) == (3, True, 2, 2)
+    exact = search.find(db, "ru", "делегацией 4", size=2)
+    assert (exact.total, exact.more) == (1, False)
+    html = search_page(client, "ru", q="Ашимбаев").get_data(as_text=True)
+    assert "По запросу «Ашимбаев» найдено более 3 релизов" in html
+    assert "найден 1 релиз" in search_page(client, "ru", q="делегацией 4").get_data(as_text=True)
+
+
 def test_results_sort_by_relevance_or_date_and_filter_by_category_and_dates(client, db):
     old = make_release(db, title="Бюджет бюджет бюджет", body="Бюджет.", category="Бюджет",
                        published_at=datetime(2026, 3, 1, 6, tzinfo=UTC))

@@ -5,6 +5,7 @@ import io
 import json
 from datetime import UTC
 from datetime import datetime
+from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
@@ -14,6 +15,7 @@ from feedsvc import clock
 from feedsvc import photos
 from feedsvc import releases
 from feedsvc import sitemaps
+from feedsvc.migrations import SITEMAP_WINDOWS
 from feedsvc.text.editions import base_language
 from tests.helpers import NS
 from tests.helpers import ROOT
@@ -174,13 +176,26 @@ def test_sitemap_lastmod_is_when_that_languages_text_last_changed(client, db, si
     assert "2026-11-25T08:00:00.000000+00:00" in lastmods
 
 
-def test_sitemap_files_hold_fixed_windows_of_release_ids(client, db, site, monkeypatch):
-    monkeypatch.setattr(sitemaps, "MAX_URLS", 2)
-    more = [make_release(db, title=f"Новость {number}") for number in range(3)]
-    assert [release["id"] for release in more] == [5, 6, 7]  # windows 3 (ids 5-6) and 4 (id 7)
+def next_release_id(db, number: int) -> None:
+    """Make the next release's id ``number`` (in a later sitemap window): a draft, no page anywhere, takes the id
+    before it."""
+    db.table("releases").insert({"id": number - 1, "guid": f"placeholder-{number}", "title": "Заготовка",
+                                 "body": "Текст.", "status": "draft", "published_at": "2026-11-19T06:30:00+00:00"})
+
+
+def test_sitemap_files_hold_fixed_windows_of_release_ids(client, db, site):
+    size = sitemaps.MAX_URLS
+    next_release_id(db, size + 50)
+    gone = make_release(db, title="Отозванный позже")
+    releases.set_status(db, gone["id"], "withdrawn", languages=TARGETS)
+    next_release_id(db, 2 * size + 1)
+    more = [make_release(db, title=f"Новость {number}") for number in range(2)]
+    next_release_id(db, 3 * size + 1)
+    more.append(make_release(db, title="Новость 2"))
+    assert [release["id"] for release in more] == [2 * size + 1, 2 * size + 2, 3 * size + 1]  # windows 3 and 4
     locs = [loc for loc in xml(client, "/sitemap.xml").xpath("s:sitemap/s:loc/text()", namespaces=NS)
             if not loc.endswith("-news.xml")]
-    # Window 2 holds a draft and a withdrawn release: no file; kk and en have pages in window 1 only.
+    # Window 2 holds drafts and a withdrawn release: no file; kk and en have pages in window 1 only.
     assert [loc for loc in locs if "/ru-" in loc] == [f"http://localhost/sitemaps/ru-{n}.xml" for n in (1, 3, 4)]
     assert [loc for loc in locs if "/kk-" in loc] == [f"http://localhost/sitemaps/{code}-1.xml"
                                                       for code in ("kk", "kk-latn")]
@@ -193,20 +208,57 @@ def test_sitemap_files_hold_fixed_windows_of_release_ids(client, db, site, monke
 
 
 def test_a_sitemap_file_is_built_from_its_window_only(client, db, site, monkeypatch, set_clock):
-    monkeypatch.setattr(sitemaps, "MAX_URLS", 1)
+    size = sitemaps.MAX_URLS
+    next_release_id(db, size + 1)
+    own = make_release(db, title="Релиз второго окна")
     windows_read = []
     read = releases.readable_languages
     monkeypatch.setattr(releases, "readable_languages",
                         lambda db, first, last: windows_read.append((first, last)) or read(db, first, last))
     before = client.get("/sitemaps/ru-2.xml").get_data(as_text=True)
-    assert windows_read == [(2, 2)]
-    assert page_url(db, site["half"], "ru") in before and page_url(db, site["done"], "ru") not in before
+    assert windows_read == [(size + 1, 2 * size)]
+    assert page_url(db, own, "ru") in before and page_url(db, site["done"], "ru") not in before
     set_clock.advance(hours=1)
+    next_release_id(db, 2 * size + 1)
     later = make_release(db, title="Новый релиз")
     releases.update_release(db, site["done"]["id"], {"category": "Законы"}, languages=TARGETS)
     assert client.get("/sitemaps/ru-2.xml").get_data(as_text=True) == before  # rebuilt (new data), the same
-    assert windows_read == [(2, 2), (2, 2)]
-    assert page_url(db, later, "ru") in client.get(f"/sitemaps/ru-{later['id']}.xml").get_data(as_text=True)
+    assert windows_read == [(size + 1, 2 * size)] * 2
+    assert page_url(db, later, "ru") in client.get("/sitemaps/ru-3.xml").get_data(as_text=True)
+
+
+def test_the_index_windows_kept_by_triggers_match_the_archive_through_every_change(db, site, set_clock):
+    def check() -> None:
+        counted: dict[str, dict[int, str]] = {}
+        for row in db.query(SITEMAP_WINDOWS.format(where=releases.VISIBLE_SQL), {"now": releases.moment()}):
+            counted.setdefault(row["lang"], {})[row["number"]] = row["lastmod"]
+        assert releases.readable_windows(db) == releases.with_editions(counted)  # kk-latn reads kk's windows
+
+    check()
+    next_release_id(db, sitemaps.MAX_URLS + 1)
+    later = make_release(db, title="Релиз второго окна")
+    set_clock.advance(hours=1)
+    translate_by_hand(db, later, "kk", "Екінші терезе", "Мәтін.")
+    check()
+    assert 2 in releases.readable_windows(db)["kk"]
+    set_clock.advance(hours=1)
+    releases.update_release(db, site["done"]["id"], {"title": "Сенат принял новый закон"}, languages=TARGETS)
+    check()
+    releases.set_status(db, later["id"], "withdrawn", languages=TARGETS)
+    check()
+    assert 2 not in releases.readable_windows(db)["ru"]
+    releases.set_status(db, later["id"], "published", languages=TARGETS)
+    check()
+    make_release(db, title="Завтрашний релиз", published_at=clock.now() + timedelta(days=1))
+    next_release_id(db, 2 * sitemaps.MAX_URLS + 1)
+    scheduled = make_release(db, title="Релиз третьего окна", published_at=clock.now() + timedelta(days=1))
+    check()  # neither shows before its time, nor changes its window's lastmod
+    assert 3 not in releases.readable_windows(db)["ru"]
+    set_clock.advance(days=2)
+    check()
+    assert scheduled["id"] == 2 * sitemaps.MAX_URLS + 1 and 3 in releases.readable_windows(db)["ru"]
+    db.execute("delete from translations where release_id = ? and lang = 'kk'", [later["id"]])
+    check()
 
 
 def test_pages_carry_description_canonical_and_cards(client, db, site):

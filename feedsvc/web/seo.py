@@ -59,8 +59,8 @@ def favicon():
 def sitemap_index():
     """The sitemap index: every language's sitemap files, with when each last changed."""
     def build() -> bytes:
-        """The index document: which id windows hold pages of each language, from one aggregate query."""
-        windows = releases.readable_windows(get_db(), sitemaps.MAX_URLS)
+        """The index document: which id windows hold pages of each language (a row per window, kept by triggers)."""
+        windows = releases.readable_windows(get_db())
         files = [(url_for("seo.sitemap", lang=lang, number=number, _external=True), lastmod)
                  for lang in current_app.config["LANGUAGES"]
                  for number, lastmod in sitemaps.index_files(windows.get(lang, {}), front_lastmod(lang))]
