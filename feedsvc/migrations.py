@@ -6,8 +6,12 @@ from sqlite_utils.migrations import Migrations
 from feedsvc.config import SOURCE_LANGUAGE
 from feedsvc.errors import StorageUnavailable
 from feedsvc.storage import write
+from feedsvc.text.slugs import ascii_slug
+from feedsvc.text.slugs import unique_slug
 
 migrations = Migrations("feedsvc")
+# The slug of a category whose name folds to nothing in ASCII (m034; feedsvc.categories).
+CATEGORY_SLUG = "category"
 
 
 @migrations()
@@ -543,6 +547,45 @@ def m031_user_language(db: Database) -> None:
     """The admin interface language each staff member chose (issue 25); empty: their browser's preference."""
     db.table("users").add_column("ui_lang", str, not_null_default="")
 
+
+
+@migrations()
+def m034_categories_managed_list(db: Database) -> None:
+    """Categories as a managed list (issue 25): one row per category with its URL slug (from the Russian name)
+    and its name in each language, a machine-made name marked unreviewed until an editor confirms it. Releases
+    point to it (``category_id``); ``releases.category`` stays a copy of the Russian name (translation, search
+    and the admin filter read it). Every free-text category in use becomes a row, its Kazakh and English names
+    the translation its releases show most often (unreviewed)."""
+    db.table("categories").create(
+        {"id": int, "slug": str, "name_ru": str, "name_kk": str, "name_en": str, "reviewed_kk": int,
+         "reviewed_en": int}, pk="id", not_null={"slug", "name_ru", "name_kk", "name_en", "reviewed_kk",
+                                                 "reviewed_en"},
+        defaults={"name_kk": "", "name_en": "", "reviewed_kk": 0, "reviewed_en": 0})
+    db.table("categories").create_index(["slug"], unique=True)
+    db.table("categories").create_index(["name_ru"], unique=True)
+    # Plain ALTER TABLE with REFERENCES: sqlite-utils' add_column(fk=...) rebuilds the table and drops its triggers.
+    db.execute("ALTER TABLE releases ADD COLUMN category_id INTEGER REFERENCES categories(id)")
+    db.table("releases").create_index(["category_id", "published_at"])
+    taken: set[str] = set()
+    for (name,) in db.execute("select distinct category from releases where category > '' order by category").fetchall():
+        slug = unique_slug(ascii_slug(name, CATEGORY_SLUG), taken)
+        taken.add(slug)
+        names = {f"name_{lang}": machine_category_name(db, name, lang) for lang in ("kk", "en")}
+        db.table("categories").insert({"slug": slug, "name_ru": name, **names})
+    db.execute("update releases set category_id = (select id from categories c where c.name_ru = releases.category) "
+               "where category > ''")
+    for event in ("INSERT", "UPDATE", "DELETE"):  # a renamed category changes pages and feeds: m003's counter
+        db.execute(f"""CREATE TRIGGER bump_categories_{event.lower()} AFTER {event} ON categories
+            BEGIN UPDATE site_state SET version = version + 1,
+            changed_at = strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now') WHERE id = 1; END""")
+
+
+def machine_category_name(db: Database, name: str, lang: str) -> str:
+    """The translation of category ``name`` its releases' published ``lang`` translations show most often."""
+    row = db.execute("""select t.published_category from translations t join releases r on r.id = t.release_id
+        where r.category = ? and t.lang = ? and coalesce(t.published_category, '') != ''
+        group by t.published_category order by count(*) desc, t.published_category limit 1""", [name, lang]).fetchone()
+    return row[0] if row else ""
 
 def migrate(db: Database) -> None:
     """Bring the schema up to date (`feedsvc init-db`, `feedsvc serve` and the demo set-up, never a service).

@@ -10,6 +10,7 @@ from slugify import slugify
 from sqlite_utils import Database
 from sqlite_utils.db import NotFoundError
 
+from feedsvc import categories
 from feedsvc import clock
 from feedsvc import jobs
 from feedsvc import photos
@@ -129,6 +130,7 @@ def create_release(
         **(photo or {}),
     }
     with write(db):
+        row["category_id"] = categories.ensure(db, row["category"])
         if publish:
             row["seq"] = next_seq(db)
         release_id = int(db.table("releases").insert(row).last_pk or 0)
@@ -186,6 +188,8 @@ def update_release(
         current = get_release(db, release_id)["version"]
         if expected_version is not None and current != expected_version:
             raise EditConflict(release_id, SOURCE_LANGUAGE, expected=expected_version, current=current)
+        if "category" in changes:
+            changes["category_id"] = categories.ensure(db, changes["category"])
         db.table("releases").update(release_id, changes)
         release = get_release(db, release_id)
         if text_changed:
@@ -368,6 +372,8 @@ class LocalizedRelease:
     corrected_at: str = ""
     correction_note: str = ""
     correction_lang: str = SOURCE_LANGUAGE
+    # The managed category's URL slug (its page and feeds), "" for a release without one.
+    category_slug: str = ""
 
     @property
     def entry_id(self) -> str:
@@ -388,17 +394,20 @@ def entry_id(guid: str, lang: str) -> str:
     return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{guid}#{lang}')}"
 
 
-def localized(release: dict, translation: dict | None, lang: str) -> LocalizedRelease:
+def localized(release: dict, translation: dict | None, lang: str,
+              category: categories.Category | None = None) -> LocalizedRelease:
     """The release as a reader of ``lang`` sees it: the translation's published copy if it has one, else the
-    original."""
+    original; ``category`` (the release's, see category_of) names it in ``lang`` if it has that name."""
     shown = published_copy(translation) if lang != SOURCE_LANGUAGE else None
     text = shown or release
-    category = (shown or {}).get("category") if release["category"] else None
+    translated = (shown or {}).get("category") if release["category"] else None
+    category_name, category_lang = categories.shown_name(category, lang, translated or release["category"],
+                                                         lang if translated else SOURCE_LANGUAGE)
     photo = _photo_texts(release, shown, lang)
     return LocalizedRelease(
         id=release["id"], guid=release["guid"], lang=lang, title=text["title"], body=text["body"],
-        paragraphs=split_paragraphs(text["body"]), category=category or release["category"],
-        category_lang=lang if category else SOURCE_LANGUAGE, source_slug=slug(release["title"]),
+        paragraphs=split_paragraphs(text["body"]), category=category_name, category_lang=category_lang,
+        category_slug=category.slug if category else "", source_slug=slug(release["title"]),
         slug=slug(text["title"], lang if shown else SOURCE_LANGUAGE), **photo,
         published_at=release["published_at"],
         text_updated_at=text_updated(release, shown),
@@ -447,9 +456,10 @@ def translated_filter(lang: str, translated_only: bool) -> str:
         and {PUBLISHED_SQL})"""
 
 
-def list_published(db: Database, lang: str, *, limit: int, offset: int = 0,
-                   translated_only: bool = False, total: int | None = None) -> list[LocalizedRelease]:
-    """Published releases for ``lang``, newest first, each localized; optionally only translated ones.
+def list_published(db: Database, lang: str, *, limit: int, offset: int = 0, translated_only: bool = False,
+                   total: int | None = None, category_id: int | None = None) -> list[LocalizedRelease]:
+    """Published releases for ``lang``, newest first, each localized; optionally only translated ones, only
+    those of one category.
 
     Given the ``total`` the same filter counts, a page in the older half is read from the oldest end: an
     OFFSET steps over every row before it, so the last page of a large archive would read the whole index.
@@ -459,9 +469,22 @@ def list_published(db: Database, lang: str, *, limit: int, offset: int = 0,
         offset, limit = max(0, total - offset - limit), min(limit, total - offset)
     order = "asc" if from_oldest else "desc"
     sql = f"""select r.* from releases r where {VISIBLE_SQL} {translated_filter(lang, translated_only)}
-        order by r.published_at {order}, r.id {order} limit :limit offset :offset"""
-    rows = list(db.query(sql, {"lang": lang, "limit": max(limit, 0), "offset": offset, "now": moment()}))
+        {category_filter(category_id)} order by r.published_at {order}, r.id {order} limit :limit offset :offset"""
+    rows = list(db.query(sql, {"lang": lang, "limit": max(limit, 0), "offset": offset, "now": moment(),
+                               "category_id": category_id}))
     return localize_rows(db, rows[::-1] if from_oldest else rows, lang)
+
+
+def category_filter(category_id: int | None) -> str:
+    """The SQL condition (on releases ``r``) keeping one category's releases, if one is given."""
+    return "and r.category_id = :category_id" if category_id is not None else ""
+
+
+def count_in_category(db: Database, lang: str, category_id: int) -> int:
+    """How many releases a category's page in ``lang`` lists (as list_published(translated_only) finds them)."""
+    sql = f"""select count(*) from releases r where {VISIBLE_SQL} {translated_filter(lang, True)}
+        {category_filter(category_id)}"""
+    return int(db.execute(sql, {"lang": lang, "now": moment(), "category_id": category_id}).fetchone()[0])
 
 
 def list_by_seq(db: Database, lang: str, first: int, last: int) -> list[LocalizedRelease]:
@@ -509,9 +532,15 @@ def withdrawn_since(db: Database, lang: str, since: datetime) -> list[dict]:
 
 
 def localize_rows(db: Database, rows: list[dict], lang: str) -> list[LocalizedRelease]:
-    """Localize many releases with one query for their translations."""
+    """Localize many releases with one query for their translations and one for their categories."""
     rows_by_id = translations.of_releases(db, [row["id"] for row in rows], lang) if lang != SOURCE_LANGUAGE else {}
-    return [localized(row, rows_by_id.get(row["id"]), lang) for row in rows]
+    used = categories.by_ids(db, {row["category_id"] for row in rows if row.get("category_id")})
+    return [localized(row, rows_by_id.get(row["id"]), lang, used.get(row.get("category_id") or 0)) for row in rows]
+
+
+def category_of(db: Database, release: dict) -> categories.Category | None:
+    """The managed category of a release row, None without one."""
+    return categories.get(db, release["category_id"]) if release.get("category_id") else None
 
 
 def count_published(db: Database, lang: str = SOURCE_LANGUAGE) -> int:
