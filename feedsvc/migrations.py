@@ -567,7 +567,8 @@ def m034_categories_managed_list(db: Database) -> None:
     db.execute("ALTER TABLE releases ADD COLUMN category_id INTEGER REFERENCES categories(id)")
     db.table("releases").create_index(["category_id", "published_at"])
     taken: set[str] = set()
-    for (name,) in db.execute("select distinct category from releases where category > '' order by category").fetchall():
+    used = db.execute("select distinct category from releases where category > '' order by category").fetchall()
+    for (name,) in used:
         slug = unique_slug(ascii_slug(name, CATEGORY_SLUG), taken)
         taken.add(slug)
         names = {f"name_{lang}": machine_category_name(db, name, lang) for lang in ("kk", "en")}

@@ -125,8 +125,8 @@ def register_blueprints(app: Flask) -> None:
     app.url_map.converters["lang"] = language_converter(app.config["LANGUAGES"])  # every published language
     app.url_map.converters["target"] = language_converter(app.config["TARGET_LANGUAGES"])  # translated ones
     app.url_map.converters["id"] = IdConverter
-    for module in (public, feeds, categories, auth, admin, category_admin, review, queue, models, glossary, seo, sources,
-                   keys, translate_api, api):
+    for module in (public, feeds, categories, auth, admin, category_admin, review, queue, models, glossary, seo,
+                   sources, keys, translate_api, api):
         app.register_blueprint(module.bp)
     app.register_error_handler(HTTPException, error_page)
     app.register_error_handler(errors.FeedsvcError, domain_error)

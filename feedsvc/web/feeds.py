@@ -148,7 +148,8 @@ def render(lang: str, fmt: str, rows: list[releases.LocalizedRelease], state: di
         contact=feeds.Contact(**press_contact(lang)),
         rights=config["FEED_RIGHTS"].get(lang) or f"© {publisher}",
         icon=url_for("static", filename=FAVICON, _external=True), logo=url_for("static", filename=ICON, _external=True),
-        version=feedsvc_version(), hubs=[] if archived or category else config["WEBSUB_HUBS"], history=history, archived=archived,
+        version=feedsvc_version(), hubs=[] if archived or category else config["WEBSUB_HUBS"], history=history,
+        archived=archived,
         tombstones=tombstones,
     )
     return feeds.build(meta, items)

@@ -187,8 +187,8 @@ def search_form(formdata, categories: list[tuple[str, str]]) -> Form:
         sort = SelectField(_l("Sort by"), choices=[SelectChoice("relevance", _l("relevance")),
                                                    SelectChoice("date", _l("date, newest first"))],
                            default="relevance", validators=[Optional()])
-        category = SelectField(_l("Category"), choices=[SelectChoice("", _l("any")), *(SelectChoice(*pair) for pair in categories)],
-                               validators=[Optional()])
+        category = SelectField(_l("Category"), validators=[Optional()],
+                               choices=[SelectChoice("", _l("any")), *(SelectChoice(*pair) for pair in categories)])
         since = DateField(_l("Published from"), validators=[Optional(), plausible_year])
         until = DateField(_l("to"), validators=[Optional(), plausible_year])
 
