@@ -447,6 +447,12 @@ class Page:
         element.clear()
         element.send_keys(text)
 
+    def choose(self, name: str, text: str) -> None:
+        """Pick the option shown as ``text`` in the select ``name``."""
+        from selenium.webdriver.support.ui import Select
+
+        Select(self.find(f'select[name="{name}"]')).select_by_visible_text(text)
+
     def fill_body(self, text: str) -> None:
         # send_keys types "\n" as Enter, which in a textarea is a new line: the blank line survives.
         self.type("body", text)

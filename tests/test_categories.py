@@ -232,8 +232,6 @@ def test_a_category_feed_is_cached_and_a_rename_is_a_new_document(client, db):
 
 @pytest.mark.browser
 def test_an_editor_adds_a_category_and_files_a_release_under_it_in_chromium(live_app, chrome, tmp_path):
-    from selenium.webdriver.support.ui import Select
-
     page = Page(chrome, live_app.config["LIVE_URL"])
     page.open("/admin/login")
     page.type("username", USERNAME)
@@ -252,7 +250,7 @@ def test_an_editor_adds_a_category_and_files_a_release_under_it_in_chromium(live
     page.open("/admin/releases/new")
     page.type("title", "Сенат провёл пленарное заседание")
     page.fill_body("Депутаты рассмотрели законы.")
-    Select(page.find('select[name="category"]')).select_by_visible_text("Пленарные заседания")
+    page.choose("category", "Пленарные заседания")
     page.submit_with("publish")
     assert "/edit" in page.path(), page.find("main").text
 
