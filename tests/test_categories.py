@@ -14,8 +14,6 @@ from feedsvc import categories
 from feedsvc import migrations
 from feedsvc import releases
 from feedsvc.storage import connect
-from tests.helpers import PASSWORD
-from tests.helpers import USERNAME
 from tests.helpers import Page
 from tests.helpers import csrf_token
 from tests.helpers import make_release
@@ -115,7 +113,7 @@ def test_the_api_refuses_an_unknown_category_as_a_problem_on_the_field(app, db):
     _, token = apikeys.create(db, "CMS", "write")
     categories.add(db, "Законы")
     client = app.test_client()
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = {"Authorization": f"Bearer {token}", "Accept-Language": "en"}
     refused = client.post("/api/releases", json={"title": "Т", "body": "Текст.", "category": "Закон"}, headers=headers)
     assert refused.status_code == 400
     problem, = refused.json["errors"]
@@ -233,10 +231,7 @@ def test_a_category_feed_is_cached_and_a_rename_is_a_new_document(client, db):
 @pytest.mark.browser
 def test_an_editor_adds_a_category_and_files_a_release_under_it_in_chromium(live_app, chrome, tmp_path):
     page = Page(chrome, live_app.config["LIVE_URL"])
-    page.open("/admin/login")
-    page.type("username", USERNAME)
-    page.type("password", PASSWORD)
-    page.submit_with("submit")
+    page.log_in()
     page.open("/admin/categories/")
     page.type("name_ru", "Пленарные заседания")
     page.type("name_kk", "Пленарлық отырыстар")
