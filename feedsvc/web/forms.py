@@ -27,6 +27,7 @@ from wtforms.widgets import HiddenInput
 from feedsvc.states import SCHEDULED
 from feedsvc.states import ReleaseStatus
 from feedsvc.states import TranslationStatus
+from feedsvc.text import one_line
 
 PHOTO_EXTENSIONS = ["jpg", "jpeg", "png", "webp"]
 # How an edit of a published release is told to readers: not at all (a typo), or as a dated correction with a note.
@@ -69,10 +70,11 @@ def plausible_year(form, field) -> None:
 def listed_category(names: list[str]):
     """A validator: the category is one of ``names`` (the managed list), or none."""
     def check(form, field) -> None:
-        """Refuse a name not on the list: a typo must not make a new category."""
-        if field.data and field.data not in names:
+        """Refuse a name not on the list (compared as it is stored): a typo must not make a new category."""
+        name = one_line(field.data or "")
+        if name and name not in names:
             raise ValidationError(_l("Unknown category “%(name)s”: choose one from the list (Categories, in the "
-                                     "admin, adds new ones).", name=field.data))
+                                     "admin, adds new ones).", name=name))
     return check
 
 
