@@ -364,7 +364,7 @@ class Session:
 
     def release_form(self, title: str, body: str, photo: bytes | None = None) -> tuple[bytes, str]:
         fields = {"csrf_token": self.token, "title": title, "body": body, "published_at": "2026-11-20T10:00",
-                  "category": "Нагрузка", "photo_caption": "Зал" if photo else "",
+                  "category": "Пленарные заседания", "photo_caption": "Зал" if photo else "",
                   "photo_credit": "Фото – тест" if photo else "", "publish": "1"}
         return multipart(fields, {"photo": ("photo.jpg", photo, "image/jpeg")} if photo else None)
 
