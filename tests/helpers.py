@@ -38,6 +38,7 @@ from feedsvc import translations
 from feedsvc.commands.serve import no_control_socket
 from feedsvc.demo import DEMO_DIR
 from feedsvc.demo import install_demo_models
+from feedsvc.feeds import ATOM
 from feedsvc.migrations import migrate
 from feedsvc.modelstore import packages
 from feedsvc.settings import WorkerSettings
@@ -649,3 +650,30 @@ class CommandRunner(FlaskCliRunner):
 def cli_runner(app) -> CommandRunner:
     """A runner for `feedsvc` commands on ``app`` (as the test's app: its settings and database)."""
     return CommandRunner(app)
+
+
+def translate_all(db):
+    """Translate every queued job as one worker batch would (stored one after another, within microseconds)."""
+    while job := jobs.claim(db):
+        assert jobs.complete(db, job, {"title": f"{job['lang']} {job['release_id']}", "body": "Text.",
+                                       "route": "test"})
+
+
+def json_feed(client, url):
+    """Fetch a JSON Feed and check what JSON Feed 1.1 requires (feedparser 6.0 reads no JSON Feed)."""
+    response = client.get(url)
+    assert response.status_code == 200 and response.mimetype == "application/feed+json"
+    document = json.loads(response.data)
+    assert document["version"] == "https://jsonfeed.org/version/1.1"
+    assert document["title"] and isinstance(document["items"], list)
+    for item in document["items"]:
+        assert isinstance(item["id"], str) and item["id"]
+        assert "content_html" in item or "content_text" in item
+        for attachment in item.get("attachments", []):
+            assert attachment["url"] and attachment["mime_type"]
+    return document
+
+
+def atom_updated(raw: bytes) -> list[str]:
+    """Every entry's atom:updated text (as the W3C validator compares them)."""
+    return [e.text for e in etree.fromstring(raw).iterfind(f"{{{ATOM}}}entry/{{{ATOM}}}updated")]

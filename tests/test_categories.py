@@ -15,11 +15,11 @@ from feedsvc import migrations
 from feedsvc import releases
 from feedsvc.storage import connect
 from tests.helpers import Page
+from tests.helpers import atom_updated
 from tests.helpers import csrf_token
+from tests.helpers import json_feed
 from tests.helpers import make_release
-from tests.test_feeds import atom_updated
-from tests.test_feeds import json_feed
-from tests.test_feeds import translate_all
+from tests.helpers import translate_all
 
 LANGS = ("ru", "kk", "en")
 FORMATS = ("rss", "atom", "json")
