@@ -5,6 +5,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from feedsvc import categories
 from feedsvc.errors import InvalidInput
 from feedsvc.releases import create_release
 from feedsvc.storage import write
@@ -40,12 +41,14 @@ def read_release_file(path: Path, *, title_max: int = 300, body_max: int = 100_0
 
 
 def import_files(db: Database, paths: list[Path], *, publish: bool, now: datetime, languages,
-                 title_max: int = 300, body_max: int = 100_000) -> list[int]:
-    """Read every file first, then store them all in one transaction: all or nothing."""
+                 title_max: int = 300, body_max: int = 100_000, category: str = "") -> list[int]:
+    """Read every file first, then store them all in one transaction: all or nothing. ``category`` (a Russian
+    name or slug of the managed list; UnknownCategory otherwise) files every release under it."""
+    listed = categories.known(db, category)
     parsed = [read_release_file(path, title_max=title_max, body_max=body_max) for path in paths]
     with write(db):
         return [
             create_release(db, title=title, body=body, published_at=now if publish else None, publish=publish,
-                           languages=tuple(languages))["id"]
+                           languages=tuple(languages), category=listed.name if listed else "")["id"]
             for title, body in parsed
         ]

@@ -11,8 +11,12 @@ from feedsvc.states import JobStatus
 from feedsvc.states import ReleaseStatus
 from feedsvc.states import TranslationStatus as Status
 from feedsvc.storage import write
+from feedsvc.text.slugs import ascii_slug
+from feedsvc.text.slugs import unique_slug
 
 migrations = Migrations("feedsvc")
+# The slug of a category whose name folds to nothing in ASCII (m034; feedsvc.categories).
+CATEGORY_SLUG = "category"
 
 
 @migrations()
@@ -613,10 +617,49 @@ def m033_translated_correction_note(db: Database) -> None:
                         and j.status in ({open_jobs}))
         order by r.id, t.lang""", {"now": now})
 
+@migrations()
+def m034_categories_managed_list(db: Database) -> None:
+    """Categories as a managed list (issue 25): one row per category with its URL slug (from the Russian name)
+    and its name in each language, a machine-made name marked unreviewed until an editor confirms it. Releases
+    point to it (``category_id``); ``releases.category`` stays a copy of the Russian name (translation, search
+    and the admin filter read it). Every free-text category in use becomes a row, its Kazakh and English names
+    the translation its releases show most often (unreviewed)."""
+    db.table("categories").create(
+        {"id": int, "slug": str, "name_ru": str, "name_kk": str, "name_en": str, "reviewed_kk": int,
+         "reviewed_en": int}, pk="id", not_null={"slug", "name_ru", "name_kk", "name_en", "reviewed_kk",
+                                                 "reviewed_en"},
+        defaults={"name_kk": "", "name_en": "", "reviewed_kk": 0, "reviewed_en": 0})
+    db.table("categories").create_index(["slug"], unique=True)
+    db.table("categories").create_index(["name_ru"], unique=True)
+    # Plain ALTER TABLE with REFERENCES: sqlite-utils' add_column(fk=...) rebuilds the table and drops its triggers.
+    db.execute("ALTER TABLE releases ADD COLUMN category_id INTEGER REFERENCES categories(id)")
+    db.table("releases").create_index(["category_id", "published_at"])
+    taken: set[str] = set()
+    used = db.execute("select distinct category from releases where category > '' order by category").fetchall()
+    for (name,) in used:
+        slug = unique_slug(ascii_slug(name, CATEGORY_SLUG), taken)
+        taken.add(slug)
+        names = {f"name_{lang}": machine_category_name(db, name, lang) for lang in ("kk", "en")}
+        db.table("categories").insert({"slug": slug, "name_ru": name, **names})
+    db.execute("update releases set category_id = (select id from categories c where c.name_ru = releases.category) "
+               "where category > ''")
+    for event in ("INSERT", "UPDATE", "DELETE"):  # a renamed category changes pages and feeds: m003's counter
+        db.execute(f"""CREATE TRIGGER bump_categories_{event.lower()} AFTER {event} ON categories
+            BEGIN UPDATE site_state SET version = version + 1,
+            changed_at = strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now') WHERE id = 1; END""")
+
+
+def machine_category_name(db: Database, name: str, lang: str) -> str:
+    """The translation of category ``name`` its releases' published ``lang`` translations show most often."""
+    row = db.execute("""select t.published_category from translations t join releases r on r.id = t.release_id
+        where r.category = ? and t.lang = ? and coalesce(t.published_category, '') != ''
+        group by t.published_category order by count(*) desc, t.published_category limit 1""", [name, lang]).fetchone()
+    return row[0] if row else ""
+
 
 # Release ids per sitemap file: file n of a language lists the releases with ids (n-1)*SITEMAP_WINDOW+1 ..
 # n*SITEMAP_WINDOW readable in it (sitemaps.MAX_URLS). Small, so that a file costs a few milliseconds to build and
-# a trigger recounts a window as cheaply. The triggers of m036 hold this size: changing it takes a migration.
+# a trigger recounts a window as cheaply. The triggers of m035 hold this size: changing it takes a migration.
 SITEMAP_WINDOW = 100
 # Each language's windows holding a release readable in it, with when the newest text there changed: the source
 # language's releases and each published translation ({where}: which releases, a condition on ``r``).
@@ -631,7 +674,7 @@ SITEMAP_WINDOWS = f"""select lang, (id - 1) / {SITEMAP_WINDOW} + 1 as number, ma
 
 
 @migrations()
-def m036_sitemap_windows(db: Database) -> None:
+def m035_sitemap_windows(db: Database) -> None:
     """The sitemap index's windows, kept by triggers: every published release's (a scheduled one's too, which
     releases.readable_windows corrects), so that /sitemap.xml reads a row per file instead of the archive (1 s at
     100,000 releases). A change to a release or a translation counts its window again (a hundred releases)."""

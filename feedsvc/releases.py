@@ -11,6 +11,7 @@ from slugify import slugify
 from sqlite_utils import Database
 from sqlite_utils.db import NotFoundError
 
+from feedsvc import categories as category_list  # releases.categories() lists the names in use
 from feedsvc import clock
 from feedsvc import jobs
 from feedsvc import photos
@@ -136,6 +137,8 @@ def create_release(
         **(photo or {}),
     }
     with write(db):
+        if row["category"]:  # (a release without one writes no category_id: tests of upgrades store them early)
+            row["category_id"] = category_list.ensure(db, row["category"])
         if publish:
             row["seq"] = next_seq(db)
         release_id = int(db.table("releases").insert(row).last_pk or 0)
@@ -193,6 +196,8 @@ def update_release(
         current = get_release(db, release_id)["version"]
         if expected_version is not None and current != expected_version:
             raise EditConflict(release_id, SOURCE_LANGUAGE, expected=expected_version, current=current)
+        if "category" in changes:
+            changes["category_id"] = category_list.ensure(db, changes["category"])
         db.table("releases").update(release_id, changes)
         noted = correcting and changes["correction_note"] != release["correction_note"]
         if noted:
@@ -379,6 +384,8 @@ class LocalizedRelease:
     corrected_at: str = ""
     correction_note: str = ""
     correction_lang: str = SOURCE_LANGUAGE
+    # The managed category's URL slug (its page and feeds), "" for a release without one.
+    category_slug: str = ""
 
     @property
     def entry_id(self) -> str:
@@ -399,19 +406,23 @@ def entry_id(guid: str, lang: str) -> str:
     return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{guid}#{lang}')}"
 
 
-def localized(release: dict, translation: dict | None, lang: str) -> LocalizedRelease:
+def localized(release: dict, translation: dict | None, lang: str,
+              category: category_list.Category | None = None) -> LocalizedRelease:
     """The release as a reader of ``lang`` sees it: the translation's published copy if it has one, else the
-    original. An edition (kk-latn) is given its base language's translation and shows it in its own script."""
+    original; ``category`` (the release's, see category_of) names it in ``lang`` if it has that name. An edition
+    (kk-latn) is given its base language's translation and shows it in its own script."""
     if found := edition(lang):
-        return in_edition(localized(release, translation, found.base), found)
+        return in_edition(localized(release, translation, found.base, category), found)
     shown = published_copy(translation) if lang != SOURCE_LANGUAGE else None
     text = shown or release
-    category = (shown or {}).get("category") if release["category"] else None
+    translated = (shown or {}).get("category") if release["category"] else None
+    category_name, category_lang = category_list.shown_name(category, lang, translated or release["category"],
+                                                         lang if translated else SOURCE_LANGUAGE)
     photo = _photo_texts(release, shown, lang)
     return LocalizedRelease(
         id=release["id"], guid=release["guid"], lang=lang, title=text["title"], body=text["body"],
-        paragraphs=split_paragraphs(text["body"]), category=category or release["category"],
-        category_lang=lang if category else SOURCE_LANGUAGE, source_slug=slug(release["title"]),
+        paragraphs=split_paragraphs(text["body"]), category=category_name, category_lang=category_lang,
+        category_slug=category.slug if category else "", source_slug=slug(release["title"]),
         slug=slug(text["title"], lang if shown else SOURCE_LANGUAGE), **photo,
         published_at=release["published_at"],
         text_updated_at=text_updated(release, shown),
@@ -499,9 +510,10 @@ def translated_filter(lang: str, translated_only: bool) -> str:
         and {PUBLISHED_SQL})"""
 
 
-def list_published(db: Database, lang: str, *, limit: int, offset: int = 0,
-                   translated_only: bool = False, total: int | None = None) -> list[LocalizedRelease]:
-    """Published releases for ``lang``, newest first, each localized; optionally only translated ones.
+def list_published(db: Database, lang: str, *, limit: int, offset: int = 0, translated_only: bool = False,
+                   total: int | None = None, category_id: int | None = None) -> list[LocalizedRelease]:
+    """Published releases for ``lang``, newest first, each localized; optionally only translated ones, only
+    those of one category.
 
     Given the ``total`` the same filter counts, a page in the older half is read from the oldest end: an
     OFFSET steps over every row before it, so the last page of a large archive would read the whole index.
@@ -511,9 +523,22 @@ def list_published(db: Database, lang: str, *, limit: int, offset: int = 0,
         offset, limit = max(0, total - offset - limit), min(limit, total - offset)
     order = "asc" if from_oldest else "desc"
     sql = f"""select r.* from releases r where {VISIBLE_SQL} {translated_filter(lang, translated_only)}
-        order by r.published_at {order}, r.id {order} limit :limit offset :offset"""
-    rows = list(db.query(sql, {"lang": base_language(lang), "limit": max(limit, 0), "offset": offset, "now": moment()}))
+        {category_filter(category_id)} order by r.published_at {order}, r.id {order} limit :limit offset :offset"""
+    rows = list(db.query(sql, {"lang": base_language(lang), "limit": max(limit, 0), "offset": offset, "now": moment(),
+                               "category_id": category_id}))
     return localize_rows(db, rows[::-1] if from_oldest else rows, lang)
+
+
+def category_filter(category_id: int | None) -> str:
+    """The SQL condition (on releases ``r``) keeping one category's releases, if one is given."""
+    return "and r.category_id = :category_id" if category_id is not None else ""
+
+
+def count_in_category(db: Database, lang: str, category_id: int) -> int:
+    """How many releases a category's page in ``lang`` lists (as list_published(translated_only) finds them)."""
+    sql = f"""select count(*) from releases r where {VISIBLE_SQL} {translated_filter(lang, True)}
+        {category_filter(category_id)}"""
+    return int(db.execute(sql, {"lang": lang, "now": moment(), "category_id": category_id}).fetchone()[0])
 
 
 def list_by_seq(db: Database, lang: str, first: int, last: int) -> list[LocalizedRelease]:
@@ -562,10 +587,16 @@ def withdrawn_since(db: Database, lang: str, since: datetime) -> list[dict]:
 
 
 def localize_rows(db: Database, rows: list[dict], lang: str) -> list[LocalizedRelease]:
-    """Localize many releases with one query for their translations."""
+    """Localize many releases with one query for their translations and one for their categories."""
     rows_by_id = (translations.of_releases(db, [row["id"] for row in rows], base_language(lang))
                   if lang != SOURCE_LANGUAGE else {})
-    return [localized(row, rows_by_id.get(row["id"]), lang) for row in rows]
+    used = category_list.by_ids(db, {row["category_id"] for row in rows if row.get("category_id")})
+    return [localized(row, rows_by_id.get(row["id"]), lang, used.get(row.get("category_id") or 0)) for row in rows]
+
+
+def category_of(db: Database, release: dict) -> category_list.Category | None:
+    """The managed category of a release row, None without one."""
+    return category_list.get(db, release["category_id"]) if release.get("category_id") else None
 
 
 def count_published(db: Database, lang: str = SOURCE_LANGUAGE) -> int:
@@ -608,7 +639,7 @@ def readable_windows(db: Database) -> dict[str, dict[int, str]]:
     """For each language, the windows of SITEMAP_WINDOW release ids (window n: ids ``(n-1)*SITEMAP_WINDOW+1`` ..
     ``n*SITEMAP_WINDOW``) holding a release readable in it, each mapped to when its newest text there changed.
 
-    Read from the table migration m036's triggers keep (a row per window, not the archive); the few windows that
+    Read from the table migration m035's triggers keep (a row per window, not the archive); the few windows that
     hold a scheduled release are counted again here, as readers see them now."""
     scheduled = {number for (number,) in db.execute(
         f"select distinct (r.id - 1) / {SITEMAP_WINDOW} + 1 from releases r where {SCHEDULED_SQL}", {"now": moment()})}

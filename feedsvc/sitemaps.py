@@ -18,7 +18,7 @@ from feedsvc.text.editions import language_tag
 # readable in it (file 1 its front page too), so a file is built from its own window, whatever the archive's size,
 # and an old file stays as it is while new releases arrive. The protocol allows 50,000 URLs, but a national
 # archive's files are kept small: each is built in milliseconds and fits the response cache, and the index reads
-# a row per window that triggers keep (migration m036 holds the size).
+# a row per window that triggers keep (migration m035 holds the size).
 MAX_URLS = SITEMAP_WINDOW
 LAST_ID = 2**63 - 1  # SQLite's largest rowid
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"

@@ -39,6 +39,7 @@ from feedsvc import translations
 from feedsvc.commands.serve import no_control_socket
 from feedsvc.demo import DEMO_DIR
 from feedsvc.demo import install_demo_models
+from feedsvc.feeds import ATOM
 from feedsvc.migrations import migrate
 from feedsvc.modelstore import packages
 from feedsvc.settings import WorkerSettings
@@ -366,7 +367,7 @@ class Session:
 
     def release_form(self, title: str, body: str, photo: bytes | None = None) -> tuple[bytes, str]:
         fields = {"csrf_token": self.token, "title": title, "body": body, "published_at": "2026-11-20T10:00",
-                  "category": "Нагрузка", "photo_caption": "Зал" if photo else "",
+                  "category": "Пленарные заседания", "photo_caption": "Зал" if photo else "",
                   "photo_credit": "Фото – тест" if photo else "", "publish": "1"}
         return multipart(fields, {"photo": ("photo.jpg", photo, "image/jpeg")} if photo else None)
 
@@ -448,6 +449,12 @@ class Page:
         element = self.find(f'[name="{name}"]')
         element.clear()
         element.send_keys(text)
+
+    def choose(self, name: str, text: str) -> None:
+        """Pick the option shown as ``text`` in the select ``name``."""
+        from selenium.webdriver.support.ui import Select
+
+        Select(self.find(f'select[name="{name}"]')).select_by_visible_text(text)
 
     def fill_body(self, text: str) -> None:
         # send_keys types "\n" as Enter, which in a textarea is a new line: the blank line survives.
@@ -661,3 +668,30 @@ def unread(folder, urls: list[str]) -> str:
                             capture_output=True, text=True, timeout=120, env={**os.environ, "HOME": str(folder)})
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
+
+
+def translate_all(db):
+    """Translate every queued job as one worker batch would (stored one after another, within microseconds)."""
+    while job := jobs.claim(db):
+        assert jobs.complete(db, job, {"title": f"{job['lang']} {job['release_id']}", "body": "Text.",
+                                       "route": "test"})
+
+
+def json_feed(client, url):
+    """Fetch a JSON Feed and check what JSON Feed 1.1 requires (feedparser 6.0 reads no JSON Feed)."""
+    response = client.get(url)
+    assert response.status_code == 200 and response.mimetype == "application/feed+json"
+    document = json.loads(response.data)
+    assert document["version"] == "https://jsonfeed.org/version/1.1"
+    assert document["title"] and isinstance(document["items"], list)
+    for item in document["items"]:
+        assert isinstance(item["id"], str) and item["id"]
+        assert "content_html" in item or "content_text" in item
+        for attachment in item.get("attachments", []):
+            assert attachment["url"] and attachment["mime_type"]
+    return document
+
+
+def atom_updated(raw: bytes) -> list[str]:
+    """Every entry's atom:updated text (as the W3C validator compares them)."""
+    return [e.text for e in etree.fromstring(raw).iterfind(f"{{{ATOM}}}entry/{{{ATOM}}}updated")]

@@ -12,6 +12,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from feedsvc import apikeys
+from feedsvc import categories
 from feedsvc import releases
 from feedsvc.web import create_app
 from tests.helpers import HANG_SECONDS
@@ -42,6 +43,7 @@ def api(app, db):
     """The app served on 127.0.0.1; yields (base URL of /api, write token, read token)."""
     _, write = apikeys.create(db, "CMS", "write")
     _, read = apikeys.create(db, "Dashboard", "read")
+    categories.add(db, RELEASE["category"])  # the managed list the API's category is one of (issue 25)
     with served(app) as url:
         yield url + "/api", write, read
 

@@ -17,8 +17,11 @@ from feedsvc.feeds import ATOM
 from feedsvc.feeds import TOMBSTONES
 from feedsvc.storage import connect
 from tests.helpers import TARGETS
+from tests.helpers import atom_updated
+from tests.helpers import json_feed
 from tests.helpers import make_release
 from tests.helpers import settle
+from tests.helpers import translate_all
 from tests.helpers import translate_by_hand
 
 FORMATS = ("rss", "atom")
@@ -229,33 +232,6 @@ def test_each_language_has_its_own_entry_ids_and_the_originals_keep_theirs(clien
     assert not ids["ru", "atom"] & ids["kk", "atom"] and not ids["kk", "atom"] & ids["en", "atom"]
     assert len(set().union(*ids.values())) == 6  # a reader of all six feeds keeps every item
     assert releases.entry_id(first["guid"], "kk") == releases.entry_id(first["guid"], "kk")  # stable, not stored
-
-
-def translate_all(db):
-    """Translate every queued job as one worker batch would (stored one after another, within microseconds)."""
-    while job := jobs.claim(db):
-        assert jobs.complete(db, job, {"title": f"{job['lang']} {job['release_id']}", "body": "Text.",
-                                       "route": "test"})
-
-
-def json_feed(client, url):
-    """Fetch a JSON Feed and check what JSON Feed 1.1 requires (feedparser 6.0 reads no JSON Feed)."""
-    response = client.get(url)
-    assert response.status_code == 200 and response.mimetype == "application/feed+json"
-    document = json.loads(response.data)
-    assert document["version"] == "https://jsonfeed.org/version/1.1"
-    assert document["title"] and isinstance(document["items"], list)
-    for item in document["items"]:
-        assert isinstance(item["id"], str) and item["id"]
-        assert "content_html" in item or "content_text" in item
-        for attachment in item.get("attachments", []):
-            assert attachment["url"] and attachment["mime_type"]
-    return document
-
-
-def atom_updated(raw: bytes) -> list[str]:
-    """Every entry's atom:updated text (as the W3C validator compares them)."""
-    return [e.text for e in etree.fromstring(raw).iterfind(f"{{{ATOM}}}entry/{{{ATOM}}}updated")]
 
 
 def test_no_two_entries_share_updated_and_every_feed_and_archive_parses(client, db, app):

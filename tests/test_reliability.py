@@ -572,7 +572,8 @@ def flashes(html: str) -> list[str]:
 
 def form_data(token: str, photo: bytes | None = None) -> dict:
     data = {"title": "Релиз при сбое диска", "body": "Текст релиза. " * 3000, "published_at": "2026-11-19T11:30",
-            "category": "Сбои", "csrf_token": token, "publish": "1", "photo_caption": "", "photo_credit": ""}
+            "category": "Пленарные заседания", "csrf_token": token, "publish": "1", "photo_caption": "",
+            "photo_credit": ""}
     if photo:
         data["photo"] = (io.BytesIO(photo), "photo.jpg")
     return data

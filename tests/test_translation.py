@@ -56,7 +56,7 @@ def test_publish_then_worker_once_fills_kk_and_en_pages_and_feeds(app, client, d
         assert row["category"] == corpus()[item["category"]][lang]  # the rubric is translated too
         html = client.get(f"/{lang}/releases/{release['id']}", follow_redirects=True).get_data(as_text=True)
         assert title in html and 'class="notice machine"' in html
-        assert f'<span lang="{lang}">{row["category"]}</span>' in html
+        assert f'lang="{lang}">{row["category"]}</a>' in html  # linked to its category's page (issue 25)
         entry = feedparser.parse(client.get(f"/{lang}/feed.atom").data).entries[0]
         assert entry.title == title and entry.id == releases.entry_id(release["guid"], lang)
     routes = {lang: row["route"] for lang, row in releases.translations_of(db, release["id"]).items()}

@@ -109,6 +109,8 @@ def register_blueprints(app: Flask) -> None:
     from feedsvc.web import admin
     from feedsvc.web import api
     from feedsvc.web import auth
+    from feedsvc.web import categories
+    from feedsvc.web import category_admin
     from feedsvc.web import feeds
     from feedsvc.web import glossary
     from feedsvc.web import kept
@@ -124,7 +126,8 @@ def register_blueprints(app: Flask) -> None:
     app.url_map.converters["lang"] = language_converter(app.config["LANGUAGES"])  # every published language
     app.url_map.converters["target"] = language_converter(app.config["TARGET_LANGUAGES"])  # translated ones
     app.url_map.converters["id"] = IdConverter
-    for module in (public, feeds, auth, admin, review, queue, models, glossary, seo, sources, keys, translate_api, api):
+    for module in (public, feeds, categories, auth, admin, category_admin, review, queue, models, glossary, seo,
+                   sources, keys, translate_api, api):
         app.register_blueprint(module.bp)
     app.register_error_handler(HTTPException, error_page)
     app.register_error_handler(errors.FeedsvcError, domain_error)

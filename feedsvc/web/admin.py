@@ -18,6 +18,7 @@ from flask_babel import refresh
 from flask_login import current_user
 from flask_login import login_required
 
+from feedsvc import categories
 from feedsvc import clock
 from feedsvc import errors
 from feedsvc import jobs
@@ -55,7 +56,9 @@ def form_for(release: dict | None = None, **form_options):
         data = {k: release[k] for k in ("title", "body", "category", "photo_caption", "photo_credit", "version")}
         data["published_at"] = shown_date(release)
     zone = labels.zone_label(labels.local_moment(clock.now()))  # the zone the typed time is read in
-    return release_form(config["TITLE_MAX"], config["BODY_MAX"], data=data, timezone=zone, **form_options)
+    names = [category.name for category in categories.all_categories(get_db())]
+    return release_form(config["TITLE_MAX"], config["BODY_MAX"], data=data, timezone=zone, categories=names,
+                        **form_options)
 
 
 def shown_date(release: dict) -> datetime | None:

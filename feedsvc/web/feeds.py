@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from feedsvc import clock
 from feedsvc import feeds
 from feedsvc import releases
+from feedsvc.categories import Category
 from feedsvc.states import FeedFormat
 from feedsvc.text.editions import base_language
 from feedsvc.text.editions import language_tag
@@ -48,12 +49,17 @@ def feed(lang: str, fmt: str):
     """The subscription feed, from the cache when nothing changed since it was built (and the day is the same:
     tombstones expire by the day)."""
     g.lang = lang
-    state = current_state()
     today = clock.now().date()
-    key = ("feed", lang, fmt, today)
-    version, body = cached(key, state["version"], lambda: build_feed(get_db(), lang, fmt, state, today))
+    return feed_response(("feed", lang, fmt, today), fmt, lambda state: build_feed(get_db(), lang, fmt, state, today))
+
+
+def feed_response(key: tuple, fmt: str, build) -> Response:
+    """A subscription feed answered from the cache under ``key`` (``build(state)`` makes it after a change), with
+    its validators: 304 when the reader has it."""
+    state = current_state()
+    version, body = cached(key, state["version"], lambda: build(state))
     response = Response(body, mimetype=MIMETYPES[fmt])
-    response.set_etag(f"{lang}-{fmt}-{version}-{today.isoformat()}")
+    response.set_etag("-".join(str(part) for part in (*key[1:], version)))
     set_last_modified(response, state)
     # the header as text: werkzeug's cache_control object costs more than the rest of a cache hit
     response.headers["Cache-Control"] = f"public, max-age={current_app.config['FEED_MAX_AGE']}"
@@ -125,8 +131,10 @@ def archive_url(lang: str, fmt: str, page: int) -> str:
 
 
 def render(lang: str, fmt: str, rows: list[releases.LocalizedRelease], state: dict, *, history: dict,
-           archived: bool = False, tombstones: list[feeds.Tombstone] | None = None, self_url: str = "") -> bytes:
-    """One feed document of ``rows`` with the feed's description, contact, rights, icons and WebSub hubs."""
+           archived: bool = False, tombstones: list[feeds.Tombstone] | None = None, self_url: str = "",
+           category: Category | None = None) -> bytes:
+    """One feed document of ``rows`` with the feed's description, contact, rights, icons and WebSub hubs; a
+    ``category``'s feed is titled, linked and identified as its own (hubs are told only of the site's feeds)."""
     items = [feed_item(row) for row in rows]
     tombstones = tombstones or []
     moments = [i.updated for i in items] + [t.when for t in tombstones]
@@ -134,19 +142,38 @@ def render(lang: str, fmt: str, rows: list[releases.LocalizedRelease], state: di
     site_name, publisher = site_names(lang)
     config = current_app.config
     meta = feeds.FeedMeta(
-        lang=language_tag(lang), fmt=fmt, title=f"{site_name} — {_('Press releases')}",
+        lang=language_tag(lang), fmt=fmt, title=f"{site_name} — {_('Press releases')}{topic_name(category, lang)}",
         subtitle=_("Press releases of the press service"), publisher=publisher,
-        self_url=self_url or url_for("feeds.feed", lang=lang, fmt=fmt, _external=True),
-        html_url=url_for("public.index", lang=lang, _external=True), updated=updated,
-        alternates=[(language_tag(other), url_for("feeds.feed", lang=other, fmt=fmt, _external=True), MIMETYPES[fmt])
+        self_url=self_url or feed_url(lang, fmt, category), html_url=home_url(lang, category), updated=updated,
+        alternates=[(language_tag(other), feed_url(other, fmt, category), MIMETYPES[fmt])
                     for other in config["LANGUAGES"] if other != lang],
         contact=feeds.Contact(**press_contact(lang)),
         rights=config["FEED_RIGHTS"].get(lang) or f"© {publisher}",
         icon=url_for("static", filename=FAVICON, _external=True), logo=url_for("static", filename=ICON, _external=True),
-        version=feedsvc_version(), hubs=[] if archived else config["WEBSUB_HUBS"], history=history, archived=archived,
+        version=feedsvc_version(), hubs=[] if archived or category else config["WEBSUB_HUBS"], history=history,
+        archived=archived,
         tombstones=tombstones,
     )
     return feeds.build(meta, items)
+
+
+def feed_url(lang: str, fmt: str, category: Category | None = None) -> str:
+    """The absolute URL of the site's subscription feed in ``lang``, or of a category's."""
+    if category is None:
+        return url_for("feeds.feed", lang=lang, fmt=fmt, _external=True)
+    return url_for("categories.feed", lang=lang, slug=category.slug, fmt=fmt, _external=True)
+
+
+def home_url(lang: str, category: Category | None = None) -> str:
+    """The page a feed is the feed of: the language's index, or the category's page."""
+    if category is None:
+        return url_for("public.index", lang=lang, _external=True)
+    return url_for("categories.page", lang=lang, slug=category.slug, _external=True)
+
+
+def topic_name(category: Category | None, lang: str) -> str:
+    """What a category feed's title adds to the site's: ": <the category's name in lang, else Russian>"."""
+    return f": {category.name_in(lang) or category.name}" if category else ""
 
 
 @cache

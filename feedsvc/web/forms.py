@@ -27,6 +27,7 @@ from wtforms.widgets import HiddenInput
 from feedsvc.states import SCHEDULED
 from feedsvc.states import ReleaseStatus
 from feedsvc.states import TranslationStatus
+from feedsvc.text import one_line
 
 PHOTO_EXTENSIONS = ["jpg", "jpeg", "png", "webp"]
 # How an edit of a published release is told to readers: not at all (a typo), or as a dated correction with a note.
@@ -66,10 +67,23 @@ def plausible_year(form, field) -> None:
         raise ValidationError(_l("Enter a date between the years 1900 and 2999."))
 
 
+def listed_category(names: list[str]):
+    """A validator: the category is one of ``names`` (the managed list), or none."""
+    def check(form, field) -> None:
+        """Refuse a name not on the list (compared as it is stored): a typo must not make a new category."""
+        name = one_line(field.data or "")
+        if name and name not in names:
+            raise ValidationError(_l("Unknown category “%(name)s”: choose one from the list (Categories, in the "
+                                     "admin, adds new ones).", name=name))
+    return check
+
+
 def release_form(title_max: int, body_max: int, data: dict | None = None, timezone: str = "",
-                 **form_options) -> FlaskForm:
-    """The upload/edit form, with the configured size limits and the time zone its date is in; ``form_options``
-    go to the form (the CMS API gives its JSON as ``formdata``, without CSRF: a token, not a cookie, is sent)."""
+                 categories: list[str] | None = None, **form_options) -> FlaskForm:
+    """The upload/edit form, with the configured size limits, the time zone its date is in and the categories to
+    choose from (Russian names); ``form_options`` go to the form (the CMS API gives its JSON as ``formdata``,
+    without CSRF: a token, not a cookie, is sent)."""
+    names = list(categories or [])
 
     class ReleaseForm(EditorForm):
         """A release as press staff type or paste it."""
@@ -82,7 +96,8 @@ def release_form(title_max: int, body_max: int, data: dict | None = None, timezo
         published_at = DateTimeLocalField(
             _l("Publication date and time (%(timezone)s)", timezone=timezone), validators=[Optional(), plausible_year],
             format="%Y-%m-%dT%H:%M", description=_l("Empty: the moment the release is published."))
-        category = StringField(_l("Category"), validators=[Optional(), Length(max=100)])
+        category = SelectField(_l("Category"), choices=[SelectChoice("", _l("none")), *map(SelectChoice, names)],
+                               validate_choice=False, validators=[Optional(), listed_category(names)])
         photo = FileField(_l("Photo (JPEG, PNG or WebP)"),
                           validators=[FileAllowed(PHOTO_EXTENSIONS, _l("Only JPEG, PNG or WebP images."))])
         photo_caption = StringField(_l("Photo caption"), validators=[Optional(), Length(max=500)])
@@ -165,8 +180,9 @@ def release_filter_form(formdata, languages: list[str], categories: list[str]) -
     return ReleaseFilterForm(formdata)
 
 
-def search_form(formdata, categories: list[str]) -> Form:
-    """The public search's options, read from the query string (a GET form: no CSRF): order, category, dates."""
+def search_form(formdata, categories: list[tuple[str, str]]) -> Form:
+    """The public search's options, read from the query string (a GET form: no CSRF): order, category (each
+    (Russian name, name shown)), dates."""
 
     class SearchForm(Form):
         """Sort by relevance or date, one category, published from / to (days)."""
@@ -174,8 +190,8 @@ def search_form(formdata, categories: list[str]) -> Form:
         sort = SelectField(_l("Sort by"), choices=[SelectChoice("relevance", _l("relevance")),
                                                    SelectChoice("date", _l("date, newest first"))],
                            default="relevance", validators=[Optional()])
-        category = SelectField(_l("Category"), choices=[SelectChoice("", _l("any")), *map(SelectChoice, categories)],
-                               validators=[Optional()])
+        category = SelectField(_l("Category"), validators=[Optional()],
+                               choices=[SelectChoice("", _l("any")), *(SelectChoice(*pair) for pair in categories)])
         since = DateField(_l("Published from"), validators=[Optional(), plausible_year])
         until = DateField(_l("to"), validators=[Optional(), plausible_year])
 

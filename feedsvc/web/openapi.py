@@ -70,7 +70,9 @@ def _schemas() -> dict:
     return {
         "ReleaseInput": {"type": "object", "additionalProperties": False, "properties": {
             "title": {"type": "string"}, "body": {"type": "string", "description": "A blank line starts a paragraph"},
-            "category": {"type": "string"}, "photo_caption": {"type": "string"}, "photo_credit": {"type": "string"},
+            "category": {"type": "string", "description": "The Russian name of a category on the managed list "
+                                                          "(admin, Categories); another is a 400"},
+            "photo_caption": {"type": "string"}, "photo_credit": {"type": "string"},
             "published_at": {"type": "string", "description": "RFC 3339 with an offset, or YYYY-MM-DDTHH:MM in "
                                                               "the office's time zone; to the minute"},
             "publish": {"type": "boolean"}, "version": {"type": "integer", "description": "For PATCH: refuse "

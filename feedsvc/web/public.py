@@ -14,6 +14,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from feedsvc import categories
 from feedsvc import clock
 from feedsvc import releases
 from feedsvc import search as search_index
@@ -76,13 +77,18 @@ def index(lang: str):
     each take an entry (and push the feeds out of the cache).
     """
     page = page_number()
+    return shared_page(("index", lang, page), lambda state: render_index(lang, page, state))
+
+
+def shared_page(key: tuple, render) -> Response | str:
+    """A reader's page (``render(state)`` makes it), through the response cache under ``key`` for anonymous
+    readers asking for nothing but a ``page`` (see index)."""
     state = current_state()
     if not anonymous_reader() or not set(request.args) <= {"page"}:
-        return render_index(lang, page, state)
-    key = ("index", lang, page)
-    version, body = cached(key, state["version"], lambda: render_index(lang, page, state).encode())
+        return render(state)
+    version, body = cached(key, state["version"], lambda: render(state).encode())
     response = Response(body, mimetype="text/html")
-    response.set_etag(f"index-{lang}-{page}-{version}")
+    response.set_etag("-".join(str(part) for part in (*key, version)))
     set_last_modified(response, state)
     response.headers["Cache-Control"] = "no-cache"  # with validators alone browsers would guess a freshness
     return response.make_conditional(request)
@@ -98,15 +104,21 @@ def render_index(lang: str, page: int, state: dict) -> str:
     db = get_db()
     size = current_app.config["PAGE_SIZE"]
     total = published_count(db, lang, state["version"])
-    pages = max(1, -(-total // size))
-    if page > pages:
-        abort(404)
+    pages = page_count(total, page)
     # A release never published in this language is not listed (its own URL shows the original).
     items = releases.list_published(db, lang, limit=size, offset=(page - 1) * size, translated_only=True,
                                     total=total)
     canonical = url_for("public.index", lang=lang, page=page if page > 1 else None, _external=True)
     meta = seo.page_meta(lang, f"{_('Press releases')} · {site_names(lang)[0]}", canonical)
     return render_template("public/index.html", lang=lang, items=items, page=page, pages=pages, meta=meta)
+
+
+def page_count(total: int, page: int) -> int:
+    """How many pages of PAGE_SIZE ``total`` releases fill (at least one); asking for a page past them is 404."""
+    pages = max(1, -(-total // current_app.config["PAGE_SIZE"]))
+    if page > pages:
+        abort(404)
+    return pages
 
 
 def published_count(db, lang: str, version: str) -> int:
@@ -132,7 +144,8 @@ def release(lang: str, release_id: int, slug: str | None = None):
 def release_views(row: dict) -> dict[str, releases.LocalizedRelease]:
     """The release in every published language; the language links go to each one's own slug (``g.slugs``)."""
     translations = releases.translations_of(get_db(), row["id"])
-    views = {code: releases.localized(row, translations.get(base_language(code)), code)
+    category = releases.category_of(get_db(), row)
+    views = {code: releases.localized(row, translations.get(base_language(code)), code, category)
              for code in current_app.config["LANGUAGES"]}
     g.slugs = {code: other.slug for code, other in views.items()}
     return views
@@ -157,7 +170,8 @@ def search(lang: str):
     An empty query gets the page with a hint; one over MAX_QUERY_BYTES the page with another hint, as 400.
     """
     query, db = request.args.get("q", ""), get_db()
-    form = search_form(request.args, releases.categories(db))
+    form = search_form(request.args, [(category.name, category.name_in(lang) or category.name)
+                                      for category in categories.all_categories(db)])
     page = page_number()
     if len(query.encode()) > search_index.MAX_QUERY_BYTES:
         return search_page(lang, "", form, hint=_("This query is too long: a search takes at most %(size)s KB. "
