@@ -22,7 +22,7 @@ from feedsvc.text.editions import in_script
 from feedsvc.text.slugs import ascii_slug
 from feedsvc.text.slugs import unique_slug
 
-# The languages a category has a name column for (migration m034); the source language's is never unreviewed.
+# The languages a category has a name column for (migration m033); the source language's is never unreviewed.
 NAMED = ("ru", "kk", "en")
 TRANSLATED = tuple(lang for lang in NAMED if lang != SOURCE_LANGUAGE)
 NAME_MAX = 100

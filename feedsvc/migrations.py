@@ -15,7 +15,7 @@ from feedsvc.text.slugs import ascii_slug
 from feedsvc.text.slugs import unique_slug
 
 migrations = Migrations("feedsvc")
-# The slug of a category whose name folds to nothing in ASCII (m034; feedsvc.categories).
+# The slug of a category whose name folds to nothing in ASCII (m033; feedsvc.categories).
 CATEGORY_SLUG = "category"
 
 
@@ -590,35 +590,8 @@ def m032_waiting_count(db: Database) -> None:
             - {of_release.format(row='old', t='t', r='old')} WHERE id = 1; END""")
 
 
-# The texts of a translation readers see since m033: the correction's note too.
-SHOWN_TEXTS = (*READER_TEXTS, "correction_note")
-
-
 @migrations()
-def m033_translated_correction_note(db: Database) -> None:
-    """The correction's note in each language (issue 25): translated, checked and reviewed with the release's
-    other one-line texts, and copied to ``published_correction_note`` with them (the trigger made again with it).
-
-    Corrections made before have only the Russian note: their published translations are queued again (memory
-    gives the release's sentences back, so only the note reaches a model), unless a job for them is open already;
-    one taken down stays down, and one never published gets the note with its first translation.
-    """
-    table = db.table("translations")
-    table.add_column("correction_note", str)
-    table.add_column("published_correction_note", str)
-    publish_trigger(db, SHOWN_TEXTS)
-    now, open_jobs = clock.utcnow(), ", ".join(f"'{status}'" for status in OPEN_JOBS)
-    db.execute(f"""insert into jobs (release_id, lang, source_revision, status, attempts, run_after, created_at,
-        updated_at) select r.id, t.lang, r.revision, '{JobStatus.QUEUED}', 0, :now, :now, :now
-        from releases r join translations t on t.release_id = r.id
-        where r.status = '{ReleaseStatus.PUBLISHED}' and coalesce(r.correction_note, '') != ''
-        and coalesce(t.published_title, '') != ''
-        and not exists (select 1 from jobs j where j.release_id = r.id and j.lang = t.lang
-                        and j.status in ({open_jobs}))
-        order by r.id, t.lang""", {"now": now})
-
-@migrations()
-def m034_categories_managed_list(db: Database) -> None:
+def m033_categories_managed_list(db: Database) -> None:
     """Categories as a managed list (issue 25): one row per category with its URL slug (from the Russian name)
     and its name in each language, a machine-made name marked unreviewed until an editor confirms it. Releases
     point to it (``category_id``); ``releases.category`` stays a copy of the Russian name (translation, search
@@ -656,6 +629,33 @@ def machine_category_name(db: Database, name: str, lang: str) -> str:
         group by t.published_category order by count(*) desc, t.published_category limit 1""", [name, lang]).fetchone()
     return row[0] if row else ""
 
+
+# The texts of a translation readers see since m034: the correction's note too.
+SHOWN_TEXTS = (*READER_TEXTS, "correction_note")
+
+
+@migrations()
+def m034_translated_correction_note(db: Database) -> None:
+    """The correction's note in each language (issue 25): translated, checked and reviewed with the release's
+    other one-line texts, and copied to ``published_correction_note`` with them (the trigger made again with it).
+
+    Corrections made before have only the Russian note: their published translations are queued again (memory
+    gives the release's sentences back, so only the note reaches a model), unless a job for them is open already;
+    one taken down stays down, and one never published gets the note with its first translation.
+    """
+    table = db.table("translations")
+    table.add_column("correction_note", str)
+    table.add_column("published_correction_note", str)
+    publish_trigger(db, SHOWN_TEXTS)
+    now, open_jobs = clock.utcnow(), ", ".join(f"'{status}'" for status in OPEN_JOBS)
+    db.execute(f"""insert into jobs (release_id, lang, source_revision, status, attempts, run_after, created_at,
+        updated_at) select r.id, t.lang, r.revision, '{JobStatus.QUEUED}', 0, :now, :now, :now
+        from releases r join translations t on t.release_id = r.id
+        where r.status = '{ReleaseStatus.PUBLISHED}' and coalesce(r.correction_note, '') != ''
+        and coalesce(t.published_title, '') != ''
+        and not exists (select 1 from jobs j where j.release_id = r.id and j.lang = t.lang
+                        and j.status in ({open_jobs}))
+        order by r.id, t.lang""", {"now": now})
 
 # Release ids per sitemap file: file n of a language lists the releases with ids (n-1)*SITEMAP_WINDOW+1 ..
 # n*SITEMAP_WINDOW readable in it (sitemaps.MAX_URLS). Small, so that a file costs a few milliseconds to build and

@@ -33,7 +33,7 @@ def triggers(db, table: str) -> set[str]:
 
 def test_the_migration_lists_free_text_categories_with_ascii_slugs_and_keeps_every_trigger(tmp_path):
     db = connect(str(tmp_path / "old.db"))
-    migrations.migrations.apply(db, stop_before="m034_categories_managed_list")
+    migrations.migrations.apply(db, stop_before="m033_categories_managed_list")
     ids = [make_release(db, title=f"Релиз {n}")["id"] for n in range(4)]
     for release_id, name in zip(ids, ("Экономика", "Экономика", "экономика", "Пленарные заседания"), strict=True):
         db.execute("update releases set category = ? where id = ?", [name, release_id])

@@ -28,7 +28,7 @@ from tests.helpers import publish
 
 # A note the demo models cannot translate: its name is lost, and the checks flag it.
 FLAGGED_NOTE = "Сенатор Иванов попросил снять публикацию."
-MIGRATION = "m033_translated_correction_note"
+MIGRATION = "m034_translated_correction_note"
 
 
 def drain(app, db, engine) -> int:
