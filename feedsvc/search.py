@@ -56,7 +56,8 @@ CYRILLIC_LANGUAGES = ("ru", "kk")
 # word's matches newest first without scoring them; ranking them all would cost in proportion to the archive.
 RANK_WINDOW = 2_000
 # Its matches are counted up to MAX_TOTAL too (the page says "more than"): an exact count would join every match
-# to its release (170 ms for a word in each of 100,000 releases), and no reader turns past these pages.
+# to its release (170 ms for a word in each of 100,000 releases), and few readers turn that far (pages go on past
+# the count all the same: Results.further).
 MAX_TOTAL = 1_000
 # How Russian and Kazakh surnames end (Ашимбаев, Иванов, Пушкин, Бекенов): a stem ending so is a name's stem.
 SURNAME_STEMS = ("ов", "ев", "ёв", "ин", "ын")
@@ -129,11 +130,17 @@ class Results:
     size: int
     similar: list[str] = field(default_factory=list)
     more: bool = False
+    # Whether a match follows this page's last (past the counted ones, the only way to know another page exists).
+    further: bool = False
 
     @property
     def pages(self) -> int:
-        """How many pages the matches fill (at least one)."""
-        return max(1, -(-self.total // self.size))
+        """How many pages there are as far as known: those the counted matches fill (at least one), and past
+        them, with ``more``, up to this page (if it holds a match) and the next (if a match follows)."""
+        counted = max(1, -(-self.total // self.size))
+        if not self.more:
+            return counted
+        return max(counted, self.page + 1 if self.further else self.page if self.hits else 0)
 
 
 def parse(query: str) -> list[QueryWord]:
@@ -209,16 +216,25 @@ def find(db: Database, lang: str, query: str, *, page: int = 1, size: int = 20, 
         if similar:
             expressions.append(expressions[-1] + " OR " + " OR ".join(f"{TEXT}: {phrase(w, False)}" for w in similar))
             total = search.count(expressions[-1])
-    found = search.ranked(expressions, page * size) if sort != "date" else []
-    if sort == "date" or len(found) < page * size:  # newest first: every match is reachable, however common
-        seen = found if sort != "date" else []
-        rest = search.rows(expressions[-1] if expressions else "", [row for row, _ in seen], page * size - len(seen),
-                           newest=True, skip=(page - 1) * size if sort == "date" else 0)
-        found = seen + [(row, len(expressions) - 1) for row in rest]
-    found = found[(page - 1) * size:page * size] if sort != "date" else found
+    found = page_rows(search, expressions, page, size, sort)
     similar = [in_script(shown_lang, word) for word in similar]  # the index's words, as the page writes them
-    return Results(hits(db, shown_lang, expressions, found), min(total, MAX_TOTAL), page, size,
-                   similar if total else [], more=total > MAX_TOTAL)
+    return Results(hits(db, shown_lang, expressions, found[:size]), min(total, MAX_TOTAL), page, size,
+                   similar if total else [], more=total > MAX_TOTAL, further=len(found) > size)
+
+
+def page_rows(search: "Search", expressions: list[str], page: int, size: int, sort: str) -> list[tuple[dict, int]]:
+    """The page's matches with their tiers, and the first of the next page if there is one (past MAX_TOTAL the
+    count stops, not the pages: newest first after the ranked ones, every match is reachable however common)."""
+    widest = expressions[-1] if expressions else ""
+    if sort == "date":
+        rows = search.rows(widest, [], size + 1, newest=True, skip=(page - 1) * size)
+        return [(row, len(expressions) - 1) for row in rows]
+    wanted = page * size + 1
+    found = search.ranked(expressions, wanted)
+    if len(found) < wanted:
+        rest = search.rows(widest, [row for row, _ in found], wanted - len(found), newest=True)
+        found += [(row, len(expressions) - 1) for row in rest]
+    return found[(page - 1) * size:]
 
 
 def hits(db: Database, lang: str, expressions: list[str], found: list[tuple[dict, int]]) -> list[Hit]:

@@ -185,7 +185,7 @@ def test_results_come_a_page_at_a_time_with_their_total_and_page_links(client, d
     assert search.find(db, "ru", "Ашимбаев", page=2, size=20).total == 45
 
 
-def test_a_common_words_matches_are_counted_up_to_a_limit_and_paged_that_far(client, db, monkeypatch):
+def test_a_common_words_matches_are_counted_up_to_a_limit_and_every_one_is_paged_to(app, client, db, monkeypatch):
     for n in range(5):
         make_release(db, title=f"Ашимбаев встретился с делегацией {n}")
     monkeypatch.setattr(search, "MAX_TOTAL", 3)
@@ -195,6 +195,13 @@ def test_a_common_words_matches_are_counted_up_to_a_limit_and_paged_that_far(cli
     assert (exact.total, exact.more) == (1, False)
     html = search_page(client, "ru", q="Ашимбаев").get_data(as_text=True)
     assert "По запросу «Ашимбаев» найдено более 3 релизов" in html
+    app.config.update(PAGE_SIZE=2)
+    for sort in ("relevance", "date"):  # past the counted matches, pages go on to the last match
+        pages = [search_page(client, "ru", q="Ашимбаев", sort=sort, page=str(page)) for page in (1, 2, 3)]
+        assert [len(listed(page, "ru")) for page in pages] == [2, 2, 1], sort
+        assert len({n for page in pages for n in listed(page, "ru")}) == 5, sort  # every match once
+        assert 'rel="next"' in pages[1].get_data(as_text=True) and 'rel="next"' not in pages[2].get_data(as_text=True)
+        assert search_page(client, "ru", q="Ашимбаев", sort=sort, page="4").status_code == 404
     assert "найден 1 релиз" in search_page(client, "ru", q="делегацией 4").get_data(as_text=True)
 
 
