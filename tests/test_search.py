@@ -17,6 +17,7 @@ from feedsvc.text import stemming
 from feedsvc.translation import worker
 from tests.helpers import TARGETS
 from tests.helpers import make_release
+from tests.helpers import translate_all
 from tests.helpers import translate_by_hand
 
 
@@ -203,6 +204,35 @@ def test_a_common_words_matches_are_counted_up_to_a_limit_and_every_one_is_paged
         assert 'rel="next"' in pages[1].get_data(as_text=True) and 'rel="next"' not in pages[2].get_data(as_text=True)
         assert search_page(client, "ru", q="Ашимбаев", sort=sort, page="4").status_code == 404
     assert "найден 1 релиз" in search_page(client, "ru", q="делегацией 4").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_a_common_words_newest_matches_are_walked_to_in_publication_order_with_the_filters(db, monkeypatch, lang):
+    made = [make_release(db, title=f"Ашимбаев встретился с делегацией {n}", category="Встречи" if n % 2 else "Законы",
+                         published_at=datetime(2026, 1, 1 + (n * 7) % 28, tzinfo=UTC)) for n in range(9)]
+    translate_all(db)  # English titles "en <id>", bodies "Text."
+    word = "Ашимбаев" if lang == "ru" else "Text"
+
+    def listed_ids(sort: str, **filters) -> list[int]:
+        """Every match, page after page of 2 (the pages go on while a match follows)."""
+        found, page = [], 1
+        while True:
+            results = search.find(db, lang, word, page=page, size=2, sort=sort, filters=search.SearchFilter(**filters))
+            found += [hit.release.id for hit in results.hits]
+            if not results.further:
+                return found
+            page += 1
+
+    def newest_first(releases_made) -> list[int]:
+        """Ids by publication time, newest first (ties: the higher id)."""
+        return [r["id"] for r in sorted(releases_made, key=lambda r: (r["published_at"], r["id"]), reverse=True)]
+
+    exact = listed_ids("date")
+    monkeypatch.setattr(search, "MAX_TOTAL", 3)  # now a common word: walked, not sorted
+    monkeypatch.setattr(search, "RANK_WINDOW", 2)  # relevance ranks 2, then walks past them
+    assert listed_ids("date") == exact == newest_first(made)
+    assert sorted(listed_ids("relevance")) == sorted(exact)
+    assert listed_ids("date", category="Встречи") == newest_first([r for r in made if r["category"] == "Встречи"])
 
 
 def test_results_sort_by_relevance_or_date_and_filter_by_category_and_dates(client, db):
