@@ -694,6 +694,19 @@ def m035_sitemap_windows(db: Database) -> None:
                        f"{recount.format(row=row, id=id_column)} END")
 
 
+
+@migrations()
+def m036_category_machine_names(db: Database) -> None:
+    """A category added after m033 (by staff or the office's own feed) gets, like those m033 listed, its name in a
+    language from the first published translation of one of its releases that names it: machine-made, unreviewed,
+    until an editor names it. Without it the category's page and feeds in that language would be named in
+    Russian. A trigger, so that every path that publishes a translation fills it."""
+    for lang in ("kk", "en"):
+        db.execute(f"""CREATE TRIGGER category_name_{lang} AFTER UPDATE OF published_category ON translations
+            WHEN new.lang = '{lang}' AND coalesce(new.published_category, '') != '' BEGIN
+            UPDATE categories SET name_{lang} = new.published_category, reviewed_{lang} = 0
+            WHERE name_{lang} = '' AND id = (SELECT category_id FROM releases WHERE id = new.release_id); END""")
+
 def migrate(db: Database) -> None:
     """Bring the schema up to date (`feedsvc init-db`, `feedsvc serve` and the demo set-up, never a service).
 

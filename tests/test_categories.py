@@ -11,9 +11,11 @@ import pytest
 from lxml import etree
 
 from feedsvc import categories
+from feedsvc import jobs
 from feedsvc import migrations
 from feedsvc import releases
 from feedsvc.storage import connect
+from tests.helpers import TARGETS
 from tests.helpers import Page
 from tests.helpers import atom_updated
 from tests.helpers import csrf_token
@@ -50,6 +52,22 @@ def test_the_migration_lists_free_text_categories_with_ascii_slugs_and_keeps_eve
     rows = {row["id"]: row["category_id"] for row in db.query("select id, category_id from releases")}
     assert [rows[i] for i in ids] == [listed[n].id for n in ("Экономика", "Экономика", "экономика",
                                                              "Пленарные заседания")]
+
+
+def test_a_new_category_is_named_by_its_first_published_translation_until_an_editor_names_it(client, db):
+    release = make_release(db, title="Встреча с послом", category="Дипломатия")  # a name not on the list: added
+    assert categories.find(db, "Дипломатия").name_in("en") == ""
+    while job := jobs.claim(db):
+        machine = {"kk": "Дипломатия kk", "en": "Diplomacy"}[job["lang"]]
+        assert jobs.complete(db, job, {"title": "Meeting", "body": "Text.", "category": machine, "route": "test"})
+    made = categories.find(db, "Дипломатия")
+    assert (made.name_in("en"), made.reviewed["en"], made.name_in("kk")) == ("Diplomacy", False, "Дипломатия kk")
+    assert "Diplomacy" in client.get(f"/en/category/{made.slug}/").get_data(as_text=True)
+    categories.rename(db, made.id, {"en": "Diplomatic relations"}, {"en": True})
+    releases.update_release(db, release["id"], {"title": "Встреча с послом Франции"}, languages=TARGETS)
+    while job := jobs.claim(db):
+        assert jobs.complete(db, job, {"title": "Meeting", "body": "Text.", "category": "Diplomacy", "route": "test"})
+    assert categories.find(db, "Дипломатия").name_in("en") == "Diplomatic relations"  # an editor's name stays
 
 
 def test_renaming_a_category_bumps_the_change_counter(db):
