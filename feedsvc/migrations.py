@@ -8,6 +8,7 @@ from feedsvc.config import SOURCE_LANGUAGE
 from feedsvc.errors import StorageUnavailable
 from feedsvc.states import OPEN_JOBS
 from feedsvc.states import JobStatus
+from feedsvc.states import Origin
 from feedsvc.states import ReleaseStatus
 from feedsvc.states import TranslationStatus as Status
 from feedsvc.storage import write
@@ -698,14 +699,17 @@ def m035_sitemap_windows(db: Database) -> None:
 @migrations()
 def m036_category_machine_names(db: Database) -> None:
     """A category added after m033 (by staff or the office's own feed) gets, like those m033 listed, its name in a
-    language from the first published translation of one of its releases that names it: machine-made, unreviewed,
-    until an editor names it. Without it the category's page and feeds in that language would be named in
+    language from the first published translation of one of its releases that names it: machine-made, unreviewed.
+    An editor's correction of a release's category (a human translation) names the category too, reviewed, unless
+    an editor has named it already. Without it the category's page and feeds in that language would be named in
     Russian. A trigger, so that every path that publishes a translation fills it."""
+    human = f"new.origin = '{Origin.HUMAN}'"
     for lang in ("kk", "en"):
         db.execute(f"""CREATE TRIGGER category_name_{lang} AFTER UPDATE OF published_category ON translations
             WHEN new.lang = '{lang}' AND coalesce(new.published_category, '') != '' BEGIN
-            UPDATE categories SET name_{lang} = new.published_category, reviewed_{lang} = 0
-            WHERE name_{lang} = '' AND id = (SELECT category_id FROM releases WHERE id = new.release_id); END""")
+            UPDATE categories SET name_{lang} = new.published_category, reviewed_{lang} = {human}
+            WHERE (name_{lang} = '' OR (reviewed_{lang} = 0 AND {human}))
+            AND id = (SELECT category_id FROM releases WHERE id = new.release_id); END""")
 
 def migrate(db: Database) -> None:
     """Bring the schema up to date (`feedsvc init-db`, `feedsvc serve` and the demo set-up, never a service).

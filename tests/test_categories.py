@@ -14,6 +14,7 @@ from feedsvc import categories
 from feedsvc import jobs
 from feedsvc import migrations
 from feedsvc import releases
+from feedsvc.editorial import review
 from feedsvc.storage import connect
 from tests.helpers import TARGETS
 from tests.helpers import Page
@@ -63,6 +64,12 @@ def test_a_new_category_is_named_by_its_first_published_translation_until_an_edi
     made = categories.find(db, "Дипломатия")
     assert (made.name_in("en"), made.reviewed["en"], made.name_in("kk")) == ("Diplomacy", False, "Дипломатия kk")
     assert "Diplomacy" in client.get(f"/en/category/{made.slug}/").get_data(as_text=True)
+    row = releases.translations_of(db, release["id"])["kk"]  # an editor corrects one release's Kazakh category
+    review.save_human(db, release["id"], "kk", row["title"], row["body"], author="editor",
+                      expected_version=row["version"], source_revision=row["source_revision"],
+                      category="Дипломатия", learn=False)
+    made = categories.find(db, "Дипломатия")
+    assert (made.name_in("kk"), made.reviewed["kk"]) == ("Дипломатия", True)  # an editor's name: reviewed
     categories.rename(db, made.id, {"en": "Diplomatic relations"}, {"en": True})
     releases.update_release(db, release["id"], {"title": "Встреча с послом Франции"}, languages=TARGETS)
     while job := jobs.claim(db):
