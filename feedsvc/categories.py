@@ -14,13 +14,11 @@ from feedsvc.config import SOURCE_LANGUAGE
 from feedsvc.errors import Conflict
 from feedsvc.errors import InvalidInput
 from feedsvc.errors import NotFound
-from feedsvc.migrations import CATEGORY_SLUG
 from feedsvc.storage import write
 from feedsvc.text import one_line
 from feedsvc.text.editions import base_language
 from feedsvc.text.editions import in_script
-from feedsvc.text.slugs import ascii_slug
-from feedsvc.text.slugs import unique_slug
+from feedsvc.text.slugs import category_slug
 
 # The languages a category has a name column for (migration m033); the source language's is never unreviewed.
 NAMED = ("ru", "kk", "en")
@@ -45,6 +43,11 @@ class Category:
     def name_in(self, lang: str) -> str:
         """The name in ``lang``, "" when it has none (an edition's: its base language's, in its script)."""
         return in_script(lang, self.names.get(base_language(lang), ""))
+
+    def shown_in(self, lang: str) -> tuple[str, str]:
+        """The name a reader of ``lang`` sees and its language: the name in ``lang``, else the Russian one."""
+        name = self.name_in(lang)
+        return (name, lang) if name else (self.name, SOURCE_LANGUAGE)
 
 
 class CategoryNotFound(NotFound):
@@ -147,7 +150,7 @@ def add(db: Database, name: str, names: dict[str, str] | None = None) -> Categor
         if find(db, name) is not None:
             raise CategoryExists(name)
         taken = {row[0] for row in db.execute("select slug from categories")}
-        slug = unique_slug(ascii_slug(name, CATEGORY_SLUG, max_length=60), taken)
+        slug = category_slug(name, taken)
         row = {"slug": slug, "name_ru": name, **{f"name_{lang}": text for lang, text in given.items()},
                **{f"reviewed_{lang}": 1 for lang in given}}
         return get(db, int(db.table("categories").insert(row).last_pk or 0))
@@ -217,5 +220,5 @@ def shown_name(category: Category | None, lang: str, translated: str, translated
     if it has one, else what the release shows (``translated`` in ``translated_lang``: its translation's, or the
     original's)."""
     if category is not None and category.name_in(lang):
-        return category.name_in(lang), lang
+        return category.shown_in(lang)
     return translated, translated_lang

@@ -12,12 +12,9 @@ from feedsvc.states import Origin
 from feedsvc.states import ReleaseStatus
 from feedsvc.states import TranslationStatus as Status
 from feedsvc.storage import write
-from feedsvc.text.slugs import ascii_slug
-from feedsvc.text.slugs import unique_slug
+from feedsvc.text.slugs import category_slug
 
 migrations = Migrations("feedsvc")
-# The slug of a category whose name folds to nothing in ASCII (m033; feedsvc.categories).
-CATEGORY_SLUG = "category"
 
 
 @migrations()
@@ -611,7 +608,7 @@ def m033_categories_managed_list(db: Database) -> None:
     taken: set[str] = set()
     used = db.execute("select distinct category from releases where category > '' order by category").fetchall()
     for (name,) in used:
-        slug = unique_slug(ascii_slug(name, CATEGORY_SLUG), taken)
+        slug = category_slug(name, taken)
         taken.add(slug)
         names = {f"name_{lang}": machine_category_name(db, name, lang) for lang in ("kk", "en")}
         db.table("categories").insert({"slug": slug, "name_ru": name, **names})
@@ -658,6 +655,7 @@ def m034_translated_correction_note(db: Database) -> None:
                         and j.status in ({open_jobs}))
         order by r.id, t.lang""", {"now": now})
 
+
 # Release ids per sitemap file: file n of a language lists the releases with ids (n-1)*SITEMAP_WINDOW+1 ..
 # n*SITEMAP_WINDOW readable in it (sitemaps.MAX_URLS). Small, so that a file costs a few milliseconds to build and
 # a trigger recounts a window as cheaply. The triggers of m035 hold this size: changing it takes a migration.
@@ -695,7 +693,6 @@ def m035_sitemap_windows(db: Database) -> None:
                        f"{recount.format(row=row, id=id_column)} END")
 
 
-
 @migrations()
 def m036_category_machine_names(db: Database) -> None:
     """A category added after m033 (by staff or the office's own feed) gets, like those m033 listed, its name in a
@@ -710,6 +707,7 @@ def m036_category_machine_names(db: Database) -> None:
             UPDATE categories SET name_{lang} = new.published_category, reviewed_{lang} = {human}
             WHERE (name_{lang} = '' OR (reviewed_{lang} = 0 AND {human}))
             AND id = (SELECT category_id FROM releases WHERE id = new.release_id); END""")
+
 
 def migrate(db: Database) -> None:
     """Bring the schema up to date (`feedsvc init-db`, `feedsvc serve` and the demo set-up, never a service).

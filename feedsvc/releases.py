@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from dataclasses import replace
 from datetime import datetime
 
-from slugify import slugify
 from sqlite_utils import Database
 from sqlite_utils.db import NotFoundError
 
@@ -38,6 +37,7 @@ from feedsvc.text.editions import base_language
 from feedsvc.text.editions import edition
 from feedsvc.text.latin import kazakh_latin
 from feedsvc.text.segment import split_paragraphs
+from feedsvc.text.slugs import ascii_slug
 from feedsvc.translations import of_release as translations_of  # noqa: F401 (releases.translations_of, as callers know it)
 
 STATUSES = tuple(ReleaseStatus)
@@ -98,7 +98,7 @@ def slug(title: str, lang: str = SOURCE_LANGUAGE) -> str:
     (text-unidecode), so no Russian URL changes; English is Latin already.
     """
     text = kazakh_latin(title) if base_language(lang) == "kk" else title
-    return slugify(text, max_length=80, word_boundary=True) or "release"
+    return ascii_slug(text, "release")
 
 
 def create_release(

@@ -10,6 +10,11 @@ def ascii_slug(text: str, fallback: str, max_length: int = 80) -> str:
     return slugify(text, max_length=max_length, word_boundary=True) or fallback
 
 
+def category_slug(name: str, taken: Container[str]) -> str:
+    """A new category's URL slug: its Russian name folded to ASCII ("category" if nothing is left), made unique."""
+    return unique_slug(ascii_slug(name, "category", max_length=60), taken)
+
+
 def unique_slug(slug: str, taken: Container[str]) -> str:
     """``slug``, or the first of ``slug-2``, ``slug-3``… not in ``taken``."""
     number = 1

@@ -41,7 +41,7 @@ def render_page(lang: str, slug: str, number: int, state: dict) -> str:
     size = current_app.config["PAGE_SIZE"]
     items = releases.list_published(db, lang, limit=size, offset=(number - 1) * size, translated_only=True,
                                     total=total, category_id=category.id)
-    name, name_lang = categories.shown_name(category, lang, category.name, "ru")
+    name, name_lang = category.shown_in(lang)
     canonical = url_for("categories.page", lang=lang, slug=slug, page=number if number > 1 else None, _external=True)
     meta = seo.page_meta(lang, f"{name} · {site_names(lang)[0]}", canonical)
     return render_template("public/category.html", lang=lang, category=category, name=name, name_lang=name_lang,

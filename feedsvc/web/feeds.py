@@ -173,7 +173,7 @@ def home_url(lang: str, category: Category | None = None) -> str:
 
 def topic_name(category: Category | None, lang: str) -> str:
     """What a category feed's title adds to the site's: ": <the category's name in lang, else Russian>"."""
-    return f": {category.name_in(lang) or category.name}" if category else ""
+    return f": {category.shown_in(lang)[0]}" if category else ""
 
 
 @cache

@@ -154,7 +154,7 @@ def local_moment(value: str | datetime) -> datetime:
 def localdt(value: str) -> str:
     """A stored UTC time as the page's language writes it, with the zone: 19 November 2026, 15:00 (Almaty, UTC+5)."""
     moment = local_moment(value)
-    return page_script(f"{format_datetime(moment, date_pattern() + ', HH:mm')} ({zone_label(moment)})")
+    return f"{page_script(format_datetime(moment, date_pattern() + ', HH:mm'))} ({zone_label(moment)})"
 
 
 def page_script(text: str) -> str:

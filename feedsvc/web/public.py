@@ -170,7 +170,7 @@ def search(lang: str):
     An empty query gets the page with a hint; one over MAX_QUERY_BYTES the page with another hint, as 400.
     """
     query, db = request.args.get("q", ""), get_db()
-    form = search_form(request.args, [(category.name, category.name_in(lang) or category.name)
+    form = search_form(request.args, [(category.name, category.shown_in(lang)[0])
                                       for category in categories.all_categories(db)])
     page = page_number()
     if len(query.encode()) > search_index.MAX_QUERY_BYTES:
